@@ -1,0 +1,10 @@
+# Third-party packages (Debian; scripts/setup installs them).
+find_package(OpenMP REQUIRED)
+find_package(hwy REQUIRED)
+
+# OpenBLAS, OpenMP flavour (libopenblas-openmp-dev). See Note [One thread budget].
+set(HPML_OPENBLAS_DIR "/usr/lib/${CMAKE_LIBRARY_ARCHITECTURE}/openblas-openmp" CACHE PATH
+    "Folder holding the OpenMP flavour of libopenblas")
+find_library(HPML_OPENBLAS_LIBRARY NAMES openblas PATHS ${HPML_OPENBLAS_DIR} NO_DEFAULT_PATH REQUIRED)
+find_path(HPML_OPENBLAS_INCLUDE_DIR cblas.h
+          PATHS /usr/include/${CMAKE_LIBRARY_ARCHITECTURE}/openblas-openmp NO_DEFAULT_PATH REQUIRED)

@@ -1,0 +1,25 @@
+// The whole public API of hpml in one include.
+#pragma once
+
+#include "hpml/core/allocator.h"
+#include "hpml/core/device.h"
+#include "hpml/core/dtype.h"
+#include "hpml/core/error.h"
+#include "hpml/core/generator.h"
+#include "hpml/core/scalar.h"
+#include "hpml/core/tensor.h"
+#include "hpml/core/threads.h"
+
+#include "hpml/ops/binary.h"
+#include "hpml/ops/factories.h"
+#include "hpml/ops/indexing.h"
+#include "hpml/ops/linalg.h"
+#include "hpml/ops/op_table.h"
+#include "hpml/ops/reduce.h"
+#include "hpml/ops/unary.h"
+#include "hpml/ops/views.h"
+
+#include "hpml/autograd/engine.h"
+#include "hpml/autograd/grad_mode.h"
+#include "hpml/autograd/gradcheck.h"
+#include "hpml/autograd/node.h"

@@ -1,0 +1,28 @@
+// Autograd internals shared by node.cpp, engine.cpp and the Tensor autograd methods.
+#pragma once
+
+#include <memory>
+
+#include "hpml/autograd/node.h"
+
+namespace hpml::autograd::detail {
+
+// Accumulates the incoming gradient into a leaf's .grad (running the leaf's hooks first).
+class AccumulateGrad final : public Node {
+ public:
+  explicit AccumulateGrad(IntrusivePtr<TensorImpl> leaf);
+  TensorList apply(TensorList&& grads) override;
+  const IntrusivePtr<TensorImpl>& leaf() const { return leaf_; }
+
+ private:
+  IntrusivePtr<TensorImpl> leaf_;
+};
+
+// Where the gradient of `t` must be sent: its grad_fn, or its leaf accumulator (created on
+// first use). Empty if t does not require grad.
+Edge gradient_edge(const Tensor& t);
+// "nan" / "inf" if t holds such a value, else nullptr.
+const char* nonfinite_kind(const Tensor& t);
+std::string describe(const Tensor& t);  // "[2, 3] f32"
+
+}  // namespace hpml::autograd::detail

@@ -1,0 +1,193 @@
+// Graph nodes: saving tensors for backward, attaching a node to its inputs and outputs, the leaf
+// accumulator, and anomaly checks on forward outputs.
+#include <atomic>
+#include <cmath>
+
+#include "autograd/internal.h"
+#include "hpml/core/error.h"
+#include "hpml/ops/binary.h"
+
+namespace hpml::autograd {
+
+namespace {
+std::atomic<uint64_t> g_sequence{0};
+
+Tensor alias_without_autograd(const Tensor& t) {
+  auto* impl = t.impl();
+  return Tensor(IntrusivePtr<TensorImpl>::make(impl->storage(), impl->dtype(), impl->sizes(), impl->strides(),
+                                               impl->offset()));
+}
+}  // namespace
+
+Node::Node(const char* name) : name_(name), sequence_nr_(g_sequence.fetch_add(1)) {}
+Node::~Node() = default;
+
+void Node::release_variables() {
+  for (auto& s : saved) s.reset();
+  released = true;
+}
+
+SavedTensor::SavedTensor(const Tensor& t, bool is_output) : is_output_(is_output), was_defined_(t.defined()) {
+  if (!t.defined()) return;
+  version_ = t.version();
+  if (is_output) {
+    // Keeping the output itself would make output -> grad_fn -> saved output a cycle.
+    data_ = alias_without_autograd(t);
+    output_nr_ = t.output_nr();
+  } else {
+    data_ = t;
+  }
+}
+
+Tensor SavedTensor::unpack(const std::shared_ptr<Node>& owner, size_t index) const {
+  if (!was_defined_) return Tensor();
+  HPML_CHECK(!released_, "backward of ", owner->name(),
+             ": trying to backward through the graph a second time, but its saved tensors were freed "
+             "by the first backward\nhint: call backward(..., retain_graph=true) the first time");
+  HPML_CHECK(data_.version() == version_, "backward of ", owner->name(), ": ",
+             is_output_ ? "its output" : "a tensor", " saved for backward (saved tensor ", index, ", shape ",
+             data_.sizes(), ", ", data_.dtype(), ") was modified by an in-place operation: saved at version ",
+             version_, ", now at version ", data_.version(),
+             "\nhint: do the in-place operation on a clone(), or use its out-of-place form");
+  if (is_output_ && GradMode::is_enabled()) {
+    // create_graph: the saved output must lead back to this node for higher-order gradients.
+    Tensor t = alias_without_autograd(data_);
+    auto& m = t.impl()->autograd_or_create();
+    m.grad_fn = owner;
+    m.output_nr = output_nr_;
+    return t;
+  }
+  return data_;
+}
+
+namespace detail {
+
+TensorList unpack_saved(Node& node) {
+  TensorList out;
+  out.reserve(node.saved.size());
+  auto self = node.shared_from_this();
+  for (size_t i = 0; i < node.saved.size(); ++i) out.push_back(node.saved[i].unpack(self, i));
+  return out;
+}
+
+std::vector<bool> needs_input_grad(const Node& node) {
+  std::vector<bool> needs(node.next_edges.size());
+  for (size_t i = 0; i < needs.size(); ++i) needs[i] = node.next_edges[i].valid();
+  return needs;
+}
+
+void attach(const std::shared_ptr<Node>& node, std::span<const Tensor> inputs, std::span<const Tensor> outputs,
+            std::span<const Tensor> save) {
+  node->next_edges.reserve(inputs.size());
+  node->input_meta.reserve(inputs.size());
+  for (const Tensor& in : inputs) {
+    node->next_edges.push_back(in.defined() ? gradient_edge(in) : Edge{});
+    if (in.defined()) node->input_meta.push_back(TensorMeta{DimVector(in.sizes()), in.dtype(), in.device()});
+    else node->input_meta.push_back(TensorMeta{});
+  }
+  node->output_meta.reserve(outputs.size());
+  node->output_hooks.resize(outputs.size());
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const Tensor& out = outputs[i];
+    node->output_meta.push_back(TensorMeta{DimVector(out.sizes()), out.dtype(), out.device()});
+    if (!is_floating(out.dtype())) continue;  // integer outputs (indices) carry no gradient
+    auto& m = out.impl()->autograd_or_create();
+    m.grad_fn = node;
+    m.output_nr = static_cast<uint32_t>(i);
+    m.requires_grad = false;  // derived from grad_fn for non-leaves
+  }
+  node->saved.reserve(save.size());
+  for (const Tensor& s : save) {
+    bool is_output = false;
+    for (const Tensor& out : outputs) is_output = is_output || (s.defined() && s.is_same(out));
+    node->saved.emplace_back(s, is_output);
+  }
+}
+
+std::string describe(const Tensor& t) {
+  if (!t.defined()) return "undefined";
+  return hpml::detail::str_cat(t.sizes(), " ", t.dtype());
+}
+
+const char* nonfinite_kind(const Tensor& t) {
+  if (!t.defined() || !is_floating(t.dtype()) || t.numel() == 0) return nullptr;
+  NoGradGuard ng;
+  Tensor c = t.contiguous();
+  return dispatch_floating(c.dtype(), "anomaly check", [&]<typename T>() -> const char* {
+    const T* p = c.data_ptr<T>();
+    const char* kind = nullptr;
+    for (int64_t i = 0; i < c.numel(); ++i) {
+      if (std::isnan(p[i])) return "nan";
+      if (std::isinf(p[i])) kind = "inf";
+    }
+    return kind;
+  });
+}
+
+void check_forward_anomaly(const char* name, std::span<const Tensor> inputs, std::span<const Tensor> outputs) {
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const char* kind = nonfinite_kind(outputs[i]);
+    if (!kind) continue;
+    std::string ins;
+    for (size_t k = 0; k < inputs.size(); ++k) ins += (k ? ", " : "") + describe(inputs[k]);
+    HPML_FAIL("anomaly detected: the forward of ", name, " produced ", kind, " in output ", i, " (",
+              describe(outputs[i]), "); inputs: ", ins);
+  }
+}
+
+Edge gradient_edge(const Tensor& t) {
+  AutogradMeta* m = t.impl()->autograd();
+  if (!m) return Edge{};
+  if (m->grad_fn) return Edge{m->grad_fn, m->output_nr};
+  if (!m->requires_grad) return Edge{};
+  std::shared_ptr<Node> acc = m->grad_accumulator.lock();
+  if (!acc) {
+    acc = std::make_shared<AccumulateGrad>(t.impl_ptr());
+    m->grad_accumulator = acc;
+  }
+  return Edge{acc, 0};
+}
+
+AccumulateGrad::AccumulateGrad(IntrusivePtr<TensorImpl> leaf) : Node("AccumulateGrad"), leaf_(std::move(leaf)) {
+  output_meta.push_back(TensorMeta{DimVector(leaf_->sizes()), leaf_->dtype(), leaf_->device()});
+  output_hooks.resize(1);
+}
+
+// Note [Accumulating into .grad]
+// The first gradient is stored as it is when nothing else holds it (the common case: it was just
+// computed), else cloned, so a later in-place accumulation never writes into a tensor the user
+// can see elsewhere. Later gradients are added in place, unless the backward itself is being
+// recorded (create_graph), where .grad = .grad + g keeps the graph of the sum.
+TensorList AccumulateGrad::apply(TensorList&& grads) {
+  Tensor g = std::move(grads[0]);
+  AutogradMeta& m = leaf_->autograd_or_create();
+  for (auto& hook : m.hooks) {
+    Tensor r = hook(g);
+    if (r.defined()) g = r;
+  }
+  if (!g.defined()) return {};
+  if (!m.grad) m.grad = std::make_shared<Tensor>();
+  Tensor& acc = *m.grad;
+  if (!acc.defined()) {
+    if (GradMode::is_enabled()) acc = g;
+    else if (g.use_count() == 1 && g.impl()->storage().use_count() == 1 && g.is_contiguous() && !g.requires_grad())
+      acc = g;
+    else acc = g.detach().clone();
+  } else if (GradMode::is_enabled()) {
+    acc = acc + g;
+  } else {
+    acc.add_(g);
+  }
+  return {};
+}
+
+}  // namespace detail
+}  // namespace hpml::autograd
+
+namespace hpml::autograd {
+bool any_requires_grad(std::span<const Tensor> ts) {
+  for (const Tensor& t : ts)
+    if (t.defined() && t.requires_grad()) return true;
+  return false;
+}
+}  // namespace hpml::autograd

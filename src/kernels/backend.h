@@ -1,0 +1,104 @@
+// The backend table: every kernel a device must provide, one slot each. The ops layer checks
+// user input, allocates outputs and then calls backend(device).slot(...). A new backend (CUDA,
+// roadmap item 6) fills the same table; a slot it cannot do yet points at a function that throws
+// "<op>: not implemented for <backend>" — see kernels/stub.cpp for that template.
+#pragma once
+
+#include <cstdint>
+
+#include "hpml/core/generator.h"
+#include "hpml/core/scalar.h"
+#include "kernels/tensor_view.h"
+
+namespace hpml::kernels {
+
+// out = f(in), same shape. Parameters: leaky_relu a=slope; hardtanh/clamp a=min b=max;
+// softplus a=beta b=threshold; elu a=alpha; pow a=exponent.
+enum class UnaryOp : uint8_t {
+  neg, abs, sign, exp, log, log1p, expm1, sqrt, rsqrt, square, reciprocal, sin, cos, tanh, sigmoid,
+  relu, leaky_relu, hardtanh, gelu, softplus, elu, clamp, pow, floor, ceil, round, logical_not,
+  kCount
+};
+struct UnaryParams {
+  double a = 0, b = 0;
+};
+
+// out = f(a, b), operands broadcast to out's shape. Comparisons and logical ops write bool.
+// The *_backward ops are the fused gradients of activations: out = grad(a) * f'(b) where b is
+// the op's input x or output y as named. add/sub use alpha (a + alpha*b).
+enum class BinaryOp : uint8_t {
+  add, sub, mul, div, div_trunc, div_floor, pow, maximum, minimum,
+  eq, ne, lt, le, gt, ge, logical_and, logical_or,
+  tanh_backward,        // g * (1 - y^2)
+  sigmoid_backward,     // g * y * (1 - y)
+  threshold_backward,   // g * (x > 0)          (relu)
+  leaky_relu_backward,  // g * (x > 0 ? 1 : alpha)
+  hardtanh_backward,    // g * (min < x < max)  (params a, b)
+  gelu_backward,        // g * gelu'(x)
+  softplus_backward,    // g * sigmoid(beta x)  (a=beta, b=threshold)
+  elu_backward,         // g * (x > 0 ? 1 : alpha e^x)
+  kCount
+};
+struct BinaryParams {
+  double alpha = 1, a = 0, b = 0;
+};
+
+enum class ReduceOp : uint8_t { sum, prod, amax, amin, kCount };
+
+struct Backend {
+  const char* name;
+  // dst = src (elementwise, same shape, any dtypes: casts like static_cast, bool = (x != 0)).
+  void (*copy)(const TensorView& dst, const TensorView& src);
+  void (*fill)(const TensorView& dst, const Scalar& value);
+  void (*unary)(UnaryOp op, const TensorView& out, const TensorView& in, const UnaryParams& p);
+  void (*binary)(BinaryOp op, const TensorView& out, const TensorView& a, const TensorView& b,
+                 const BinaryParams& p);
+  // out = cond ? a : b; cond is bool.
+  void (*where)(const TensorView& out, const TensorView& cond, const TensorView& a, const TensorView& b);
+
+  // Reductions. `in` has shape [kept..., reduced...] (the op permuted it); `nreduce` trailing
+  // dims are reduced into `out` (shape [kept...], contiguous, dtype of the accumulation result).
+  void (*reduce)(ReduceOp op, const TensorView& out, const TensorView& in, int nreduce);
+  // Variance with `correction` (1 = unbiased); out f32/f64. If mean_out is non-null it gets the mean.
+  void (*var)(const TensorView& out, const TensorView* mean_out, const TensorView& in, int nreduce,
+              double correction);
+  // Values and int64 indices of the max (is_max) or min over the last dim of `in`.
+  void (*arg_reduce)(bool is_max, const TensorView* values, const TensorView& indices, const TensorView& in);
+
+  // Softmax over `dim` of a contiguous input; log = log_softmax.
+  void (*softmax)(const TensorView& out, const TensorView& in, int64_t dim, bool log);
+  // grad_in from grad_out and the forward output y.
+  void (*softmax_backward)(const TensorView& grad_in, const TensorView& grad_out, const TensorView& y,
+                           int64_t dim, bool log);
+
+  // C = alpha * op(A) op(B) + beta * C for row-major matrices with leading dims; f32/f64/ints.
+  void (*gemm)(DType dtype, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha,
+               const void* a, int64_t lda, const void* b, int64_t ldb, double beta, void* c, int64_t ldc);
+  // Batched gemm: out[i] = alpha * a[i] @ b[i] + beta * out[i]; a, b 3-d views with any strides
+  // (batch stride may be 0); out contiguous [B, M, N] (read only when beta != 0).
+  void (*bmm)(const TensorView& out, const TensorView& a, const TensorView& b, double alpha, double beta);
+
+  // Indexing. index tensors are int64.
+  void (*index_select)(const TensorView& out, const TensorView& in, int64_t dim, const TensorView& index);
+  void (*gather)(const TensorView& out, const TensorView& in, int64_t dim, const TensorView& index);
+  // out[index along dim] (+)= src, with out already holding the base values.
+  void (*scatter)(const TensorView& out, int64_t dim, const TensorView& index, const TensorView& src, bool add);
+  void (*index_add)(const TensorView& out, int64_t dim, const TensorView& index, const TensorView& src,
+                    double alpha);
+  // Writes the elements of `in` where mask is true, in row-major order, into the 1-d `out`.
+  void (*masked_select)(const TensorView& out, const TensorView& in, const TensorView& mask);
+  // Zeroes the elements above (lower) or below (!lower) the diagonal of the last two dims.
+  void (*tri)(const TensorView& out, const TensorView& in, int64_t diagonal, bool lower);
+
+  // Fills. Random fills consume counters of `gen` (see Generator).
+  void (*arange)(const TensorView& out, double start, double step);
+  void (*uniform)(const TensorView& out, Generator& gen, double lo, double hi);
+  void (*normal)(const TensorView& out, Generator& gen, double mean, double std);
+  void (*randint)(const TensorView& out, Generator& gen, int64_t lo, int64_t hi);
+};
+
+const Backend& cpu_backend();
+// The backend for `d`; throws naming `op` when this build has none for it.
+const Backend& backend(Device d, const char* op);
+
+}  // namespace hpml::kernels

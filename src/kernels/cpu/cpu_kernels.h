@@ -1,0 +1,32 @@
+// The CPU kernels that fill the backend table (kernels/backend.h documents each slot).
+#pragma once
+
+#include "kernels/backend.h"
+
+namespace hpml::kernels::cpu {
+
+void copy(const TensorView& dst, const TensorView& src);
+void fill(const TensorView& dst, const Scalar& value);
+void unary(UnaryOp op, const TensorView& out, const TensorView& in, const UnaryParams& p);
+void binary(BinaryOp op, const TensorView& out, const TensorView& a, const TensorView& b, const BinaryParams& p);
+void where(const TensorView& out, const TensorView& cond, const TensorView& a, const TensorView& b);
+void reduce(ReduceOp op, const TensorView& out, const TensorView& in, int nreduce);
+void var(const TensorView& out, const TensorView* mean_out, const TensorView& in, int nreduce, double correction);
+void arg_reduce(bool is_max, const TensorView* values, const TensorView& indices, const TensorView& in);
+void softmax(const TensorView& out, const TensorView& in, int64_t dim, bool log);
+void softmax_backward(const TensorView& grad_in, const TensorView& grad_out, const TensorView& y, int64_t dim, bool log);
+void gemm(DType dtype, bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const void* a, int64_t lda,
+          const void* b, int64_t ldb, double beta, void* c, int64_t ldc);
+void bmm(const TensorView& out, const TensorView& a, const TensorView& b, double alpha, double beta);
+void index_select(const TensorView& out, const TensorView& in, int64_t dim, const TensorView& index);
+void gather(const TensorView& out, const TensorView& in, int64_t dim, const TensorView& index);
+void scatter(const TensorView& out, int64_t dim, const TensorView& index, const TensorView& src, bool add);
+void index_add(const TensorView& out, int64_t dim, const TensorView& index, const TensorView& src, double alpha);
+void masked_select(const TensorView& out, const TensorView& in, const TensorView& mask);
+void tri(const TensorView& out, const TensorView& in, int64_t diagonal, bool lower);
+void arange(const TensorView& out, double start, double step);
+void uniform(const TensorView& out, Generator& gen, double lo, double hi);
+void normal(const TensorView& out, Generator& gen, double mean, double std);
+void randint(const TensorView& out, Generator& gen, int64_t lo, int64_t hi);
+
+}  // namespace hpml::kernels::cpu

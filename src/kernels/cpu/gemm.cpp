@@ -1,0 +1,122 @@
+// CPU matrix multiply: OpenBLAS sgemm/dgemm for floats, a plain loop for integers.
+// bmm accepts any strides: a matrix BLAS can read as it is (unit stride along rows or columns)
+// is passed with the matching transpose flag; any other is first copied into scratch memory.
+#include <cblas.h>
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "kernels/backend.h"
+#include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cpu/loops.h"
+
+namespace hpml::kernels::cpu {
+
+namespace {
+
+template <typename T>
+void naive_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b,
+                int64_t ldb, T beta, T* c, int64_t ldc) {
+  parallel_for(0, m, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, n * k)), [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        T acc = 0;
+        for (int64_t p = 0; p < k; ++p) acc += (ta ? a[p * lda + i] : a[i * lda + p]) * (tb ? b[j * ldb + p] : b[p * ldb + j]);
+        c[i * ldc + j] = static_cast<T>(alpha * acc + (beta == T(0) ? T(0) : beta * c[i * ldc + j]));
+      }
+  });
+}
+
+// How BLAS can read a rows x cols matrix with strides (rs, cs): transposed or not, and its
+// leading dimension. false if neither stride is 1 (the caller copies it first).
+bool blas_layout(int64_t rows, int64_t cols, int64_t rs, int64_t cs, bool* trans, int64_t* ld) {
+  if ((cs == 1 || cols == 1) && (rows == 1 || rs >= std::max<int64_t>(cols, 1))) {
+    *trans = false;
+    *ld = rows == 1 ? std::max<int64_t>(cols, 1) : rs;
+    return true;
+  }
+  if ((rs == 1 || rows == 1) && (cols == 1 || cs >= std::max<int64_t>(rows, 1))) {
+    *trans = true;
+    *ld = cols == 1 ? std::max<int64_t>(rows, 1) : cs;
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+void gemm(DType dtype, bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const void* a, int64_t lda,
+          const void* b, int64_t ldb, double beta, void* c, int64_t ldc) {
+  if (m == 0 || n == 0) return;
+  const auto TA = ta ? CblasTrans : CblasNoTrans, TB = tb ? CblasTrans : CblasNoTrans;
+  switch (dtype) {
+    case DType::f32:
+      cblas_sgemm(CblasRowMajor, TA, TB, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k),
+                  static_cast<float>(alpha), static_cast<const float*>(a), static_cast<int>(lda),
+                  static_cast<const float*>(b), static_cast<int>(ldb), static_cast<float>(beta),
+                  static_cast<float*>(c), static_cast<int>(ldc));
+      return;
+    case DType::f64:
+      cblas_dgemm(CblasRowMajor, TA, TB, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), alpha,
+                  static_cast<const double*>(a), static_cast<int>(lda), static_cast<const double*>(b),
+                  static_cast<int>(ldb), beta, static_cast<double*>(c), static_cast<int>(ldc));
+      return;
+    default:
+      dispatch_numeric(dtype, "gemm", [&]<typename T>() {
+        naive_gemm<T>(ta, tb, m, n, k, static_cast<T>(alpha), static_cast<const T*>(a), lda,
+                      static_cast<const T*>(b), ldb, static_cast<T>(beta), static_cast<T*>(c), ldc);
+      });
+  }
+}
+
+// out [B, M, N] (contiguous) = alpha * a [B, M, K] @ b [B, K, N] + beta * out
+void bmm(const TensorView& out, const TensorView& a, const TensorView& b, double alpha, double beta) {
+  const int64_t B = out.sizes[0], M = out.sizes[1], N = out.sizes[2], K = a.sizes[2];
+  const size_t isz = itemsize(out.dtype);
+  if (K == 0) {  // out = beta * out
+    if (beta == 0) fill(out, Scalar(0));
+    else if (beta != 1) {
+      dispatch_numeric(out.dtype, "bmm", [&]<typename T>() {
+        T* p = out.ptr<T>();
+        for (int64_t i = 0; i < out.numel(); ++i) p[i] = static_cast<T>(p[i] * beta);
+      });
+    }
+    return;
+  }
+  // Makes one operand BLAS-readable, copying into `scratch` when needed.
+  auto prepare = [&](const TensorView& t, int64_t rows, int64_t cols, std::vector<char>& scratch, bool* trans,
+                     int64_t* ld, int64_t* bstride) -> const char* {
+    if (blas_layout(rows, cols, t.strides[1], t.strides[2], trans, ld)) {
+      *bstride = t.strides[0] * static_cast<int64_t>(isz);
+      return t.data;
+    }
+    scratch.resize(static_cast<size_t>(B * rows * cols) * isz);
+    TensorView dst{scratch.data(), DimVector{B, rows, cols}, DimVector{rows * cols, cols, 1}, t.dtype};
+    copy(dst, t);
+    *trans = false;
+    *ld = cols;
+    *bstride = rows * cols * static_cast<int64_t>(isz);
+    return scratch.data();
+  };
+  std::vector<char> sa, sb;
+  bool ta = false, tb = false;
+  int64_t lda = 0, ldb = 0, bsa = 0, bsb = 0;
+  const char* pa = prepare(a, M, K, sa, &ta, &lda, &bsa);
+  const char* pb = prepare(b, K, N, sb, &tb, &ldb, &bsb);
+  const int64_t bso = M * N * static_cast<int64_t>(isz);
+  auto one = [&](int64_t i) {
+    gemm(out.dtype, ta, tb, M, N, K, alpha, pa + i * bsa, lda, pb + i * bsb, ldb, beta, out.data + i * bso, N);
+  };
+  // Many small matrices: one per thread (BLAS runs single-threaded inside the region).
+  // Few large ones: one after another, each using every thread.
+  if (B > 1 && M * N * K < (int64_t{1} << 18)) {
+    parallel_for(0, B, 1, [&](int64_t lo, int64_t hi) {
+      for (int64_t i = lo; i < hi; ++i) one(i);
+    });
+  } else {
+    for (int64_t i = 0; i < B; ++i) one(i);
+  }
+}
+
+}  // namespace hpml::kernels::cpu

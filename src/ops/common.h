@@ -1,0 +1,74 @@
+// Helpers shared by the op definitions: argument checks with PyTorch-style messages, dim
+// wrapping, broadcasting, type promotion and output allocation. Everything that validates user
+// input lives in the ops layer (kernels trust their arguments).
+#pragma once
+
+#include <initializer_list>
+
+#include "hpml/core/error.h"
+#include "hpml/core/tensor.h"
+#include "kernels/backend.h"
+
+namespace hpml::ops {
+
+// Throws "<op>: <what> is undefined" for an undefined tensor argument.
+void check_defined(const char* op, const Tensor& t, const char* what = "input");
+// All tensors on one device; the message lists each device.
+void check_same_device(const char* op, std::initializer_list<const Tensor*> ts);
+
+// Wraps a possibly negative dim into [0, ndim) ("<op>: dimension 3 out of range ...").
+int64_t wrap_dim(int64_t dim, int64_t ndim, const char* op);
+// Wraps every dim and rejects repeats; empty `dims` means all dims.
+DimVector wrap_dims(IntArrayRef dims, int64_t ndim, const char* op);
+
+// PyTorch broadcasting; throws naming the op and both shapes.
+DimVector broadcast_shapes(const char* op, IntArrayRef a, IntArrayRef b);
+
+// PyTorch's result_type for two operands: dimensioned tensors take part fully; 0-d tensors and
+// wrapped numbers (scalars) only lift the category (bool < integer < floating).
+DType result_type(const Tensor& a, const Tensor& b);
+
+// A contiguous tensor with uninitialised values.
+Tensor empty_tensor(IntArrayRef sizes, DType dtype, Device device);
+// A 0-d tensor flagged as a wrapped number (how a Scalar enters tensor ops).
+Tensor wrap_scalar(const Scalar& s, Device device = kCPU);
+// `t` converted to dtype without recording autograd (a no-op when it already has it).
+Tensor cast(const Tensor& t, DType dtype);
+// A new tensor aliasing `t`'s storage with another view; records nothing.
+Tensor make_view(const Tensor& t, IntArrayRef sizes, IntArrayRef strides, int64_t offset);
+
+// True if any element of a bool tensor is true.
+bool any_true(const Tensor& t);
+
+inline const kernels::Backend& be(const Tensor& t, const char* op) { return kernels::backend(t.device(), op); }
+
+// In-place ops: checks that `self` may be written (see Note [In-place ops and autograd]).
+void check_inplace(const char* op, const Tensor& self);
+
+}  // namespace hpml::ops
+
+#include "hpml/autograd/grad_mode.h"
+
+namespace hpml::ops {
+
+// True when an in-place op on `self` (with the other tensor inputs `others`) must be recorded.
+bool inplace_needs_record(const char* op, const Tensor& self, std::initializer_list<const Tensor*> others);
+// After the autograd path of an in-place op: `self` takes `result`'s values and its history.
+void adopt_result(Tensor& self, const Tensor& result);
+
+// Runs an in-place op. See Note [In-place ops and autograd] in common.cpp.
+//   kernel():          writes the result into self directly (nothing recorded)
+//   out_of_place(old): the same op out of place on `old`, a clone of self (recorded)
+template <typename K, typename O>
+Tensor& apply_inplace(const char* op, Tensor& self, std::initializer_list<const Tensor*> others, K kernel,
+                      O out_of_place) {
+  if (inplace_needs_record(op, self, others)) {
+    adopt_result(self, out_of_place(self.clone()));
+  } else {
+    kernel();
+    self.bump_version();
+  }
+  return self;
+}
+
+}  // namespace hpml::ops

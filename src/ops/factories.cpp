@@ -1,0 +1,209 @@
+// Factories: empty/zeros/ones/full, ranges, random tensors, from_blob and tensor(values).
+#include "hpml/ops/factories.h"
+
+#include <cmath>
+#include <numeric>
+
+#include "hpml/ops/binary.h"
+#include "hpml/ops/views.h"
+#include "ops/common.h"
+
+namespace hpml {
+
+using kernels::view_of;
+using ops::empty_tensor;
+
+namespace {
+Tensor finish(Tensor t, const TensorOptions& o) {
+  if (o.requires_grad()) t.requires_grad_(true);
+  return t;
+}
+Generator& gen_or_default(Generator* g) { return g ? *g : default_generator(); }
+void check_float(const char* op, DType d) {
+  HPML_CHECK(is_floating(d), op, ": expected a floating dtype (f32 or f64), got ", d);
+}
+}  // namespace
+
+Tensor empty(IntArrayRef sizes, TensorOptions o) { return finish(empty_tensor(sizes, o.dtype(), o.device()), o); }
+
+Tensor full(IntArrayRef sizes, const Scalar& value, TensorOptions o) {
+  Tensor t = empty_tensor(sizes, o.dtype(), o.device());
+  ops::be(t, "full").fill(view_of(t), value);
+  return finish(t, o);
+}
+Tensor zeros(IntArrayRef sizes, TensorOptions o) { return full(sizes, 0, o); }
+Tensor ones(IntArrayRef sizes, TensorOptions o) { return full(sizes, 1, o); }
+Tensor scalar_tensor(const Scalar& value, TensorOptions o) { return full({}, value, o); }
+
+Tensor arange(const Scalar& end) { return arange(0, end, 1); }
+Tensor arange(const Scalar& start, const Scalar& end, const Scalar& step) {
+  bool all_int = !start.is_floating() && !end.is_floating() && !step.is_floating();
+  return arange(start, end, step, TensorOptions(all_int ? kInt64 : kDefaultFloat));
+}
+Tensor arange(const Scalar& start, const Scalar& end, const Scalar& step, TensorOptions o) {
+  double s = start.to_double(), e = end.to_double(), st = step.to_double();
+  HPML_CHECK(st != 0, "arange: step must be nonzero");
+  HPML_CHECK(std::isfinite(s) && std::isfinite(e), "arange: start (", s, ") and end (", e, ") must be finite");
+  HPML_CHECK((st > 0 && e >= s) || (st < 0 && e <= s), "arange: upper bound and lower bound inconsistent with step sign (start=",
+             s, ", end=", e, ", step=", st, ")");
+  int64_t n = static_cast<int64_t>(std::ceil((e - s) / st));
+  Tensor t = empty_tensor({n}, o.dtype(), o.device());
+  ops::be(t, "arange").arange(view_of(t), s, st);
+  return finish(t, o);
+}
+
+Tensor linspace(double start, double end, int64_t steps, TensorOptions o) {
+  HPML_CHECK(steps >= 0, "linspace: number of steps must be non-negative, got ", steps);
+  Tensor t = empty_tensor({steps}, o.dtype(), o.device());
+  if (steps == 1) {
+    ops::be(t, "linspace").fill(view_of(t), start);
+  } else if (steps > 1) {
+    // PyTorch fills the first half from start and the second half from end, so both ends are exact.
+    const double step = (end - start) / static_cast<double>(steps - 1);
+    const int64_t half = steps / 2;
+    Tensor lo = t.narrow(0, 0, half), hi = t.narrow(0, half, steps - half);
+    ops::be(t, "linspace").arange(view_of(lo), start, step);
+    ops::be(t, "linspace").arange(view_of(hi), end - step * static_cast<double>(steps - 1 - half), step);
+  }
+  return finish(t, o);
+}
+
+Tensor eye(int64_t n, std::optional<int64_t> m, TensorOptions o) {
+  int64_t cols = m.value_or(n);
+  HPML_CHECK(n >= 0 && cols >= 0, "eye: sizes must be non-negative, got n=", n, ", m=", cols);
+  Tensor t = zeros({n, cols}, TensorOptions(o.dtype()).device(o.device()));
+  Tensor diag = ops::make_view(t, {std::min(n, cols)}, {cols + 1}, 0);
+  ops::be(t, "eye").fill(view_of(diag), 1);
+  return finish(t, o);
+}
+
+Tensor rand(IntArrayRef sizes, Generator* gen, TensorOptions o) {
+  return uniform(sizes, 0.0, 1.0, gen, o);
+}
+Tensor rand(IntArrayRef sizes, TensorOptions o) { return rand(sizes, nullptr, o); }
+Tensor randn(IntArrayRef sizes, Generator* gen, TensorOptions o) { return normal(0.0, 1.0, sizes, gen, o); }
+Tensor randn(IntArrayRef sizes, TensorOptions o) { return randn(sizes, nullptr, o); }
+
+Tensor uniform(IntArrayRef sizes, double low, double high, Generator* gen, TensorOptions o) {
+  check_float("uniform", o.dtype());
+  HPML_CHECK(low <= high, "uniform: expects low <= high, got low=", low, ", high=", high);
+  Tensor t = empty_tensor(sizes, o.dtype(), o.device());
+  ops::be(t, "uniform").uniform(view_of(t), gen_or_default(gen), low, high);
+  return finish(t, o);
+}
+
+Tensor normal(double mean, double std, IntArrayRef sizes, Generator* gen, TensorOptions o) {
+  check_float("normal", o.dtype());
+  HPML_CHECK(std >= 0, "normal: expects std >= 0, got ", std);
+  Tensor t = empty_tensor(sizes, o.dtype(), o.device());
+  ops::be(t, "normal").normal(view_of(t), gen_or_default(gen), mean, std);
+  return finish(t, o);
+}
+
+Tensor randint(int64_t low, int64_t high, IntArrayRef sizes, Generator* gen, TensorOptions o) {
+  HPML_CHECK(low < high, "randint: expects low < high, got low=", low, ", high=", high);
+  HPML_CHECK(o.dtype() != kBool, "randint: bool is not a valid dtype");
+  Tensor t = empty_tensor(sizes, o.dtype(), o.device());
+  ops::be(t, "randint").randint(view_of(t), gen_or_default(gen), low, high);
+  return finish(t, o);
+}
+Tensor randint(int64_t high, IntArrayRef sizes, Generator* gen, TensorOptions o) {
+  return randint(0, high, sizes, gen, o);
+}
+
+Tensor randperm(int64_t n, Generator* gen, TensorOptions o) {
+  HPML_CHECK(n >= 0, "randperm: n must be non-negative, got ", n);
+  std::vector<int64_t> p(static_cast<size_t>(n));
+  std::iota(p.begin(), p.end(), 0);
+  Generator& g = gen_or_default(gen);
+  for (int64_t i = n - 1; i > 0; --i) {  // Fisher-Yates
+    int64_t j = static_cast<int64_t>(g.next_u64() % static_cast<uint64_t>(i + 1));
+    std::swap(p[static_cast<size_t>(i)], p[static_cast<size_t>(j)]);
+  }
+  Tensor t = from_blob(p.data(), {n}, kInt64).clone();
+  return finish(o.dtype() == kInt64 ? t : t.to(o.dtype()), o);
+}
+
+Tensor& uniform_(Tensor& t, double low, double high, Generator* gen) {
+  ops::check_defined("uniform_", t);
+  Tensor src = uniform(t.sizes(), low, high, gen, TensorOptions(t.dtype()).device(t.device()));
+  return copy_(t, src);
+}
+
+Tensor& normal_(Tensor& t, double mean, double std, Generator* gen) {
+  ops::check_defined("normal_", t);
+  Tensor src = normal(mean, std, t.sizes(), gen, TensorOptions(t.dtype()).device(t.device()));
+  return copy_(t, src);
+}
+
+Tensor from_blob(void* data, IntArrayRef sizes, TensorOptions o, std::function<void(void*)> deleter) {
+  return from_blob(data, sizes, contiguous_strides(sizes), o, std::move(deleter));
+}
+
+Tensor from_blob(void* data, IntArrayRef sizes, IntArrayRef strides, TensorOptions o,
+                 std::function<void(void*)> deleter) {
+  HPML_CHECK(sizes.size() == strides.size(), "from_blob: sizes ", sizes, " and strides ", strides,
+             " have different lengths");
+  const int64_t n = checked_numel(sizes, "from_blob");
+  HPML_CHECK(data != nullptr || n == 0, "from_blob: data is null for a tensor of ", n, " elements");
+  int64_t extent = n == 0 ? 0 : 1;
+  for (size_t i = 0; i < sizes.size() && n > 0; ++i) {
+    HPML_CHECK(strides[i] >= 0, "from_blob: negative stride ", strides[i], " in ", strides);
+    extent += (sizes[i] - 1) * strides[i];
+  }
+  Storage st = Storage::make(data, static_cast<size_t>(extent) * itemsize(o.dtype()), std::move(deleter), o.device());
+  return finish(Tensor(IntrusivePtr<TensorImpl>::make(std::move(st), o.dtype(), sizes, strides, 0)), o);
+}
+
+TensorData::TensorData(std::initializer_list<TensorData> rows) : kind_(Scalar::Kind::Bool) {
+  sizes_.push_back(static_cast<int64_t>(rows.size()));
+  bool first = true;
+  for (const TensorData& r : rows) {
+    if (first) {
+      for (int64_t s : r.sizes_) sizes_.push_back(s);
+      kind_ = r.kind_;
+      first = false;
+    } else {
+      HPML_CHECK(r.sizes_ == DimVector(IntArrayRef(sizes_.data() + 1, sizes_.size() - 1)),
+                 "tensor: nested lists have inconsistent sizes: expected ",
+                 IntArrayRef(sizes_.data() + 1, sizes_.size() - 1), ", got ", r.sizes_);
+      // int and float values mixed: float wins; bool with numbers: the number kind wins.
+      if (r.kind_ == Scalar::Kind::Float || (r.kind_ == Scalar::Kind::Int && kind_ == Scalar::Kind::Bool)) kind_ = r.kind_;
+    }
+    values_.insert(values_.end(), r.values_.begin(), r.values_.end());
+  }
+  if (rows.size() == 0) kind_ = Scalar::Kind::Float;
+}
+
+DType TensorData::inferred_dtype() const {
+  return kind_ == Scalar::Kind::Float ? kDefaultFloat : kind_ == Scalar::Kind::Int ? kInt64 : kBool;
+}
+
+Tensor tensor(const TensorData& data) { return tensor(data, TensorOptions(data.inferred_dtype())); }
+
+Tensor tensor(const TensorData& data, TensorOptions o) {
+  Tensor t = empty_tensor(data.sizes(), o.dtype(), o.device());
+  dispatch_all(o.dtype(), "tensor", [&]<typename T>() {
+    T* p = t.data_ptr<T>();
+    for (size_t i = 0; i < data.values().size(); ++i) p[i] = data.values()[i].to<T>();
+  });
+  return finish(t, o);
+}
+
+namespace {
+TensorOptions like(const Tensor& t, const std::optional<TensorOptions>& o) {
+  return o ? *o : TensorOptions(t.dtype()).device(t.device());
+}
+}  // namespace
+
+Tensor empty_like(const Tensor& t, std::optional<TensorOptions> o) { return empty(t.sizes(), like(t, o)); }
+Tensor zeros_like(const Tensor& t, std::optional<TensorOptions> o) { return zeros(t.sizes(), like(t, o)); }
+Tensor ones_like(const Tensor& t, std::optional<TensorOptions> o) { return ones(t.sizes(), like(t, o)); }
+Tensor full_like(const Tensor& t, const Scalar& v, std::optional<TensorOptions> o) { return full(t.sizes(), v, like(t, o)); }
+Tensor rand_like(const Tensor& t, Generator* gen) { return rand(t.sizes(), gen, like(t, std::nullopt)); }
+Tensor randn_like(const Tensor& t, Generator* gen) { return randn(t.sizes(), gen, like(t, std::nullopt)); }
+Tensor randint_like(const Tensor& t, int64_t low, int64_t high, Generator* gen) {
+  return randint(low, high, t.sizes(), gen, like(t, std::nullopt));
+}
+
+}  // namespace hpml

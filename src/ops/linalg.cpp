@@ -1,0 +1,177 @@
+// Matrix products. mm, bmm and addmm call the batched GEMM kernel (OpenBLAS), which reads
+// transposed operands in place, so the backward products (g @ b^T, a^T @ g) copy nothing.
+// matmul, outer and dot are compositions of those and views.
+#include "hpml/ops/linalg.h"
+
+#include "hpml/autograd/node.h"
+#include "hpml/ops/binary.h"
+#include "hpml/ops/factories.h"
+#include "hpml/ops/views.h"
+#include "ops/common.h"
+
+namespace hpml {
+
+using autograd::Ctx;
+using kernels::view_of;
+
+namespace {
+
+void check_mm_args(const char* op, const Tensor& a, const Tensor& b, int64_t rank) {
+  ops::check_defined(op, a, "first input");
+  ops::check_defined(op, b, "second input");
+  ops::check_same_device(op, {&a, &b});
+  HPML_CHECK(a.dim() == rank && b.dim() == rank, op, ": expected ", rank, "-d tensors, got a.shape=", a.sizes(),
+             ", b.shape=", b.sizes());
+  HPML_CHECK(a.dtype() == b.dtype(), op, ": expected both operands to have the same dtype, got ", a.dtype(), " and ",
+             b.dtype());
+  HPML_CHECK(a.dtype() != kBool, op, ": not supported for bool tensors");
+  const int64_t ka = a.sizes()[rank - 1], kb = b.sizes()[rank - 2];
+  HPML_CHECK(ka == kb, op, ": inner dimensions differ: a.shape=", a.sizes(), ", b.shape=", b.sizes(), " (", ka,
+             " != ", kb, ")");
+}
+
+// a 2-d view as a batch of one.
+kernels::TensorView batch1(const Tensor& t) {
+  kernels::TensorView v = view_of(t);
+  v.sizes.insert(0, 1);
+  v.strides.insert(0, 0);
+  return v;
+}
+
+// out [n, m] = alpha * a @ b + beta * out
+void gemm_into(Tensor& out, const Tensor& a, const Tensor& b, double alpha, double beta, const char* op) {
+  ops::be(a, op).bmm(batch1(out), batch1(a), batch1(b), alpha, beta);
+}
+
+}  // namespace
+
+Tensor mm(const Tensor& a, const Tensor& b) {
+  check_mm_args("mm", a, b, 2);
+  Tensor out = ops::empty_tensor({a.sizes()[0], b.sizes()[1]}, a.dtype(), a.device());
+  gemm_into(out, a, b, 1, 0, "mm");
+  if (autograd::should_record(a, b)) {
+    autograd::record("mm", {a, b}, {out}, {a, b}, [](const Ctx& c) {
+      // g [n, m], a [n, k], b [k, m] -> da = g @ b^T [n, k], db = a^T @ g [k, m]
+      return TensorList{c.needs(0) ? mm(c.g(0), c.s(1).t()) : Tensor(), c.needs(1) ? mm(c.s(0).t(), c.g(0)) : Tensor()};
+    });
+  }
+  return out;
+}
+
+Tensor bmm(const Tensor& a, const Tensor& b) {
+  check_mm_args("bmm", a, b, 3);
+  HPML_CHECK(a.sizes()[0] == b.sizes()[0], "bmm: batch sizes differ: a.shape=", a.sizes(), ", b.shape=", b.sizes());
+  Tensor out = ops::empty_tensor({a.sizes()[0], a.sizes()[1], b.sizes()[2]}, a.dtype(), a.device());
+  ops::be(a, "bmm").bmm(view_of(out), view_of(a), view_of(b), 1, 0);
+  if (autograd::should_record(a, b)) {
+    autograd::record("bmm", {a, b}, {out}, {a, b}, [](const Ctx& c) {
+      // g [B, n, m] -> da = g @ b^T [B, n, k], db = a^T @ g [B, k, m]
+      return TensorList{c.needs(0) ? bmm(c.g(0), c.s(1).transpose(1, 2)) : Tensor(),
+                        c.needs(1) ? bmm(c.s(0).transpose(1, 2), c.g(0)) : Tensor()};
+    });
+  }
+  return out;
+}
+
+Tensor addmm(const Tensor& bias, const Tensor& a, const Tensor& b, const Scalar& beta, const Scalar& alpha) {
+  check_mm_args("addmm", a, b, 2);
+  ops::check_defined("addmm", bias, "bias");
+  HPML_CHECK(bias.dtype() == a.dtype(), "addmm: bias has dtype ", bias.dtype(), " but the matrices have ", a.dtype());
+  DimVector shape{a.sizes()[0], b.sizes()[1]};
+  DimVector bshape = ops::broadcast_shapes("addmm", bias.sizes(), shape);
+  HPML_CHECK(IntArrayRef(bshape) == IntArrayRef(shape), "addmm: bias of shape ", bias.sizes(),
+             " does not broadcast to the product's shape ", shape);
+  const double al = alpha.to_double(), be = beta.to_double();
+  Tensor out = ops::empty_tensor(shape, a.dtype(), a.device());
+  if (be != 0) ops::be(a, "addmm").copy(view_of(out), kernels::broadcast_view(bias, shape));
+  gemm_into(out, a, b, al, be, "addmm");
+  if (autograd::should_record(bias, a, b)) {
+    autograd::record("addmm", {bias, a, b}, {out}, {a, b}, [al, be](const Ctx& c) {
+      const Tensor& g = c.g(0);
+      return TensorList{c.needs(0) ? (be == 1 ? g : g * be) : Tensor(),
+                        c.needs(1) ? mm(g, c.s(1).t()) * al : Tensor(), c.needs(2) ? mm(c.s(0).t(), g) * al : Tensor()};
+    });
+  }
+  return out;
+}
+
+Tensor matmul(const Tensor& a, const Tensor& b) {
+  ops::check_defined("matmul", a, "first input");
+  ops::check_defined("matmul", b, "second input");
+  HPML_CHECK(a.dim() >= 1 && b.dim() >= 1, "matmul: both arguments need at least 1 dimension, got a.shape=",
+             a.sizes(), ", b.shape=", b.sizes());
+  const int64_t da = a.dim(), db = b.dim();
+  if (da == 1 && db == 1) return dot(a, b);
+  if (da == 2 && db == 1) return mm(a, b.unsqueeze(1)).squeeze(1);
+  if (da == 1 && db == 2) return mm(a.unsqueeze(0), b).squeeze(0);
+  if (da == 2 && db == 2) return mm(a, b);
+  const int64_t ka = a.sizes()[da - 1], kb = db == 1 ? b.sizes()[0] : b.sizes()[db - 2];
+  HPML_CHECK(ka == kb, "matmul: inner dimensions differ: a.shape=", a.sizes(), ", b.shape=", b.sizes(), " (", ka,
+             " != ", kb, ")");
+  if (da >= 3 && db <= 2) {
+    // Fold a's batch dims into rows: one large GEMM instead of many small ones.
+    DimVector out_shape(a.sizes());
+    out_shape.pop_back();
+    Tensor b2 = db == 1 ? b.unsqueeze(1) : b;
+    if (db == 2) out_shape.push_back(b.sizes()[1]);
+    return mm(a.reshape({-1, ka}), b2).view(out_shape);
+  }
+  // General batched case: broadcast the batch dims.
+  Tensor a3 = da == 1 ? a.unsqueeze(0) : a, b3 = db == 1 ? b.unsqueeze(1) : b;
+  IntArrayRef abatch(a3.sizes().data(), a3.dim() - 2), bbatch(b3.sizes().data(), b3.dim() - 2);
+  DimVector batch = ops::broadcast_shapes("matmul", abatch, bbatch);
+  const int64_t n = a3.sizes()[a3.dim() - 2], k = ka, m = b3.sizes()[b3.dim() - 1];
+  int64_t nb = 1;
+  for (int64_t s : batch) nb *= s;
+  DimVector ae(batch), be(batch);
+  ae.push_back(n), ae.push_back(k);
+  be.push_back(k), be.push_back(m);
+  Tensor out = bmm(a3.expand(ae).reshape({nb, n, k}), b3.expand(be).reshape({nb, k, m}));
+  DimVector out_shape(batch);
+  if (da > 1) out_shape.push_back(n);
+  if (db > 1) out_shape.push_back(m);
+  return out.view(out_shape);
+}
+
+Tensor outer(const Tensor& a, const Tensor& b) {
+  ops::check_defined("outer", a, "first input");
+  ops::check_defined("outer", b, "second input");
+  HPML_CHECK(a.dim() == 1 && b.dim() == 1, "outer: expected 1-d tensors, got shapes ", a.sizes(), " and ", b.sizes());
+  return a.unsqueeze(1) * b.unsqueeze(0);
+}
+
+Tensor dot(const Tensor& a, const Tensor& b) {
+  ops::check_defined("dot", a, "first input");
+  ops::check_defined("dot", b, "second input");
+  HPML_CHECK(a.dim() == 1 && b.dim() == 1, "dot: expected 1-d tensors, got shapes ", a.sizes(), " and ", b.sizes());
+  HPML_CHECK(a.numel() == b.numel(), "dot: inconsistent tensor size, a has ", a.numel(), " elements and b has ",
+             b.numel());
+  HPML_CHECK(a.dtype() == b.dtype(), "dot: expected both vectors to have the same dtype, got ", a.dtype(), " and ",
+             b.dtype());
+  return mm(a.unsqueeze(0), b.unsqueeze(1)).reshape({});
+}
+
+Tensor& mm_out(Tensor& out, const Tensor& a, const Tensor& b) {
+  check_mm_args("mm_out", a, b, 2);
+  ops::check_defined("mm_out", out, "out");
+  HPML_CHECK(!autograd::GradMode::is_enabled() || !(a.requires_grad() || b.requires_grad()),
+             "mm_out: out= arguments don't support automatic differentiation");
+  HPML_CHECK(out.sizes() == IntArrayRef({a.sizes()[0], b.sizes()[1]}) && out.dtype() == a.dtype() && out.is_contiguous(),
+             "mm_out: out must be a contiguous ", a.dtype(), " tensor of shape [", a.sizes()[0], ", ", b.sizes()[1],
+             "], got ", out.dtype(), " of shape ", out.sizes());
+  gemm_into(out, a, b, 1, 0, "mm_out");
+  out.bump_version();
+  return out;
+}
+
+Tensor& matmul_out(Tensor& out, const Tensor& a, const Tensor& b) {
+  ops::check_defined("matmul_out", a, "first input");
+  ops::check_defined("matmul_out", b, "second input");
+  if (a.dim() == 2 && b.dim() == 2) return mm_out(out, a, b);
+  autograd::NoGradGuard ng;
+  Tensor r = matmul(a, b);
+  HPML_CHECK(out.sizes() == r.sizes(), "matmul_out: out has shape ", out.sizes(), " but the product has shape ", r.sizes());
+  return copy_(out, r);
+}
+
+}  // namespace hpml

@@ -1,0 +1,138 @@
+// Op table entries: elementwise functions of one tensor and the activations.
+#include "hpml/ops/unary.h"
+#include "ops/table/samples.h"
+
+namespace hpml::ops::table {
+
+namespace {
+
+enum class Range { any, positive, away_from_zero, log1p, non_integer };
+
+Tensor values(Generator& g, IntArrayRef shape, DType dt, Range r) {
+  switch (r) {
+    case Range::positive: return rnd(g, shape, dt, 0.5, 2.0);
+    case Range::away_from_zero: return away(g, shape, dt);
+    case Range::log1p: return rnd(g, shape, dt, -0.5, 1.0);
+    case Range::non_integer: return rnd(g, shape, dt, 0.1, 0.4) + randint(-3, 3, shape, &g).to(dt);
+    default: return rnd(g, shape, dt, -2, 2);
+  }
+}
+
+// The same four shapes for every unary op: a matrix, a vector, a 0-d tensor and an empty one.
+std::vector<Sample> shapes(const std::string& name, DType dt, Range r, Args args = {}) {
+  Generator g = gen_for(name);
+  return {{"[3, 4]", {values(g, {3, 4}, dt, r)}, args},
+          {"[5]", {values(g, {5}, dt, r)}, args},
+          {"0-d", {values(g, {}, dt, r)}, args},
+          {"empty [0, 3]", {values(g, {0, 3}, dt, r)}, args}};
+}
+
+OpInfo entry(std::string name, std::string family, bool diff, Range r, Tensor (*fn)(const Tensor&)) {
+  return OpInfo{name, family, diff,
+                [fn](const TensorList& in, const Args&) { return TensorList{fn(in[0])}; },
+                [name, r](DType dt) { return shapes(name, dt, r); }};
+}
+
+}  // namespace
+
+void add_unary_ops(std::vector<OpInfo>& t) {
+  t.push_back(entry("neg", "unary", true, Range::any, neg));
+  t.push_back(entry("abs", "unary", true, Range::away_from_zero, abs));
+  t.push_back(entry("sign", "unary", true, Range::away_from_zero, sign));
+  t.push_back(entry("exp", "unary", true, Range::any, exp));
+  t.push_back(entry("log", "unary", true, Range::positive, log));
+  t.push_back(entry("log1p", "unary", true, Range::log1p, log1p));
+  t.push_back(entry("expm1", "unary", true, Range::any, expm1));
+  t.push_back(entry("sqrt", "unary", true, Range::positive, sqrt));
+  t.push_back(entry("rsqrt", "unary", true, Range::positive, rsqrt));
+  t.push_back(entry("square", "unary", true, Range::any, square));
+  t.push_back(entry("reciprocal", "unary", true, Range::positive, reciprocal));
+  t.push_back(entry("sin", "unary", true, Range::any, sin));
+  t.push_back(entry("cos", "unary", true, Range::any, cos));
+  t.push_back(entry("tanh", "activation", true, Range::any, tanh));
+  t.push_back(entry("sigmoid", "activation", true, Range::any, sigmoid));
+  t.push_back(entry("relu", "activation", true, Range::away_from_zero, relu));
+  t.push_back(entry("floor", "unary", false, Range::non_integer, floor));
+  t.push_back(entry("ceil", "unary", false, Range::non_integer, ceil));
+  t.push_back(entry("round", "unary", false, Range::non_integer, round));
+
+  t.push_back(OpInfo{"logical_not", "unary", false,
+                     [](const TensorList& in, const Args&) { return TensorList{logical_not(in[0])}; },
+                     [](DType dt) {
+                       Generator g = gen_for("logical_not");
+                       Tensor x = values(g, {3, 4}, dt, Range::any);
+                       return std::vector<Sample>{{"float", {masked_fill(x, gt(x, scalar_tensor(0.5, dt)), 0)}, {}},
+                                                  {"bool", {mask(g, {6})}, {}}};
+                     }});
+  t.push_back(OpInfo{"leaky_relu", "activation", true,
+                     [](const TensorList& in, const Args& a) { return TensorList{leaky_relu(in[0], a.d("negative_slope"))}; },
+                     [](DType dt) {
+                       auto s = shapes("leaky_relu", dt, Range::away_from_zero, {{"negative_slope", 0.01}});
+                       Generator g(3);
+                       s.push_back({"slope 0.2", {away(g, {4, 2}, dt)}, {{"negative_slope", 0.2}}});
+                       return s;
+                     }});
+  t.push_back(OpInfo{"hardtanh", "activation", true,
+                     [](const TensorList& in, const Args& a) {
+                       return TensorList{hardtanh(in[0], a.d("min_val"), a.d("max_val"))};
+                     },
+                     [](DType dt) {
+                       Generator g = gen_for("hardtanh");
+                       Tensor x = rnd(g, {4, 5}, dt, -2, 2);
+                       return std::vector<Sample>{{"[-1, 1]", {x}, {{"min_val", -1.0}, {"max_val", 1.0}}},
+                                                  {"[-0.5, 2]", {x}, {{"min_val", -0.5}, {"max_val", 2.0}}}};
+                     }});
+  t.push_back(OpInfo{"gelu", "activation", true,
+                     [](const TensorList& in, const Args& a) { return TensorList{gelu(in[0], a.s("approximate"))}; },
+                     [](DType dt) {
+                       auto s = shapes("gelu", dt, Range::any, {{"approximate", std::string("none")}});
+                       auto t2 = shapes("gelu_tanh", dt, Range::any, {{"approximate", std::string("tanh")}});
+                       s.insert(s.end(), t2.begin(), t2.end());
+                       return s;
+                     }});
+  t.push_back(OpInfo{"softplus", "activation", true,
+                     [](const TensorList& in, const Args& a) {
+                       return TensorList{softplus(in[0], a.d("beta"), a.d("threshold"))};
+                     },
+                     [](DType dt) {
+                       Generator g = gen_for("softplus");
+                       return std::vector<Sample>{
+                           {"default", {rnd(g, {3, 4}, dt, -3, 3)}, {{"beta", 1.0}, {"threshold", 20.0}}},
+                           {"beta 2, threshold 1", {rnd(g, {3, 4}, dt, -3, 3)}, {{"beta", 2.0}, {"threshold", 1.0}}}};
+                     }});
+  t.push_back(OpInfo{"elu", "activation", true,
+                     [](const TensorList& in, const Args& a) { return TensorList{elu(in[0], a.d("alpha"))}; },
+                     [](DType dt) {
+                       auto s = shapes("elu", dt, Range::away_from_zero, {{"alpha", 1.0}});
+                       Generator g(5);
+                       s.push_back({"alpha 0.5", {away(g, {6}, dt)}, {{"alpha", 0.5}}});
+                       return s;
+                     }});
+  t.push_back(OpInfo{"clamp", "unary", true,
+                     [](const TensorList& in, const Args& a) {
+                       std::optional<Scalar> lo, hi;
+                       if (a.has("min")) lo = a.d("min");
+                       if (a.has("max")) hi = a.d("max");
+                       return TensorList{clamp(in[0], lo, hi)};
+                     },
+                     [](DType dt) {
+                       Generator g = gen_for("clamp");
+                       Tensor x = rnd(g, {4, 5}, dt, -2, 2);
+                       return std::vector<Sample>{{"min and max", {x}, {{"min", -0.5}, {"max", 0.7}}},
+                                                  {"min only", {x}, {{"min", 0.1}}},
+                                                  {"max only", {x}, {{"max", -0.3}}},
+                                                  {"empty", {rnd(g, {0}, dt)}, {{"min", 0.0}, {"max", 1.0}}}};
+                     }});
+  t.push_back(OpInfo{"pow_scalar", "unary", true,
+                     [](const TensorList& in, const Args& a) { return TensorList{pow(in[0], a.d("exponent"))}; },
+                     [](DType dt) {
+                       Generator g = gen_for("pow_scalar");
+                       Tensor x = rnd(g, {3, 4}, dt, 0.5, 2);
+                       std::vector<Sample> s;
+                       for (double e : {2.0, 3.0, 0.5, -1.5, 0.0})
+                         s.push_back({"exponent " + std::to_string(e), {x}, {{"exponent", e}}});
+                       return s;
+                     }});
+}
+
+}  // namespace hpml::ops::table
