@@ -166,11 +166,20 @@ Tensor scatter_impl(const char* op, const Tensor& x, int64_t dim, const Tensor& 
   Tensor s = ops::cast(src, x.dtype());
   ops::be(x, op).scatter(view_of(out), d, view_of(index), view_of(s), add);
   if (autograd::should_record(x, src)) {
-    autograd::record(op, {x, index, src}, {out}, {index}, [d, add](const Ctx& c) {
+    DimVector src_sizes(src.sizes());
+    autograd::record(op, {x, index, src}, {out}, {index}, [d, add, src_sizes](const Ctx& c) {
       const Tensor &g = c.g(0), &idx = c.s(0);
       // scatter overwrites: those positions of x get no gradient; scatter_add keeps them.
       Tensor gx = c.needs(0) ? (add ? g : scatter(g, d, idx, 0.0)) : Tensor();
-      return TensorList{gx, Tensor(), c.needs(2) ? gather(g, d, idx) : Tensor()};
+      Tensor gs;
+      if (c.needs(2)) {
+        // src elements outside the index's shape were not used: zero gradient there.
+        gs = gather(g, d, idx);
+        DimVector amounts;
+        for (int64_t k = gs.dim() - 1; k >= 0; --k) amounts.push_back(0), amounts.push_back(src_sizes[k] - gs.sizes()[k]);
+        gs = pad(gs, amounts, 0);
+      }
+      return TensorList{gx, Tensor(), gs};
     });
   }
   return out;

@@ -52,6 +52,9 @@ struct Sample {
   // Per input (may be shorter than inputs): a shape to expand the input to before the call, so the
   // op sees a stride-0 view while gradients flow back to the small tensor.
   std::vector<std::vector<int64_t>> expand_to = {};
+  // Non-empty where PyTorch 1.13 itself cannot compute this sample's gradients (a PyTorch bug);
+  // the parity test then compares the forward only and prints this reason. gradcheck still runs.
+  std::string pytorch_grad_differs = {};
 };
 
 struct OpInfo {
