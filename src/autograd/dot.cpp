@@ -29,7 +29,7 @@ std::string to_dot(const TensorList& roots) {
     stack.pop_back();
     const int id = ids[n];
     if (auto* acc = dynamic_cast<const detail::AccumulateGrad*>(n)) {
-      os << "  n" << id << " [label=\"leaf\\n" << acc->leaf()->sizes() << "\", shape=ellipse, style=filled, "
+      os << "  n" << id << " [label=\"leaf\\n" << acc->output_meta[0].sizes << "\", shape=ellipse, style=filled, "
          << "fillcolor=lightblue];\n";
     } else {
       os << "  n" << id << " [label=\"" << n->name();

@@ -8,14 +8,16 @@
 namespace hpml::autograd::detail {
 
 // Accumulates the incoming gradient into a leaf's .grad (running the leaf's hooks first).
+// See Note [Leaf accumulators] in node.cpp.
 class AccumulateGrad final : public Node {
  public:
-  explicit AccumulateGrad(IntrusivePtr<TensorImpl> leaf);
+  explicit AccumulateGrad(TensorImpl* leaf);
   TensorList apply(TensorList&& grads) override;
-  const IntrusivePtr<TensorImpl>& leaf() const { return leaf_; }
+  TensorImpl* leaf() const { return leaf_; }  // null once the leaf is gone
+  void forget_leaf() { leaf_ = nullptr; }
 
  private:
-  IntrusivePtr<TensorImpl> leaf_;
+  TensorImpl* leaf_;
 };
 
 // Where the gradient of `t` must be sent: its grad_fn, or its leaf accumulator (created on

@@ -86,7 +86,6 @@ void attach(const std::shared_ptr<Node>& node, std::span<const Tensor> inputs, s
     else node->input_meta.push_back(TensorMeta{});
   }
   node->output_meta.reserve(outputs.size());
-  node->output_hooks.resize(outputs.size());
   for (size_t i = 0; i < outputs.size(); ++i) {
     const Tensor& out = outputs[i];
     node->output_meta.push_back(TensorMeta{DimVector(out.sizes()), out.dtype(), out.device()});
@@ -135,22 +134,26 @@ void check_forward_anomaly(const char* name, std::span<const Tensor> inputs, std
   }
 }
 
+void forget_leaf(Node* accumulator) {
+  if (auto* acc = static_cast<AccumulateGrad*>(accumulator)) acc->forget_leaf();
+}
+
 Edge gradient_edge(const Tensor& t) {
   AutogradMeta* m = t.impl()->autograd();
   if (!m) return Edge{};
   if (m->grad_fn) return Edge{m->grad_fn, m->output_nr};
   if (!m->requires_grad) return Edge{};
-  std::shared_ptr<Node> acc = m->grad_accumulator.lock();
-  if (!acc) {
-    acc = std::make_shared<AccumulateGrad>(t.impl_ptr());
-    m->grad_accumulator = acc;
-  }
-  return Edge{acc, 0};
+  if (!m->grad_accumulator) m->grad_accumulator = std::make_shared<AccumulateGrad>(t.impl());
+  return Edge{m->grad_accumulator, 0};
 }
 
-AccumulateGrad::AccumulateGrad(IntrusivePtr<TensorImpl> leaf) : Node("AccumulateGrad"), leaf_(std::move(leaf)) {
-  output_meta.push_back(TensorMeta{DimVector(leaf_->sizes()), leaf_->dtype(), leaf_->device()});
-  output_hooks.resize(1);
+// Note [Leaf accumulators]
+// A leaf keeps its accumulator alive (so recording an op on a parameter does not build a new one
+// each time), and the accumulator points back at the leaf without owning it: the leaf's
+// autograd metadata clears that pointer when it dies. A gradient that arrives for a leaf nobody
+// holds any more is dropped — nothing could read its .grad.
+AccumulateGrad::AccumulateGrad(TensorImpl* leaf) : Node("AccumulateGrad"), leaf_(leaf) {
+  output_meta.push_back(TensorMeta{DimVector(leaf->sizes()), leaf->dtype(), leaf->device()});
 }
 
 // Note [Accumulating into .grad]
@@ -159,6 +162,7 @@ AccumulateGrad::AccumulateGrad(IntrusivePtr<TensorImpl> leaf) : Node("Accumulate
 // can see elsewhere. Later gradients are added in place, unless the backward itself is being
 // recorded (create_graph), where .grad = .grad + g keeps the graph of the sum.
 TensorList AccumulateGrad::apply(TensorList&& grads) {
+  if (!leaf_) return {};
   Tensor g = std::move(grads[0]);
   AutogradMeta& m = leaf_->autograd_or_create();
   for (auto& hook : m.hooks) {

@@ -83,7 +83,7 @@ void Tensor::retain_grad() {
   m.retains_grad = true;
   if (!m.grad) m.grad = std::make_shared<Tensor>();
   std::shared_ptr<Tensor> slot = m.grad;  // shared with the hook; no pointer back to this tensor
-  m.grad_fn->output_hooks[m.output_nr].push_back([slot](const Tensor& g) {
+  m.grad_fn->hooks_of_output(m.output_nr).push_back([slot](const Tensor& g) {
     *slot = slot->defined() ? *slot + g.detach() : g.detach().clone();
     return Tensor();
   });
@@ -98,7 +98,7 @@ size_t Tensor::register_hook(Hook fn) const {
   HPML_CHECK(requires_grad(), "register_hook: cannot register a hook on a tensor that does not require grad");
   AutogradMeta& m = impl_->autograd_or_create();
   if (m.grad_fn) {
-    auto& hooks = m.grad_fn->output_hooks[m.output_nr];
+    auto& hooks = m.grad_fn->hooks_of_output(m.output_nr);
     hooks.push_back(std::move(fn));
     return hooks.size() - 1;
   }

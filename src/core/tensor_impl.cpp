@@ -4,10 +4,15 @@
 #include "hpml/core/error.h"
 #include "hpml/core/tensor.h"
 
+namespace hpml::autograd::detail {
+void forget_leaf(Node* accumulator);  // src/autograd/node.cpp
+}
+
 namespace hpml {
 
 AutogradMeta::AutogradMeta() = default;
-AutogradMeta::~AutogradMeta() = default;
+// The accumulator outlives the leaf only inside graphs still holding it; tell it the leaf is gone.
+AutogradMeta::~AutogradMeta() { autograd::detail::forget_leaf(grad_accumulator.get()); }
 
 TensorImpl::TensorImpl(Storage storage, DType dtype, IntArrayRef sizes, IntArrayRef strides, int64_t offset)
     : storage_(std::move(storage)), sizes_(sizes), strides_(strides), offset_(offset), dtype_(dtype) {

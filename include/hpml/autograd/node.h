@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "hpml/autograd/grad_mode.h"
+#include "hpml/core/small_vector.h"
 #include "hpml/core/tensor.h"
 
 namespace hpml::autograd {
@@ -85,11 +86,17 @@ class Node : public std::enable_shared_from_this<Node> {
   // Frees saved tensors after a backward pass that did not ask to retain the graph.
   virtual void release_variables();
 
-  std::vector<Edge> next_edges;          // one per input
-  std::vector<TensorMeta> input_meta;    // one per input
-  std::vector<TensorMeta> output_meta;   // one per output
-  std::vector<SavedTensor> saved;
-  std::vector<std::vector<Hook>> output_hooks;  // hooks registered on non-leaf outputs, per output
+  SmallVector<Edge, 2> next_edges;         // one per input
+  SmallVector<TensorMeta, 2> input_meta;   // one per input
+  SmallVector<TensorMeta, 1> output_meta;  // one per output
+  SmallVector<SavedTensor, 2> saved;
+  // Hooks registered on non-leaf outputs (Tensor::register_hook), per output; empty until the
+  // first registration.
+  std::vector<std::vector<Hook>> output_hooks;
+  std::vector<Hook>& hooks_of_output(uint32_t output_nr) {
+    if (output_hooks.size() < output_meta.size()) output_hooks.resize(output_meta.size());
+    return output_hooks[output_nr];
+  }
   bool released = false;
 
  protected:

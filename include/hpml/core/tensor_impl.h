@@ -29,7 +29,7 @@ struct AutogradMeta {
                                  // retain_grad hook so the hook needs no pointer to the tensor
   std::shared_ptr<autograd::Node> grad_fn;            // null for leaves
   uint32_t output_nr = 0;                             // which output of grad_fn this is
-  std::weak_ptr<autograd::Node> grad_accumulator;     // leaves: the node that accumulates .grad
+  std::shared_ptr<autograd::Node> grad_accumulator;   // leaves: the node that accumulates .grad
   std::vector<std::function<Tensor(const Tensor&)>> hooks;  // leaf hooks (non-leaf: on grad_fn)
 };
 

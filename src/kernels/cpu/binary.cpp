@@ -1,14 +1,28 @@
 // CPU binary kernels: out = f(a, b) elementwise over broadcast operands, including the fused
 // activation gradients used by backward (tanh_backward, threshold_backward, ...).
+//
+// Note [SIMD targets]
+// The elementwise kernel files (binary.cpp, unary.cpp, elementwise.cpp) are compiled once per
+// SIMD target — baseline x86-64, AVX2, AVX-512 — by Highway's foreach_target.h, and the entry
+// points pick the best one for the CPU at run time (HWY_DYNAMIC_DISPATCH). The loops themselves
+// are plain C++ that the compiler vectorizes for each target; one binary runs on every x86-64.
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/cpu/binary.cpp"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+
 #include <cmath>
 #include <type_traits>
 
 #include "kernels/backend.h"
 #include "kernels/cpu/cpu_kernels.h"
-#include "kernels/cpu/inner_loops.h"
 #include "kernels/cpu/loops.h"
 
+#include "kernels/cpu/inner_loops-inl.h"
+
+HWY_BEFORE_NAMESPACE();
 namespace hpml::kernels::cpu {
+namespace HWY_NAMESPACE {
 
 namespace {
 
@@ -167,7 +181,7 @@ void int_binary(BinaryOp op, const TensorView& out, const TensorView& a, const T
 
 }  // namespace
 
-void binary(BinaryOp op, const TensorView& out, const TensorView& a, const TensorView& b, const BinaryParams& p) {
+void BinaryImpl(BinaryOp op, const TensorView& out, const TensorView& a, const TensorView& b, const BinaryParams& p) {
   switch (op) {
     case BinaryOp::eq: case BinaryOp::ne: case BinaryOp::lt: case BinaryOp::le:
     case BinaryOp::gt: case BinaryOp::ge: case BinaryOp::logical_and: case BinaryOp::logical_or:
@@ -183,4 +197,16 @@ void binary(BinaryOp op, const TensorView& out, const TensorView& a, const Tenso
   }
 }
 
+}  // namespace HWY_NAMESPACE
 }  // namespace hpml::kernels::cpu
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace hpml::kernels::cpu {
+
+HWY_EXPORT(BinaryImpl);
+
+void binary(BinaryOp op, const TensorView& out, const TensorView& a, const TensorView& b, const BinaryParams& p) { HWY_DYNAMIC_DISPATCH(BinaryImpl)(op, out, a, b, p); }
+
+}  // namespace hpml::kernels::cpu
+#endif  // HWY_ONCE

@@ -1,12 +1,20 @@
 // CPU kernels: copy (with dtype cast), fill, where, arange, tril/triu.
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/cpu/elementwise.cpp"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+
 #include <cstring>
 
 #include "kernels/backend.h"
 #include "kernels/cpu/cpu_kernels.h"
-#include "kernels/cpu/inner_loops.h"
 #include "kernels/cpu/loops.h"
 
+#include "kernels/cpu/inner_loops-inl.h"
+
+HWY_BEFORE_NAMESPACE();
 namespace hpml::kernels::cpu {
+namespace HWY_NAMESPACE {
 
 namespace {
 bool dense(const TensorView& v) {
@@ -20,7 +28,7 @@ bool dense(const TensorView& v) {
 }
 }  // namespace
 
-void copy(const TensorView& dst, const TensorView& src) {
+void CopyImpl(const TensorView& dst, const TensorView& src) {
   if (dst.dtype == src.dtype && dense(dst) && dense(src)) {
     // dst = src byte for byte, split across threads for large tensors.
     const size_t isz = itemsize(dst.dtype);
@@ -38,7 +46,7 @@ void copy(const TensorView& dst, const TensorView& src) {
   });
 }
 
-void fill(const TensorView& dst, const Scalar& value) {
+void FillImpl(const TensorView& dst, const Scalar& value) {
   dispatch_all(dst.dtype, "fill", [&]<typename T>() {
     const T v = value.to<T>();
     for_each<1>({&dst}, [v](char** d, const int64_t* s, int64_t n) {
@@ -52,7 +60,7 @@ void fill(const TensorView& dst, const Scalar& value) {
   });
 }
 
-void where(const TensorView& out, const TensorView& cond, const TensorView& a, const TensorView& b) {
+void WhereImpl(const TensorView& out, const TensorView& cond, const TensorView& a, const TensorView& b) {
   dispatch_all(out.dtype, "where", [&]<typename T>() {
     for_each<4>({&out, &cond, &a, &b}, [](char** d, const int64_t* s, int64_t n) {
       for (int64_t i = 0; i < n; ++i)
@@ -61,7 +69,7 @@ void where(const TensorView& out, const TensorView& cond, const TensorView& a, c
   });
 }
 
-void arange(const TensorView& out, double start, double step) {
+void ArangeImpl(const TensorView& out, double start, double step) {
   dispatch_all(out.dtype, "arange", [&]<typename T>() {
     T* o = out.ptr<T>();
     const int64_t st = out.strides.empty() ? 1 : out.strides[0];
@@ -72,7 +80,7 @@ void arange(const TensorView& out, double start, double step) {
 }
 
 // out[..., i, j] = keep(i, j) ? in[..., i, j] : 0 with keep = j - i <= diagonal (lower) or >= (upper).
-void tri(const TensorView& out, const TensorView& in, int64_t diagonal, bool lower) {
+void TriImpl(const TensorView& out, const TensorView& in, int64_t diagonal, bool lower) {
   const int64_t nd = out.dim(), rows = out.sizes[nd - 2], cols = out.sizes[nd - 1];
   const int64_t batch = rows * cols == 0 ? 0 : out.numel() / (rows * cols);
   dispatch_all(out.dtype, "tri", [&]<typename T>() {
@@ -91,4 +99,24 @@ void tri(const TensorView& out, const TensorView& in, int64_t diagonal, bool low
   });
 }
 
+}  // namespace HWY_NAMESPACE
 }  // namespace hpml::kernels::cpu
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace hpml::kernels::cpu {
+
+HWY_EXPORT(CopyImpl);
+HWY_EXPORT(FillImpl);
+HWY_EXPORT(WhereImpl);
+HWY_EXPORT(ArangeImpl);
+HWY_EXPORT(TriImpl);
+
+void copy(const TensorView& dst, const TensorView& src) { HWY_DYNAMIC_DISPATCH(CopyImpl)(dst, src); }
+void fill(const TensorView& dst, const Scalar& value) { HWY_DYNAMIC_DISPATCH(FillImpl)(dst, value); }
+void where(const TensorView& out, const TensorView& cond, const TensorView& a, const TensorView& b) { HWY_DYNAMIC_DISPATCH(WhereImpl)(out, cond, a, b); }
+void arange(const TensorView& out, double start, double step) { HWY_DYNAMIC_DISPATCH(ArangeImpl)(out, start, step); }
+void tri(const TensorView& out, const TensorView& in, int64_t diagonal, bool lower) { HWY_DYNAMIC_DISPATCH(TriImpl)(out, in, diagonal, lower); }
+
+}  // namespace hpml::kernels::cpu
+#endif  // HWY_ONCE

@@ -8,10 +8,12 @@
 
 #include "kernels/backend.h"
 #include "kernels/cpu/cpu_kernels.h"
-#include "kernels/cpu/inner_loops.h"
+#include "kernels/cpu/inner_loops-inl.h"
 #include "kernels/cpu/loops.h"
 
 namespace hpml::kernels::cpu {
+
+using HWY_NAMESPACE::at;  // the static (baseline) target's helpers: these loops are memory-bound
 
 namespace {
 // `t` with the sizes of `shape_of` and dimension `dim` pinned (stride 0).

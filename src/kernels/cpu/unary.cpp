@@ -1,17 +1,25 @@
 // CPU unary kernels: out = f(in) elementwise. exp/log/tanh/sigmoid on floats go through the SIMD
 // math of vec_math.cpp (strided operands are staged through a small contiguous buffer so every
 // layout gets bit-identical results); the rest are plain loops the compiler vectorizes.
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/cpu/unary.cpp"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
 #include "kernels/backend.h"
 #include "kernels/cpu/cpu_kernels.h"
-#include "kernels/cpu/inner_loops.h"
 #include "kernels/cpu/loops.h"
 #include "kernels/cpu/vec_math.h"
 
+#include "kernels/cpu/inner_loops-inl.h"
+
+HWY_BEFORE_NAMESPACE();
 namespace hpml::kernels::cpu {
+namespace HWY_NAMESPACE {
 
 namespace {
 
@@ -111,7 +119,7 @@ void float_unary(UnaryOp op, const TensorView& out, const TensorView& in, const 
 
 }  // namespace
 
-void unary(UnaryOp op, const TensorView& out, const TensorView& in, const UnaryParams& p) {
+void UnaryImpl(UnaryOp op, const TensorView& out, const TensorView& in, const UnaryParams& p) {
   if (op == UnaryOp::logical_not) {
     return dispatch_all(in.dtype, "logical_not", [&]<typename T>() {
       for_each<2>({&out, &in}, [](char** d, const int64_t* s, int64_t n) {
@@ -161,4 +169,16 @@ void unary(UnaryOp op, const TensorView& out, const TensorView& in, const UnaryP
   }
 }
 
+}  // namespace HWY_NAMESPACE
 }  // namespace hpml::kernels::cpu
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace hpml::kernels::cpu {
+
+HWY_EXPORT(UnaryImpl);
+
+void unary(UnaryOp op, const TensorView& out, const TensorView& in, const UnaryParams& p) { HWY_DYNAMIC_DISPATCH(UnaryImpl)(op, out, in, p); }
+
+}  // namespace hpml::kernels::cpu
+#endif  // HWY_ONCE

@@ -83,13 +83,13 @@ HPML_VEC_MAP(Sigmoid, Sigmoid)
 
 // Sum of a contiguous row. f32 rows are summed in blocks of 1024 elements with four vector
 // accumulators (a few adds per lane per block), each block total folded into a double.
-template <typename T>
-HWY_INLINE double SumRow(const T* x, int64_t n, bool sq_dev, double mean) {
+template <bool sq_dev, typename T>
+HWY_INLINE double SumRow(const T* x, int64_t n, double mean) {
   const hn::ScalableTag<T> d;
   const int64_t L = static_cast<int64_t>(hn::Lanes(d));
   const auto vmean = hn::Set(d, static_cast<T>(mean));
   auto term = [&](auto v) HWY_ATTR {
-    if (!sq_dev) return v;
+    if constexpr (!sq_dev) return v;
     auto c = hn::Sub(v, vmean);
     return hn::Mul(c, c);
   };
@@ -110,17 +110,17 @@ HWY_INLINE double SumRow(const T* x, int64_t n, bool sq_dev, double mean) {
     double block = static_cast<double>(hn::GetLane(hn::SumOfLanes(d, hn::Add(hn::Add(a0, a1), hn::Add(a2, a3)))));
     for (; i < bn; ++i) {
       double v = static_cast<double>(p[i]);
-      block += sq_dev ? (v - mean) * (v - mean) : v;
+      block += sq_dev ? (v - mean) * (v - mean) : v;  // NOLINT
     }
     total += block;
   }
   return total;
 }
 
-double SumF32(const float* x, int64_t n) { return SumRow(x, n, false, 0.0); }
-double SumF64(const double* x, int64_t n) { return SumRow(x, n, false, 0.0); }
-double SumSqDevF32(const float* x, int64_t n, double mean) { return SumRow(x, n, true, mean); }
-double SumSqDevF64(const double* x, int64_t n, double mean) { return SumRow(x, n, true, mean); }
+double SumF32(const float* x, int64_t n) { return SumRow<false>(x, n, 0.0); }
+double SumF64(const double* x, int64_t n) { return SumRow<false>(x, n, 0.0); }
+double SumSqDevF32(const float* x, int64_t n, double mean) { return SumRow<true>(x, n, mean); }
+double SumSqDevF64(const double* x, int64_t n, double mean) { return SumRow<true>(x, n, mean); }
 
 // softmax over one contiguous row of n values.
 template <typename T>

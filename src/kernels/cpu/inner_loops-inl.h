@@ -1,11 +1,22 @@
 // Inner loops over one dimension (byte strides), with the contiguous and scalar-broadcast cases
 // written out so the compiler vectorizes them. Used by the elementwise kernels with for_each.
-#pragma once
+// A Highway "-inl.h" header: it is compiled once per SIMD target, inside that target's namespace,
+// so the loops vectorize for AVX2 or AVX-512 in the kernel files that include it (see
+// Note [SIMD targets] in src/kernels/cpu/binary.cpp).
+#if defined(HPML_KERNELS_CPU_INNER_LOOPS_INL_H_) == defined(HWY_TARGET_TOGGLE)  // NOLINT
+#ifdef HPML_KERNELS_CPU_INNER_LOOPS_INL_H_
+#undef HPML_KERNELS_CPU_INNER_LOOPS_INL_H_
+#else
+#define HPML_KERNELS_CPU_INNER_LOOPS_INL_H_
+#endif
+
+#include <hwy/highway.h>
 
 #include <cstdint>
 #include <type_traits>
 
-namespace hpml::kernels::cpu {
+HWY_BEFORE_NAMESPACE();
+namespace hpml::kernels::cpu::HWY_NAMESPACE {
 
 template <typename To, typename From>
 inline To cast_value(From v) {
@@ -50,4 +61,7 @@ inline void binary_loop(char** d, const int64_t* s, int64_t n, const F& f) {
   }
 }
 
-}  // namespace hpml::kernels::cpu
+}  // namespace hpml::kernels::cpu::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#endif  // per-target include guard

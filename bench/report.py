@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""Merges the BENCH lines of hpml_bench and torch_bench into one table per group, with ratios
+and the goal of each group (issue 2). Usage: report.py hpml.txt torch.txt"""
+import sys
+
+
+def load(path):
+    rows = {}
+    with open(path) as f:
+        for line in f:
+            if not line.startswith("BENCH\t"):
+                continue
+            _, group, name, threads, unit, lo, med, hi = line.rstrip("\n").split("\t")
+            rows[(group, name, int(threads))] = (unit, float(lo), float(med), float(hi))
+    return rows
+
+
+def cell(r, fmt="{:.3g}"):
+    if r is None:
+        return "n/a"
+    return f"{fmt.format(r[1])} / **{fmt.format(r[2])}** / {fmt.format(r[3])}"
+
+
+def verdict(ok):
+    return "meets goal" if ok else "**misses goal**"
+
+
+def main():
+    hp, th = load(sys.argv[1]), load(sys.argv[2])
+    groups = []
+    for (g, _, _) in hp:
+        if g not in groups:
+            groups.append(g)
+    print("Cells: min / **median** / max over the repetitions. Ratios use medians.\n")
+    for g in groups:
+        keys = [k for k in hp if k[0] == g]
+        if g == "overhead":
+            print("### 1. Per-op overhead, µs per call (1 thread). Goal: hpml <= 1/3 of libtorch\n")
+            print("| case | hpml | libtorch | hpml / libtorch | |\n|---|---|---|---|---|")
+            for k in keys:
+                h, t = hp[k], th.get(k)
+                r = h[2] / t[2] if t else float("nan")
+                print(f"| {k[1]} | {cell(h)} | {cell(t)} | {r:.2f} | {verdict(r <= 1 / 3)} |")
+        elif g == "bandwidth":
+            print("\n### 2. Elementwise bandwidth, GB/s (16M f32, 12 bytes per element). "
+                  "Goal: out= >= 95% of libtorch's out=; alloc well above libtorch's alloc\n")
+            print("| case | threads | hpml | libtorch | hpml / libtorch | |\n|---|---|---|---|---|---|")
+            for k in keys:
+                h, t = hp[k], th.get(k)
+                r = h[2] / t[2] if t else float("nan")
+                if "out=" in k[1]:
+                    ok = r >= 0.95
+                else:  # compare with libtorch's out= as the ceiling, and with its alloc
+                    ok = r >= 1.5
+                print(f"| {k[1]} | {k[2]} | {cell(h, '{:.1f}')} | {cell(t, '{:.1f}')} | {r:.2f} | {verdict(ok)} |")
+        elif g == "matmul":
+            print("\n### 3. matmul f32, GFLOP/s. Goal: hpml >= 95% of OpenBLAS sgemm called directly\n")
+            print("| n | threads | hpml matmul | sgemm direct | hpml / sgemm | libtorch matmul | |\n"
+                  "|---|---|---|---|---|---|---|")
+            for k in keys:
+                if not k[1].startswith("matmul"):
+                    continue
+                h = hp[k]
+                s = hp.get((g, k[1].replace("matmul", "sgemm"), k[2]))
+                t = th.get(k)
+                r = h[2] / s[2] if s else float("nan")
+                print(f"| {k[1].split('=')[1]} | {k[2]} | {cell(h, '{:.0f}')} | {cell(s, '{:.0f}')} | {r:.2f} | "
+                      f"{cell(t, '{:.0f}')} | {verdict(r >= 0.95)} |")
+        elif g == "reduce":
+            print("\n### 4. Reductions over the last dim of [4096, 1024] f32, ms. Goal: libtorch / hpml >= 1.0\n")
+            print("| op | threads | hpml | libtorch | libtorch / hpml | |\n|---|---|---|---|---|---|")
+            for k in keys:
+                h, t = hp[k], th.get(k)
+                r = t[2] / h[2] if t else float("nan")
+                print(f"| {k[1]} | {k[2]} | {cell(h)} | {cell(t)} | {r:.2f} | {verdict(r >= 1.0)} |")
+        elif g == "mlp":
+            print("\n### 5. MLP forward + backward with raw ops, ms per step. Goal: hpml <= 0.8 x libtorch\n")
+            print("| case | threads | hpml | libtorch | hpml / libtorch | |\n|---|---|---|---|---|---|")
+            for k in keys:
+                h, t = hp[k], th.get(k)
+                r = h[2] / t[2] if t else float("nan")
+                print(f"| {k[1]} | {k[2]} | {cell(h)} | {cell(t)} | {r:.2f} | {verdict(r <= 0.8)} |")
+    print()
+
+
+if __name__ == "__main__":
+    main()
