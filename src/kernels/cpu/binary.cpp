@@ -17,6 +17,7 @@
 #include "kernels/backend.h"
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cpu/loops.h"
+#include "kernels/cpu/wrapping.h"
 
 #include "kernels/cpu/inner_loops-inl.h"
 
@@ -48,23 +49,6 @@ T div_floor(T a, T b) {
   return fl;
 }
 
-template <typename T>
-T int_pow(T base, T e) {
-  if constexpr (std::is_signed_v<T>) {
-    if (e < 0) {
-      if (base == T(1)) return T(1);
-      if (base == T(-1)) return (e % 2 == 0) ? T(1) : T(-1);
-      return T(0);
-    }
-  }
-  T r = 1;
-  while (e) {
-    if (e & 1) r = static_cast<T>(r * base);
-    base = static_cast<T>(base * base);
-    e = static_cast<T>(e >> 1);
-  }
-  return r;
-}
 
 template <typename T>
 T gelu_grad(T x, bool tanh_approx) {
@@ -106,16 +90,16 @@ bool arithmetic(BinaryOp op, const TensorView& out, const TensorView& a, const T
   switch (op) {
     case BinaryOp::add:
       if constexpr (std::is_same_v<T, bool>) run<T, T>(out, a, b, [](T x, T y) { return x || y; });
-      else if (p.alpha == 1) run<T, T>(out, a, b, [](T x, T y) { return static_cast<T>(x + y); });
-      else run<T, T>(out, a, b, [alpha](T x, T y) { return static_cast<T>(x + alpha * y); });
+      else if (p.alpha == 1) run<T, T>(out, a, b, [](T x, T y) { return wadd(x, y); });
+      else run<T, T>(out, a, b, [alpha](T x, T y) { return wadd(x, wmul(alpha, y)); });
       return true;
     case BinaryOp::sub:
-      if (p.alpha == 1) run<T, T>(out, a, b, [](T x, T y) { return static_cast<T>(x - y); });
-      else run<T, T>(out, a, b, [alpha](T x, T y) { return static_cast<T>(x - alpha * y); });
+      if (p.alpha == 1) run<T, T>(out, a, b, [](T x, T y) { return wsub(x, y); });
+      else run<T, T>(out, a, b, [alpha](T x, T y) { return wsub(x, wmul(alpha, y)); });
       return true;
     case BinaryOp::mul:
       if constexpr (std::is_same_v<T, bool>) run<T, T>(out, a, b, [](T x, T y) { return x && y; });
-      else run<T, T>(out, a, b, [](T x, T y) { return static_cast<T>(x * y); });
+      else run<T, T>(out, a, b, [](T x, T y) { return wmul(x, y); });
       return true;
     case BinaryOp::maximum:
       run<T, T>(out, a, b, [](T x, T y) { return x != x ? x : (y != y ? y : (x > y ? x : y)); });
@@ -173,7 +157,7 @@ void int_binary(BinaryOp op, const TensorView& out, const TensorView& a, const T
         }
         return q;
       });
-    case BinaryOp::pow: return run<T, T>(out, a, b, [](T x, T y) { return int_pow<T>(x, y); });
+    case BinaryOp::pow: return run<T, T>(out, a, b, [](T x, T y) { return cpu::int_pow<T>(x, static_cast<int64_t>(y)); });
     default: HPML_ASSERT(false, "binary kernel: op ", static_cast<int>(op), " has no integer form");
   }
   }

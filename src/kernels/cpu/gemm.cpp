@@ -10,6 +10,7 @@
 #include "kernels/backend.h"
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cpu/loops.h"
+#include "kernels/cpu/wrapping.h"
 
 namespace hpml::kernels::cpu {
 
@@ -22,8 +23,9 @@ void naive_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, cons
     for (int64_t i = lo; i < hi; ++i)
       for (int64_t j = 0; j < n; ++j) {
         T acc = 0;
-        for (int64_t p = 0; p < k; ++p) acc += (ta ? a[p * lda + i] : a[i * lda + p]) * (tb ? b[j * ldb + p] : b[p * ldb + j]);
-        c[i * ldc + j] = static_cast<T>(alpha * acc + (beta == T(0) ? T(0) : beta * c[i * ldc + j]));
+        for (int64_t p = 0; p < k; ++p)
+          acc = wadd(acc, wmul<T>(ta ? a[p * lda + i] : a[i * lda + p], tb ? b[j * ldb + p] : b[p * ldb + j]));
+        c[i * ldc + j] = wadd(wmul(alpha, acc), beta == T(0) ? T(0) : wmul(beta, c[i * ldc + j]));
       }
   });
 }

@@ -10,6 +10,7 @@
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cpu/inner_loops-inl.h"
 #include "kernels/cpu/loops.h"
+#include "kernels/cpu/wrapping.h"
 
 namespace hpml::kernels::cpu {
 
@@ -69,7 +70,7 @@ void scatter(const TensorView& out, int64_t dim, const TensorView& index, const 
         T* p = reinterpret_cast<T*>(d[0] + i * s[0] + at<int64_t>(d[1], s[1], i) * dstride);
         T v = at<T>(d[2], s[2], i);
         if constexpr (std::is_same_v<T, bool>) *p = add ? (*p || v) : v;
-        else *p = add ? static_cast<T>(*p + v) : v;
+        else *p = add ? wadd(*p, v) : v;
       }
     }, kSerial);
   });

@@ -12,6 +12,7 @@
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cpu/loops.h"
 #include "kernels/cpu/vec_math.h"
+#include "kernels/cpu/wrapping.h"
 
 namespace hpml::kernels::cpu {
 
@@ -113,12 +114,12 @@ SumAcc<T> reduce_row(ReduceOp op, const T* x, int64_t n) {
       if constexpr (std::is_floating_point_v<T>) return vec::sum(x, n);
       else {
         A s = 0;
-        for (int64_t i = 0; i < n; ++i) s += static_cast<A>(x[i]);
+        for (int64_t i = 0; i < n; ++i) s = wadd(s, static_cast<A>(x[i]));
         return s;
       }
     case ReduceOp::prod: {
       A s = 1;
-      for (int64_t i = 0; i < n; ++i) s *= static_cast<A>(x[i]);
+      for (int64_t i = 0; i < n; ++i) s = wmul(s, static_cast<A>(x[i]));
       return s;
     }
     case ReduceOp::amax: {
@@ -151,7 +152,7 @@ bool try_column_sum(const Plan& p, const T* in, O* out) {
       for (int64_t i = 0; i < m; ++i) acc[i] = 0;
       for (int64_t r = 0; r < R; ++r) {
         const T* row = base + r * rs;
-        for (int64_t i = 0; i < m; ++i) acc[i] += static_cast<SumAcc<T>>(row[i]);
+        for (int64_t i = 0; i < m; ++i) acc[i] = wadd(acc[i], static_cast<SumAcc<T>>(row[i]));
       }
       for (int64_t i = 0; i < m; ++i) out[o * inner + c0 + i] = static_cast<O>(acc[i]);
     }

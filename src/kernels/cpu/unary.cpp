@@ -13,6 +13,7 @@
 #include "kernels/backend.h"
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cpu/loops.h"
+#include "kernels/cpu/wrapping.h"
 #include "kernels/cpu/vec_math.h"
 
 #include "kernels/cpu/inner_loops-inl.h"
@@ -35,23 +36,6 @@ T gelu_value(T x, bool tanh_approx) {
   return T(0.5) * x * (T(1) + std::erf(x * T(kSqrt1_2)));
 }
 
-template <typename T>
-T int_pow(T base, int64_t e) {
-  if (e < 0) {
-    if (base == T(1)) return T(1);
-    if constexpr (std::is_signed_v<T>) {
-      if (base == T(-1)) return (e % 2 == 0) ? T(1) : T(-1);
-    }
-    return T(0);
-  }
-  T r = 1;
-  while (e) {
-    if (e & 1) r = static_cast<T>(r * base);
-    base = static_cast<T>(base * base);
-    e >>= 1;
-  }
-  return r;
-}
 
 // Runs the SIMD array function `fn` over the loop, staging strided operands through a buffer.
 template <typename T, typename Fn>
@@ -141,12 +125,15 @@ void UnaryImpl(UnaryOp op, const TensorView& out, const TensorView& in, const Un
         const T lo = p.a < double(L::lowest()) ? (L::has_infinity ? -L::infinity() : L::lowest()) : static_cast<T>(p.a);
         const T hi = p.b > double(L::max()) ? (L::has_infinity ? L::infinity() : L::max()) : static_cast<T>(p.b);
         switch (op) {
-          case UnaryOp::neg: return map<T>(out, in, [](T x) { return static_cast<T>(-x); });
+          case UnaryOp::neg: return map<T>(out, in, [](T x) { return wsub(T(0), x); });
           case UnaryOp::abs:
-            return map<T>(out, in, [](T x) { return std::is_unsigned_v<T> ? x : static_cast<T>(x < T(0) ? -x : x); });
+            return map<T>(out, in, [](T x) {
+              if constexpr (std::is_floating_point_v<T>) return std::fabs(x);
+              else return x < T(0) ? wsub(T(0), x) : x;
+            });
           case UnaryOp::sign:
             return map<T>(out, in, [](T x) { return static_cast<T>((T(0) < x) - (x < T(0))); });
-          case UnaryOp::square: return map<T>(out, in, [](T x) { return static_cast<T>(x * x); });
+          case UnaryOp::square: return map<T>(out, in, [](T x) { return wmul(x, x); });
           case UnaryOp::relu: return map<T>(out, in, [](T x) { return x < T(0) ? T(0) : x; });
           case UnaryOp::clamp:  // NaN propagates: comparisons with NaN are false
             return map<T>(out, in, [lo, hi](T x) { return x < lo ? lo : (x > hi ? hi : x); });
@@ -157,7 +144,7 @@ void UnaryImpl(UnaryOp op, const TensorView& out, const TensorView& in, const Un
       if (is_integral(in.dtype, true)) {
         return dispatch_all(in.dtype, "pow", [&]<typename T>() {
           int64_t e = static_cast<int64_t>(p.a);
-          map<T>(out, in, [e](T x) { return int_pow<T>(x, e); });
+          map<T>(out, in, [e](T x) { return cpu::int_pow<T>(x, e); });
         });
       }
       [[fallthrough]];
