@@ -162,7 +162,9 @@ class GraphTask {
       for (auto& hook : node->output_hooks[i]) {
         if (!grads[i].defined()) continue;
         Tensor r = hook(grads[i]);
-        if (r.defined()) grads[i] = r;
+        if (!r.defined()) continue;
+        detail::check_hook_result(node->name(), node->output_meta[i], r);
+        grads[i] = r;
       }
     }
     if (auto it = captures_.find(node); it != captures_.end()) {
@@ -182,7 +184,10 @@ class GraphTask {
           grads[i] = zeros(m.sizes, TensorOptions(m.dtype).device(m.device));
         }
       }
-      outs = node->apply(std::move(grads));
+      {
+        detail::BackwardScope scope;
+        outs = node->apply(std::move(grads));
+      }
       if (AnomalyMode::is_enabled()) check_backward_anomaly(*node, outs);
     }
     if (!keep_graph_) node->release_variables();
@@ -219,6 +224,7 @@ void prepare_roots(const TensorList& outputs, const TensorList& grad_outputs, co
     } else {
       HPML_CHECK(g.sizes() == out.sizes(), api, ": gradient ", i, " has shape ", g.sizes(), " but output ", i,
                  " has shape ", out.sizes());
+      if (g.dtype() != out.dtype()) g = g.to(out.dtype());
     }
     edges->push_back(detail::gradient_edge(out));
     grads->push_back(g);

@@ -20,6 +20,25 @@ class AccumulateGrad final : public Node {
   TensorImpl* leaf_;
 };
 
+// Marks the engine running a backward function on this thread (see in_backward()).
+class BackwardScope {
+ public:
+  BackwardScope();
+  ~BackwardScope();
+  BackwardScope(const BackwardScope&) = delete;
+  BackwardScope& operator=(const BackwardScope&) = delete;
+
+ private:
+  bool prev_;
+};
+
+// A hook may replace a gradient, but not change its shape or dtype.
+void check_hook_result(const char* node_name, const TensorMeta& meta, const Tensor& result);
+
+// Registers the hook behind retain_grad() on t's current grad_fn (again after an in-place op
+// gave t a new grad_fn; the previous hook is retired).
+void install_retain_hook(const Tensor& t);
+
 // Where the gradient of `t` must be sent: its grad_fn, or its leaf accumulator (created on
 // first use). Empty if t does not require grad.
 Edge gradient_edge(const Tensor& t);

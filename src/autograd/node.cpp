@@ -20,7 +20,27 @@ Tensor alias_without_autograd(const Tensor& t) {
 }  // namespace
 
 Node::Node(const char* name) : name_(name), sequence_nr_(g_sequence.fetch_add(1)) {}
-Node::~Node() = default;
+
+// Note [Freeing long graphs]
+// Destroying a node drops its edges, which can destroy the previous node, and so on: a chain of
+// 100k ops would recurse 100k deep and overflow the stack. So a dying node first drops its saved
+// tensors (which may also hold the previous node, through their grad_fn), then moves every next
+// node it alone keeps alive onto a local stack and frees them one at a time.
+Node::~Node() {
+  saved.clear();
+  std::vector<std::shared_ptr<Node>> stack;
+  auto take_sole_owned = [&stack](Node& n) {
+    n.saved.clear();
+    for (Edge& e : n.next_edges)
+      if (e.node && e.node.use_count() == 1) stack.push_back(std::move(e.node));
+  };
+  take_sole_owned(*this);
+  while (!stack.empty()) {
+    std::shared_ptr<Node> n = std::move(stack.back());
+    stack.pop_back();
+    take_sole_owned(*n);
+  }  // n is freed here, with nothing left to free recursively
+}
 
 void Node::release_variables() {
   for (auto& s : saved) s.reset();
@@ -61,6 +81,19 @@ Tensor SavedTensor::unpack(const std::shared_ptr<Node>& owner, size_t index) con
 }
 
 namespace detail {
+
+namespace {
+thread_local bool t_in_backward = false;
+}
+bool in_backward() { return t_in_backward; }
+BackwardScope::BackwardScope() : prev_(t_in_backward) { t_in_backward = true; }
+BackwardScope::~BackwardScope() { t_in_backward = prev_; }
+
+void check_hook_result(const char* node_name, const TensorMeta& meta, const Tensor& r) {
+  HPML_CHECK(r.sizes() == IntArrayRef(meta.sizes) && r.dtype() == meta.dtype, "a hook on a gradient flowing into ",
+             node_name, " changed it from ", meta.sizes, " ", meta.dtype, " to ", r.sizes(), " ", r.dtype(),
+             "\nhint: a hook may return a new gradient, but of the same shape and dtype");
+}
 
 TensorList unpack_saved(Node& node) {
   TensorList out;
@@ -167,13 +200,15 @@ TensorList AccumulateGrad::apply(TensorList&& grads) {
   AutogradMeta& m = leaf_->autograd_or_create();
   for (auto& hook : m.hooks) {
     Tensor r = hook(g);
-    if (r.defined()) g = r;
+    if (!r.defined()) continue;
+    check_hook_result("a leaf", output_meta[0], r);
+    g = r;
   }
   if (!g.defined()) return {};
   if (!m.grad) m.grad = std::make_shared<Tensor>();
   Tensor& acc = *m.grad;
   if (!acc.defined()) {
-    if (GradMode::is_enabled()) acc = g;
+    if (GradMode::is_enabled()) acc = g.clone();  // differentiable copy: .grad never aliases
     else if (g.use_count() == 1 && g.impl()->storage().use_count() == 1 && g.is_contiguous() && !g.requires_grad())
       acc = g;
     else acc = g.detach().clone();

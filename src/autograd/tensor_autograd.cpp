@@ -5,6 +5,27 @@
 #include "hpml/core/tensor.h"
 #include "hpml/ops/binary.h"
 
+namespace hpml::autograd::detail {
+
+// The retain_grad hook accumulates into the tensor's .grad slot, which it shares (no pointer back
+// to the tensor, so no cycle). `generation` retires hooks left on an old grad_fn by an in-place op.
+void install_retain_hook(const Tensor& t) {
+  AutogradMeta& m = t.impl()->autograd_or_create();
+  if (!m.grad) m.grad = std::make_shared<Tensor>();
+  if (!m.retain_generation) m.retain_generation = std::make_shared<uint64_t>(0);
+  const uint64_t gen = ++*m.retain_generation;
+  std::shared_ptr<Tensor> slot = m.grad;
+  std::shared_ptr<uint64_t> current = m.retain_generation;
+  m.grad_fn->hooks_of_output(m.output_nr).push_back([slot, current, gen](const Tensor& g) {
+    if (*current != gen) return Tensor();
+    // Under create_graph (grad mode on in backward) the sum and clone are recorded too.
+    *slot = slot->defined() ? *slot + g : g.clone();
+    return Tensor();
+  });
+}
+
+}  // namespace hpml::autograd::detail
+
 namespace hpml {
 
 namespace {
@@ -81,12 +102,7 @@ void Tensor::retain_grad() {
   if (is_leaf() || retains_grad()) return;
   AutogradMeta& m = impl_->autograd_or_create();
   m.retains_grad = true;
-  if (!m.grad) m.grad = std::make_shared<Tensor>();
-  std::shared_ptr<Tensor> slot = m.grad;  // shared with the hook; no pointer back to this tensor
-  m.grad_fn->hooks_of_output(m.output_nr).push_back([slot](const Tensor& g) {
-    *slot = slot->defined() ? *slot + g.detach() : g.detach().clone();
-    return Tensor();
-  });
+  autograd::detail::install_retain_hook(*this);
 }
 
 void Tensor::backward(const Tensor& gradient, bool retain_graph, bool create_graph) const {

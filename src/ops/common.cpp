@@ -5,6 +5,7 @@
 
 #include "hpml/autograd/grad_mode.h"
 #include "hpml/core/allocator.h"
+#include "autograd/internal.h"
 
 namespace hpml::ops {
 
@@ -186,6 +187,7 @@ void adopt_result(Tensor& self, const Tensor& result) {
   m.grad_fn = result.grad_fn();
   m.output_nr = result.output_nr();
   m.requires_grad = false;
+  if (m.retains_grad && m.grad_fn) autograd::detail::install_retain_hook(self);
 }
 
 }  // namespace hpml::ops

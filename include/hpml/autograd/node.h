@@ -133,16 +133,24 @@ TensorList FnNode<F>::apply(TensorList&& grads) {
 
 bool any_requires_grad(std::span<const Tensor> ts);
 
+namespace detail {
+// True while the engine runs a backward function on this thread. Anomaly mode checks forward
+// outputs only outside backward: inside it, the engine checks each backward function's results
+// and names that function, not the ops its formula is made of.
+bool in_backward();
+inline bool check_forward() { return AnomalyMode::is_enabled() && !in_backward(); }
+}  // namespace detail
+
 // True when an op with these inputs must call record(): grad mode is on and an input requires
 // grad, or anomaly mode is on (record() then checks the outputs for NaN/Inf).
 template <typename... Ts>
 inline bool should_record(const Ts&... ts) {
-  if (AnomalyMode::is_enabled()) return true;
+  if (detail::check_forward()) return true;
   if (!GradMode::is_enabled()) return false;
   return ((ts.defined() && ts.requires_grad()) || ...);
 }
 inline bool should_record(std::span<const Tensor> ts) {
-  if (AnomalyMode::is_enabled()) return true;
+  if (detail::check_forward()) return true;
   return GradMode::is_enabled() && any_requires_grad(ts);
 }
 
@@ -151,7 +159,7 @@ inline bool should_record(std::span<const Tensor> ts) {
 template <typename F>
 void record(const char* name, std::span<const Tensor> inputs, std::span<const Tensor> outputs,
             std::span<const Tensor> save, F fn) {
-  if (AnomalyMode::is_enabled()) detail::check_forward_anomaly(name, inputs, outputs);
+  if (detail::check_forward()) detail::check_forward_anomaly(name, inputs, outputs);
   if (!GradMode::is_enabled() || !any_requires_grad(inputs)) return;
   auto node = std::make_shared<detail::FnNode<F>>(name, std::move(fn));
   detail::attach(node, inputs, outputs, save);
