@@ -20,25 +20,25 @@ struct Formatter {
   bool int_mode = true, sci_mode = false;
   size_t width = 1;
 
+  // PyTorch's _Formatter: the mode and the width come from the finite non-zero values only.
   explicit Formatter(DType d, const std::vector<double>& shown) : dtype(d) {
     if (!is_floating(d)) {
       for (double v : shown) width = std::max(width, format(v).size());
       return;
     }
     double max_abs = 0, min_abs = INFINITY;
-    bool any = false;
+    std::vector<double> nonzero_finite;
     for (double v : shown) {
-      if (!std::isfinite(v)) continue;
-      any = true;
+      if (!std::isfinite(v) || v == 0) continue;
+      nonzero_finite.push_back(v);
       if (v != std::ceil(v)) int_mode = false;
-      double a = std::fabs(v);
-      max_abs = std::max(max_abs, a);
-      if (a != 0) min_abs = std::min(min_abs, a);
+      max_abs = std::max(max_abs, std::fabs(v));
+      min_abs = std::min(min_abs, std::fabs(v));
     }
-    if (!any) int_mode = true;
-    if (int_mode) sci_mode = max_abs > 1e8;
-    else if (std::isfinite(min_abs)) sci_mode = max_abs / min_abs > 1000 || max_abs > 1e8 || min_abs < 1e-4;
-    for (double v : shown) width = std::max(width, format(v).size());
+    if (!nonzero_finite.empty()) {
+      sci_mode = max_abs / min_abs > 1000.0 || max_abs > 1.0e8 || (!int_mode && min_abs < 1.0e-4);
+    }
+    for (double v : nonzero_finite) width = std::max(width, format(v).size());
   }
 
   std::string format(double v) const {
@@ -90,7 +90,7 @@ struct Printer {
       const size_t per_line = std::max<size_t>(1, (kLineWidth - indent) / (fmt.width + 2));
       for (size_t k = 0; k < idx.size(); ++k) {
         if (k) os << ((k % per_line == 0) ? ",\n" + std::string(indent + 1, ' ') : ", ");
-        if (idx[k] < 0) os << "...";
+        if (idx[k] < 0) os << " ...";  // PyTorch's vector summary has the extra space
         else os << fmt.padded(values[static_cast<size_t>(offset + idx[k])]);
       }
     } else {

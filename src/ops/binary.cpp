@@ -48,8 +48,8 @@ void check_inplace_result(const char* name, const Tensor& self, const Tensor& b,
   DimVector shape = ops::broadcast_shapes(name, self.sizes(), b.sizes());
   HPML_CHECK(IntArrayRef(shape) == self.sizes(), name, ": output with shape ", self.sizes(),
              " doesn't match the broadcast shape ", shape);
-  HPML_CHECK(!(is_floating(dt) && !is_floating(self.dtype())) && !(dt != kBool && self.dtype() == kBool), name,
-             ": result type ", dt, " can't be cast to the desired output type ", self.dtype());
+  HPML_CHECK(ops::can_cast(dt, self.dtype()), name, ": result type ", dt, " can't be cast to the desired output type ",
+             self.dtype());
 }
 
 // The in-place form of a binary op: the kernel writes into self when dtypes agree, else the
@@ -80,6 +80,7 @@ Tensor& binary_out(const char* name, Tensor& out, const Tensor& a, const Tensor&
   DimVector shape = ops::broadcast_shapes(name, a.sizes(), b.sizes());
   HPML_CHECK(IntArrayRef(shape) == out.sizes(), name, ": out has shape ", out.sizes(), " but the result has shape ",
              shape);
+  ops::check_no_internal_overlap(name, out);
   compute();
   out.bump_version();
   return out;
@@ -262,32 +263,43 @@ Tensor masked_fill(const Tensor& t, const Tensor& mask, const Scalar& value) {
   return out;
 }
 
+// Writes op(a, b) into out: the kernel writes out directly when the result type is out's dtype,
+// else the result is computed and cast into out (PyTorch's rules: no float into integer).
+static void out_kernel(const char* name, Tensor& out, const Tensor& a, const Tensor& b, BinaryOp op, const Scalar& alpha) {
+  DType dt = ops::result_type(a, b);
+  if (op == BinaryOp::add) check_alpha(name, dt, alpha);
+  HPML_CHECK(ops::can_cast(dt, out.dtype()), name, ": result type ", dt, " can't be cast to out's dtype ", out.dtype());
+  kernels::BinaryParams p{alpha.to_double(), 0, 0};
+  if (dt == out.dtype()) {
+    ops::be(a, name).binary(op, view_of(out), broadcast_view(ops::cast(a, dt), out.sizes()),
+                            broadcast_view(ops::cast(b, dt), out.sizes()), p);
+    return;
+  }
+  Tensor r = ops::empty_tensor(out.sizes(), dt, out.device());
+  ops::be(a, name).binary(op, view_of(r), broadcast_view(ops::cast(a, dt), out.sizes()),
+                          broadcast_view(ops::cast(b, dt), out.sizes()), p);
+  ops::be(a, name).copy(view_of(out), view_of(r));
+}
+
 Tensor& add_out(Tensor& out, const Tensor& a, const Tensor& b, const Scalar& alpha) {
-  return binary_out("add_out", out, a, b, [&] {
-    DType dt = ops::result_type(a, b);
-    check_alpha("add_out", dt, alpha);
-    HPML_CHECK(dt == out.dtype(), "add_out: result type ", dt, " differs from out's dtype ", out.dtype());
-    ops::be(a, "add_out").binary(BinaryOp::add, view_of(out), broadcast_view(ops::cast(a, dt), out.sizes()),
-                                 broadcast_view(ops::cast(b, dt), out.sizes()), {alpha.to_double(), 0, 0});
-  });
+  return binary_out("add_out", out, a, b, [&] { out_kernel("add_out", out, a, b, BinaryOp::add, alpha); });
 }
 Tensor& sub_out(Tensor& out, const Tensor& a, const Tensor& b, const Scalar& alpha) {
   return binary_out("sub_out", out, a, b, [&] {
     Tensor r = sub(a, b, alpha);
+    HPML_CHECK(ops::can_cast(r.dtype(), out.dtype()), "sub_out: result type ", r.dtype(), " can't be cast to out's dtype ",
+               out.dtype());
     ops::be(a, "sub_out").copy(view_of(out), view_of(r));
   });
 }
 Tensor& mul_out(Tensor& out, const Tensor& a, const Tensor& b) {
-  return binary_out("mul_out", out, a, b, [&] {
-    DType dt = ops::result_type(a, b);
-    HPML_CHECK(dt == out.dtype(), "mul_out: result type ", dt, " differs from out's dtype ", out.dtype());
-    ops::be(a, "mul_out").binary(BinaryOp::mul, view_of(out), broadcast_view(ops::cast(a, dt), out.sizes()),
-                                 broadcast_view(ops::cast(b, dt), out.sizes()), {});
-  });
+  return binary_out("mul_out", out, a, b, [&] { out_kernel("mul_out", out, a, b, BinaryOp::mul, 1); });
 }
 Tensor& div_out(Tensor& out, const Tensor& a, const Tensor& b) {
   return binary_out("div_out", out, a, b, [&] {
     Tensor r = div(a, b);
+    HPML_CHECK(ops::can_cast(r.dtype(), out.dtype()), "div_out: result type ", r.dtype(), " can't be cast to out's dtype ",
+               out.dtype());
     ops::be(a, "div_out").copy(view_of(out), view_of(r));
   });
 }

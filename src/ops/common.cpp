@@ -154,8 +154,16 @@ Tensor make_view(const Tensor& t, IntArrayRef sizes, IntArrayRef strides, int64_
 // refused, as in PyTorch: writing into a leaf that requires grad (its .grad would no longer be
 // the gradient of anything), and writing into a view of a tensor that requires grad (PyTorch
 // rewrites the base's history; hpml does not, so it says so instead of giving wrong gradients).
+void check_no_internal_overlap(const char* op, const Tensor& t) {
+  for (int64_t d = 0; d < t.dim(); ++d)
+    HPML_CHECK(t.strides()[d] != 0 || t.sizes()[d] <= 1, op,
+               ": unsupported operation: more than one element of the written-to tensor refers to a single memory "
+               "location (shape ", t.sizes(), ", strides ", t.strides(), ")\nhint: clone() the tensor before writing to it");
+}
+
 void check_inplace(const char* op, const Tensor& self) {
   check_defined(op, self, "self");
+  check_no_internal_overlap(op, self);
   if (!autograd::GradMode::is_enabled()) return;
   HPML_CHECK(!(self.is_leaf() && self.requires_grad()), op,
              ": a leaf tensor that requires grad is used in an in-place operation (shape ", self.sizes(),

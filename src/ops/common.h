@@ -42,6 +42,16 @@ bool any_true(const Tensor& t);
 
 inline const kernels::Backend& be(const Tensor& t, const char* op) { return kernels::backend(t.device(), op); }
 
+// Throws if several elements of `t` share memory (an expanded view): writing into it is ill-defined.
+void check_no_internal_overlap(const char* op, const Tensor& t);
+// PyTorch's can_cast: may a result of dtype `from` be written into a tensor of dtype `to`
+// (no float into integer, nothing but bool into bool)?
+inline bool can_cast(DType from, DType to) {
+  if (is_floating(from) && !is_floating(to)) return false;
+  if (from != DType::b8 && to == DType::b8) return false;
+  return true;
+}
+
 // In-place ops: checks that `self` may be written (see Note [In-place ops and autograd]).
 void check_inplace(const char* op, const Tensor& self);
 

@@ -27,13 +27,14 @@ void check_float(const char* op, DType d) {
 Tensor empty(IntArrayRef sizes, TensorOptions o) { return finish(empty_tensor(sizes, o.dtype(), o.device()), o); }
 
 Tensor full(IntArrayRef sizes, const Scalar& value, TensorOptions o) {
-  Tensor t = empty_tensor(sizes, o.dtype(), o.device());
+  // Without a dtype, full() takes the value's: f32 for 2.5, i64 for 7, bool for true (PyTorch).
+  Tensor t = empty_tensor(sizes, o.has_dtype() ? o.dtype() : value.dtype(), o.device());
   ops::be(t, "full").fill(view_of(t), value);
   return finish(t, o);
 }
-Tensor zeros(IntArrayRef sizes, TensorOptions o) { return full(sizes, 0, o); }
-Tensor ones(IntArrayRef sizes, TensorOptions o) { return full(sizes, 1, o); }
-Tensor scalar_tensor(const Scalar& value, TensorOptions o) { return full({}, value, o); }
+Tensor zeros(IntArrayRef sizes, TensorOptions o) { return full(sizes, 0, o.dtype(o.dtype())); }
+Tensor ones(IntArrayRef sizes, TensorOptions o) { return full(sizes, 1, o.dtype(o.dtype())); }
+Tensor scalar_tensor(const Scalar& value, TensorOptions o) { return full({}, value, o.dtype(o.dtype())); }
 
 Tensor arange(const Scalar& end) { return arange(0, end, 1); }
 Tensor arange(const Scalar& start, const Scalar& end, const Scalar& step) {

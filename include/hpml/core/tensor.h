@@ -33,12 +33,14 @@ class TensorOptions {
   TensorOptions dtype(DType d) const { auto o = *this; o.dtype_ = d; return o; }
   TensorOptions device(Device d) const { auto o = *this; o.device_ = d; return o; }
   TensorOptions requires_grad(bool r) const { auto o = *this; o.requires_grad_ = r; return o; }
-  DType dtype() const { return dtype_; }
+  // The dtype asked for, or the default float (f32) when none was; full() infers it instead.
+  DType dtype() const { return dtype_.value_or(kDefaultFloat); }
+  bool has_dtype() const { return dtype_.has_value(); }
   Device device() const { return device_; }
   bool requires_grad() const { return requires_grad_; }
 
  private:
-  DType dtype_ = kDefaultFloat;
+  std::optional<DType> dtype_;
   Device device_ = kCPU;
   bool requires_grad_ = false;
 };

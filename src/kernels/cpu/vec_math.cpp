@@ -153,9 +153,11 @@ HWY_INLINE void SoftmaxRow(const T* x, T* y, int64_t n, bool log) {
   }
   // 3. normalise
   if (log) {
-    const auto shift = hn::Set(d, m + std::log(s));
-    for (i = 0; i + L <= n; i += L) hn::StoreU(hn::Sub(hn::LoadU(d, x + i), shift), d, y + i);
-    for (; i < n; ++i) y[i] = x[i] - (m + std::log(s));
+    // (x - m) - log(s), in that order: x - (m + log s) loses digits when |m| is large.
+    const T logs = std::log(s);
+    const auto vlogs = hn::Set(d, logs);
+    for (i = 0; i + L <= n; i += L) hn::StoreU(hn::Sub(hn::Sub(hn::LoadU(d, x + i), vmax), vlogs), d, y + i);
+    for (; i < n; ++i) y[i] = (x[i] - m) - logs;
   } else {
     const auto inv = hn::Set(d, T(1) / s);
     for (i = 0; i + L <= n; i += L) hn::StoreU(hn::Mul(hn::LoadU(d, y + i), inv), d, y + i);
