@@ -200,6 +200,10 @@ TEST(RetainGrad, WithCreateGraphTheRetainedGradIsDifferentiable) {
   (y * y).sum().backward(Tensor(), false, /*create_graph=*/true);
   expect_values(y.grad(), {2, 8});  // 2y
   EXPECT_TRUE(y.grad().requires_grad());
+  // A differentiable .grad refers to a graph that holds y and x again: a reference cycle, as in
+  // PyTorch (which warns about it). Resetting the gradients breaks it.
+  y.mutable_grad() = Tensor();
+  x.mutable_grad() = Tensor();
 }
 
 TEST(RetainGrad, CallingTwiceDoesNotDoubleTheGradient) {

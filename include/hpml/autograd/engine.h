@@ -11,6 +11,8 @@ namespace hpml::autograd {
 
 // Accumulates d(sum of outputs[i] * grad_outputs[i]) / d(leaf) into each leaf's .grad.
 // grad_outputs may be empty (each output must then have one element: implicit 1).
+// With create_graph, each .grad is differentiable and its graph holds the leaf again: a reference
+// cycle (as in PyTorch) that lives until .grad is reset — prefer autograd::grad for that.
 void backward(const TensorList& outputs, const TensorList& grad_outputs = {}, bool retain_graph = false,
               bool create_graph = false);
 
