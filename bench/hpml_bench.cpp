@@ -2,9 +2,11 @@
 // called directly), row reductions, and an MLP training step written with raw ops.
 // Usage: hpml_bench [group ...]   groups: overhead bandwidth matmul reduce mlp (default: all)
 #include <cblas.h>
+#include <dlfcn.h>
 
 #include <hpml/hpml.h>
 
+#include <cstdio>
 #include <cstring>
 #include <set>
 #include <string>
@@ -41,7 +43,20 @@ void bandwidth() {
   }
 }
 
+// cblas_sgemm of the OpenBLAS that hpml loaded (same library, same kernels): the baseline.
+decltype(&cblas_sgemm) loaded_sgemm() {
+  matmul(ones({2, 2}), ones({2, 2}));  // makes hpml load OpenBLAS
+  void* h = dlopen("libopenblas.so.0", RTLD_NOW | RTLD_NOLOAD);
+  void* f = h ? dlsym(h, "cblas_sgemm") : nullptr;
+  if (!f) {
+    std::fprintf(stderr, "hpml_bench: cannot find the loaded OpenBLAS: %s\n", dlerror());
+    std::exit(1);
+  }
+  return reinterpret_cast<decltype(&cblas_sgemm)>(f);
+}
+
 void matmul_bench() {
+  auto sgemm = loaded_sgemm();
   for (int t : {1, 2}) {
     set_num_threads(t);
     for (int64_t n : {64, 128, 256, 512, 1024, 2048}) {
@@ -51,7 +66,7 @@ void matmul_bench() {
       bench::report("matmul", "matmul " + sz, t, "GFLOP/s", bench::convert(bench::time_calls([&] { Tensor r = matmul(a, b); }), gf));
       const int ni = static_cast<int>(n);
       bench::report("matmul", "sgemm " + sz, t, "GFLOP/s", bench::convert(bench::time_calls([&] {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, ni, ni, ni, 1.0f, a.data_ptr<float>(), ni,
+        sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, ni, ni, ni, 1.0f, a.data_ptr<float>(), ni,
                     b.data_ptr<float>(), ni, 0.0f, c.data_ptr<float>(), ni);
       }), gf));
     }

@@ -6,5 +6,10 @@ find_package(hwy REQUIRED)
 set(HPML_OPENBLAS_DIR "/usr/lib/${CMAKE_LIBRARY_ARCHITECTURE}/openblas-openmp" CACHE PATH
     "Folder holding the OpenMP flavour of libopenblas")
 find_library(HPML_OPENBLAS_LIBRARY NAMES openblas PATHS ${HPML_OPENBLAS_DIR} NO_DEFAULT_PATH REQUIRED)
+# The file hpml dlopens (src/kernels/cpu/blas.cpp): the versioned name the runtime package ships.
+set(HPML_OPENBLAS_SONAME_PATH "${HPML_OPENBLAS_DIR}/libopenblas.so.0")
+if(NOT EXISTS ${HPML_OPENBLAS_SONAME_PATH})
+  message(FATAL_ERROR "OpenBLAS (OpenMP flavour) not found at ${HPML_OPENBLAS_SONAME_PATH}; run scripts/setup")
+endif()
 find_path(HPML_OPENBLAS_INCLUDE_DIR cblas.h
           PATHS /usr/include/${CMAKE_LIBRARY_ARCHITECTURE}/openblas-openmp NO_DEFAULT_PATH REQUIRED)

@@ -9,8 +9,6 @@
 
 #include "hpml/core/error.h"
 
-extern "C" void openblas_set_num_threads(int);
-
 namespace hpml {
 
 // Note [One thread budget]
@@ -23,6 +21,7 @@ namespace hpml {
 
 namespace {
 std::atomic<int> g_threads{0};
+std::atomic<void (*)(int)> g_blas_threads{nullptr};  // set once OpenBLAS is loaded
 
 int initial_threads() {
   if (const char* env = std::getenv("OMP_NUM_THREADS")) {
@@ -48,7 +47,7 @@ void set_num_threads(int n) {
   HPML_CHECK(n >= 1, "set_num_threads: expected a positive number of threads, got ", n);
   g_threads.store(n);
   omp_set_num_threads(n);
-  openblas_set_num_threads(n);
+  if (auto blas = g_blas_threads.load()) blas(n);
 }
 
 int get_num_threads() {
@@ -64,6 +63,11 @@ int get_num_threads() {
 bool in_parallel_region() { return omp_in_parallel() != 0; }
 
 namespace detail {
+
+void set_blas_threads_hook(void (*fn)(int)) {
+  g_blas_threads.store(fn);
+  fn(get_num_threads());
+}
 
 void parallel_run(int64_t begin, int64_t end, int64_t grain, void (*fn)(void*, int64_t, int64_t), void* ctx) {
   int64_t n = end - begin;

@@ -17,6 +17,9 @@ int default_num_threads();
 bool in_parallel_region();
 
 namespace detail {
+// Called by the BLAS loader (kernels/cpu/blas.cpp) so that set_num_threads also sizes OpenBLAS;
+// it is applied to the current thread count at once.
+void set_blas_threads_hook(void (*fn)(int));
 void parallel_run(int64_t begin, int64_t end, int64_t grain, void (*fn)(void*, int64_t, int64_t), void* ctx);
 }
 

@@ -1,13 +1,12 @@
 // CPU matrix multiply: OpenBLAS sgemm/dgemm for floats, a plain loop for integers.
 // bmm accepts any strides: a matrix BLAS can read as it is (unit stride along rows or columns)
 // is passed with the matching transpose flag; any other is first copied into scratch memory.
-#include <cblas.h>
-
 #include <algorithm>
 #include <cstring>
 #include <vector>
 
 #include "kernels/backend.h"
+#include "kernels/cpu/blas.h"
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cpu/loops.h"
 #include "kernels/cpu/wrapping.h"
@@ -54,13 +53,13 @@ void gemm(DType dtype, bool ta, bool tb, int64_t m, int64_t n, int64_t k, double
   const auto TA = ta ? CblasTrans : CblasNoTrans, TB = tb ? CblasTrans : CblasNoTrans;
   switch (dtype) {
     case DType::f32:
-      cblas_sgemm(CblasRowMajor, TA, TB, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k),
+      blas::api().sgemm(CblasRowMajor, TA, TB, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k),
                   static_cast<float>(alpha), static_cast<const float*>(a), static_cast<int>(lda),
                   static_cast<const float*>(b), static_cast<int>(ldb), static_cast<float>(beta),
                   static_cast<float*>(c), static_cast<int>(ldc));
       return;
     case DType::f64:
-      cblas_dgemm(CblasRowMajor, TA, TB, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), alpha,
+      blas::api().dgemm(CblasRowMajor, TA, TB, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), alpha,
                   static_cast<const double*>(a), static_cast<int>(lda), static_cast<const double*>(b),
                   static_cast<int>(ldb), beta, static_cast<double*>(c), static_cast<int>(ldc));
       return;
