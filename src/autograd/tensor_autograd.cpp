@@ -40,13 +40,13 @@ const std::shared_ptr<autograd::Node>& no_node() {
 }  // namespace
 
 bool Tensor::requires_grad() const {
-  AutogradMeta* m = impl_->autograd();
+  AutogradMeta* m = ck(__func__).autograd();
   return m && (m->requires_grad || m->grad_fn);
 }
 
 Tensor& Tensor::requires_grad_(bool r) {
   HPML_CHECK(defined(), "requires_grad_: tensor is undefined");
-  AutogradMeta* m = impl_->autograd();
+  AutogradMeta* m = ck(__func__).autograd();
   if (m && m->grad_fn) {
     HPML_CHECK(r, "requires_grad_: you can only change requires_grad of leaf tensors; this one was made by ",
                m->grad_fn->name(), "\nhint: use detach() to get a leaf that does not require grad");
@@ -54,32 +54,32 @@ Tensor& Tensor::requires_grad_(bool r) {
   }
   HPML_CHECK(!r || is_floating(dtype()), "requires_grad_: only tensors of floating dtype can require gradients, got ",
              dtype());
-  if (r || m) impl_->autograd_or_create().requires_grad = r;
+  if (r || m) ck(__func__).autograd_or_create().requires_grad = r;
   return *this;
 }
 
 bool Tensor::is_leaf() const {
-  AutogradMeta* m = impl_->autograd();
+  AutogradMeta* m = ck(__func__).autograd();
   return !m || !m->grad_fn;
 }
 
 const std::shared_ptr<autograd::Node>& Tensor::grad_fn() const {
-  AutogradMeta* m = impl_->autograd();
+  AutogradMeta* m = ck(__func__).autograd();
   return m ? m->grad_fn : no_node();
 }
 
 uint32_t Tensor::output_nr() const {
-  AutogradMeta* m = impl_->autograd();
+  AutogradMeta* m = ck(__func__).autograd();
   return m ? m->output_nr : 0;
 }
 
 const Tensor& Tensor::grad() const {
-  AutogradMeta* m = impl_->autograd();
+  AutogradMeta* m = ck(__func__).autograd();
   return m && m->grad ? *m->grad : undefined_tensor();
 }
 
 Tensor& Tensor::mutable_grad() {
-  AutogradMeta& m = impl_->autograd_or_create();
+  AutogradMeta& m = ck(__func__).autograd_or_create();
   if (!m.grad) m.grad = std::make_shared<Tensor>();
   return *m.grad;
 }
@@ -93,14 +93,14 @@ void Tensor::set_grad(const Tensor& g) {
 }
 
 bool Tensor::retains_grad() const {
-  AutogradMeta* m = impl_->autograd();
+  AutogradMeta* m = ck(__func__).autograd();
   return m && m->retains_grad;
 }
 
 void Tensor::retain_grad() {
   HPML_CHECK(requires_grad(), "retain_grad: the tensor does not require grad");
   if (is_leaf() || retains_grad()) return;
-  AutogradMeta& m = impl_->autograd_or_create();
+  AutogradMeta& m = ck(__func__).autograd_or_create();
   m.retains_grad = true;
   autograd::detail::install_retain_hook(*this);
 }
@@ -112,7 +112,7 @@ void Tensor::backward(const Tensor& gradient, bool retain_graph, bool create_gra
 
 size_t Tensor::register_hook(Hook fn) const {
   HPML_CHECK(requires_grad(), "register_hook: cannot register a hook on a tensor that does not require grad");
-  AutogradMeta& m = impl_->autograd_or_create();
+  AutogradMeta& m = ck(__func__).autograd_or_create();
   if (m.grad_fn) {
     auto& hooks = m.grad_fn->hooks_of_output(m.output_nr);
     hooks.push_back(std::move(fn));
@@ -124,12 +124,12 @@ size_t Tensor::register_hook(Hook fn) const {
 
 Tensor Tensor::detach() const {
   HPML_CHECK(defined(), "detach: tensor is undefined");
-  return Tensor(IntrusivePtr<TensorImpl>::make(impl_->storage(), dtype(), sizes(), strides(), storage_offset()));
+  return Tensor(IntrusivePtr<TensorImpl>::make(ck(__func__).storage(), dtype(), sizes(), strides(), storage_offset()));
 }
 
 Tensor& Tensor::detach_() {
   HPML_CHECK(defined(), "detach_: tensor is undefined");
-  if (AutogradMeta* m = impl_->autograd()) {
+  if (AutogradMeta* m = ck(__func__).autograd()) {
     m->grad_fn.reset();
     m->output_nr = 0;
     m->requires_grad = false;
@@ -139,7 +139,7 @@ Tensor& Tensor::detach_() {
 }
 
 bool Tensor::is_view() const {
-  AutogradMeta* m = impl_->autograd();
+  AutogradMeta* m = ck(__func__).autograd();
   return m && m->is_view;
 }
 

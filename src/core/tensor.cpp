@@ -15,6 +15,11 @@ int64_t wrap_dim(int64_t d, int64_t ndim, const char* op) {
 }
 }  // namespace
 
+void Tensor::throw_undefined(const char* what) {
+  HPML_FAIL(what, "() called on an undefined tensor\nhint: a default-constructed Tensor holds no data; "
+                  "was it never assigned, or is it a gradient that was not computed?");
+}
+
 int64_t Tensor::size(int64_t d) const {
   HPML_CHECK(defined(), "size: tensor is undefined");
   if (dim() == 0) HPML_FAIL("size: dimension ", d, " requested of a 0-d tensor");

@@ -224,3 +224,24 @@ TEST(TensorHandle, ToDtype) {
 
 }  // namespace
 }  // namespace hpml
+
+namespace hpml {
+namespace {
+// An undefined (default-constructed) tensor is reported, never dereferenced.
+TEST(UndefinedTensor, AccessThrowsInsteadOfCrashing) {
+  Tensor t;
+  EXPECT_FALSE(t.defined());
+  EXPECT_HPML_ERROR((void)t.sizes(), "sizes", "undefined");
+  EXPECT_HPML_ERROR((void)t.dim(), "dim", "undefined");
+  EXPECT_HPML_ERROR((void)t.numel(), "numel", "undefined");
+  EXPECT_HPML_ERROR((void)t.dtype(), "dtype", "undefined");
+  EXPECT_HPML_ERROR((void)t.requires_grad(), "requires_grad", "undefined");
+  EXPECT_HPML_ERROR((void)t.grad(), "grad", "undefined");
+  EXPECT_HPML_ERROR((void)t.exp(), "exp", "undefined");
+  EXPECT_HPML_ERROR((void)(t + ones({2})), "add", "undefined");
+  EXPECT_HPML_ERROR(t.backward(), "backward", "undefined");
+  EXPECT_HPML_ERROR((void)t.item(), "item", "undefined");
+  EXPECT_EQ(to_string(t), "[ undefined tensor ]");
+}
+}  // namespace
+}  // namespace hpml

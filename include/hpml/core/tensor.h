@@ -58,34 +58,34 @@ class Tensor {
   bool defined() const { return static_cast<bool>(impl_); }
   TensorImpl* impl() const { return impl_.get(); }
   const IntrusivePtr<TensorImpl>& impl_ptr() const { return impl_; }
-  int64_t dim() const { return impl_->dim(); }
+  int64_t dim() const { return ck("dim").dim(); }
   int64_t ndimension() const { return dim(); }
-  IntArrayRef sizes() const { return impl_->sizes(); }
-  IntArrayRef shape() const { return impl_->sizes(); }
-  IntArrayRef strides() const { return impl_->strides(); }
+  IntArrayRef sizes() const { return ck("sizes").sizes(); }
+  IntArrayRef shape() const { return ck("shape").sizes(); }
+  IntArrayRef strides() const { return ck("strides").strides(); }
   int64_t size(int64_t d) const;    // negative d counts from the end
   int64_t stride(int64_t d) const;
-  int64_t numel() const { return impl_->numel(); }
-  int64_t storage_offset() const { return impl_->offset(); }
-  DType dtype() const { return impl_->dtype(); }
-  Device device() const { return impl_->device(); }
+  int64_t numel() const { return ck("numel").numel(); }
+  int64_t storage_offset() const { return ck("storage_offset").offset(); }
+  DType dtype() const { return ck("dtype").dtype(); }
+  Device device() const { return ck("device").device(); }
   TensorOptions options() const { return TensorOptions(dtype()).device(device()); }
   size_t element_size() const { return itemsize(dtype()); }
   size_t nbytes() const { return static_cast<size_t>(numel()) * element_size(); }
-  bool is_contiguous() const { return impl_->is_contiguous(); }
+  bool is_contiguous() const { return ck("is_contiguous").is_contiguous(); }
   bool is_floating_point() const { return is_floating(dtype()); }
   bool is_same(const Tensor& o) const { return impl_ == o.impl_; }
   uint32_t use_count() const { return impl_.use_count(); }
   // The storage's version: bumped by every in-place write through any view of it.
-  uint32_t version() const { return impl_->storage()->version(); }
-  void bump_version() const { impl_->storage()->bump_version(); }
+  uint32_t version() const { return ck("version").storage()->version(); }
+  void bump_version() const { ck("bump_version").storage()->bump_version(); }
 
   // ---- raw data ------------------------------------------------------------------------
-  void* data_ptr() const { return impl_->data(); }
+  void* data_ptr() const { return ck("data_ptr").data(); }
   template <typename T>
   T* data_ptr() const {
     check_dtype_for_access(dtype_of_v<T>, "data_ptr");
-    return static_cast<T*>(impl_->data());
+    return static_cast<T*>(impl_->data());  // checked above
   }
   // Value of a one-element tensor.
   Scalar item() const;
@@ -257,6 +257,12 @@ class Tensor {
   Tensor triu(int64_t diagonal = 0) const;
 
  private:
+  // The impl, or an hpml::Error naming `what` for an undefined tensor (never a null dereference).
+  TensorImpl& ck(const char* what) const {
+    if (!impl_) [[unlikely]] throw_undefined(what);
+    return *impl_;
+  }
+  [[noreturn]] static void throw_undefined(const char* what);
   void check_dtype_for_access(DType requested, const char* what) const;
   IntrusivePtr<TensorImpl> impl_;
 };
