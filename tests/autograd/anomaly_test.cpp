@@ -10,6 +10,7 @@
 #include <string>
 
 #include "autograd/autograd_test_util.h"
+#include "child_process.h"
 
 namespace hpml {
 namespace {
@@ -148,27 +149,14 @@ TEST(AnomalyEnvChild, DISABLED_Report) {
   std::printf("\n[child] anomaly_enabled=%d log_throws=%d\n", AnomalyMode::is_enabled() ? 1 : 0, log_throws ? 1 : 0);
 }
 
-std::string self_exe() {
-  std::array<char, 4096> buf{};
-  ssize_t n = readlink("/proc/self/exe", buf.data(), buf.size() - 1);
-  return n > 0 ? std::string(buf.data(), static_cast<size_t>(n)) : std::string();
-}
-
 // Runs the child test with `env_prefix` and returns its output.
 std::string run_child(const std::string& env_prefix) {
-  std::string cmd = "env -u HPML_DETECT_ANOMALY " + env_prefix + " HPML_ANOMALY_TEST_CHILD=1 '" + self_exe() +
-                    "' --gtest_also_run_disabled_tests --gtest_filter=AnomalyEnvChild.DISABLED_Report 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return "<popen failed>";
-  std::string out;
-  std::array<char, 512> buf{};
-  while (fgets(buf.data(), static_cast<int>(buf.size()), p)) out += buf.data();
-  pclose(p);
-  return out;
+  return testing::run_test_in_child("-u HPML_DETECT_ANOMALY " + env_prefix + " HPML_ANOMALY_TEST_CHILD=1",
+                                    "AnomalyEnvChild.DISABLED_Report");
 }
 
 TEST(AnomalyEnv, VariableTurnsAnomalyModeOnAtStartup) {
-  ASSERT_FALSE(self_exe().empty());
+  ASSERT_FALSE(testing::self_exe().empty());
   std::string on = run_child("HPML_DETECT_ANOMALY=1");
   EXPECT_CONTAINS(on, "[child] anomaly_enabled=1 log_throws=1");
   std::string unset = run_child("");

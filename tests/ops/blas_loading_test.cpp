@@ -4,11 +4,12 @@
 #include <dlfcn.h>
 #include <gtest/gtest.h>
 #include <hpml/hpml.h>
-#include <unistd.h>
 
 #include <array>
 #include <cstdio>
 #include <string>
+
+#include "child_process.h"
 
 namespace hpml {
 namespace {
@@ -27,18 +28,7 @@ TEST(BlasLoadingChild, DISABLED_Report) {
 }
 
 std::string run_child(const std::string& env) {
-  std::array<char, 4096> exe{};
-  ssize_t n = readlink("/proc/self/exe", exe.data(), exe.size() - 1);
-  if (n <= 0) return "<no /proc/self/exe>";
-  std::string cmd = "env " + env + " '" + std::string(exe.data(), static_cast<size_t>(n)) +
-                    "' --gtest_also_run_disabled_tests --gtest_filter=BlasLoadingChild.DISABLED_Report 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return "<popen failed>";
-  std::string out;
-  std::array<char, 512> buf{};
-  while (fgets(buf.data(), static_cast<int>(buf.size()), p)) out += buf.data();
-  pclose(p);
-  return out;
+  return testing::run_test_in_child(env, "BlasLoadingChild.DISABLED_Report");
 }
 
 TEST(BlasLoading, LoadsTheOpenMPFlavour) {
