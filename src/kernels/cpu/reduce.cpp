@@ -171,6 +171,16 @@ void reduce(ReduceOp op, const TensorView& out, const TensorView& in, int nreduc
       const T* x = in.ptr<T>();
       O* o = out.ptr<O>();
       if (op == ReduceOp::sum && !p.rows() && try_column_sum<T, O>(p, x, o)) return;
+      if constexpr (std::is_floating_point_v<T> && std::is_same_v<T, O>) {
+        // Float sums of contiguous rows that are evenly spaced: one SIMD call per chunk of rows.
+        if (op == ReduceOp::sum && p.rows() && p.ksizes.size() <= 1) {
+          const int64_t stride = p.ksizes.empty() ? 0 : p.kstrides[0];
+          parallel_for(0, p.K, row_grain(p.R), [&](int64_t lo, int64_t hi) {
+            vec::sum_rows(x + lo * stride, hi - lo, p.R, stride, o + lo);
+          });
+          return;
+        }
+      }
       parallel_for(0, p.K, row_grain(p.R), [&](int64_t lo, int64_t hi) {
         RowBuf<T> buf;
         for (int64_t k = lo; k < hi; ++k) o[k] = static_cast<O>(reduce_row<T>(op, row_ptr(p, x, k, buf), p.R));

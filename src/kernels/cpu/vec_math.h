@@ -18,6 +18,9 @@ void sigmoid(const double* x, double* y, int64_t n);
 // Sum of a row, accumulated in blocks of f32 lanes folded into a double (f32) or in f64 lanes.
 double sum(const float* x, int64_t n);
 double sum(const double* x, int64_t n);
+// out[r] = sum of row r, for `rows` rows of n values `stride` elements apart.
+void sum_rows(const float* x, int64_t rows, int64_t n, int64_t stride, float* out);
+void sum_rows(const double* x, int64_t rows, int64_t n, int64_t stride, double* out);
 // Sum of (x - mean)^2 over a row (the second pass of a two-pass variance).
 double sum_sq_dev(const float* x, int64_t n, double mean);
 double sum_sq_dev(const double* x, int64_t n, double mean);
