@@ -23,3 +23,5 @@
 #include "hpml/autograd/grad_mode.h"
 #include "hpml/autograd/gradcheck.h"
 #include "hpml/autograd/node.h"
+
+#include "hpml/nn/nn.h"

@@ -28,6 +28,12 @@ void TensorImpl::set_view(IntArrayRef sizes, IntArrayRef strides, int64_t offset
   refresh();
 }
 
+void TensorImpl::set_data(Storage storage, DType dtype, IntArrayRef sizes, IntArrayRef strides, int64_t offset) {
+  storage_ = std::move(storage);
+  dtype_ = dtype;
+  set_view(sizes, strides, offset);
+}
+
 void TensorImpl::refresh() {
   HPML_ASSERT(sizes_.size() == strides_.size(), "sizes ", sizes_, " vs strides ", strides_);
   numel_ = 1;

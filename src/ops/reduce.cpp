@@ -231,6 +231,18 @@ Tensor arg_extreme(const Tensor& x, std::optional<int64_t> dim, bool keepdim, bo
 Tensor argmax(const Tensor& x, std::optional<int64_t> dim, bool keepdim) { return arg_extreme(x, dim, keepdim, true); }
 Tensor argmin(const Tensor& x, std::optional<int64_t> dim, bool keepdim) { return arg_extreme(x, dim, keepdim, false); }
 
+Tensor any(const Tensor& x, IntArrayRef dims, bool keepdim) {
+  ops::check_defined("any", x);
+  autograd::NoGradGuard ng;
+  return gt(sum(ne(x, ops::wrap_scalar(0)), dims, keepdim), ops::wrap_scalar(0));
+}
+
+Tensor all(const Tensor& x, IntArrayRef dims, bool keepdim) {
+  ops::check_defined("all", x);
+  autograd::NoGradGuard ng;
+  return eq(sum(eq(x, ops::wrap_scalar(0)), dims, keepdim), ops::wrap_scalar(0));
+}
+
 Tensor logsumexp(const Tensor& x, IntArrayRef dims, bool keepdim) {
   ops::check_defined("logsumexp", x);
   check_floating("logsumexp", x);

@@ -32,6 +32,7 @@ Tensor Tensor::unflatten(int64_t dim, IntArrayRef sizes) const { return hpml::un
 Tensor Tensor::permute(IntArrayRef dims) const { return hpml::permute(*this, dims); }
 Tensor Tensor::transpose(int64_t d0, int64_t d1) const { return hpml::transpose(*this, d0, d1); }
 Tensor Tensor::t() const { return hpml::t(*this); }
+Tensor Tensor::movedim(int64_t s, int64_t d) const { return hpml::movedim(*this, s, d); }
 Tensor Tensor::narrow(int64_t dim, int64_t start, int64_t length) const { return hpml::narrow(*this, dim, start, length); }
 Tensor Tensor::slice(int64_t dim, std::optional<int64_t> start, std::optional<int64_t> end, int64_t step) const {
   return hpml::slice(*this, dim, start, end, step);
@@ -118,6 +119,8 @@ Tensor Tensor::std(IntArrayRef dims, double correction, bool keepdim) const { re
 Tensor Tensor::prod(IntArrayRef dims, bool keepdim) const { return hpml::prod(*this, dims, keepdim); }
 Tensor Tensor::amax(IntArrayRef dims, bool keepdim) const { return hpml::amax(*this, dims, keepdim); }
 Tensor Tensor::amin(IntArrayRef dims, bool keepdim) const { return hpml::amin(*this, dims, keepdim); }
+Tensor Tensor::any(IntArrayRef dims, bool keepdim) const { return hpml::any(*this, dims, keepdim); }
+Tensor Tensor::all(IntArrayRef dims, bool keepdim) const { return hpml::all(*this, dims, keepdim); }
 Tensor Tensor::max() const { return hpml::max(*this); }
 Tensor Tensor::min() const { return hpml::min(*this); }
 std::pair<Tensor, Tensor> Tensor::max(int64_t dim, bool keepdim) const { return hpml::max(*this, dim, keepdim); }

@@ -173,6 +173,16 @@ Tensor transpose(const Tensor& t, int64_t d0, int64_t d1) {
   return permute(t, perm);
 }
 
+Tensor movedim(const Tensor& t, int64_t source, int64_t destination) {
+  ops::check_defined("movedim", t);
+  const int64_t n = t.dim(), src = wrap_dim(source, n, "movedim"), dst = wrap_dim(destination, n, "movedim");
+  DimVector order;
+  for (int64_t d = 0; d < n; ++d)
+    if (d != src) order.push_back(d);
+  if (n > 0) order.insert(dst, src);
+  return permute(t, order);
+}
+
 Tensor t(const Tensor& x) {
   ops::check_defined("t", x);
   HPML_CHECK(x.dim() <= 2, "t: expects a tensor with <= 2 dimensions, but got one of shape ", x.sizes(),

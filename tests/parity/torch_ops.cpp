@@ -90,6 +90,18 @@ std::map<std::string, TorchFn> make_table() {
          if (!a.has("dim")) return TL{torch::argmin(in[0])};
          return TL{torch::argmin(in[0], a.i("dim"), a.b("keepdim"))};
        }},
+      {"any", [](const TL& in, const ops::Args& a) {
+         torch::Tensor r = in[0];
+         for (int64_t d : all_dims_if_empty(in[0], a.ints("dims"))) r = r.any(d, /*keepdim=*/true);
+         if (!a.b("keepdim")) r = a.ints("dims").empty() ? r.reshape({}) : r.squeeze(a.ints("dims")[0]);
+         return TL{r};
+       }},
+      {"all", [](const TL& in, const ops::Args& a) {
+         torch::Tensor r = in[0];
+         for (int64_t d : all_dims_if_empty(in[0], a.ints("dims"))) r = r.all(d, /*keepdim=*/true);
+         if (!a.b("keepdim")) r = a.ints("dims").empty() ? r.reshape({}) : r.squeeze(a.ints("dims")[0]);
+         return TL{r};
+       }},
       {"logsumexp", [](const TL& in, const ops::Args& a) { return TL{torch::logsumexp(in[0], a.ints("dims"), a.b("keepdim"))}; }},
       {"norm", [](const TL& in, const ops::Args& a) {
          V dims = a.ints("dims");
@@ -110,6 +122,7 @@ std::map<std::string, TorchFn> make_table() {
       {"permute", [](const TL& in, const ops::Args& a) { return TL{in[0].permute(a.ints("dims"))}; }},
       {"transpose", [](const TL& in, const ops::Args& a) { return TL{in[0].transpose(a.i("d0"), a.i("d1"))}; }},
       {"t", [](const TL& in, const ops::Args&) { return TL{in[0].t()}; }},
+      {"movedim", [](const TL& in, const ops::Args& a) { return TL{in[0].movedim(a.i("src"), a.i("dst"))}; }},
       {"narrow", [](const TL& in, const ops::Args& a) { return TL{in[0].narrow(a.i("dim"), a.i("start"), a.i("length"))}; }},
       {"slice", [](const TL& in, const ops::Args& a) { return TL{in[0].slice(a.i("dim"), a.i("start"), a.i("end"), a.i("step"))}; }},
       {"select", [](const TL& in, const ops::Args& a) { return TL{in[0].select(a.i("dim"), a.i("index"))}; }},

@@ -139,6 +139,7 @@ class Tensor {
   Tensor unflatten(int64_t dim, IntArrayRef sizes) const;
   Tensor permute(IntArrayRef dims) const;
   Tensor transpose(int64_t d0, int64_t d1) const;
+  Tensor movedim(int64_t source, int64_t destination) const;
   Tensor t() const;
   Tensor narrow(int64_t dim, int64_t start, int64_t length) const;
   Tensor slice(int64_t dim, std::optional<int64_t> start = std::nullopt,
@@ -231,6 +232,8 @@ class Tensor {
   Tensor prod(IntArrayRef dims = {}, bool keepdim = false) const;
   Tensor amax(IntArrayRef dims = {}, bool keepdim = false) const;
   Tensor amin(IntArrayRef dims = {}, bool keepdim = false) const;
+  Tensor any(IntArrayRef dims = {}, bool keepdim = false) const;
+  Tensor all(IntArrayRef dims = {}, bool keepdim = false) const;
   Tensor max() const;
   Tensor min() const;
   std::pair<Tensor, Tensor> max(int64_t dim, bool keepdim = false) const;

@@ -54,6 +54,9 @@ class TensorImpl : public RefCounted {
 
   // Changes the view in place (used by in-place view ops such as squeeze_ and by detach_).
   void set_view(IntArrayRef sizes, IntArrayRef strides, int64_t offset);
+  // Points this tensor at other memory of another dtype, keeping the handle (and autograd
+  // state): how Module::to(dtype) converts parameters that optimizers already hold.
+  void set_data(Storage storage, DType dtype, IntArrayRef sizes, IntArrayRef strides, int64_t offset);
 
   bool is_wrapped_number() const { return wrapped_number_; }
   void set_wrapped_number(bool v) { wrapped_number_ = v; }

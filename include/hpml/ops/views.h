@@ -14,6 +14,7 @@ Tensor flatten(const Tensor& t, int64_t start_dim = 0, int64_t end_dim = -1);
 Tensor unflatten(const Tensor& t, int64_t dim, IntArrayRef sizes);
 Tensor permute(const Tensor& t, IntArrayRef dims);
 Tensor transpose(const Tensor& t, int64_t d0, int64_t d1);
+Tensor movedim(const Tensor& t, int64_t source, int64_t destination);  // a permute moving one dim
 Tensor t(const Tensor& t);                            // transpose of a <= 2-d tensor
 Tensor narrow(const Tensor& t, int64_t dim, int64_t start, int64_t length);
 Tensor slice(const Tensor& t, int64_t dim, std::optional<int64_t> start = std::nullopt,

@@ -141,6 +141,22 @@ void add_reduce_ops(std::vector<OpInfo>& t) {
                        s.push_back({"flattened", {distinct(g, {3, 4}, dt)}, {}});
                        return s;
                      }});
+  for (const char* name : {"any", "all"}) {
+    bool is_any = std::string(name) == "any";
+    t.push_back(OpInfo{name, "reduce", false,
+                       [is_any](const TensorList& in, const Args& a) {
+                         return TensorList{is_any ? any(in[0], a.ints("dims"), a.b("keepdim")) : all(in[0], a.ints("dims"), a.b("keepdim"))};
+                       },
+                       [n = std::string(name)](DType dt) {
+                         Generator g = gen_for(n);
+                         Tensor x = masked_fill(rnd(g, {3, 4}, dt), mask(g, {3, 4}), 0);
+                         return std::vector<Sample>{{"all dims", {x}, {{"dims", V{}}, {"keepdim", false}}},
+                                                    {"dim 1", {x}, {{"dims", V{1}}, {"keepdim", true}}},
+                                                    {"bool", {mask(g, {2, 5})}, {{"dims", V{0}}, {"keepdim", false}}},
+                                                    {"no zeros", {rnd(g, {3}, dt, 1, 2)}, {{"dims", V{}}, {"keepdim", false}}},
+                                                    {"empty", {rnd(g, {0, 3}, dt)}, {{"dims", V{0}}, {"keepdim", false}}}};
+                       }});
+  }
   t.push_back(OpInfo{"logsumexp", "reduce", true,
                      [](const TensorList& in, const Args& a) { return TensorList{logsumexp(in[0], a.ints("dims"), a.b("keepdim"))}; },
                      [](DType dt) {

@@ -44,6 +44,8 @@ void add_view_ops(std::vector<OpInfo>& t) {
                       {{{2, 3, 4}, {{"dims", V{2, 0, 1}}}}, {{2, 3}, {{"dims", V{1, 0}}}}, {{0, 2}, {{"dims", V{1, 0}}}}}));
   t.push_back(view_op("transpose", [](const Tensor& x, const Args& a) { return one(x.transpose(a.i("d0"), a.i("d1"))); },
                       {{{2, 3, 4}, {{"d0", int64_t{0}}, {"d1", int64_t{2}}}}, {{3, 4}, {{"d0", int64_t{-1}}, {"d1", int64_t{0}}}}}));
+  t.push_back(view_op("movedim", [](const Tensor& x, const Args& a) { return one(x.movedim(a.i("src"), a.i("dst"))); },
+                      {{{2, 3, 4}, {{"src", int64_t{1}}, {"dst", int64_t{-1}}}}, {{2, 3, 4}, {{"src", int64_t{2}}, {"dst", int64_t{0}}}}}));
   t.push_back(view_op("t", [](const Tensor& x, const Args&) { return one(x.t()); }, {{{3, 4}, {}}, {{5}, {}}, {{}, {}}}));
   t.push_back(view_op("narrow", [](const Tensor& x, const Args& a) { return one(x.narrow(a.i("dim"), a.i("start"), a.i("length"))); },
                       {{{5, 4}, {{"dim", int64_t{0}}, {"start", int64_t{1}}, {"length", int64_t{3}}}},

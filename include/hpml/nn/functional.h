@@ -1,0 +1,95 @@
+// nn::functional: the stateless forms of every layer and loss (PyTorch's torch.nn.functional).
+//   namespace F = hpml::nn::functional;  F::cross_entropy(logits, target, {.label_smoothing = 0.1});
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "hpml/core/generator.h"
+#include "hpml/core/tensor.h"
+#include "hpml/ops/unary.h"
+
+namespace hpml::nn::functional {
+
+// ---- layers ---------------------------------------------------------------------------------
+// x [*, in] @ weight^T [in, out] + bias [out] -> [*, out]
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor());
+// Zeroes each element with probability p and scales the rest by 1/(1-p) (inverted dropout);
+// the identity when !training.
+Tensor dropout(const Tensor& x, double p = 0.5, bool training = true, Generator* gen = nullptr);
+// Rows of weight [num, dim] picked by indices (i64, any shape) -> [*indices.shape, dim].
+// padding_idx: that row gets no gradient.
+Tensor embedding(const Tensor& indices, const Tensor& weight, std::optional<int64_t> padding_idx = std::nullopt);
+
+// ---- activations (also free functions in hpml::) ------------------------------------------
+using hpml::elu;
+using hpml::gelu;
+using hpml::hardtanh;
+using hpml::leaky_relu;
+using hpml::relu;
+using hpml::sigmoid;
+using hpml::softplus;
+using hpml::tanh;
+Tensor softmax(const Tensor& x, int64_t dim);
+Tensor log_softmax(const Tensor& x, int64_t dim);
+
+// ---- losses ---------------------------------------------------------------------------------
+enum class Reduction { none, mean, sum };
+
+struct LossOptions {
+  Reduction reduction = Reduction::mean;
+};
+Tensor mse_loss(const Tensor& input, const Tensor& target, LossOptions o = {});
+Tensor l1_loss(const Tensor& input, const Tensor& target, LossOptions o = {});
+
+struct SmoothL1Options {
+  Reduction reduction = Reduction::mean;
+  double beta = 1.0;
+};
+Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, SmoothL1Options o = {});
+
+struct HuberOptions {
+  Reduction reduction = Reduction::mean;
+  double delta = 1.0;
+};
+Tensor huber_loss(const Tensor& input, const Tensor& target, HuberOptions o = {});
+
+struct BCEOptions {
+  Reduction reduction = Reduction::mean;
+  Tensor weight = {};      // rescales each element's loss; broadcasts to the input
+  Tensor pos_weight = {};  // bce_with_logits only: weight of positive examples, per class
+};
+// input: probabilities in [0, 1]; log terms are clamped at -100 as in PyTorch.
+Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, BCEOptions o = {});
+// input: logits; computed as max(x, 0) - x y + log(1 + exp(-|x|)) so it never overflows.
+Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target, BCEOptions o = {});
+
+struct NLLOptions {
+  Reduction reduction = Reduction::mean;
+  Tensor weight = {};          // [C] weight per class
+  int64_t ignore_index = -100;
+};
+// input: log-probabilities [N, C] or [N, C, d1, ...]; target: class indices [N] or [N, d1, ...].
+// mean = weighted mean over the targets that are not ignored (NaN if all are ignored, as PyTorch).
+Tensor nll_loss(const Tensor& input, const Tensor& target, NLLOptions o = {});
+
+struct CrossEntropyOptions {
+  Reduction reduction = Reduction::mean;
+  Tensor weight = {};
+  int64_t ignore_index = -100;
+  double label_smoothing = 0.0;
+};
+// input: logits [N, C] or [N, C, d1, ...]; target: class indices (i64) or class probabilities
+// (floating, the input's shape).
+Tensor cross_entropy(const Tensor& input, const Tensor& target, CrossEntropyOptions o = {});
+
+enum class KLReduction { none, mean, sum, batchmean };
+struct KLDivOptions {
+  KLReduction reduction = KLReduction::mean;
+  bool log_target = false;
+};
+// input: log-probabilities; target: probabilities (or log-probabilities with log_target).
+Tensor kl_div(const Tensor& input, const Tensor& target, KLDivOptions o = {});
+
+}  // namespace hpml::nn::functional

@@ -1,0 +1,8 @@
+// Everything in hpml::nn.
+#pragma once
+
+#include "hpml/nn/container.h"
+#include "hpml/nn/functional.h"
+#include "hpml/nn/init.h"
+#include "hpml/nn/layers.h"
+#include "hpml/nn/module.h"
