@@ -11,6 +11,7 @@
 #include "hpml/core/threads.h"
 
 #include "hpml/ops/binary.h"
+#include "hpml/ops/conv.h"
 #include "hpml/ops/factories.h"
 #include "hpml/ops/indexing.h"
 #include "hpml/ops/linalg.h"

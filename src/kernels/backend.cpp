@@ -8,7 +8,7 @@ namespace hpml::kernels {
 namespace {
 // A slot added to Backend must be filled in every table: this assert fails until the count is
 // updated, which sends you here (and the backend test checks that no slot is null).
-static_assert(sizeof(Backend) == 23 * sizeof(void*), "Backend gained or lost a slot: update every backend table");
+static_assert(sizeof(Backend) == 32 * sizeof(void*), "Backend gained or lost a slot: update every backend table");
 
 constexpr Backend kCpu{
     .name = "cpu",
@@ -34,6 +34,15 @@ constexpr Backend kCpu{
     .uniform = cpu::uniform,
     .normal = cpu::normal,
     .randint = cpu::randint,
+    .conv2d = cpu::conv2d,
+    .conv2d_backward_input = cpu::conv2d_backward_input,
+    .conv2d_backward_weight = cpu::conv2d_backward_weight,
+    .max_pool2d = cpu::max_pool2d,
+    .max_pool2d_backward = cpu::max_pool2d_backward,
+    .avg_pool2d = cpu::avg_pool2d,
+    .avg_pool2d_backward = cpu::avg_pool2d_backward,
+    .adaptive_avg_pool2d = cpu::adaptive_avg_pool2d,
+    .adaptive_avg_pool2d_backward = cpu::adaptive_avg_pool2d_backward,
 };
 }  // namespace
 

@@ -45,6 +45,17 @@ struct BinaryParams {
 
 enum class ReduceOp : uint8_t { sum, prod, amax, amin, kCount };
 
+// The geometry of a 2-d convolution or pooling window over [N, C, H, W] -> [N, OC, OH, OW].
+struct Window2d {
+  int64_t N, C, H, W;      // input
+  int64_t OC, OH, OW;      // output (OC = C for pooling)
+  int64_t KH, KW;          // window
+  int64_t SH, SW;          // stride
+  int64_t PH, PW;          // padding (top/left; bottom/right padding is implied by OH/OW)
+  int64_t DH = 1, DW = 1;  // dilation
+  int64_t groups = 1;
+};
+
 struct Backend {
   const char* name;
   // dst = src (elementwise, same shape, any dtypes: casts like static_cast, bool = (x != 0)).
@@ -95,6 +106,29 @@ struct Backend {
   void (*uniform)(const TensorView& out, Generator& gen, double lo, double hi);
   void (*normal)(const TensorView& out, Generator& gen, double mean, double std);
   void (*randint)(const TensorView& out, Generator& gen, int64_t lo, int64_t hi);
+
+  // Convolution (all tensors contiguous): out [N, OC, OH, OW] = conv(in [N, C, H, W],
+  // weight [OC, C/groups, KH, KW]) + bias [OC] (bias may be null).
+  void (*conv2d)(const TensorView& out, const TensorView& in, const TensorView& weight, const TensorView* bias,
+                 const Window2d& w);
+  // grad_in [N, C, H, W] from grad_out [N, OC, OH, OW] and weight.
+  void (*conv2d_backward_input)(const TensorView& grad_in, const TensorView& grad_out, const TensorView& weight,
+                                const Window2d& w);
+  // grad_weight [OC, C/groups, KH, KW] (and grad_bias [OC] if non-null) from grad_out and in.
+  void (*conv2d_backward_weight)(const TensorView& grad_weight, const TensorView* grad_bias, const TensorView& grad_out,
+                                 const TensorView& in, const Window2d& w);
+  // Pooling over [N, C, H, W] (contiguous) -> [N, C, OH, OW]. max: indices (i64, flat within the
+  // H x W plane) for the backward. avg: divisor per window (count_include_pad, divisor_override).
+  void (*max_pool2d)(const TensorView& out, const TensorView& indices, const TensorView& in, const Window2d& w);
+  void (*max_pool2d_backward)(const TensorView& grad_in, const TensorView& grad_out, const TensorView& indices,
+                              const Window2d& w);
+  void (*avg_pool2d)(const TensorView& out, const TensorView& in, const Window2d& w, bool count_include_pad,
+                     int64_t divisor_override);
+  void (*avg_pool2d_backward)(const TensorView& grad_in, const TensorView& grad_out, const Window2d& w,
+                              bool count_include_pad, int64_t divisor_override);
+  // Adaptive average pooling: window i spans [floor(i H / OH), ceil((i + 1) H / OH)).
+  void (*adaptive_avg_pool2d)(const TensorView& out, const TensorView& in);
+  void (*adaptive_avg_pool2d_backward)(const TensorView& grad_in, const TensorView& grad_out);
 };
 
 const Backend& cpu_backend();

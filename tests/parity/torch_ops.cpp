@@ -150,6 +150,32 @@ std::map<std::string, TorchFn> make_table() {
       {"repeat", [](const TL& in, const ops::Args& a) { return TL{in[0].repeat(a.ints("repeats"))}; }},
       {"flip", [](const TL& in, const ops::Args& a) { return TL{torch::flip(in[0], a.ints("dims"))}; }},
       {"pad", [](const TL& in, const ops::Args& a) { return TL{torch::constant_pad_nd(in[0], a.ints("pad"), a.d("value"))}; }},
+      {"conv2d", [](const TL& in, const ops::Args& a) {
+         torch::Tensor b = in.size() > 2 ? in[2] : torch::Tensor();
+         if (a.has("padding_mode"))
+           return TL{at::conv2d(in[0], in[1], b, a.ints("stride"), a.s("padding_mode"), a.ints("dilation"), a.i("groups"))};
+         return TL{torch::conv2d(in[0], in[1], b, a.ints("stride"), a.ints("padding"), a.ints("dilation"), a.i("groups"))};
+       }},
+      {"conv1d", [](const TL& in, const ops::Args& a) {
+         torch::Tensor b = in.size() > 2 ? in[2] : torch::Tensor();
+         return TL{torch::conv1d(in[0], in[1], b, a.ints("stride"), a.ints("padding"), a.ints("dilation"), a.i("groups"))};
+       }},
+      {"max_pool2d", [](const TL& in, const ops::Args& a) {
+         V stride = a.has("stride") ? a.ints("stride") : a.ints("kernel");
+         V dil = a.has("dilation") ? a.ints("dilation") : V{1};
+         auto [v, i] = torch::max_pool2d_with_indices(in[0], a.ints("kernel"), stride, a.ints("padding"), dil, a.b_or("ceil_mode", false));
+         return TL{v, i};
+       }},
+      {"avg_pool2d", [](const TL& in, const ops::Args& a) {
+         V stride = a.has("stride") ? a.ints("stride") : a.ints("kernel");
+         return TL{torch::avg_pool2d(in[0], a.ints("kernel"), stride, a.ints("padding"), a.b_or("ceil_mode", false),
+                                     a.b_or("count_include_pad", true))};
+       }},
+      {"adaptive_avg_pool2d", [](const TL& in, const ops::Args& a) {
+         V s = a.ints("size");
+         if (s.size() == 1) s = {s[0], s[0]};
+         return TL{torch::adaptive_avg_pool2d(in[0], s)};
+       }},
       {"tril", [](const TL& in, const ops::Args& a) { return TL{torch::tril(in[0], a.i("diagonal"))}; }},
       {"triu", [](const TL& in, const ops::Args& a) { return TL{torch::triu(in[0], a.i("diagonal"))}; }},
   };

@@ -28,5 +28,16 @@ void arange(const TensorView& out, double start, double step);
 void uniform(const TensorView& out, Generator& gen, double lo, double hi);
 void normal(const TensorView& out, Generator& gen, double mean, double std);
 void randint(const TensorView& out, Generator& gen, int64_t lo, int64_t hi);
+void conv2d(const TensorView& out, const TensorView& in, const TensorView& weight, const TensorView* bias, const Window2d& w);
+void conv2d_backward_input(const TensorView& grad_in, const TensorView& grad_out, const TensorView& weight, const Window2d& w);
+void conv2d_backward_weight(const TensorView& grad_weight, const TensorView* grad_bias, const TensorView& grad_out,
+                            const TensorView& in, const Window2d& w);
+void max_pool2d(const TensorView& out, const TensorView& indices, const TensorView& in, const Window2d& w);
+void max_pool2d_backward(const TensorView& grad_in, const TensorView& grad_out, const TensorView& indices, const Window2d& w);
+void avg_pool2d(const TensorView& out, const TensorView& in, const Window2d& w, bool count_include_pad, int64_t divisor_override);
+void avg_pool2d_backward(const TensorView& grad_in, const TensorView& grad_out, const Window2d& w, bool count_include_pad,
+                         int64_t divisor_override);
+void adaptive_avg_pool2d(const TensorView& out, const TensorView& in);
+void adaptive_avg_pool2d_backward(const TensorView& grad_in, const TensorView& grad_out);
 
 }  // namespace hpml::kernels::cpu

@@ -1,0 +1,181 @@
+// CPU 2-d convolution by im2col + GEMM (OpenBLAS). See Note [Convolution as GEMM].
+#include <algorithm>
+#include <cstring>
+#include <mutex>
+#include <vector>
+
+#include "hpml/core/threads.h"
+#include "kernels/backend.h"
+#include "kernels/cpu/cpu_kernels.h"
+
+namespace hpml::kernels::cpu {
+
+// Note [Convolution as GEMM]
+// For one image and one group, im2col lays out every input patch as a column:
+//   cols [Cg*KH*KW, OH*OW],  out_g [OCg, OH*OW] = weight_g [OCg, Cg*KH*KW] @ cols
+// backward: grad_cols = weight_g^T @ grad_out_g, scattered back by col2im (overlapping patches
+// add up); grad_weight_g += grad_out_g @ cols^T (cols recomputed, not stored from the forward).
+// Work is split across threads by image, each running single-threaded GEMMs on its own cols
+// buffer — unless there are fewer images than threads, then images run one after another and
+// each GEMM uses all threads. A 1x1 convolution with stride 1 and no padding needs no im2col.
+namespace {
+
+template <typename T>
+void im2col(const T* x, T* cols, int64_t C, const Window2d& w) {
+  const int64_t ohw = w.OH * w.OW;
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t kh = 0; kh < w.KH; ++kh)
+      for (int64_t kw = 0; kw < w.KW; ++kw) {
+        T* dst = cols + ((c * w.KH + kh) * w.KW + kw) * ohw;
+        const T* plane = x + c * w.H * w.W;
+        for (int64_t oh = 0; oh < w.OH; ++oh) {
+          const int64_t ih = oh * w.SH - w.PH + kh * w.DH;
+          T* row = dst + oh * w.OW;
+          if (ih < 0 || ih >= w.H) {
+            std::fill(row, row + w.OW, T(0));
+            continue;
+          }
+          const T* src = plane + ih * w.W;
+          for (int64_t ow = 0; ow < w.OW; ++ow) {
+            const int64_t iw = ow * w.SW - w.PW + kw * w.DW;
+            row[ow] = (iw >= 0 && iw < w.W) ? src[iw] : T(0);
+          }
+        }
+      }
+}
+
+// grad_x (zeroed by the caller) += the columns put back where im2col took them.
+template <typename T>
+void col2im(const T* cols, T* gx, int64_t C, const Window2d& w) {
+  const int64_t ohw = w.OH * w.OW;
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t kh = 0; kh < w.KH; ++kh)
+      for (int64_t kw = 0; kw < w.KW; ++kw) {
+        const T* src = cols + ((c * w.KH + kh) * w.KW + kw) * ohw;
+        T* plane = gx + c * w.H * w.W;
+        for (int64_t oh = 0; oh < w.OH; ++oh) {
+          const int64_t ih = oh * w.SH - w.PH + kh * w.DH;
+          if (ih < 0 || ih >= w.H) continue;
+          T* dst = plane + ih * w.W;
+          const T* row = src + oh * w.OW;
+          for (int64_t ow = 0; ow < w.OW; ++ow) {
+            const int64_t iw = ow * w.SW - w.PW + kw * w.DW;
+            if (iw >= 0 && iw < w.W) dst[iw] += row[ow];
+          }
+        }
+      }
+}
+
+bool is_pointwise(const Window2d& w) {
+  return w.KH == 1 && w.KW == 1 && w.SH == 1 && w.SW == 1 && w.PH == 0 && w.PW == 0 && w.OH == w.H && w.OW == w.W;
+}
+
+// Calls f(n, cols_buffer) for every image, split across threads by image when there are enough.
+template <typename T, typename F>
+void for_images(const Window2d& w, int64_t cols_size, const F& f) {
+  if (w.N >= get_num_threads()) {
+    parallel_for(0, w.N, 1, [&](int64_t lo, int64_t hi) {
+      std::vector<T> cols(static_cast<size_t>(cols_size));
+      for (int64_t n = lo; n < hi; ++n) f(n, cols.data());
+    });
+  } else {
+    std::vector<T> cols(static_cast<size_t>(cols_size));
+    for (int64_t n = 0; n < w.N; ++n) f(n, cols.data());
+  }
+}
+
+}  // namespace
+
+void conv2d(const TensorView& out, const TensorView& in, const TensorView& weight, const TensorView* bias,
+            const Window2d& w) {
+  dispatch_floating(in.dtype, "conv2d", [&]<typename T>() {
+    const int64_t G = w.groups, Cg = w.C / G, OCg = w.OC / G, CKg = Cg * w.KH * w.KW, ohw = w.OH * w.OW;
+    const bool pointwise = is_pointwise(w);
+    const T* x = in.ptr<T>();
+    const T* wt = weight.ptr<T>();
+    T* y = out.ptr<T>();
+    const T* b = bias ? bias->ptr<T>() : nullptr;
+    for_images<T>(w, pointwise ? 0 : CKg * ohw, [&](int64_t n, T* cols) {
+      for (int64_t g = 0; g < G; ++g) {
+        const T* xg = x + (n * w.C + g * Cg) * w.H * w.W;
+        if (!pointwise) im2col(xg, cols, Cg, w);
+        T* yg = y + (n * w.OC + g * OCg) * ohw;
+        gemm(in.dtype, false, false, OCg, ohw, CKg, 1.0, wt + g * OCg * CKg, CKg, pointwise ? xg : cols, ohw, 0.0, yg, ohw);
+      }
+      if (b)
+        for (int64_t oc = 0; oc < w.OC; ++oc) {
+          T* row = y + (n * w.OC + oc) * ohw;
+          for (int64_t i = 0; i < ohw; ++i) row[i] += b[oc];
+        }
+    });
+  });
+}
+
+void conv2d_backward_input(const TensorView& grad_in, const TensorView& grad_out, const TensorView& weight,
+                           const Window2d& w) {
+  dispatch_floating(weight.dtype, "conv2d_backward", [&]<typename T>() {
+    const int64_t G = w.groups, Cg = w.C / G, OCg = w.OC / G, CKg = Cg * w.KH * w.KW, ohw = w.OH * w.OW;
+    const bool pointwise = is_pointwise(w);
+    const T* go = grad_out.ptr<T>();
+    const T* wt = weight.ptr<T>();
+    T* gx = grad_in.ptr<T>();
+    for_images<T>(w, pointwise ? 0 : CKg * ohw, [&](int64_t n, T* cols) {
+      for (int64_t g = 0; g < G; ++g) {
+        T* gxg = gx + (n * w.C + g * Cg) * w.H * w.W;
+        const T* gog = go + (n * w.OC + g * OCg) * ohw;
+        // cols [CKg, ohw] = weight_g^T [CKg, OCg] @ grad_out_g [OCg, ohw]
+        T* dst = pointwise ? gxg : cols;
+        gemm(weight.dtype, true, false, CKg, ohw, OCg, 1.0, wt + g * OCg * CKg, CKg, gog, ohw, 0.0, dst, ohw);
+        if (!pointwise) {
+          std::fill(gxg, gxg + Cg * w.H * w.W, T(0));
+          col2im(cols, gxg, Cg, w);
+        }
+      }
+    });
+  });
+}
+
+void conv2d_backward_weight(const TensorView& grad_weight, const TensorView* grad_bias, const TensorView& grad_out,
+                            const TensorView& in, const Window2d& w) {
+  dispatch_floating(in.dtype, "conv2d_backward", [&]<typename T>() {
+    const int64_t G = w.groups, Cg = w.C / G, OCg = w.OC / G, CKg = Cg * w.KH * w.KW, ohw = w.OH * w.OW;
+    const bool pointwise = is_pointwise(w);
+    const T* go = grad_out.ptr<T>();
+    const T* x = in.ptr<T>();
+    T* gw = grad_weight.ptr<T>();
+    T* gb = grad_bias ? grad_bias->ptr<T>() : nullptr;
+    std::fill(gw, gw + w.OC * CKg, T(0));
+    if (gb) std::fill(gb, gb + w.OC, T(0));
+    std::mutex mu;
+    // Each thread accumulates its images into its own [OC, CKg] buffer, then adds it in.
+    auto chunk = [&](int64_t lo, int64_t hi) {
+      std::vector<T> cols(static_cast<size_t>(pointwise ? 0 : CKg * ohw));
+      std::vector<T> part(static_cast<size_t>(w.OC * CKg), T(0)), bpart(static_cast<size_t>(w.OC), T(0));
+      for (int64_t n = lo; n < hi; ++n) {
+        for (int64_t g = 0; g < G; ++g) {
+          const T* xg = x + (n * w.C + g * Cg) * w.H * w.W;
+          if (!pointwise) im2col(xg, cols.data(), Cg, w);
+          const T* gog = go + (n * w.OC + g * OCg) * ohw;
+          // part_g [OCg, CKg] += grad_out_g [OCg, ohw] @ cols^T [ohw, CKg]
+          gemm(in.dtype, false, true, OCg, CKg, ohw, 1.0, gog, ohw, pointwise ? xg : cols.data(), ohw, 1.0,
+               part.data() + g * OCg * CKg, CKg);
+        }
+        if (gb)
+          for (int64_t oc = 0; oc < w.OC; ++oc) {
+            const T* row = go + (n * w.OC + oc) * ohw;
+            T s = 0;
+            for (int64_t i = 0; i < ohw; ++i) s += row[i];
+            bpart[oc] += s;
+          }
+      }
+      std::lock_guard<std::mutex> lk(mu);
+      for (size_t i = 0; i < part.size(); ++i) gw[i] += part[i];
+      if (gb)
+        for (int64_t oc = 0; oc < w.OC; ++oc) gb[oc] += bpart[oc];
+    };
+    if (w.N >= get_num_threads()) parallel_for(0, w.N, 1, chunk);
+    else chunk(0, w.N);
+  });
+}
+
+}  // namespace hpml::kernels::cpu

@@ -1,0 +1,169 @@
+// CPU pooling: max (with argmax indices for the backward), average, adaptive average; each over
+// contiguous [N, C, H, W], one (n, c) plane per task.
+#include <algorithm>
+#include <limits>
+
+#include "hpml/core/threads.h"
+#include "kernels/backend.h"
+#include "kernels/cpu/cpu_kernels.h"
+
+namespace hpml::kernels::cpu {
+
+namespace {
+int64_t planes(const Window2d& w) { return w.N * w.C; }
+int64_t plane_grain(const Window2d& w) { return std::max<int64_t>(1, 16384 / std::max<int64_t>(1, w.OH * w.OW * w.KH * w.KW)); }
+
+// Divisor of an average window: the window clipped to the padded input (count_include_pad) or
+// to the input itself.
+int64_t avg_divisor(const Window2d& w, int64_t h0, int64_t w0, bool include_pad, int64_t override_div) {
+  if (override_div > 0) return override_div;
+  int64_t h1 = std::min(h0 + w.KH, w.H + w.PH), w1 = std::min(w0 + w.KW, w.W + w.PW);
+  if (include_pad) return (h1 - h0) * (w1 - w0);
+  return (std::min(h1, w.H) - std::max<int64_t>(h0, 0)) * (std::min(w1, w.W) - std::max<int64_t>(w0, 0));
+}
+}  // namespace
+
+void max_pool2d(const TensorView& out, const TensorView& indices, const TensorView& in, const Window2d& w) {
+  dispatch_floating(in.dtype, "max_pool2d", [&]<typename T>() {
+    const T* x = in.ptr<T>();
+    T* y = out.ptr<T>();
+    int64_t* idx = indices.ptr<int64_t>();
+    parallel_for(0, planes(w), plane_grain(w), [&](int64_t lo, int64_t hi) {
+      for (int64_t p = lo; p < hi; ++p) {
+        const T* xp = x + p * w.H * w.W;
+        for (int64_t oh = 0; oh < w.OH; ++oh)
+          for (int64_t ow = 0; ow < w.OW; ++ow) {
+            T best = -std::numeric_limits<T>::infinity();
+            int64_t arg = -1;
+            for (int64_t kh = 0; kh < w.KH; ++kh) {
+              const int64_t ih = oh * w.SH - w.PH + kh * w.DH;
+              if (ih < 0 || ih >= w.H) continue;
+              for (int64_t kw = 0; kw < w.KW; ++kw) {
+                const int64_t iw = ow * w.SW - w.PW + kw * w.DW;
+                if (iw < 0 || iw >= w.W) continue;
+                const T v = xp[ih * w.W + iw];
+                if (v > best || v != v || arg < 0) {  // NaN wins, as in PyTorch
+                  best = v;
+                  arg = ih * w.W + iw;
+                  if (v != v) goto done;
+                }
+              }
+            }
+          done:
+            y[(p * w.OH + oh) * w.OW + ow] = best;
+            idx[(p * w.OH + oh) * w.OW + ow] = arg;
+          }
+      }
+    });
+  });
+}
+
+void max_pool2d_backward(const TensorView& grad_in, const TensorView& grad_out, const TensorView& indices,
+                         const Window2d& w) {
+  dispatch_floating(grad_out.dtype, "max_pool2d_backward", [&]<typename T>() {
+    const T* go = grad_out.ptr<T>();
+    const int64_t* idx = indices.ptr<int64_t>();
+    T* gx = grad_in.ptr<T>();
+    parallel_for(0, planes(w), plane_grain(w), [&](int64_t lo, int64_t hi) {
+      for (int64_t p = lo; p < hi; ++p) {
+        T* gp = gx + p * w.H * w.W;
+        std::fill(gp, gp + w.H * w.W, T(0));
+        for (int64_t o = 0; o < w.OH * w.OW; ++o) {
+          const int64_t i = idx[p * w.OH * w.OW + o];
+          if (i >= 0) gp[i] += go[p * w.OH * w.OW + o];
+        }
+      }
+    });
+  });
+}
+
+void avg_pool2d(const TensorView& out, const TensorView& in, const Window2d& w, bool include_pad, int64_t div_override) {
+  dispatch_floating(in.dtype, "avg_pool2d", [&]<typename T>() {
+    const T* x = in.ptr<T>();
+    T* y = out.ptr<T>();
+    parallel_for(0, planes(w), plane_grain(w), [&](int64_t lo, int64_t hi) {
+      for (int64_t p = lo; p < hi; ++p) {
+        const T* xp = x + p * w.H * w.W;
+        for (int64_t oh = 0; oh < w.OH; ++oh)
+          for (int64_t ow = 0; ow < w.OW; ++ow) {
+            const int64_t h0 = oh * w.SH - w.PH, w0 = ow * w.SW - w.PW;
+            T s = 0;
+            for (int64_t ih = std::max<int64_t>(h0, 0); ih < std::min(h0 + w.KH, w.H); ++ih)
+              for (int64_t iw = std::max<int64_t>(w0, 0); iw < std::min(w0 + w.KW, w.W); ++iw) s += xp[ih * w.W + iw];
+            y[(p * w.OH + oh) * w.OW + ow] = s / static_cast<T>(avg_divisor(w, h0, w0, include_pad, div_override));
+          }
+      }
+    });
+  });
+}
+
+void avg_pool2d_backward(const TensorView& grad_in, const TensorView& grad_out, const Window2d& w, bool include_pad,
+                         int64_t div_override) {
+  dispatch_floating(grad_out.dtype, "avg_pool2d_backward", [&]<typename T>() {
+    const T* go = grad_out.ptr<T>();
+    T* gx = grad_in.ptr<T>();
+    parallel_for(0, planes(w), plane_grain(w), [&](int64_t lo, int64_t hi) {
+      for (int64_t p = lo; p < hi; ++p) {
+        T* gp = gx + p * w.H * w.W;
+        std::fill(gp, gp + w.H * w.W, T(0));
+        for (int64_t oh = 0; oh < w.OH; ++oh)
+          for (int64_t ow = 0; ow < w.OW; ++ow) {
+            const int64_t h0 = oh * w.SH - w.PH, w0 = ow * w.SW - w.PW;
+            const T g = go[(p * w.OH + oh) * w.OW + ow] / static_cast<T>(avg_divisor(w, h0, w0, include_pad, div_override));
+            for (int64_t ih = std::max<int64_t>(h0, 0); ih < std::min(h0 + w.KH, w.H); ++ih)
+              for (int64_t iw = std::max<int64_t>(w0, 0); iw < std::min(w0 + w.KW, w.W); ++iw) gp[ih * w.W + iw] += g;
+          }
+      }
+    });
+  });
+}
+
+namespace {
+int64_t start_index(int64_t o, int64_t out, int64_t in) { return (o * in) / out; }
+int64_t end_index(int64_t o, int64_t out, int64_t in) { return ((o + 1) * in + out - 1) / out; }
+}  // namespace
+
+// in [N, C, H, W] -> out [N, C, OH, OW]
+void adaptive_avg_pool2d(const TensorView& out, const TensorView& in) {
+  const int64_t P = in.sizes[0] * in.sizes[1], H = in.sizes[2], W = in.sizes[3], OH = out.sizes[2], OW = out.sizes[3];
+  dispatch_floating(in.dtype, "adaptive_avg_pool2d", [&]<typename T>() {
+    const T* x = in.ptr<T>();
+    T* y = out.ptr<T>();
+    parallel_for(0, P, 16, [&](int64_t lo, int64_t hi) {
+      for (int64_t p = lo; p < hi; ++p)
+        for (int64_t oh = 0; oh < OH; ++oh)
+          for (int64_t ow = 0; ow < OW; ++ow) {
+            const int64_t h0 = start_index(oh, OH, H), h1 = end_index(oh, OH, H);
+            const int64_t w0 = start_index(ow, OW, W), w1 = end_index(ow, OW, W);
+            T s = 0;
+            for (int64_t ih = h0; ih < h1; ++ih)
+              for (int64_t iw = w0; iw < w1; ++iw) s += x[(p * H + ih) * W + iw];
+            y[(p * OH + oh) * OW + ow] = s / static_cast<T>((h1 - h0) * (w1 - w0));
+          }
+    });
+  });
+}
+
+void adaptive_avg_pool2d_backward(const TensorView& grad_in, const TensorView& grad_out) {
+  const int64_t P = grad_in.sizes[0] * grad_in.sizes[1], H = grad_in.sizes[2], W = grad_in.sizes[3];
+  const int64_t OH = grad_out.sizes[2], OW = grad_out.sizes[3];
+  dispatch_floating(grad_out.dtype, "adaptive_avg_pool2d_backward", [&]<typename T>() {
+    const T* go = grad_out.ptr<T>();
+    T* gx = grad_in.ptr<T>();
+    parallel_for(0, P, 16, [&](int64_t lo, int64_t hi) {
+      for (int64_t p = lo; p < hi; ++p) {
+        std::fill(gx + p * H * W, gx + (p + 1) * H * W, T(0));
+        for (int64_t oh = 0; oh < OH; ++oh)
+          for (int64_t ow = 0; ow < OW; ++ow) {
+            const int64_t h0 = start_index(oh, OH, H), h1 = end_index(oh, OH, H);
+            const int64_t w0 = start_index(ow, OW, W), w1 = end_index(ow, OW, W);
+            const T g = go[(p * OH + oh) * OW + ow] / static_cast<T>((h1 - h0) * (w1 - w0));
+            for (int64_t ih = h0; ih < h1; ++ih)
+              for (int64_t iw = w0; iw < w1; ++iw) gx[(p * H + ih) * W + iw] += g;
+          }
+      }
+    });
+  });
+}
+
+}  // namespace hpml::kernels::cpu
