@@ -26,9 +26,17 @@ int64_t Dims::at(size_t i, size_t ndim, const char* op, const char* what) const 
   return n_ == 0 ? v_[0] : v_[i];
 }
 
+std::string Dims::str(bool tuple, size_t ndim) const {
+  if (n_ == 0 && !tuple) return std::to_string(v_[0]);
+  std::string s = "(";
+  for (size_t i = 0; i < ndim; ++i) s += (i ? ", " : "") + std::to_string(n_ == 0 ? v_[0] : v_[i]);
+  return s + (ndim == 1 ? ",)" : ")");
+}
+
 Padding::Padding(const std::string& m) {
   HPML_CHECK(m == "same" || m == "valid", "padding: expected a size, \"same\" or \"valid\", got \"", m, "\"");
   same_ = m == "same";
+  valid_ = m == "valid";
 }
 
 namespace {

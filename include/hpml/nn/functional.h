@@ -8,6 +8,7 @@
 
 #include "hpml/core/generator.h"
 #include "hpml/core/tensor.h"
+#include "hpml/ops/conv.h"
 #include "hpml/ops/unary.h"
 
 namespace hpml::nn::functional {
@@ -21,6 +22,27 @@ Tensor dropout(const Tensor& x, double p = 0.5, bool training = true, Generator*
 // Rows of weight [num, dim] picked by indices (i64, any shape) -> [*indices.shape, dim].
 // padding_idx: that row gets no gradient.
 Tensor embedding(const Tensor& indices, const Tensor& weight, std::optional<int64_t> padding_idx = std::nullopt);
+
+// ---- convolution and pooling (also free functions in hpml::, see hpml/ops/conv.h) -----------
+using hpml::adaptive_avg_pool2d;
+using hpml::avg_pool2d;
+using hpml::conv1d;
+using hpml::conv2d;
+using hpml::max_pool2d;
+
+// ---- normalization ----------------------------------------------------------------------------
+// Normalizes over every dim but 1 (channels) with the batch's mean and biased variance when
+// training (then updating the running statistics in place: new = (1 - momentum) old + momentum
+// batch, the variance unbiased), or with the running statistics otherwise. Running statistics
+// may be undefined (then batch statistics are always used).
+Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
+                  const Tensor& bias, bool training, double momentum = 0.1, double eps = 1e-5);
+// Normalizes over the trailing dims given by normalized_shape (biased variance).
+Tensor layer_norm(const Tensor& x, IntArrayRef normalized_shape, const Tensor& weight = Tensor(),
+                  const Tensor& bias = Tensor(), double eps = 1e-5);
+// Normalizes each of num_groups channel groups of each sample; weight/bias are per channel.
+Tensor group_norm(const Tensor& x, int64_t num_groups, const Tensor& weight = Tensor(), const Tensor& bias = Tensor(),
+                  double eps = 1e-5);
 
 // ---- activations (also free functions in hpml::) ------------------------------------------
 using hpml::elu;

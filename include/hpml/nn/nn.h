@@ -2,7 +2,9 @@
 #pragma once
 
 #include "hpml/nn/container.h"
+#include "hpml/nn/conv.h"
 #include "hpml/nn/functional.h"
 #include "hpml/nn/init.h"
 #include "hpml/nn/layers.h"
 #include "hpml/nn/module.h"
+#include "hpml/nn/normalization.h"

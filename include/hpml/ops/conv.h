@@ -19,6 +19,8 @@ class Dims {
   Dims(std::initializer_list<int64_t> l);
   // The value for spatial dim i of `ndim` (one value repeats; a list must have ndim entries).
   int64_t at(size_t i, size_t ndim, const char* op, const char* what) const;
+  // As PyTorch prints it: "2" or "(2, 3)"; tuple = always as an ndim-tuple "(2, 2)".
+  std::string str(bool tuple, size_t ndim = 2) const;
 
  private:
   int64_t v_[2];
@@ -34,11 +36,12 @@ class Padding {
   Padding(const char (&mode)[N]) : Padding(std::string(mode)) {}    // NOLINT: padding = "same"
   explicit Padding(const std::string& mode);
   bool same() const { return same_; }
+  bool valid() const { return valid_; }
   const Dims& dims() const { return dims_; }
 
  private:
   Dims dims_ = 0;
-  bool same_ = false;
+  bool same_ = false, valid_ = false;
 };
 
 struct ConvOptions {

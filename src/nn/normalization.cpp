@@ -1,0 +1,92 @@
+// batch_norm, layer_norm, group_norm, composed from ops (gradients come from autograd).
+#include "hpml/autograd/grad_mode.h"
+#include "hpml/nn/functional.h"
+#include "hpml/ops/binary.h"
+#include "hpml/ops/reduce.h"
+#include "hpml/ops/views.h"
+
+namespace hpml::nn::functional {
+
+namespace {
+// A per-channel tensor [C] viewed to broadcast over x [N, C, *].
+Tensor per_channel(const Tensor& t, const Tensor& x) {
+  DimVector shape(x.dim(), 1);
+  shape[1] = x.sizes()[1];
+  return t.view(shape);
+}
+}  // namespace
+
+Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
+                  const Tensor& bias, bool training, double momentum, double eps) {
+  HPML_CHECK(x.defined() && x.dim() >= 2, "batch_norm: expected an input of shape [N, C, *], got ",
+             x.defined() ? x.sizes() : IntArrayRef());
+  HPML_CHECK(x.is_floating_point(), "batch_norm: expected a floating input, got ", x.dtype());
+  const int64_t C = x.sizes()[1];
+  for (const Tensor* t : {&running_mean, &running_var, &weight, &bias})
+    if (t->defined())
+      HPML_CHECK(t->dim() == 1 && t->sizes()[0] == C, "batch_norm: per-channel tensors must have shape [", C, "], got ",
+                 t->sizes(), " for input of shape ", x.sizes());
+  const bool use_batch = training || !running_mean.defined() || !running_var.defined();
+  DimVector dims;
+  for (int64_t d = 0; d < x.dim(); ++d)
+    if (d != 1) dims.push_back(d);
+  Tensor mean, var;
+  if (use_batch) {
+    const int64_t n = x.numel() / std::max<int64_t>(C, 1);
+    HPML_CHECK(n > 1, "batch_norm: expected more than 1 value per channel when training, got input of shape ", x.sizes(),
+               "\nhint: use a batch of more than one sample, or eval() mode");
+    auto [v, m] = var_mean(x, dims, /*correction=*/0, /*keepdim=*/true);
+    mean = m, var = v;
+    if (training && running_mean.defined() && running_var.defined()) {
+      // Running estimates: exponential average, with the unbiased variance (exactly as PyTorch).
+      NoGradGuard ng;
+      Tensor rm = running_mean, rv = running_var;
+      rm.mul_(1 - momentum).add_(m.reshape({C}).detach(), momentum);
+      rv.mul_(1 - momentum).add_(v.reshape({C}).detach() * (static_cast<double>(n) / static_cast<double>(n - 1)), momentum);
+    }
+  } else {
+    mean = per_channel(running_mean, x);
+    var = per_channel(running_var, x);
+  }
+  Tensor y = (x - mean) * rsqrt(var + eps);
+  if (weight.defined()) y = y * per_channel(weight, x);
+  if (bias.defined()) y = y + per_channel(bias, x);
+  return y;
+}
+
+Tensor layer_norm(const Tensor& x, IntArrayRef normalized_shape, const Tensor& weight, const Tensor& bias, double eps) {
+  HPML_CHECK(x.defined() && x.is_floating_point(), "layer_norm: expected a floating input");
+  const int64_t k = static_cast<int64_t>(normalized_shape.size());
+  HPML_CHECK(k >= 1 && x.dim() >= k && IntArrayRef(x.sizes().data() + x.dim() - k, static_cast<size_t>(k)) == normalized_shape,
+             "layer_norm: normalized_shape ", normalized_shape, " does not match the trailing dims of the input shape ",
+             x.sizes());
+  for (const Tensor* t : {&weight, &bias})
+    if (t->defined())
+      HPML_CHECK(t->sizes() == normalized_shape, "layer_norm: weight and bias must have shape ", normalized_shape,
+                 ", got ", t->sizes());
+  DimVector dims;
+  for (int64_t d = x.dim() - k; d < x.dim(); ++d) dims.push_back(d);
+  auto [var, mean] = var_mean(x, dims, 0, true);
+  Tensor y = (x - mean) * rsqrt(var + eps);
+  if (weight.defined()) y = y * weight;
+  if (bias.defined()) y = y + bias;
+  return y;
+}
+
+Tensor group_norm(const Tensor& x, int64_t G, const Tensor& weight, const Tensor& bias, double eps) {
+  HPML_CHECK(x.defined() && x.dim() >= 2 && x.is_floating_point(), "group_norm: expected a floating input [N, C, *]");
+  const int64_t N = x.sizes()[0], C = x.sizes()[1];
+  HPML_CHECK(G > 0 && C % G == 0, "group_norm: num_groups (", G, ") must divide the number of channels (", C, ")");
+  for (const Tensor* t : {&weight, &bias})
+    if (t->defined())
+      HPML_CHECK(t->dim() == 1 && t->sizes()[0] == C, "group_norm: weight and bias must have shape [", C, "], got ",
+                 t->sizes());
+  Tensor xr = x.reshape({N, G, -1});
+  auto [var, mean] = var_mean(xr, {2}, 0, true);
+  Tensor y = ((xr - mean) * rsqrt(var + eps)).reshape(x.sizes());
+  if (weight.defined()) y = y * per_channel(weight, x);
+  if (bias.defined()) y = y + per_channel(bias, x);
+  return y;
+}
+
+}  // namespace hpml::nn::functional
