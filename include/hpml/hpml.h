@@ -26,3 +26,5 @@
 #include "hpml/autograd/node.h"
 
 #include "hpml/nn/nn.h"
+
+#include "hpml/io/safetensors.h"

@@ -44,14 +44,12 @@ Tensor Module::forward(const Tensor&) {
 // in front ("in features.3 (Conv2d): conv2d: ..."), once — by the innermost module that saw it,
 // which knows the most precise place; the modules around it let the annotated error pass.
 Tensor Module::operator()(const Tensor& x) {
-  try {
-    return forward(x);
-  } catch (const ModuleError&) {
-    throw;
-  } catch (const Error& e) {
-    const std::string p = path();
-    throw ModuleError(hpml::detail::str_cat("in ", p.empty() ? type_name_ : p + " (" + type_name_ + ")", ": ", e.what()));
-  }
+  return with_context([&] { return forward(x); });
+}
+
+void Module::throw_in_context(const Error& e) const {
+  const std::string p = path();
+  throw ModuleError(hpml::detail::str_cat("in ", p.empty() ? type_name_ : p + " (" + type_name_ + ")", ": ", e.what()));
 }
 
 void Module::check_name(const std::string& name, const char* what) const {

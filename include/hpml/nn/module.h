@@ -105,7 +105,18 @@ class Module {
   std::string path() const;
 
  protected:
-  // Replaces the stored parameter or buffer `name` (same handle semantics as registration).
+  // Runs f, adding this module's path to an hpml::Error raised inside (Note [Errors inside
+  // modules]). operator() uses it; so do modules whose forward takes other arguments (losses).
+  template <typename F>
+  auto with_context(F&& f) -> decltype(f()) {
+    try {
+      return f();
+    } catch (const ModuleError&) {
+      throw;
+    } catch (const Error& e) {
+      throw_in_context(e);
+    }
+  }
   Tensor* find_parameter(const std::string& name);
   Tensor* find_buffer(const std::string& name);
 
@@ -116,6 +127,7 @@ class Module {
     std::shared_ptr<Module> owned;  // null when the caller owns it
   };
   void add_child(const std::string& name, Module* child, std::shared_ptr<Module> owned);
+  [[noreturn]] void throw_in_context(const Error& e) const;
   void check_name(const std::string& name, const char* what) const;
   template <typename F>
   void visit(const std::string& prefix, bool recurse, const F& f) const;

@@ -6,5 +6,6 @@
 #include "hpml/nn/functional.h"
 #include "hpml/nn/init.h"
 #include "hpml/nn/layers.h"
+#include "hpml/nn/loss.h"
 #include "hpml/nn/module.h"
 #include "hpml/nn/normalization.h"
