@@ -227,7 +227,10 @@ StateDict Module::state_dict() const {
 void Module::load_state_dict(const StateDict& state, bool strict) {
   StateDict own = state_dict();
   std::vector<std::string> missing, unexpected;
-  for (const auto& [name, t] : own) {
+  // (named loop variables, not structured bindings: clang 14 cannot capture those in lambdas)
+  for (const auto& entry : own) {
+    const std::string& name = entry.first;
+    const Tensor& t = entry.second;
     auto it = std::find_if(state.begin(), state.end(), [&](const auto& e) { return e.first == name; });
     if (it == state.end()) {
       missing.push_back(name);
@@ -237,8 +240,10 @@ void Module::load_state_dict(const StateDict& state, bool strict) {
     HPML_CHECK(it->second.sizes() == t.sizes(), "load_state_dict: size mismatch for '", name, "': the checkpoint has ",
                it->second.sizes(), ", the model has ", t.sizes());
   }
-  for (const auto& [name, t] : state)
+  for (const auto& entry : state) {
+    const std::string& name = entry.first;
     if (std::none_of(own.begin(), own.end(), [&](const auto& e) { return e.first == name; })) unexpected.push_back(name);
+  }
   if (strict && (!missing.empty() || !unexpected.empty())) {
     std::ostringstream os;
     os << "load_state_dict: error(s) in loading the state dict for " << type_name_ << ":";
@@ -254,10 +259,11 @@ void Module::load_state_dict(const StateDict& state, bool strict) {
     throw Error(os.str());
   }
   NoGradGuard ng;
-  for (auto& [name, t] : own) {
+  for (auto& entry : own) {
+    const std::string& name = entry.first;
     auto it = std::find_if(state.begin(), state.end(), [&](const auto& e) { return e.first == name; });
     if (it == state.end()) continue;
-    Tensor dst = t;
+    Tensor dst = entry.second;
     dst.copy_(it->second);
   }
 }
