@@ -1,6 +1,6 @@
 // hpml's side of scripts/bench: per-op overhead, elementwise bandwidth, matmul (and OpenBLAS sgemm
 // called directly), row reductions, and an MLP training step written with raw ops.
-// Usage: hpml_bench [group ...]   groups: overhead bandwidth matmul reduce mlp (default: all)
+// Usage: hpml_bench [group ...]   groups: overhead bandwidth matmul reduce mlp nn cnn (default: all)
 #include <cblas.h>
 #include <dlfcn.h>
 
@@ -111,6 +111,9 @@ void mlp_bench() {
 
 }  // namespace
 
+void nn_bench();   // hpml_bench_nn.cpp
+void cnn_bench();
+
 int main(int argc, char** argv) {
   std::set<std::string> groups;
   for (int i = 1; i < argc; ++i) groups.insert(argv[i]);
@@ -120,5 +123,7 @@ int main(int argc, char** argv) {
   if (want("matmul")) matmul_bench();
   if (want("reduce")) reduce_bench();
   if (want("mlp")) mlp_bench();
+  if (want("nn")) nn_bench();
+  if (want("cnn")) cnn_bench();
   return 0;
 }

@@ -80,6 +80,22 @@ def main():
                 h, t = hp[k], th.get(k)
                 r = h[2] / t[2] if t else float("nan")
                 print(f"| {k[1]} | {k[2]} | {cell(h)} | {cell(t)} | {r:.2f} | {verdict(r <= 0.8)} |")
+        elif g == "nn":
+            print("\n### 6. Layers, forward + backward, ms. Goal (issue 3): libtorch / hpml >= 1.0\n")
+            print("| layer | threads | hpml | libtorch | libtorch / hpml | |\n|---|---|---|---|---|---|")
+            for k in keys:
+                h, t = hp[k], th.get(k)
+                r = t[2] / h[2] if t else float("nan")
+                print(f"| {k[1]} | {k[2]} | {cell(h)} | {cell(t)} | {r:.2f} | {verdict(r >= 1.0)} |")
+        elif g == "cnn":
+            print("\n### 7. Fashion-MNIST CNN, one training step (fwd + bwd + SGD momentum), ms. "
+                  "Goal (issue 3): hpml <= 0.7 x libtorch, peak RSS <= libtorch's\n")
+            print("| case | threads | hpml | libtorch | hpml / libtorch | |\n|---|---|---|---|---|---|")
+            for k in keys:
+                h, t = hp[k], th.get(k)
+                r = h[2] / t[2] if t else float("nan")
+                ok = r <= 0.7 if k[1].startswith("Fashion") else r <= 1.0
+                print(f"| {k[1]} | {k[2] or '-'} | {cell(h)} | {cell(t)} | {r:.2f} | {verdict(ok)} |")
     print()
 
 

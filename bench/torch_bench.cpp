@@ -86,6 +86,9 @@ void mlp_bench() {
 
 }  // namespace
 
+void nn_bench();   // torch_bench_nn.cpp
+void cnn_bench();
+
 int main(int argc, char** argv) {
   std::set<std::string> groups;
   for (int i = 1; i < argc; ++i) groups.insert(argv[i]);
@@ -95,5 +98,7 @@ int main(int argc, char** argv) {
   if (want("matmul")) matmul_bench();
   if (want("reduce")) reduce_bench();
   if (want("mlp")) mlp_bench();
+  if (want("nn")) nn_bench();
+  if (want("cnn")) cnn_bench();
   return 0;
 }

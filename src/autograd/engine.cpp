@@ -249,6 +249,7 @@ void backward(const TensorList& outputs, const TensorList& grad_outputs, bool re
 }
 
 TensorList grad(const TensorList& outputs, const TensorList& inputs, const GradOptions& options) {
+  HPML_CHECK(!inputs.empty(), "autograd::grad: requires a non-empty list of inputs\nhint: use backward() to fill .grad");
   std::vector<Edge> edges;
   TensorList grads;
   prepare_roots(outputs, options.grad_outputs, "autograd::grad", &edges, &grads);

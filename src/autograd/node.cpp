@@ -24,22 +24,24 @@ Node::Node(const char* name) : name_(name), sequence_nr_(g_sequence.fetch_add(1)
 // Note [Freeing long graphs]
 // Destroying a node drops its edges, which can destroy the previous node, and so on: a chain of
 // 100k ops would recurse 100k deep and overflow the stack. So a dying node first drops its saved
-// tensors (which may also hold the previous node, through their grad_fn), then moves every next
-// node it alone keeps alive onto a local stack and frees them one at a time.
+// tensors (which may also hold the previous node, through their grad_fn), then moves its edges
+// onto a local stack and frees, one at a time, the nodes whose last reference that was.
 Node::~Node() {
   saved.clear();
   std::vector<std::shared_ptr<Node>> stack;
-  auto take_sole_owned = [&stack](Node& n) {
+  // Take every edge; a node is only taken apart once we hold its last reference (edges that
+  // point twice at the same node, as in x * x, just drop one reference each).
+  auto take_edges = [&stack](Node& n) {
     n.saved.clear();
     for (Edge& e : n.next_edges)
-      if (e.node && e.node.use_count() == 1) stack.push_back(std::move(e.node));
+      if (e.node) stack.push_back(std::move(e.node));
   };
-  take_sole_owned(*this);
+  take_edges(*this);
   while (!stack.empty()) {
     std::shared_ptr<Node> n = std::move(stack.back());
     stack.pop_back();
-    take_sole_owned(*n);
-  }  // n is freed here, with nothing left to free recursively
+    if (n.use_count() == 1) take_edges(*n);
+  }  // n is freed (or just released) here, with nothing left to free recursively
 }
 
 void Node::release_variables() {

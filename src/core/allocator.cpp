@@ -27,6 +27,7 @@ constexpr size_t kSmallLimit = 1024;
 constexpr size_t kHugeThreshold = size_t{4} << 20;
 constexpr size_t kHugeAlign = size_t{2} << 20;
 constexpr int kNumClasses = 16 + 4 * 64;
+constexpr size_t kMaxBytes = size_t{1} << 56;  // size classes stay far from overflow below this
 
 size_t round_to_class(size_t n, int* cls) {
   if (n <= kSmallLimit) {
@@ -50,6 +51,7 @@ class CachingCpuAllocator final : public Allocator {
 
   void* allocate(size_t nbytes) override {
     if (nbytes == 0) return nullptr;
+    HPML_CHECK(nbytes <= kMaxBytes, "cpu allocator: cannot allocate ", nbytes, " bytes (more than 2^56)");
     int cls = 0;
     size_t size = round_to_class(nbytes, &cls);
     {

@@ -13,6 +13,9 @@ namespace hpml {
 
 namespace {
 
+// Wide enough to hold every i64 and f64 value exactly (x87 extended precision on x86-64).
+using Value = long double;
+
 constexpr int64_t kThreshold = 1000, kEdgeItems = 3, kLineWidth = 80;
 
 struct Formatter {
@@ -21,14 +24,14 @@ struct Formatter {
   size_t width = 1;
 
   // PyTorch's _Formatter: the mode and the width come from the finite non-zero values only.
-  explicit Formatter(DType d, const std::vector<double>& shown) : dtype(d) {
+  explicit Formatter(DType d, const std::vector<Value>& shown) : dtype(d) {
     if (!is_floating(d)) {
-      for (double v : shown) width = std::max(width, format(v).size());
+      for (Value v : shown) width = std::max(width, format(v).size());
       return;
     }
-    double max_abs = 0, min_abs = INFINITY;
-    std::vector<double> nonzero_finite;
-    for (double v : shown) {
+    Value max_abs = 0, min_abs = INFINITY;
+    std::vector<Value> nonzero_finite;
+    for (Value v : shown) {
       if (!std::isfinite(v) || v == 0) continue;
       nonzero_finite.push_back(v);
       if (v != std::ceil(v)) int_mode = false;
@@ -38,11 +41,11 @@ struct Formatter {
     if (!nonzero_finite.empty()) {
       sci_mode = max_abs / min_abs > 1000.0 || max_abs > 1.0e8 || (!int_mode && min_abs < 1.0e-4);
     }
-    for (double v : nonzero_finite) width = std::max(width, format(v).size());
+    for (Value v : nonzero_finite) width = std::max(width, format(v).size());
   }
 
-  std::string format(double v) const {
-    char buf[64];
+  std::string format(Value v) const {
+    char buf[96];
     if (dtype == DType::b8) return v != 0 ? "True" : "False";
     if (!is_floating(dtype)) {
       std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(v));
@@ -50,19 +53,20 @@ struct Formatter {
     }
     if (std::isnan(v)) return "nan";
     if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
-    if (sci_mode) std::snprintf(buf, sizeof buf, "%.4e", v);
-    else if (int_mode) std::snprintf(buf, sizeof buf, "%.0f.", v);
-    else std::snprintf(buf, sizeof buf, "%.4f", v);
+    const double d = static_cast<double>(v);
+    if (sci_mode) std::snprintf(buf, sizeof buf, "%.4e", d);
+    else if (int_mode) std::snprintf(buf, sizeof buf, "%.0f.", d);
+    else std::snprintf(buf, sizeof buf, "%.4f", d);
     return buf;
   }
-  std::string padded(double v) const {
+  std::string padded(Value v) const {
     std::string s = format(v);
     return std::string(width - std::min(width, s.size()), ' ') + s;
   }
 };
 
 struct Printer {
-  const std::vector<double>& values;  // row-major values of the whole tensor
+  const std::vector<Value>& values;  // row-major values of the whole tensor
   IntArrayRef sizes;
   bool summarize;
   const Formatter& fmt;
@@ -104,7 +108,7 @@ struct Printer {
   }
 };
 
-void collect_shown(const std::vector<double>& all, IntArrayRef sizes, bool summarize, std::vector<double>* out) {
+void collect_shown(const std::vector<Value>& all, IntArrayRef sizes, bool summarize, std::vector<Value>* out) {
   if (!summarize) {
     *out = all;
     return;
@@ -128,13 +132,13 @@ void collect_shown(const std::vector<double>& all, IntArrayRef sizes, bool summa
 std::string to_string(const Tensor& t) {
   if (!t.defined()) return "[ undefined tensor ]";
   Tensor c = t.detach().contiguous();
-  std::vector<double> values(static_cast<size_t>(c.numel()));
+  std::vector<Value> values(static_cast<size_t>(c.numel()));
   dispatch_all(c.dtype(), "print", [&]<typename T>() {
     const T* p = static_cast<const T*>(c.data_ptr());
-    for (size_t i = 0; i < values.size(); ++i) values[i] = static_cast<double>(p[i]);
+    for (size_t i = 0; i < values.size(); ++i) values[i] = static_cast<Value>(p[i]);
   });
   const bool summarize = c.numel() > kThreshold;
-  std::vector<double> shown;
+  std::vector<Value> shown;
   collect_shown(values, t.sizes(), summarize, &shown);
   Formatter fmt(t.dtype(), shown);
   std::ostringstream os;

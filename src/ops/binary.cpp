@@ -60,6 +60,7 @@ Tensor& binary_inplace(const char* name, Tensor& self, const Tensor& b, BinaryOp
   ops::check_defined(name, self, "self");
   DType dt = ops::result_type(self, b);
   check_inplace_result(name, self, b, dt);
+  ops::check_no_partial_overlap(name, self, b);
   return ops::apply_inplace(name, self, {&b}, [&] {
     if (dt == self.dtype()) {
       ops::be(self, name).binary(op, view_of(self), view_of(self), broadcast_view(ops::cast(b, dt), self.sizes()), p);
@@ -81,6 +82,8 @@ Tensor& binary_out(const char* name, Tensor& out, const Tensor& a, const Tensor&
   HPML_CHECK(IntArrayRef(shape) == out.sizes(), name, ": out has shape ", out.sizes(), " but the result has shape ",
              shape);
   ops::check_no_internal_overlap(name, out);
+  ops::check_no_partial_overlap(name, out, a);
+  ops::check_no_partial_overlap(name, out, b);
   compute();
   out.bump_version();
   return out;
@@ -335,6 +338,7 @@ Tensor& copy_(Tensor& self, const Tensor& src) {
   DimVector shape = ops::broadcast_shapes("copy_", self.sizes(), src.sizes());
   HPML_CHECK(IntArrayRef(shape) == self.sizes(), "copy_: source of shape ", src.sizes(),
              " does not broadcast to the destination's shape ", self.sizes());
+  ops::check_no_partial_overlap("copy_", self, src);
   return ops::apply_inplace("copy_", self, {&src}, [&] {
     ops::be(self, "copy_").copy(view_of(self), broadcast_view(src, self.sizes()));
   }, [&](const Tensor& old) {

@@ -113,7 +113,10 @@ DType result_type(const Tensor& a, const Tensor& b) {
 Tensor empty_tensor(IntArrayRef sizes, DType dtype, Device device) {
   check_device_available(device, "empty");
   const int64_t n = checked_numel(sizes, "empty");
-  Storage st = Storage::make(static_cast<size_t>(n) * itemsize(dtype), cpu_allocator(), device);
+  int64_t bytes = 0;
+  HPML_CHECK(!__builtin_mul_overflow(n, static_cast<int64_t>(itemsize(dtype)), &bytes) && bytes <= (int64_t{1} << 56),
+             "empty: a tensor of shape ", sizes, " and dtype ", dtype, " is too large to allocate");
+  Storage st = Storage::make(static_cast<size_t>(bytes), cpu_allocator(), device);
   return Tensor(IntrusivePtr<TensorImpl>::make(std::move(st), dtype, sizes, contiguous_strides(sizes), 0));
 }
 
@@ -159,6 +162,34 @@ void check_no_internal_overlap(const char* op, const Tensor& t) {
     HPML_CHECK(t.strides()[d] != 0 || t.sizes()[d] <= 1, op,
                ": unsupported operation: more than one element of the written-to tensor refers to a single memory "
                "location (shape ", t.sizes(), ", strides ", t.strides(), ")\nhint: clone() the tensor before writing to it");
+}
+
+namespace {
+// [first, last] element offsets a view touches in its storage (none when empty).
+bool extent(const Tensor& t, int64_t* first, int64_t* last) {
+  if (t.numel() == 0) return false;
+  *first = *last = t.storage_offset();
+  for (int64_t d = 0; d < t.dim(); ++d) {
+    const int64_t span = (t.sizes()[d] - 1) * t.strides()[d];
+    (span < 0 ? *first : *last) += span;
+  }
+  return true;
+}
+}  // namespace
+
+void check_no_partial_overlap(const char* op, const Tensor& out, const Tensor& in) {
+  if (!in.defined() || !out.defined()) return;
+  if (out.impl()->storage().get() != in.impl()->storage().get()) return;
+  const bool same_view = out.storage_offset() == in.storage_offset() && out.sizes() == in.sizes() &&
+                         out.strides() == in.strides() && out.dtype() == in.dtype();
+  if (same_view) return;
+  int64_t f0, l0, f1, l1;
+  if (!extent(out, &f0, &l0) || !extent(in, &f1, &l1)) return;
+  const int64_t b0 = f0 * static_cast<int64_t>(out.element_size()), e0 = (l0 + 1) * static_cast<int64_t>(out.element_size());
+  const int64_t b1 = f1 * static_cast<int64_t>(in.element_size()), e1 = (l1 + 1) * static_cast<int64_t>(in.element_size());
+  HPML_CHECK(e0 <= b1 || e1 <= b0, op,
+             ": unsupported operation: some elements of the input and of the written-to tensor refer to the same memory "
+             "(shapes ", in.sizes(), " and ", out.sizes(), ")\nhint: clone() the input first");
 }
 
 void check_inplace(const char* op, const Tensor& self) {

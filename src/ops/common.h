@@ -44,6 +44,9 @@ inline const kernels::Backend& be(const Tensor& t, const char* op) { return kern
 
 // Throws if several elements of `t` share memory (an expanded view): writing into it is ill-defined.
 void check_no_internal_overlap(const char* op, const Tensor& t);
+// Throws if `out` and `in` share memory without being the very same view (an elementwise write
+// would read values it already overwrote). Identical views (x.add_(x)) are fine.
+void check_no_partial_overlap(const char* op, const Tensor& out, const Tensor& in);
 // PyTorch's can_cast: may a result of dtype `from` be written into a tensor of dtype `to`
 // (no float into integer, nothing but bool into bool)?
 inline bool can_cast(DType from, DType to) {

@@ -88,7 +88,7 @@ Tensor conv2d(const Tensor& x_in, const Tensor& weight, const Tensor& bias, cons
     HPML_CHECK(w.PH >= 0 && w.PW >= 0, "conv2d: padding must be non-negative, got ", w.PH, ", ", w.PW);
   }
   w.OH = conv_out_size(w.H, w.KH, w.SH, w.PH, w.DH), w.OW = conv_out_size(w.W, w.KW, w.SW, w.PW, w.DW);
-  HPML_CHECK(w.OH > 0 && w.OW > 0, "conv2d: the (padded) input [", w.H, ", ", w.W, "] is smaller than the dilated kernel [",
+  HPML_CHECK(w.H + 2 * w.PH >= w.DH * (w.KH - 1) + 1 && w.W + 2 * w.PW >= w.DW * (w.KW - 1) + 1, "conv2d: the (padded) input [", w.H, ", ", w.W, "] is smaller than the dilated kernel [",
              w.DH * (w.KH - 1) + 1, ", ", w.DW * (w.KW - 1) + 1, "]");
   Tensor xc = x.contiguous(), wc = weight.contiguous(), bc = bias.defined() ? bias.contiguous() : Tensor();
   Tensor out = ops::empty_tensor({w.N, OC, w.OH, w.OW}, x.dtype(), x.device());
@@ -151,6 +151,8 @@ Window2d pool_window(const char* op, const Tensor& x, const PoolOptions& o, bool
   HPML_CHECK(w.PH >= 0 && w.PW >= 0 && w.PH <= w.KH / 2 && w.PW <= w.KW / 2, op,
              ": padding should be at most half of the kernel size, got padding [", w.PH, ", ", w.PW, "] for kernel [", w.KH,
              ", ", w.KW, "]");
+  HPML_CHECK(w.H + 2 * w.PH >= w.DH * (w.KH - 1) + 1 && w.W + 2 * w.PW >= w.DW * (w.KW - 1) + 1, op,
+             ": the (padded) input [", w.H, ", ", w.W, "] is smaller than the kernel [", w.KH, ", ", w.KW, "]");
   auto out_size = [&](int64_t in, int64_t k, int64_t s, int64_t p, int64_t d) {
     const int64_t span = in + 2 * p - d * (k - 1) - 1;
     int64_t n = (o.ceil_mode ? (span + s - 1) / s : span / s) + 1;

@@ -2,6 +2,7 @@
 #include "hpml/ops/factories.h"
 
 #include <cmath>
+#include <cstdint>
 #include <numeric>
 
 #include "hpml/ops/binary.h"
@@ -104,6 +105,11 @@ Tensor normal(double mean, double std, IntArrayRef sizes, Generator* gen, Tensor
 Tensor randint(int64_t low, int64_t high, IntArrayRef sizes, Generator* gen, TensorOptions o) {
   HPML_CHECK(low < high, "randint: expects low < high, got low=", low, ", high=", high);
   HPML_CHECK(o.dtype() != kBool, "randint: bool is not a valid dtype");
+  if (!is_floating(o.dtype())) {
+    const int64_t lo_ok = o.dtype() == kUInt8 ? 0 : o.dtype() == kInt32 ? INT32_MIN : INT64_MIN;
+    const int64_t hi_ok = o.dtype() == kUInt8 ? 255 : o.dtype() == kInt32 ? INT32_MAX : INT64_MAX;
+    HPML_CHECK(low >= lo_ok && high - 1 <= hi_ok, "randint: range [", low, ", ", high, ") does not fit dtype ", o.dtype());
+  }
   Tensor t = empty_tensor(sizes, o.dtype(), o.device());
   ops::be(t, "randint").randint(view_of(t), gen_or_default(gen), low, high);
   return finish(t, o);

@@ -158,9 +158,9 @@ Tensor scatter_impl(const char* op, const Tensor& x, int64_t dim, const Tensor& 
   check_index(op, index);
   HPML_CHECK(x.dim() > 0, op, ": cannot scatter into a 0-d tensor");
   const int64_t d = ops::wrap_dim(dim, x.dim(), op);
-  check_gather_shapes(op, x, d, index, &src);
   HPML_CHECK(src.dim() == x.dim(), op, ": src must have as many dims as the input: src.shape=", src.sizes(),
              ", input.shape=", x.sizes());
+  check_gather_shapes(op, x, d, index, &src);
   check_bounds(op, index, x.sizes()[d], d);
   Tensor out = clone(x.detach());
   Tensor s = ops::cast(src, x.dtype());

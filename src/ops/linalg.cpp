@@ -114,7 +114,9 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
     out_shape.pop_back();
     Tensor b2 = db == 1 ? b.unsqueeze(1) : b;
     if (db == 2) out_shape.push_back(b.sizes()[1]);
-    return mm(a.reshape({-1, ka}), b2).view(out_shape);
+    int64_t rows = 1;  // explicit (not -1): the inner size may be 0
+    for (int64_t d = 0; d < da - 1; ++d) rows *= a.sizes()[d];
+    return mm(a.reshape({rows, ka}), b2).view(out_shape);
   }
   // General batched case: broadcast the batch dims.
   Tensor a3 = da == 1 ? a.unsqueeze(0) : a, b3 = db == 1 ? b.unsqueeze(1) : b;

@@ -246,11 +246,16 @@ Tensor all(const Tensor& x, IntArrayRef dims, bool keepdim) {
 Tensor logsumexp(const Tensor& x, IntArrayRef dims, bool keepdim) {
   ops::check_defined("logsumexp", x);
   check_floating("logsumexp", x);
+  ReduceShape r = prepare(x, dims, "logsumexp");
+  if (r.count == 0) {  // log of an empty sum
+    Tensor out = full(keepdim ? r.keep_sizes : r.out_sizes, -INFINITY, TensorOptions(x.dtype()).device(x.device()));
+    return out;
+  }
   // log(sum(exp(x - m))) + m with m = max (detached, 0 where infinite): exact and overflow-free.
   Tensor m = amax(x.detach(), dims, true);
   m = masked_fill(m, eq(abs(m), scalar_tensor(INFINITY, m.dtype())), 0);
   Tensor out = log(sum(exp(x - m), dims, true)) + m;
-  return keepdim ? out : out.reshape(prepare(x, dims, "logsumexp").out_sizes);
+  return keepdim ? out : out.reshape(r.out_sizes);
 }
 
 Tensor norm(const Tensor& x, double p, IntArrayRef dims, bool keepdim) {
@@ -279,8 +284,10 @@ Tensor norm(const Tensor& x, double p, IntArrayRef dims, bool keepdim) {
         Tensor mask = eq(abs(x), n);
         return TensorList{g * sign(x) * mask / sum(mask, rd, true)};
       }
-      // d||x||_p / dx = x |x|^(p-2) / ||x||^(p-1), and 0 where the norm is 0.
-      Tensor scale = p == 2 ? x / n : x * pow(abs(x), p - 2) / pow(n, p - 1);
+      // d||x||_p / dx = sign(x) |x|^(p-1) / ||x||^(p-1), and 0 where the norm is 0 (and, for
+      // p < 1, where x is 0, as PyTorch).
+      Tensor scale = p == 2 ? x / n : sign(x) * pow(abs(x), p - 1) / pow(n, p - 1);
+      if (p < 1) scale = masked_fill(scale, eq(x, scalar_tensor(0, x.dtype())), 0);
       return TensorList{g * where(eq(n, scalar_tensor(0, n.dtype())), zero, scale)};
     });
   }

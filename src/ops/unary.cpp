@@ -223,6 +223,7 @@ Tensor logical_not(const Tensor& x) {
 #define HPML_UNARY_INPLACE(name, op, params, call)                                                         \
   Tensor& name##_(Tensor& x) {                                                                             \
     return ops::apply_inplace(#name "_", x, {}, [&] {                                                     \
+      check_not_bool(#name "_", x, "");                                                                    \
       HPML_CHECK(x.is_floating_point() || UnaryOp::op == UnaryOp::relu || UnaryOp::op == UnaryOp::neg,    \
                  #name "_: result type f32 can't be cast to the desired output type ", x.dtype());         \
       ops::be(x, #name "_").unary(UnaryOp::op, view_of(x), view_of(x), params);                          \

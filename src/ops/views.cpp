@@ -8,6 +8,7 @@
 
 #include "hpml/autograd/node.h"
 #include "hpml/ops/factories.h"
+#include "hpml/ops/indexing.h"
 #include "hpml/ops/reduce.h"
 #include "ops/common.h"
 
@@ -42,10 +43,13 @@ Tensor view_scatter(const Tensor& g, IntArrayRef base_sizes, const Geometry& geo
 }
 
 // Records a view op: the output shares storage and is marked as a view for in-place checks.
+// The input is saved (though backward does not read it) so that an in-place write into the
+// base after the view was taken is caught at backward: the view's history would be stale, and
+// hpml does not rewrite it (see Note [In-place ops and autograd]).
 template <typename F>
 Tensor finish_view(const char* name, const Tensor& in, Tensor out, F backward) {
   if (autograd::should_record(in)) {
-    autograd::record(name, {in}, {out}, {}, std::move(backward));
+    autograd::record(name, {in}, {out}, {in}, std::move(backward));
     if (in.requires_grad()) out.impl()->autograd_or_create().is_view = true;
   }
   return out;
@@ -139,6 +143,7 @@ Tensor flatten(const Tensor& t, int64_t start_dim, int64_t end_dim) {
 
 Tensor unflatten(const Tensor& t, int64_t dim, IntArrayRef sizes) {
   ops::check_defined("unflatten", t);
+  HPML_CHECK(t.dim() > 0, "unflatten: cannot unflatten a 0-d tensor");
   int64_t d = wrap_dim(dim, t.dim(), "unflatten");
   HPML_CHECK(!sizes.empty(), "unflatten: sizes must be non-empty");
   DimVector inner = infer_size(sizes, t.sizes()[d], "unflatten");
@@ -195,22 +200,43 @@ Tensor as_strided(const Tensor& t, IntArrayRef sizes, IntArrayRef strides, std::
   HPML_CHECK(sizes.size() == strides.size(), "as_strided: sizes ", sizes, " and strides ", strides,
              " have different lengths");
   const int64_t off = offset.value_or(t.storage_offset());
+  HPML_CHECK(off >= 0, "as_strided: negative storage offset ", off);
   int64_t max_index = off;
+  bool empty_view = false;
   for (size_t i = 0; i < sizes.size(); ++i) {
     HPML_CHECK(sizes[i] >= 0 && strides[i] >= 0, "as_strided: negative size or stride in ", sizes, " / ", strides);
-    if (sizes[i] == 0) max_index = -1;
-    if (max_index >= 0) max_index += (sizes[i] - 1) * strides[i];
+    if (sizes[i] == 0) empty_view = true;
+    int64_t span = 0;
+    HPML_CHECK(sizes[i] == 0 || (!__builtin_mul_overflow(sizes[i] - 1, strides[i], &span) &&
+                                 !__builtin_add_overflow(max_index, span, &max_index)),
+               "as_strided: sizes ", sizes, " with strides ", strides, " overflow");
   }
-  HPML_CHECK(max_index < static_cast<int64_t>(t.impl()->storage()->nbytes() / t.element_size()),
-             "as_strided: view of sizes ", sizes, ", strides ", strides, ", offset ", off,
-             " reaches past the end of its storage (", t.impl()->storage()->nbytes() / t.element_size(), " elements)");
-  // Backward geometry: relative to a contiguous tensor of t's shape, valid when t is contiguous.
-  Geometry geo{DimVector(sizes), DimVector(strides), off - t.storage_offset()};
-  DimVector in_sizes(t.sizes());
-  bool contiguous_in = t.is_contiguous();
-  return finish_view("as_strided", t, make_view(t, sizes, strides, off), [geo, in_sizes, contiguous_in](const Ctx& c) {
+  const int64_t storage_elems = static_cast<int64_t>(t.impl()->storage()->nbytes() / t.element_size());
+  HPML_CHECK(empty_view || max_index < storage_elems, "as_strided: view of sizes ", sizes, ", strides ", strides,
+             ", offset ", off, " reaches past the end of its storage (", storage_elems, " elements)");
+  // Backward: the gradient of each viewed element goes to the element of t it aliases; elements
+  // viewed more than once add up (an index_add over flat positions of a contiguous t).
+  DimVector vs(sizes), vst(strides), in_sizes(t.sizes());
+  const int64_t rel = off - t.storage_offset();
+  const bool contiguous_in = t.is_contiguous();
+  return finish_view("as_strided", t, make_view(t, sizes, strides, off), [vs, vst, rel, in_sizes, contiguous_in](const Ctx& c) {
     HPML_CHECK(contiguous_in, "backward of as_strided: only supported for a contiguous input");
-    return TensorList{view_scatter(c.g(0), in_sizes, geo)};
+    const int64_t n_in = checked_numel(in_sizes, "as_strided");
+    const int64_t n = checked_numel(vs, "as_strided");
+    Tensor pos = ops::empty_tensor({n}, kInt64, c.g(0).device());
+    int64_t* p = pos.data_ptr<int64_t>();
+    for (int64_t lin = 0; lin < n; ++lin) {
+      int64_t rem = lin, o = rel;
+      for (int64_t d = static_cast<int64_t>(vs.size()) - 1; d >= 0; --d) {
+        o += (rem % vs[d]) * vst[d];
+        rem /= vs[d];
+      }
+      HPML_CHECK(o >= 0 && o < n_in, "backward of as_strided: the view reaches element ", o,
+                 " outside its input of ", n_in, " elements; hpml only differentiates views inside their input");
+      p[lin] = o;
+    }
+    Tensor z = zeros({n_in}, TensorOptions(c.g(0).dtype()).device(c.g(0).device()));
+    return TensorList{index_add(z, 0, pos, c.g(0).reshape({-1})).view(in_sizes)};
   });
 }
 
@@ -277,6 +303,7 @@ Tensor expand(const Tensor& t, IntArrayRef sizes) {
     }
     int64_t have = t.sizes()[src];
     if (sizes[i] == -1) out_sizes[i] = have;
+    HPML_CHECK(out_sizes[i] >= 0, "expand: invalid size ", sizes[i], " in ", sizes, " (only -1 may be negative)");
     HPML_CHECK(have == out_sizes[i] || have == 1, "expand: the expanded size of the tensor (", out_sizes[i],
                ") must match the existing size (", have, ") at non-singleton dimension ", i, "; target sizes: ",
                sizes, ", tensor sizes: ", t.sizes());
@@ -360,8 +387,13 @@ TensorList chunk(const Tensor& t, int64_t chunks, int64_t dim) {
   ops::check_defined("chunk", t);
   HPML_CHECK(chunks > 0, "chunk: number of chunks must be positive, got ", chunks);
   HPML_CHECK(t.dim() > 0, "chunk: cannot chunk a 0-d tensor");
-  const int64_t n = t.sizes()[wrap_dim(dim, t.dim(), "chunk")];
-  return split(t, std::max<int64_t>((n + chunks - 1) / chunks, n == 0 ? 0 : 1), dim);
+  const int64_t d = wrap_dim(dim, t.dim(), "chunk"), n = t.sizes()[d];
+  if (n == 0) {  // PyTorch: `chunks` empty tensors
+    TensorList out;
+    for (int64_t i = 0; i < chunks; ++i) out.push_back(narrow(t, d, 0, 0));
+    return out;
+  }
+  return split(t, (n + chunks - 1) / chunks, dim);
 }
 
 TensorList unbind(const Tensor& t, int64_t dim) {

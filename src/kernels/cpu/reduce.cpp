@@ -166,6 +166,7 @@ int64_t row_grain(int64_t R) { return std::max<int64_t>(1, kGrain / std::max<int
 
 void reduce(ReduceOp op, const TensorView& out, const TensorView& in, int nreduce) {
   const Plan p = make_plan(in, nreduce);
+  if (p.K == 0) return;  // empty output
   dispatch_all(in.dtype, "reduce", [&]<typename T>() {
     dispatch_all(out.dtype, "reduce", [&]<typename O>() {
       const T* x = in.ptr<T>();
@@ -191,6 +192,7 @@ void reduce(ReduceOp op, const TensorView& out, const TensorView& in, int nreduc
 
 void var(const TensorView& out, const TensorView* mean_out, const TensorView& in, int nreduce, double correction) {
   const Plan p = make_plan(in, nreduce);
+  if (p.K == 0) return;
   dispatch_floating(in.dtype, "var", [&]<typename T>() {
     const T* x = in.ptr<T>();
     T* o = out.ptr<T>();
@@ -210,6 +212,7 @@ void var(const TensorView& out, const TensorView* mean_out, const TensorView& in
 
 void arg_reduce(bool is_max, const TensorView* values, const TensorView& indices, const TensorView& in) {
   const Plan p = make_plan(in, 1);
+  if (p.K == 0) return;
   dispatch_all(in.dtype, "arg_reduce", [&]<typename T>() {
     const T* x = in.ptr<T>();
     int64_t* idx = indices.ptr<int64_t>();

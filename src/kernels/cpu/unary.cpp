@@ -135,8 +135,11 @@ void UnaryImpl(UnaryOp op, const TensorView& out, const TensorView& in, const Un
             return map<T>(out, in, [](T x) { return static_cast<T>((T(0) < x) - (x < T(0))); });
           case UnaryOp::square: return map<T>(out, in, [](T x) { return wmul(x, x); });
           case UnaryOp::relu: return map<T>(out, in, [](T x) { return x < T(0) ? T(0) : x; });
-          case UnaryOp::clamp:  // NaN propagates: comparisons with NaN are false
-            return map<T>(out, in, [lo, hi](T x) { return x < lo ? lo : (x > hi ? hi : x); });
+          case UnaryOp::clamp:  // min(max(x, lo), hi) as PyTorch (min > max gives max); NaN propagates
+            return map<T>(out, in, [lo, hi](T x) {
+              T y = x < lo ? lo : x;
+              return y > hi ? hi : y;
+            });
           default: return;
         }
       });
