@@ -45,7 +45,7 @@ void bandwidth() {
 
 // cblas_sgemm of the OpenBLAS that hpml loaded (same library, same kernels): the baseline.
 decltype(&cblas_sgemm) loaded_sgemm() {
-  matmul(ones({2, 2}), ones({2, 2}));  // makes hpml load OpenBLAS
+  matmul(ones({2, 2}, kFloat64), ones({2, 2}, kFloat64));  // makes hpml load OpenBLAS (its f64 GEMM)
   void* h = dlopen("libopenblas.so.0", RTLD_NOW | RTLD_NOLOAD);
   void* f = h ? dlsym(h, "cblas_sgemm") : nullptr;
   if (!f) {

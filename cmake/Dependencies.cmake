@@ -13,3 +13,7 @@ if(NOT EXISTS ${HPML_OPENBLAS_SONAME_PATH})
 endif()
 find_path(HPML_OPENBLAS_INCLUDE_DIR cblas.h
           PATHS /usr/include/${CMAKE_LIBRARY_ARCHITECTURE}/openblas-openmp NO_DEFAULT_PATH REQUIRED)
+
+# oneDNN (libdnnl-dev): its sgemm is hpml's f32 GEMM (Note [Which GEMM] in src/kernels/cpu/gemm.cpp).
+find_library(HPML_DNNL_LIBRARY NAMES dnnl REQUIRED)
+find_path(HPML_DNNL_INCLUDE_DIR oneapi/dnnl/dnnl.h REQUIRED)

@@ -19,20 +19,24 @@ namespace hpml::nn {
 Module::Module(std::string type_name) : type_name_(std::move(type_name)) {}
 Module::~Module() = default;
 
+// Checks run before anything is moved, so a refused move leaves `o` intact.
+Module& Module::checked_for_move(Module& o) {
+  HPML_CHECK(o.parent_ == nullptr, "cannot move module ", o.type_name_, " ('", o.name_in_parent_,
+             "'): it is registered in a parent that points at it");
+  for (const Child& c : o.children_)
+    HPML_CHECK(c.owned != nullptr, "cannot move module ", o.type_name_, ": its child '", c.name,
+               "' is a member registered by reference\nhint: construct the module where it will live "
+               "(or hold it in a std::shared_ptr)");
+  return o;
+}
+
 Module::Module(Module&& o)
-    : type_name_(std::move(o.type_name_)),
+    : type_name_(std::move(checked_for_move(o).type_name_)),
       training_(o.training_),
       parameters_(std::move(o.parameters_)),
       buffers_(std::move(o.buffers_)),
       children_(std::move(o.children_)) {
-  HPML_CHECK(o.parent_ == nullptr, "cannot move module ", type_name_, " ('", o.name_in_parent_,
-             "'): it is registered in a parent that points at it");
-  for (Child& c : children_) {
-    HPML_CHECK(c.owned != nullptr, "cannot move module ", type_name_, ": its child '", c.name,
-               "' is a member registered by reference\nhint: construct the module where it will live "
-               "(or hold it in a std::shared_ptr)");
-    c.module->parent_ = this;
-  }
+  for (Child& c : children_) c.module->parent_ = this;
 }
 
 Tensor Module::forward(const Tensor&) {
@@ -83,8 +87,10 @@ void Module::add_child(const std::string& name, Module* child, std::shared_ptr<M
   check_name(name, "module");
   HPML_CHECK(child != this, type_name_, ": a module cannot be its own child");
   children_.push_back(Child{name, child, std::move(owned)});
-  child->parent_ = this;
-  child->name_in_parent_ = name;
+  if (!child->parent_) {  // a module registered twice keeps its first name (as PyTorch lists it)
+    child->parent_ = this;
+    child->name_in_parent_ = name;
+  }
 }
 
 Tensor* Module::find_parameter(const std::string& name) {
@@ -153,9 +159,16 @@ std::vector<Module*> Module::children() const {
 }
 
 std::vector<std::pair<std::string, Module*>> Module::named_modules() const {
-  std::vector<std::pair<std::string, Module*>> out{{"", const_cast<Module*>(this)}};
-  for (const Child& c : children_)
-    for (auto& [n, m] : c.module->named_modules()) out.emplace_back(n.empty() ? c.name : c.name + "." + n, m);
+  // Depth first; a module reachable twice is listed once, under its first name (PyTorch's memo).
+  std::vector<std::pair<std::string, Module*>> out;
+  std::vector<const Module*> seen;
+  auto walk = [&](auto& self, const Module* m, const std::string& prefix) -> void {
+    if (std::find(seen.begin(), seen.end(), m) != seen.end()) return;
+    seen.push_back(m);
+    out.emplace_back(prefix, const_cast<Module*>(m));
+    for (const Child& c : m->children_) self(self, c.module, prefix.empty() ? c.name : prefix + "." + c.name);
+  };
+  walk(walk, this, "");
   return out;
 }
 

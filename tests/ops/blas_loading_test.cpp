@@ -1,4 +1,4 @@
-// How hpml loads OpenBLAS (Note [Loading OpenBLAS]): the OpenMP flavour, a user's OPENBLAS_CORETYPE
+// How hpml loads OpenBLAS for its f64 GEMM (Note [Loading OpenBLAS]): the OpenMP flavour, a user's OPENBLAS_CORETYPE
 // respected, and on AMD CPUs with AVX-512 the SkylakeX kernels when the user set none. Each case
 // re-runs this binary as a child process, since the choice is made once, when OpenBLAS loads.
 #include <dlfcn.h>
@@ -16,8 +16,9 @@ namespace {
 
 // Child: loads OpenBLAS through hpml and reports which library and kernels it got.
 TEST(BlasLoadingChild, DISABLED_Report) {
-  Tensor c = matmul(ones({4, 4}), ones({4, 4}));
-  ASSERT_EQ(c[0][0].item<float>(), 4.0f);
+  // f64: OpenBLAS does hpml's f64 GEMM (f32 goes to oneDNN, Note [Which GEMM]).
+  Tensor c = matmul(ones({4, 4}, kFloat64), ones({4, 4}, kFloat64));
+  ASSERT_EQ(c[0][0].item<double>(), 4.0);
   void* h = dlopen("libopenblas.so.0", RTLD_NOW | RTLD_NOLOAD);
   ASSERT_NE(h, nullptr);
   auto corename = reinterpret_cast<char* (*)()>(dlsym(h, "openblas_get_corename"));

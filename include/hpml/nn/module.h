@@ -128,6 +128,7 @@ class Module {
   };
   void add_child(const std::string& name, Module* child, std::shared_ptr<Module> owned);
   [[noreturn]] void throw_in_context(const Error& e) const;
+  static Module& checked_for_move(Module& o);
   void check_name(const std::string& name, const char* what) const;
   template <typename F>
   void visit(const std::string& prefix, bool recurse, const F& f) const;

@@ -1,4 +1,5 @@
-// CPU matrix multiply: OpenBLAS sgemm/dgemm for floats, a plain loop for integers.
+// CPU matrix multiply: oneDNN's sgemm for f32, OpenBLAS dgemm for f64, a plain loop for
+// integers. See Note [Which GEMM].
 // bmm accepts any strides: a matrix BLAS can read as it is (unit stride along rows or columns)
 // is passed with the matching transpose flag; any other is first copied into scratch memory.
 #include <algorithm>
@@ -6,6 +7,8 @@
 #include <vector>
 
 #include "kernels/backend.h"
+#include <oneapi/dnnl/dnnl.h>
+
 #include "kernels/cpu/blas.h"
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cpu/loops.h"
@@ -13,6 +16,13 @@
 
 namespace hpml::kernels::cpu {
 
+// Note [Which GEMM]
+// f32 products go to oneDNN's dnnl_sgemm: its JIT kernels use AVX-512 where the CPU has it and
+// measured 2x OpenBLAS's sgemm on these machines at every size from 64 to 2048 and on the layer
+// shapes of the benchmarks (OpenBLAS 0.3.21 runs its Haswell kernels here: the environment pins
+// OPENBLAS_CORETYPE=Haswell, and it does not know Zen 4 anyway — Note [Loading OpenBLAS]). oneDNN
+// uses the same OpenMP pool as hpml and runs single-threaded inside a parallel region. oneDNN
+// has no f64 GEMM, so f64 (gradcheck, tests) stays on OpenBLAS.
 namespace {
 
 template <typename T>
@@ -52,23 +62,27 @@ void gemm(DType dtype, bool ta, bool tb, int64_t m, int64_t n, int64_t k, double
   if (m == 0 || n == 0) return;
   const auto TA = ta ? CblasTrans : CblasNoTrans, TB = tb ? CblasTrans : CblasNoTrans;
   switch (dtype) {
-    case DType::f32:
-      blas::api().sgemm(CblasRowMajor, TA, TB, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k),
-                  static_cast<float>(alpha), static_cast<const float*>(a), static_cast<int>(lda),
-                  static_cast<const float*>(b), static_cast<int>(ldb), static_cast<float>(beta),
-                  static_cast<float*>(c), static_cast<int>(ldc));
+    case DType::f32: {
+      if (k == 0) break;  // oneDNN wants K > 0; the integer path below handles C = beta * C
+      dnnl_status_t st = dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, static_cast<float>(alpha),
+                                    static_cast<const float*>(a), lda, static_cast<const float*>(b), ldb,
+                                    static_cast<float>(beta), static_cast<float*>(c), ldc);
+      HPML_ASSERT(st == dnnl_success, "dnnl_sgemm failed with status ", static_cast<int>(st), " for m=", m, " n=", n,
+                  " k=", k, " lda=", lda, " ldb=", ldb, " ldc=", ldc);
       return;
+    }
     case DType::f64:
       blas::api().dgemm(CblasRowMajor, TA, TB, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), alpha,
                   static_cast<const double*>(a), static_cast<int>(lda), static_cast<const double*>(b),
                   static_cast<int>(ldb), beta, static_cast<double*>(c), static_cast<int>(ldc));
       return;
     default:
-      dispatch_numeric(dtype, "gemm", [&]<typename T>() {
-        naive_gemm<T>(ta, tb, m, n, k, static_cast<T>(alpha), static_cast<const T*>(a), lda,
-                      static_cast<const T*>(b), ldb, static_cast<T>(beta), static_cast<T*>(c), ldc);
-      });
+      break;
   }
+  dispatch_numeric(dtype, "gemm", [&]<typename T>() {
+    naive_gemm<T>(ta, tb, m, n, k, static_cast<T>(alpha), static_cast<const T*>(a), lda, static_cast<const T*>(b), ldb,
+                  static_cast<T>(beta), static_cast<T*>(c), ldc);
+  });
 }
 
 // out [B, M, N] (contiguous) = alpha * a [B, M, K] @ b [B, K, N] + beta * out

@@ -1,0 +1,103 @@
+// Helpers shared by the nn tests: values out of tensors, error texts, scratch folders, file bytes.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <hpml/hpml.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+namespace hpml::nntest {
+
+// Row-major values of a tensor as doubles, read through data_ptr after contiguous() (no autograd).
+inline std::vector<double> vals(const Tensor& t) {
+  NoGradGuard ng;
+  Tensor c = t.detach().contiguous();
+  std::vector<double> out(static_cast<size_t>(c.numel()));
+  for (size_t i = 0; i < out.size(); ++i) {
+    switch (c.dtype()) {
+      case DType::f32: out[i] = c.data_ptr<float>()[i]; break;
+      case DType::f64: out[i] = c.data_ptr<double>()[i]; break;
+      case DType::i64: out[i] = static_cast<double>(c.data_ptr<int64_t>()[i]); break;
+      case DType::i32: out[i] = c.data_ptr<int32_t>()[i]; break;
+      case DType::u8: out[i] = static_cast<const uint8_t*>(c.data_ptr())[i]; break;
+      case DType::b8: out[i] = static_cast<const uint8_t*>(c.data_ptr())[i]; break;
+      default: ADD_FAILURE() << "vals(): unsupported dtype " << c.dtype(); return {};
+    }
+  }
+  return out;
+}
+
+// The text of the hpml::Error f throws, or "<no error>".
+template <typename F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  } catch (const std::exception& e) {
+    return std::string("<non-hpml exception> ") + e.what();
+  }
+  return "<no error>";
+}
+
+inline void expect_near(const std::vector<double>& got, const std::vector<double>& want, double atol, double rtol = 0,
+                        const std::string& what = "") {
+  ASSERT_EQ(got.size(), want.size()) << what;
+  for (size_t i = 0; i < got.size(); ++i)
+    EXPECT_NEAR(got[i], want[i], atol + rtol * std::fabs(want[i])) << what << " element " << i;
+}
+
+// A fresh folder under $TMPDIR (or /tmp), removed with its contents when the object dies.
+class TempDir {
+ public:
+  TempDir() {
+    const char* base = std::getenv("TMPDIR");
+    std::string templ = std::string(base && *base ? base : "/tmp") + "/hpml_nn_test_XXXXXX";
+    std::vector<char> buf(templ.begin(), templ.end());
+    buf.push_back('\0');
+    if (!::mkdtemp(buf.data())) ADD_FAILURE() << "mkdtemp failed: " << std::strerror(errno);
+    path_ = buf.data();
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+  // Names of the entries in the folder, sorted.
+  std::vector<std::string> entries() const {
+    std::vector<std::string> out;
+    for (const auto& e : std::filesystem::directory_iterator(path_)) out.push_back(e.path().filename().string());
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+ private:
+  std::string path_;
+};
+
+inline std::string read_bytes(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+}
+
+inline void write_bytes(const std::string& path, const std::string& bytes) {
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+}  // namespace hpml::nntest
+
+#define EXPECT_CONTAINS(text, sub) \
+  EXPECT_NE(std::string(text).find(sub), std::string::npos) << "expected \"" << (sub) << "\" in: " << (text)
