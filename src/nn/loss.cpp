@@ -1,6 +1,7 @@
 // nn::functional losses, composed from ops (so their gradients come from autograd), except
 // binary_cross_entropy(_with_logits), whose closed-form gradients avoid 0 * inf at the edges.
 #include <cmath>
+#include <limits>
 
 #include "hpml/autograd/node.h"
 #include "hpml/nn/functional.h"
@@ -33,6 +34,21 @@ void check_pair(const char* op, const Tensor& input, const Tensor& target) {
 // Sets every element of `t` where `mask` holds to `value`, keeping the gradient elsewhere.
 Tensor fill_where(const Tensor& t, const Tensor& mask, double value) { return masked_fill(t, mask, value); }
 
+// Note [Mean over ignored targets]
+// A mean reduction divides by the total weight of the targets that are not ignored. When every
+// target is ignored PyTorch's value is 0/0 = NaN, but its gradient is 0 (its backward only touches
+// the rows that count). A plain `sum / total` would give NaN gradients too (inf * 0), so the
+// division uses a denominator of 1 when the total is 0 and adds a constant NaN to the value.
+Tensor divide_by_total_weight(const Tensor& sum, const Tensor& total) {
+  Tensor zero = eq(total, scalar_tensor(0, total.dtype()));
+  Tensor nan_if_zero;
+  {
+    NoGradGuard ng;
+    nan_if_zero = fill_where(zeros_like(total), zero, std::numeric_limits<double>::quiet_NaN());
+  }
+  return sum / fill_where(total, zero, 1.0) + nan_if_zero;
+}
+
 }  // namespace
 
 Tensor mse_loss(const Tensor& input, const Tensor& target, LossOptions o) {
@@ -48,8 +64,25 @@ Tensor l1_loss(const Tensor& input, const Tensor& target, LossOptions o) {
 Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, SmoothL1Options o) {
   check_pair("smooth_l1_loss", input, target);
   HPML_CHECK(o.beta >= 0, "smooth_l1_loss: beta must be non-negative, got ", o.beta);
+  if (o.beta == 0) {
+    // The L1 loss, with PyTorch's smooth_l1 gradient at a zero difference: its backward tests
+    // `x <= -beta` first, so x = 0 gives -1 for the input, and since the target's gradient is the
+    // same function with input and target swapped, -1 for the target as well (l1_loss gives 0).
+    Tensor loss;
+    {
+      NoGradGuard ng;
+      loss = (input - target).abs();
+    }
+    if (autograd::should_record(input, target)) {
+      autograd::record("smooth_l1_loss", {input, target}, {loss}, {input, target}, [](const autograd::Ctx& c) {
+        const Tensor &x = c.s(0), &y = c.s(1), &g = c.g(0);
+        auto side = [&](const Tensor& a, const Tensor& b) { return where(le(a, b), -g, g); };
+        return TensorList{c.needs(0) ? side(x, y) : Tensor(), c.needs(1) ? side(y, x) : Tensor()};
+      });
+    }
+    return reduce(loss, o.reduction);
+  }
   Tensor d = (input - target).abs();
-  if (o.beta == 0) return reduce(d, o.reduction);
   // 0.5 d^2 / beta below beta, d - beta / 2 above.
   return reduce(where(lt(d, scalar_tensor(o.beta, kFloat64)), d.square() * (0.5 / o.beta), d - 0.5 * o.beta), o.reduction);
 }
@@ -80,8 +113,11 @@ Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, BCEOption
   if (autograd::should_record(input, target)) {
     autograd::record("binary_cross_entropy", {input, target}, {loss}, {input, target}, [](const autograd::Ctx& c) {
       const Tensor &x = c.s(0), &y = c.s(1), &g = c.g(0);
-      // d/dx = (x - y) / max(x (1 - x), 1e-12);  d/dy = log(1 - x) - log(x), clamped like the forward.
-      Tensor gx = c.needs(0) ? g * (x - y) / clamp_min(x * (1 - x), 1e-12) : Tensor();
+      // d/dx = (x - y) / max(x (1 - x), eps);  d/dy = log(1 - x) - log(x), clamped like the forward.
+      // eps is PyTorch's `float EPSILON = 1e-12` (so 9.9999999600e-13 in f64 too): at x = 0 or 1 the
+      // gradient is +-1.000000004e12 exactly as PyTorch's.
+      constexpr double eps = static_cast<double>(1e-12f);
+      Tensor gx = c.needs(0) ? g * (x - y) / clamp_min(x * (1 - x), eps) : Tensor();
       Tensor gy = c.needs(1) ? g * (clamp_min(log(1 - x), -100) - clamp_min(log(x), -100)) : Tensor();
       return TensorList{gx, gy};
     });
@@ -153,7 +189,7 @@ Tensor nll_loss(const Tensor& input, const Tensor& target, NLLOptions o) {
   switch (o.reduction) {
     case Reduction::none: return loss.reshape(target.sizes());
     case Reduction::sum: return loss.sum();
-    case Reduction::mean: return loss.sum() / w.sum();  // NaN when every target is ignored, as in PyTorch
+    case Reduction::mean: return divide_by_total_weight(loss.sum(), w.sum());  // Note [Mean over ignored targets]
   }
   return loss;
 }
@@ -197,9 +233,9 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, CrossEntropyOpti
     case Reduction::mean:
       if (o.weight.defined()) {
         Tensor kept = masked_select(target, logical_not(ignored));
-        r = smooth.sum() / o.weight.to(input.dtype()).index_select(0, kept).sum();
+        r = divide_by_total_weight(smooth.sum(), o.weight.to(input.dtype()).index_select(0, kept).sum());
       } else {
-        r = smooth.sum() / logical_not(ignored).sum().to(input.dtype());
+        r = divide_by_total_weight(smooth.sum(), logical_not(ignored).sum().to(input.dtype()));
       }
       break;
   }

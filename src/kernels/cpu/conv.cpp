@@ -20,6 +20,14 @@ namespace hpml::kernels::cpu {
 // each GEMM uses all threads. A 1x1 convolution with stride 1 and no padding needs no im2col.
 namespace {
 
+// Output columns [lo, hi) whose input column ow * SW - PW + kw * DW lies inside [0, W).
+inline void valid_cols(const Window2d& w, int64_t kw, int64_t* lo, int64_t* hi) {
+  const int64_t off = kw * w.DW - w.PW;  // iw = ow * SW + off
+  *lo = off >= 0 ? 0 : (-off + w.SW - 1) / w.SW;
+  *hi = w.W - off <= 0 ? 0 : std::min<int64_t>(w.OW, (w.W - off + w.SW - 1) / w.SW);
+  if (*lo > *hi) *lo = *hi;
+}
+
 template <typename T>
 void im2col(const T* x, T* cols, int64_t C, const Window2d& w) {
   const int64_t ohw = w.OH * w.OW;
@@ -28,6 +36,9 @@ void im2col(const T* x, T* cols, int64_t C, const Window2d& w) {
       for (int64_t kw = 0; kw < w.KW; ++kw) {
         T* dst = cols + ((c * w.KH + kh) * w.KW + kw) * ohw;
         const T* plane = x + c * w.H * w.W;
+        int64_t lo, hi;
+        valid_cols(w, kw, &lo, &hi);
+        const int64_t off = kw * w.DW - w.PW;
         for (int64_t oh = 0; oh < w.OH; ++oh) {
           const int64_t ih = oh * w.SH - w.PH + kh * w.DH;
           T* row = dst + oh * w.OW;
@@ -35,11 +46,12 @@ void im2col(const T* x, T* cols, int64_t C, const Window2d& w) {
             std::fill(row, row + w.OW, T(0));
             continue;
           }
-          const T* src = plane + ih * w.W;
-          for (int64_t ow = 0; ow < w.OW; ++ow) {
-            const int64_t iw = ow * w.SW - w.PW + kw * w.DW;
-            row[ow] = (iw >= 0 && iw < w.W) ? src[iw] : T(0);
-          }
+          const T* src = plane + ih * w.W + off;
+          std::fill(row, row + lo, T(0));
+          if (w.SW == 1) std::memcpy(row + lo, src + lo, static_cast<size_t>(hi - lo) * sizeof(T));
+          else
+            for (int64_t ow = lo; ow < hi; ++ow) row[ow] = src[ow * w.SW];
+          std::fill(row + hi, row + w.OW, T(0));
         }
       }
 }
@@ -53,17 +65,30 @@ void col2im(const T* cols, T* gx, int64_t C, const Window2d& w) {
       for (int64_t kw = 0; kw < w.KW; ++kw) {
         const T* src = cols + ((c * w.KH + kh) * w.KW + kw) * ohw;
         T* plane = gx + c * w.H * w.W;
+        int64_t lo, hi;
+        valid_cols(w, kw, &lo, &hi);
+        const int64_t off = kw * w.DW - w.PW;
         for (int64_t oh = 0; oh < w.OH; ++oh) {
           const int64_t ih = oh * w.SH - w.PH + kh * w.DH;
           if (ih < 0 || ih >= w.H) continue;
-          T* dst = plane + ih * w.W;
+          T* dst = plane + ih * w.W + off;
           const T* row = src + oh * w.OW;
-          for (int64_t ow = 0; ow < w.OW; ++ow) {
-            const int64_t iw = ow * w.SW - w.PW + kw * w.DW;
-            if (iw >= 0 && iw < w.W) dst[iw] += row[ow];
-          }
+          if (w.SW == 1)
+            for (int64_t ow = lo; ow < hi; ++ow) dst[ow] += row[ow];
+          else
+            for (int64_t ow = lo; ow < hi; ++ow) dst[ow * w.SW] += row[ow];
         }
       }
+}
+
+// Scratch memory kept per thread between calls (a fresh buffer each call would be zero-filled
+// by the kernel on first touch, page by page).
+template <typename T>
+T* scratch(int64_t n) {
+  thread_local std::vector<char> buf;
+  const size_t bytes = static_cast<size_t>(n) * sizeof(T);
+  if (buf.size() < bytes) buf.resize(bytes);
+  return reinterpret_cast<T*>(buf.data());
 }
 
 bool is_pointwise(const Window2d& w) {
@@ -75,12 +100,12 @@ template <typename T, typename F>
 void for_images(const Window2d& w, int64_t cols_size, const F& f) {
   if (w.N >= get_num_threads()) {
     parallel_for(0, w.N, 1, [&](int64_t lo, int64_t hi) {
-      std::vector<T> cols(static_cast<size_t>(cols_size));
-      for (int64_t n = lo; n < hi; ++n) f(n, cols.data());
+      T* cols = scratch<T>(cols_size);
+      for (int64_t n = lo; n < hi; ++n) f(n, cols);
     });
   } else {
-    std::vector<T> cols(static_cast<size_t>(cols_size));
-    for (int64_t n = 0; n < w.N; ++n) f(n, cols.data());
+    T* cols = scratch<T>(cols_size);
+    for (int64_t n = 0; n < w.N; ++n) f(n, cols);
   }
 }
 
@@ -149,15 +174,15 @@ void conv2d_backward_weight(const TensorView& grad_weight, const TensorView* gra
     std::mutex mu;
     // Each thread accumulates its images into its own [OC, CKg] buffer, then adds it in.
     auto chunk = [&](int64_t lo, int64_t hi) {
-      std::vector<T> cols(static_cast<size_t>(pointwise ? 0 : CKg * ohw));
+      T* cols = scratch<T>(pointwise ? 0 : CKg * ohw);
       std::vector<T> part(static_cast<size_t>(w.OC * CKg), T(0)), bpart(static_cast<size_t>(w.OC), T(0));
       for (int64_t n = lo; n < hi; ++n) {
         for (int64_t g = 0; g < G; ++g) {
           const T* xg = x + (n * w.C + g * Cg) * w.H * w.W;
-          if (!pointwise) im2col(xg, cols.data(), Cg, w);
+          if (!pointwise) im2col(xg, cols, Cg, w);
           const T* gog = go + (n * w.OC + g * OCg) * ohw;
           // part_g [OCg, CKg] += grad_out_g [OCg, ohw] @ cols^T [ohw, CKg]
-          gemm(in.dtype, false, true, OCg, CKg, ohw, 1.0, gog, ohw, pointwise ? xg : cols.data(), ohw, 1.0,
+          gemm(in.dtype, false, true, OCg, CKg, ohw, 1.0, gog, ohw, pointwise ? xg : cols, ohw, 1.0,
                part.data() + g * OCg * CKg, CKg);
         }
         if (gb)

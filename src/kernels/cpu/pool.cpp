@@ -31,28 +31,38 @@ void max_pool2d(const TensorView& out, const TensorView& indices, const TensorVi
     parallel_for(0, planes(w), plane_grain(w), [&](int64_t lo, int64_t hi) {
       for (int64_t p = lo; p < hi; ++p) {
         const T* xp = x + p * w.H * w.W;
-        for (int64_t oh = 0; oh < w.OH; ++oh)
+        T* yp = y + p * w.OH * w.OW;
+        int64_t* ip = idx + p * w.OH * w.OW;
+        for (int64_t oh = 0; oh < w.OH; ++oh) {
+          // Window rows inside the input (padding never wins: it is -inf).
+          const int64_t h0 = oh * w.SH - w.PH;
+          const int64_t kh_lo = h0 >= 0 ? 0 : (-h0 + w.DH - 1) / w.DH;
+          const int64_t kh_hi = std::min(w.KH, (w.H - h0 + w.DH - 1) / w.DH);
           for (int64_t ow = 0; ow < w.OW; ++ow) {
+            const int64_t w0 = ow * w.SW - w.PW;
+            const int64_t kw_lo = w0 >= 0 ? 0 : (-w0 + w.DW - 1) / w.DW;
+            const int64_t kw_hi = std::min(w.KW, (w.W - w0 + w.DW - 1) / w.DW);
+            // The first maximum wins ties; a NaN wins outright and ends the search (PyTorch).
             T best = -std::numeric_limits<T>::infinity();
-            int64_t arg = -1;
-            for (int64_t kh = 0; kh < w.KH; ++kh) {
-              const int64_t ih = oh * w.SH - w.PH + kh * w.DH;
-              if (ih < 0 || ih >= w.H) continue;
-              for (int64_t kw = 0; kw < w.KW; ++kw) {
-                const int64_t iw = ow * w.SW - w.PW + kw * w.DW;
-                if (iw < 0 || iw >= w.W) continue;
-                const T v = xp[ih * w.W + iw];
-                if (v > best || v != v || arg < 0) {  // NaN wins, as in PyTorch
-                  best = v;
-                  arg = ih * w.W + iw;
-                  if (v != v) goto done;
+            int64_t arg = (h0 + kh_lo * w.DH) * w.W + w0 + kw_lo * w.DW;
+            [&] {
+              for (int64_t kh = kh_lo; kh < kh_hi; ++kh) {
+                const int64_t row = (h0 + kh * w.DH) * w.W;
+                for (int64_t kw = kw_lo; kw < kw_hi; ++kw) {
+                  const int64_t i = row + w0 + kw * w.DW;
+                  const T v = xp[i];
+                  if (v != v) {
+                    best = v, arg = i;
+                    return;
+                  }
+                  if (v > best) best = v, arg = i;
                 }
               }
-            }
-          done:
-            y[(p * w.OH + oh) * w.OW + ow] = best;
-            idx[(p * w.OH + oh) * w.OW + ow] = arg;
+            }();
+            yp[oh * w.OW + ow] = best;
+            ip[oh * w.OW + ow] = arg;
           }
+        }
       }
     });
   });
