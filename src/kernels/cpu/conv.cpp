@@ -91,6 +91,20 @@ T* scratch(int64_t n) {
   return reinterpret_cast<T*>(buf.data());
 }
 
+// Sum of n values in 16 independent partial sums (a single running sum is a dependency chain the
+// compiler may not reorder, so it would not vectorize).
+template <typename T>
+T row_sum(const T* row, int64_t n) {
+  T part[16] = {};
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (int j = 0; j < 16; ++j) part[j] += row[i + j];
+  T s = 0;
+  for (; i < n; ++i) s += row[i];
+  for (int j = 0; j < 16; ++j) s += part[j];
+  return s;
+}
+
 bool is_pointwise(const Window2d& w) {
   return w.KH == 1 && w.KW == 1 && w.SH == 1 && w.SW == 1 && w.PH == 0 && w.PW == 0 && w.OH == w.H && w.OW == w.W;
 }
@@ -187,10 +201,7 @@ void conv2d_backward_weight(const TensorView& grad_weight, const TensorView* gra
         }
         if (gb)
           for (int64_t oc = 0; oc < w.OC; ++oc) {
-            const T* row = go + (n * w.OC + oc) * ohw;
-            T s = 0;
-            for (int64_t i = 0; i < ohw; ++i) s += row[i];
-            bpart[oc] += s;
+            bpart[oc] += row_sum(go + (n * w.OC + oc) * ohw, ohw);
           }
       }
       std::lock_guard<std::mutex> lk(mu);

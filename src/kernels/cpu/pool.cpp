@@ -1,11 +1,13 @@
 // CPU pooling: max (with argmax indices for the backward), average, adaptive average; each over
 // contiguous [N, C, H, W], one (n, c) plane per task.
 #include <algorithm>
+#include <vector>
 #include <limits>
 
 #include "hpml/core/threads.h"
 #include "kernels/backend.h"
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cpu/vec_nn.h"
 
 namespace hpml::kernels::cpu {
 
@@ -21,6 +23,30 @@ int64_t avg_divisor(const Window2d& w, int64_t h0, int64_t w0, bool include_pad,
   if (include_pad) return (h1 - h0) * (w1 - w0);
   return (std::min(h1, w.H) - std::max<int64_t>(h0, 0)) * (std::min(w1, w.W) - std::max<int64_t>(w0, 0));
 }
+
+// Note [2x2 max pooling]
+// The pooling of nearly every CNN (kernel 2, stride 2, no padding or dilation) gets its own loop:
+// the four candidates of a window are compared in PyTorch's order (row by row; the first maximum
+// wins ties; a NaN wins, and the last NaN of a window over earlier ones) without the general
+// loop's window clipping. Same answer as the general loop, about ten times faster: the choice is
+// made with SIMD masks (vec::max_pool_2x2_plane). A scalar `best = v > best ? v : best` compiles
+// to a branch, and with random data the winner is a coin toss, so that loop ran at ~40 cycles
+// per output.
+bool is_2x2(const Window2d& w) {
+  return w.KH == 2 && w.KW == 2 && w.SH == 2 && w.SW == 2 && w.PH == 0 && w.PW == 0 && w.DH == 1 && w.DW == 1 &&
+         2 * w.OH <= w.H && 2 * w.OW <= w.W;
+}
+
+template <typename T>
+void max_pool_2x2_plane(const T* xp, T* yp, int64_t* ip, T* k, const Window2d& w) {
+  vec::max_pool_2x2_plane(xp, w.W, w.OH, w.OW, yp, k);
+  for (int64_t oh = 0; oh < w.OH; ++oh)
+    for (int64_t ow = 0; ow < w.OW; ++ow) {
+      const auto kk = static_cast<int64_t>(k[oh * w.OW + ow]);  // row kk / 2, column kk % 2 of the window
+      ip[oh * w.OW + ow] = (2 * oh + (kk >> 1)) * w.W + 2 * ow + (kk & 1);
+    }
+}
+
 }  // namespace
 
 void max_pool2d(const TensorView& out, const TensorView& indices, const TensorView& in, const Window2d& w) {
@@ -28,11 +54,17 @@ void max_pool2d(const TensorView& out, const TensorView& indices, const TensorVi
     const T* x = in.ptr<T>();
     T* y = out.ptr<T>();
     int64_t* idx = indices.ptr<int64_t>();
+    const bool fast = is_2x2(w);
     parallel_for(0, planes(w), plane_grain(w), [&](int64_t lo, int64_t hi) {
+      std::vector<T> kbuf(fast ? static_cast<size_t>(w.OH * w.OW) : 0);
       for (int64_t p = lo; p < hi; ++p) {
         const T* xp = x + p * w.H * w.W;
         T* yp = y + p * w.OH * w.OW;
         int64_t* ip = idx + p * w.OH * w.OW;
+        if (fast) {
+          max_pool_2x2_plane(xp, yp, ip, kbuf.data(), w);
+          continue;
+        }
         for (int64_t oh = 0; oh < w.OH; ++oh) {
           // Window rows inside the input (padding never wins: it is -inf).
           const int64_t h0 = oh * w.SH - w.PH;
@@ -42,23 +74,18 @@ void max_pool2d(const TensorView& out, const TensorView& indices, const TensorVi
             const int64_t w0 = ow * w.SW - w.PW;
             const int64_t kw_lo = w0 >= 0 ? 0 : (-w0 + w.DW - 1) / w.DW;
             const int64_t kw_hi = std::min(w.KW, (w.W - w0 + w.DW - 1) / w.DW);
-            // The first maximum wins ties; a NaN wins outright and ends the search (PyTorch).
+            // As PyTorch: take v if v > best or v is NaN, so the first maximum wins ties and the
+            // last NaN wins (its index is what the backward uses).
             T best = -std::numeric_limits<T>::infinity();
             int64_t arg = (h0 + kh_lo * w.DH) * w.W + w0 + kw_lo * w.DW;
-            [&] {
-              for (int64_t kh = kh_lo; kh < kh_hi; ++kh) {
-                const int64_t row = (h0 + kh * w.DH) * w.W;
-                for (int64_t kw = kw_lo; kw < kw_hi; ++kw) {
-                  const int64_t i = row + w0 + kw * w.DW;
-                  const T v = xp[i];
-                  if (v != v) {
-                    best = v, arg = i;
-                    return;
-                  }
-                  if (v > best) best = v, arg = i;
-                }
+            for (int64_t kh = kh_lo; kh < kh_hi; ++kh) {
+              const int64_t row = (h0 + kh * w.DH) * w.W;
+              for (int64_t kw = kw_lo; kw < kw_hi; ++kw) {
+                const int64_t i = row + w0 + kw * w.DW;
+                const T v = xp[i];
+                if (v > best || v != v) best = v, arg = i;
               }
-            }();
+            }
             yp[oh * w.OW + ow] = best;
             ip[oh * w.OW + ow] = arg;
           }

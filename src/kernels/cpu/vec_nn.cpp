@@ -1,0 +1,166 @@
+// Highway implementations of vec_nn.h, compiled once per SIMD target (see vec_math.cpp).
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/cpu/vec_nn.cpp"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+
+#include <algorithm>
+
+#include "kernels/cpu/vec_nn.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace hpml::kernels::cpu::vec {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+// Does `later` beat `earlier` in window order? If strictly greater, or NaN (PyTorch's loop takes
+// `val > maxval || isnan(val)`, so the last NaN of a window wins).
+template <class V>
+HWY_INLINE auto LaterWins(V earlier, V later) {
+  return hn::Or(hn::Gt(later, earlier), hn::IsNaN(later));  // not Ne(v, v): ordered, false on NaN
+}
+
+// A tournament: (a, b) and (c, d), then the two winners. Window order is a, b, c, d, and each
+// match keeps the earlier value unless the later one wins, so the result is the first maximum
+// (or the last NaN) of the four, as PyTorch's sequential loop finds. One step does Lanes(d) windows of a row pair.
+template <class D, typename T = hn::TFromD<D>>
+HWY_INLINE void MaxPool2x2Step(D d, const T* p0, const T* p1, T* py, T* pk) {
+  hn::Vec<D> a, b, c, e;
+  hn::LoadInterleaved2(d, p0, a, b);
+  hn::LoadInterleaved2(d, p1, c, e);
+  const auto tb = LaterWins(a, b), te = LaterWins(c, e);
+  const auto m1 = hn::IfThenElse(tb, b, a), m2 = hn::IfThenElse(te, e, c);
+  const auto one = hn::Set(d, T(1));
+  const auto k1 = hn::IfThenElseZero(tb, one), k2 = hn::Add(hn::Set(d, T(2)), hn::IfThenElseZero(te, one));
+  const auto t2 = LaterWins(m1, m2);
+  hn::StoreU(hn::IfThenElse(t2, m2, m1), d, py);
+  hn::StoreU(hn::IfThenElse(t2, k2, k1), d, pk);
+}
+
+// A whole [2 OH (+1), W] plane. Rows are short in CNNs (14 or 7 outputs at 28x28), shorter than
+// the 16 f32 lanes of AVX-512, so each row runs full vectors, then 8, 4, 2 and 1 lanes.
+template <typename T>
+HWY_INLINE void MaxPool2x2Plane(const T* x, int64_t W, int64_t OH, int64_t OW, T* y, T* k) {
+  const hn::ScalableTag<T> d;
+  const hn::CappedTag<T, 8> d8;
+  const hn::CappedTag<T, 4> d4;
+  const hn::CappedTag<T, 2> d2;
+  const hn::CappedTag<T, 1> d1;
+  for (int64_t oh = 0; oh < OH; ++oh) {
+    const T* r0 = x + 2 * oh * W;
+    const T* r1 = r0 + W;
+    T* py = y + oh * OW;
+    T* pk = k + oh * OW;
+    int64_t i = 0;
+    auto run = [&](auto tag) HWY_ATTR {
+      const int64_t L = static_cast<int64_t>(hn::Lanes(tag));
+      for (; i + L <= OW; i += L) MaxPool2x2Step(tag, r0 + 2 * i, r1 + 2 * i, py + i, pk + i);
+    };
+    run(d);
+    run(d8);
+    run(d4);
+    run(d2);
+    run(d1);
+  }
+}
+
+// Sum of a[i] * (x[i] - mean) in blocks of 1024 folded into a double, as vec::sum.
+template <typename T>
+HWY_INLINE double SumProdDev(const T* a, const T* x, int64_t n, double mean) {
+  const hn::ScalableTag<T> d;
+  const int64_t L = static_cast<int64_t>(hn::Lanes(d));
+  const auto vmean = hn::Set(d, static_cast<T>(mean));
+  double total = 0;
+  constexpr int64_t kBlock = 1024;
+  for (int64_t b0 = 0; b0 < n; b0 += kBlock) {
+    const int64_t bn = std::min(kBlock, n - b0);
+    const T *pa = a + b0, *px = x + b0;
+    auto s0 = hn::Zero(d), s1 = hn::Zero(d);
+    int64_t i = 0;
+    for (; i + 2 * L <= bn; i += 2 * L) {
+      s0 = hn::MulAdd(hn::LoadU(d, pa + i), hn::Sub(hn::LoadU(d, px + i), vmean), s0);
+      s1 = hn::MulAdd(hn::LoadU(d, pa + i + L), hn::Sub(hn::LoadU(d, px + i + L), vmean), s1);
+    }
+    for (; i + L <= bn; i += L) s0 = hn::MulAdd(hn::LoadU(d, pa + i), hn::Sub(hn::LoadU(d, px + i), vmean), s0);
+    double block = static_cast<double>(hn::GetLane(hn::SumOfLanes(d, hn::Add(s0, s1))));
+    for (; i < bn; ++i) block += static_cast<double>(pa[i]) * (static_cast<double>(px[i]) - mean);
+    total += block;
+  }
+  return total;
+}
+
+template <typename T>
+HWY_INLINE void Affine(const T* x, T* y, int64_t n, T s, T t) {
+  const hn::ScalableTag<T> d;
+  const int64_t L = static_cast<int64_t>(hn::Lanes(d));
+  const auto vs = hn::Set(d, s), vt = hn::Set(d, t);
+  int64_t i = 0;
+  for (; i + L <= n; i += L) hn::StoreU(hn::MulAdd(hn::LoadU(d, x + i), vs, vt), d, y + i);
+  for (; i < n; ++i) y[i] = x[i] * s + t;
+}
+
+template <typename T>
+HWY_INLINE void Affine2(const T* u, const T* x, T* y, int64_t n, T a, T b, T c) {
+  const hn::ScalableTag<T> d;
+  const int64_t L = static_cast<int64_t>(hn::Lanes(d));
+  const auto va = hn::Set(d, a), vb = hn::Set(d, b), vc = hn::Set(d, c);
+  int64_t i = 0;
+  for (; i + L <= n; i += L)
+    hn::StoreU(hn::MulAdd(hn::LoadU(d, u + i), va, hn::MulAdd(hn::LoadU(d, x + i), vb, vc)), d, y + i);
+  for (; i < n; ++i) y[i] = u[i] * a + (x[i] * b + c);
+}
+
+void MaxPool2x2PlaneF32(const float* x, int64_t W, int64_t OH, int64_t OW, float* y, float* k) {
+  MaxPool2x2Plane(x, W, OH, OW, y, k);
+}
+void MaxPool2x2PlaneF64(const double* x, int64_t W, int64_t OH, int64_t OW, double* y, double* k) {
+  MaxPool2x2Plane(x, W, OH, OW, y, k);
+}
+double SumProdDevF32(const float* a, const float* x, int64_t n, double mean) { return SumProdDev(a, x, n, mean); }
+double SumProdDevF64(const double* a, const double* x, int64_t n, double mean) { return SumProdDev(a, x, n, mean); }
+void AffineF32(const float* x, float* y, int64_t n, float s, float t) { Affine(x, y, n, s, t); }
+void AffineF64(const double* x, double* y, int64_t n, double s, double t) { Affine(x, y, n, s, t); }
+void Affine2F32(const float* u, const float* x, float* y, int64_t n, float a, float b, float c) { Affine2(u, x, y, n, a, b, c); }
+void Affine2F64(const double* u, const double* x, double* y, int64_t n, double a, double b, double c) {
+  Affine2(u, x, y, n, a, b, c);
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace hpml::kernels::cpu::vec
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace hpml::kernels::cpu::vec {
+
+HWY_EXPORT(MaxPool2x2PlaneF32);
+HWY_EXPORT(MaxPool2x2PlaneF64);
+HWY_EXPORT(SumProdDevF32);
+HWY_EXPORT(SumProdDevF64);
+HWY_EXPORT(AffineF32);
+HWY_EXPORT(AffineF64);
+HWY_EXPORT(Affine2F32);
+HWY_EXPORT(Affine2F64);
+
+void max_pool_2x2_plane(const float* x, int64_t W, int64_t OH, int64_t OW, float* y, float* k) {
+  HWY_DYNAMIC_DISPATCH(MaxPool2x2PlaneF32)(x, W, OH, OW, y, k);
+}
+void max_pool_2x2_plane(const double* x, int64_t W, int64_t OH, int64_t OW, double* y, double* k) {
+  HWY_DYNAMIC_DISPATCH(MaxPool2x2PlaneF64)(x, W, OH, OW, y, k);
+}
+double sum_prod_dev(const float* a, const float* x, int64_t n, double mean) {
+  return HWY_DYNAMIC_DISPATCH(SumProdDevF32)(a, x, n, mean);
+}
+double sum_prod_dev(const double* a, const double* x, int64_t n, double mean) {
+  return HWY_DYNAMIC_DISPATCH(SumProdDevF64)(a, x, n, mean);
+}
+void affine(const float* x, float* y, int64_t n, float s, float t) { HWY_DYNAMIC_DISPATCH(AffineF32)(x, y, n, s, t); }
+void affine(const double* x, double* y, int64_t n, double s, double t) { HWY_DYNAMIC_DISPATCH(AffineF64)(x, y, n, s, t); }
+void affine2(const float* u, const float* x, float* y, int64_t n, float a, float b, float c) {
+  HWY_DYNAMIC_DISPATCH(Affine2F32)(u, x, y, n, a, b, c);
+}
+void affine2(const double* u, const double* x, double* y, int64_t n, double a, double b, double c) {
+  HWY_DYNAMIC_DISPATCH(Affine2F64)(u, x, y, n, a, b, c);
+}
+
+}  // namespace hpml::kernels::cpu::vec
+#endif  // HWY_ONCE

@@ -1,0 +1,27 @@
+// SIMD row kernels for the nn layers (pooling, batch norm), compiled for every SIMD target like
+// vec_math.h and picked at run time. Rows are contiguous; outputs may alias inputs where noted.
+#pragma once
+
+#include <cstdint>
+
+namespace hpml::kernels::cpu::vec {
+
+// One [OH, OW] plane of a 2x2, stride-2 max pool of the plane x [H >= 2 OH, W >= 2 OW]: y the
+// maximum of each window, k its position 0..3 in row-major window order (as a float: 0, 1, 2, 3).
+// Ties go to the first maximum; a NaN wins over numbers, the last NaN over earlier ones (PyTorch).
+// y and k are [OH * OW], contiguous.
+void max_pool_2x2_plane(const float* x, int64_t W, int64_t OH, int64_t OW, float* y, float* k);
+void max_pool_2x2_plane(const double* x, int64_t W, int64_t OH, int64_t OW, double* y, double* k);
+
+// sum over i of a[i] * (x[i] - mean), accumulated like vec::sum (blocks folded into a double).
+double sum_prod_dev(const float* a, const float* x, int64_t n, double mean);
+double sum_prod_dev(const double* a, const double* x, int64_t n, double mean);
+
+// y = s * x + t (y may be x).
+void affine(const float* x, float* y, int64_t n, float s, float t);
+void affine(const double* x, double* y, int64_t n, double s, double t);
+// y = a * u + b * x + c (y may be u or x).
+void affine2(const float* u, const float* x, float* y, int64_t n, float a, float b, float c);
+void affine2(const double* u, const double* x, double* y, int64_t n, double a, double b, double c);
+
+}  // namespace hpml::kernels::cpu::vec
