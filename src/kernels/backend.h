@@ -129,6 +129,18 @@ struct Backend {
   // Adaptive average pooling: window i spans [floor(i H / OH), ceil((i + 1) H / OH)).
   void (*adaptive_avg_pool2d)(const TensorView& out, const TensorView& in);
   void (*adaptive_avg_pool2d_backward)(const TensorView& grad_in, const TensorView& grad_out);
+
+  // Batch norm over a contiguous x [N, C, *] seen as [N, C, S]; per-channel tensors are [C],
+  // contiguous, of x's dtype. mean and the biased variance of each channel:
+  void (*batch_norm_stats)(const TensorView& mean, const TensorView& var, const TensorView& x);
+  // sum_dy[c] = sum of dy over channel c; sum_dy_xmu[c] = sum of dy * (x - mean[c]).
+  void (*batch_norm_backward_stats)(const TensorView& sum_dy, const TensorView& sum_dy_xmu, const TensorView& dy,
+                                    const TensorView& x, const TensorView& mean);
+  // out = x * scale[c] + shift[c]  (out may be x).
+  void (*channel_affine)(const TensorView& out, const TensorView& x, const TensorView& scale, const TensorView& shift);
+  // out = a[c] * u + b[c] * x + c[c]  (u, x, out all [N, C, S]).
+  void (*channel_affine2)(const TensorView& out, const TensorView& u, const TensorView& x, const TensorView& a,
+                          const TensorView& b, const TensorView& c);
 };
 
 const Backend& cpu_backend();

@@ -1,7 +1,9 @@
-// batch_norm, layer_norm, group_norm, composed from ops (gradients come from autograd).
+// batch_norm (checks, then the fused op of hpml/ops/normalization.h), layer_norm and group_norm
+// (composed from ops; gradients come from autograd).
 #include "hpml/autograd/grad_mode.h"
 #include "hpml/nn/functional.h"
 #include "hpml/ops/binary.h"
+#include "hpml/ops/normalization.h"
 #include "hpml/ops/reduce.h"
 #include "hpml/ops/views.h"
 
@@ -26,32 +28,12 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
     if (t->defined())
       HPML_CHECK(t->dim() == 1 && t->sizes()[0] == C, "batch_norm: per-channel tensors must have shape [", C, "], got ",
                  t->sizes(), " for input of shape ", x.sizes());
-  const bool use_batch = training || !running_mean.defined() || !running_var.defined();
-  DimVector dims;
-  for (int64_t d = 0; d < x.dim(); ++d)
-    if (d != 1) dims.push_back(d);
-  Tensor mean, var;
-  if (use_batch) {
+  if (training) {
     const int64_t n = x.numel() / std::max<int64_t>(C, 1);
     HPML_CHECK(n > 1, "batch_norm: expected more than 1 value per channel when training, got input of shape ", x.sizes(),
                "\nhint: use a batch of more than one sample, or eval() mode");
-    auto [v, m] = var_mean(x, dims, /*correction=*/0, /*keepdim=*/true);
-    mean = m, var = v;
-    if (training && running_mean.defined() && running_var.defined()) {
-      // Running estimates: exponential average, with the unbiased variance (exactly as PyTorch).
-      NoGradGuard ng;
-      Tensor rm = running_mean, rv = running_var;
-      rm.mul_(1 - momentum).add_(m.reshape({C}).detach(), momentum);
-      rv.mul_(1 - momentum).add_(v.reshape({C}).detach() * (static_cast<double>(n) / static_cast<double>(n - 1)), momentum);
-    }
-  } else {
-    mean = per_channel(running_mean, x);
-    var = per_channel(running_var, x);
   }
-  Tensor y = (x - mean) * rsqrt(var + eps);
-  if (weight.defined()) y = y * per_channel(weight, x);
-  if (bias.defined()) y = y + per_channel(bias, x);
-  return y;
+  return hpml::batch_norm(x, weight, bias, running_mean, running_var, training, momentum, eps);
 }
 
 Tensor layer_norm(const Tensor& x, IntArrayRef normalized_shape, const Tensor& weight, const Tensor& bias, double eps) {

@@ -149,5 +149,49 @@ TEST(HigherOrder, ThroughViewsAndBroadcasting) {
   expect_values(gbb, {4, 0});
 }
 
+// batch_norm's backward runs fused kernels, or differentiable ops under create_graph (Note [Fused
+// batch norm]): the two give the same first derivatives, and the second derivatives (through the
+// composite) pass gradcheck, in training mode (batch statistics) and evaluation mode.
+TEST(HigherOrder, BatchNormFusedAndCompositeBackwardAgreeAndSecondDerivativesCheck) {
+  Generator gen(7);
+  for (bool training : {true, false}) {
+    Tensor x = randn({3, 2, 4, 5}, &gen, kFloat64).requires_grad_();
+    Tensor w = uniform({2}, 0.5, 1.5, &gen, kFloat64).requires_grad_();
+    Tensor b = randn({2}, &gen, kFloat64).requires_grad_();
+    Tensor v = randn({3, 2, 4, 5}, &gen, kFloat64);  // upstream gradient, so the sum is not trivial
+    Tensor rm = tensor(std::vector<double>{0.3, -0.2}, kFloat64), rv = tensor(std::vector<double>{0.8, 1.7}, kFloat64);
+    auto bn = [&](const Tensor& xx, const Tensor& ww, const Tensor& bb) {
+      return batch_norm(xx, ww, bb, training ? Tensor() : rm, training ? Tensor() : rv, training, 0.1, 1e-5);
+    };
+    TensorList fused = autograd::grad({(bn(x, w, b) * v).sum()}, {x, w, b});
+    TensorList composite = autograd::grad({(bn(x, w, b) * v).sum()}, {x, w, b}, create_graph());
+    for (size_t i = 0; i < 3; ++i) {
+      // grad_bias = sum(v) is a constant; the other two depend on the inputs.
+      EXPECT_EQ(composite[i].requires_grad(), i < 2) << "gradient " << i;
+      EXPECT_LT((fused[i] - composite[i].detach()).abs().max().item<double>(), 1e-12) << "gradient " << i;
+    }
+    // Second derivatives, one direction at a time: phi(x, w) = sum(grad_x * r) + sum(grad_w * q)
+    // (grad_* from the first backward); its gradient by double backward, projected on a random
+    // direction (dx, dw), against a central finite difference of phi along that direction.
+    Tensor r = randn(x.sizes(), &gen, kFloat64), q = randn({2}, &gen, kFloat64);
+    auto phi = [&](const Tensor& xx, const Tensor& ww, bool graph) {
+      autograd::GradOptions o;
+      o.create_graph = graph;
+      TensorList g = autograd::grad({(bn(xx, ww, b) * v).sum()}, {xx, ww}, o);
+      return (g[0] * r).sum() + (g[1] * q).sum();
+    };
+    TensorList h = autograd::grad({phi(x, w, true)}, {x, w});
+    Tensor dx = randn(x.sizes(), &gen, kFloat64), dw = randn({2}, &gen, kFloat64);
+    const double analytic = ((h[0] * dx).sum() + (h[1] * dw).sum()).item<double>();
+    const double e = 1e-6;
+    auto at = [&](double t) {
+      Tensor xx = (x.detach() + dx * t).requires_grad_(), ww = (w.detach() + dw * t).requires_grad_();
+      return phi(xx, ww, false).item<double>();
+    };
+    const double numeric = (at(e) - at(-e)) / (2 * e);
+    EXPECT_NEAR(analytic, numeric, 1e-5 * (1 + std::fabs(numeric))) << (training ? "training" : "evaluation");
+  }
+}
+
 }  // namespace
 }  // namespace hpml

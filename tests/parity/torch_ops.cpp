@@ -160,6 +160,16 @@ std::map<std::string, TorchFn> make_table() {
          torch::Tensor b = in.size() > 2 ? in[2] : torch::Tensor();
          return TL{torch::conv1d(in[0], in[1], b, a.ints("stride"), a.ints("padding"), a.ints("dilation"), a.i("groups"))};
        }},
+      {"batch_norm", [](const TL& in, const ops::Args& a) {
+         const int64_t C = in[0].size(1);
+         torch::Tensor rm, rv;
+         if (a.b("running")) {
+           rm = torch::linspace(-0.5, 0.5, C, in[0].options().requires_grad(false));
+           rv = torch::linspace(0.5, 2.0, C, in[0].options().requires_grad(false));
+         }
+         torch::Tensor w = in.size() > 1 ? in[1] : torch::Tensor(), b = in.size() > 2 ? in[2] : torch::Tensor();
+         return TL{torch::batch_norm(in[0], w, b, rm, rv, a.b("training"), a.d("momentum"), a.d("eps"), false)};
+       }},
       {"max_pool2d", [](const TL& in, const ops::Args& a) {
          V stride = a.has("stride") ? a.ints("stride") : a.ints("kernel");
          V dil = a.has("dilation") ? a.ints("dilation") : V{1};

@@ -38,6 +38,12 @@ void avg_pool2d(const TensorView& out, const TensorView& in, const Window2d& w, 
 void avg_pool2d_backward(const TensorView& grad_in, const TensorView& grad_out, const Window2d& w, bool count_include_pad,
                          int64_t divisor_override);
 void adaptive_avg_pool2d(const TensorView& out, const TensorView& in);
+void batch_norm_stats(const TensorView& mean, const TensorView& var, const TensorView& x);
+void batch_norm_backward_stats(const TensorView& sum_dy, const TensorView& sum_dy_xmu, const TensorView& dy,
+                               const TensorView& x, const TensorView& mean);
+void channel_affine(const TensorView& out, const TensorView& x, const TensorView& scale, const TensorView& shift);
+void channel_affine2(const TensorView& out, const TensorView& u, const TensorView& x, const TensorView& a,
+                     const TensorView& b, const TensorView& c);
 void adaptive_avg_pool2d_backward(const TensorView& grad_in, const TensorView& grad_out);
 
 }  // namespace hpml::kernels::cpu
