@@ -80,7 +80,10 @@ double erfinv(double y) {
 }  // namespace
 
 double calculate_gain(std::string_view nl, std::optional<double> param) {
-  if (nl == "linear" || nl == "identity" || nl == "sigmoid" || nl.starts_with("conv")) return 1.0;
+  constexpr std::string_view kLinear[] = {"linear",           "identity",         "sigmoid",         "conv1d", "conv2d",
+                                          "conv3d",           "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"};
+  for (std::string_view name : kLinear)
+    if (nl == name) return 1.0;
   if (nl == "tanh") return 5.0 / 3.0;
   if (nl == "relu") return std::sqrt(2.0);
   if (nl == "leaky_relu") {

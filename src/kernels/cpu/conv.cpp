@@ -28,8 +28,80 @@ inline void valid_cols(const Window2d& w, int64_t kw, int64_t* lo, int64_t* hi) 
   if (*lo > *hi) *lo = *hi;
 }
 
+// Note [Shifted-plane im2col]
+// With stride 1 and an output as wide as the input (the "same" 3x3 / pad 1 case of most CNNs),
+// the im2col row for one (c, kh, kw) is the input plane shifted by off = (kh DH - PH) W + kw DW - PW
+// elements: one contiguous copy, then zeros where the shift crossed the top or bottom of the plane
+// or wrapped around a row edge (|kw DW - PW| entries per row). This replaces OH small copies per
+// (c, kh, kw) with one large one. col2im is the same shift backwards, as one vector add, after the
+// wrapped entries of the columns are zeroed (cols is scratch, owned by the caller).
+bool is_shifted_plane(const Window2d& w) { return w.SH == 1 && w.SW == 1 && w.OW == w.W; }
+
+struct Shift {
+  int64_t off;          // source index = destination index + off
+  int64_t i_lo, i_hi;   // destination range whose source lies inside the plane
+  int64_t col_lo, col_hi;  // valid output columns of each row
+};
+
+Shift plane_shift(const Window2d& w, int64_t kh, int64_t kw) {
+  const int64_t dh = kh * w.DH - w.PH, dw = kw * w.DW - w.PW;
+  Shift s{};
+  s.off = dh * w.W + dw;
+  const int64_t oh_lo = std::clamp<int64_t>(-dh, 0, w.OH), oh_hi = std::clamp<int64_t>(w.H - dh, oh_lo, w.OH);
+  // Rows [oh_lo, oh_hi) read inside the plane; within them, entries whose source index falls
+  // outside it are wrapped ones (zeroed anyway). All clamped so that i_lo <= i_hi <= OH * OW.
+  s.i_lo = std::min(std::max(oh_lo * w.OW, -s.off), oh_hi * w.OW);
+  s.i_hi = std::clamp(std::min(oh_hi * w.OW, w.H * w.W - s.off), s.i_lo, oh_hi * w.OW);
+  s.col_lo = std::clamp<int64_t>(-dw, 0, w.OW);
+  s.col_hi = std::clamp<int64_t>(w.W - dw, s.col_lo, w.OW);
+  return s;
+}
+
+// Zeroes the entries of rows [i_lo, i_hi) of a shifted plane that wrapped around a row edge.
+template <typename T>
+void zero_wrapped(T* dst, const Shift& s, const Window2d& w) {
+  if (s.col_lo == 0 && s.col_hi == w.OW) return;
+  for (int64_t r = s.i_lo / w.OW; r * w.OW < s.i_hi; ++r) {
+    T* row = dst + r * w.OW;
+    for (int64_t j = 0; j < s.col_lo; ++j) row[j] = T(0);
+    for (int64_t j = s.col_hi; j < w.OW; ++j) row[j] = T(0);
+  }
+}
+
+template <typename T>
+void im2col_shifted(const T* x, T* cols, int64_t C, const Window2d& w) {
+  const int64_t ohw = w.OH * w.OW;
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t kh = 0; kh < w.KH; ++kh)
+      for (int64_t kw = 0; kw < w.KW; ++kw) {
+        T* dst = cols + ((c * w.KH + kh) * w.KW + kw) * ohw;
+        const T* plane = x + c * w.H * w.W;
+        const Shift s = plane_shift(w, kh, kw);
+        std::fill(dst, dst + s.i_lo, T(0));
+        std::memcpy(dst + s.i_lo, plane + s.i_lo + s.off, static_cast<size_t>(s.i_hi - s.i_lo) * sizeof(T));
+        std::fill(dst + s.i_hi, dst + ohw, T(0));
+        zero_wrapped(dst, s, w);
+      }
+}
+
+// grad_x (zeroed by the caller) += the columns shifted back; cols' wrapped entries are zeroed first.
+template <typename T>
+void col2im_shifted(T* cols, T* gx, int64_t C, const Window2d& w) {
+  const int64_t ohw = w.OH * w.OW;
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t kh = 0; kh < w.KH; ++kh)
+      for (int64_t kw = 0; kw < w.KW; ++kw) {
+        T* src = cols + ((c * w.KH + kh) * w.KW + kw) * ohw;
+        T* plane = gx + c * w.H * w.W;
+        const Shift s = plane_shift(w, kh, kw);
+        zero_wrapped(src, s, w);
+        for (int64_t i = s.i_lo; i < s.i_hi; ++i) plane[i + s.off] += src[i];
+      }
+}
+
 template <typename T>
 void im2col(const T* x, T* cols, int64_t C, const Window2d& w) {
+  if (is_shifted_plane(w)) return im2col_shifted(x, cols, C, w);
   const int64_t ohw = w.OH * w.OW;
   for (int64_t c = 0; c < C; ++c)
     for (int64_t kh = 0; kh < w.KH; ++kh)
@@ -56,9 +128,11 @@ void im2col(const T* x, T* cols, int64_t C, const Window2d& w) {
       }
 }
 
-// grad_x (zeroed by the caller) += the columns put back where im2col took them.
+// grad_x (zeroed by the caller) += the columns put back where im2col took them (cols is scratch:
+// the shifted-plane path zeroes some of its entries).
 template <typename T>
-void col2im(const T* cols, T* gx, int64_t C, const Window2d& w) {
+void col2im(T* cols, T* gx, int64_t C, const Window2d& w) {
+  if (is_shifted_plane(w)) return col2im_shifted(cols, gx, C, w);
   const int64_t ohw = w.OH * w.OW;
   for (int64_t c = 0; c < C; ++c)
     for (int64_t kh = 0; kh < w.KH; ++kh)

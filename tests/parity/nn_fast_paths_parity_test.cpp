@@ -1,0 +1,104 @@
+// The kernels' special paths against libtorch, on the shapes that reach their edges:
+// - max_pool2d's 2x2 / stride-2 path (Note [2x2 max pooling]) on inputs built to stress its tie
+//   and NaN rules (and the general loop on the same data): values from {0, 1, 2} (most windows
+//   hold ties), NaNs (two in some windows), -inf windows, odd heights and widths (the last row /
+//   column is not covered), rows shorter and longer than one SIMD vector;
+// - conv2d's shifted-plane im2col/col2im (Note [Shifted-plane im2col]): stride 1 with output as
+//   wide as the input, for kernels, paddings and dilations whose shifts cross the plane's edges,
+//   down to 1-pixel images, and the general path beside it.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <sstream>
+#include <vector>
+
+#include "parity/nn_parity_util.h"
+
+namespace hpml {
+namespace {
+
+using nnparity::T;
+
+Tensor tie_and_nan_input(IntArrayRef shape, DType dt, uint64_t seed) {
+  Generator g(seed);
+  Tensor x = randint(0, 3, shape, &g).to(kFloat64);
+  Tensor u = rand(shape, &g, kFloat64);
+  NoGradGuard ng;
+  // About 3% NaN, 2% -inf, the rest ties.
+  x = where(lt(u, scalar_tensor(0.03, kFloat64)), full_like(x, std::nan("")), x);
+  x = where(logical_and(ge(u, scalar_tensor(0.03, kFloat64)), lt(u, scalar_tensor(0.05, kFloat64))),
+            full_like(x, -std::numeric_limits<double>::infinity()), x);
+  return x.to(dt);
+}
+
+TEST(MaxPoolFastPath, ValuesAndIndicesMatchPyTorchWithTiesNaNsAndOddSizes) {
+  const std::vector<std::vector<int64_t>> shapes = {{2, 3, 28, 28}, {2, 3, 9, 15}, {1, 2, 14, 14}, {1, 1, 2, 2},
+                                                     {3, 2, 7, 70},  {1, 1, 5, 3}};
+  uint64_t seed = 1;
+  for (DType dt : {kFloat32, kFloat64})
+    for (const auto& shape : shapes) {
+      Tensor x = tie_and_nan_input(shape, dt, seed++);
+      auto [v, i] = max_pool2d_with_indices(x, {.kernel_size = {2, 2}});
+      auto [tv, ti] = torch::max_pool2d_with_indices(T(x), {2, 2});
+      // The general loop on the same data: overlapping 3x3 windows with padding.
+      auto [gv, gi] = max_pool2d_with_indices(x, {.kernel_size = {3, 3}, .stride = Dims{1, 1}, .padding = {1, 1}});
+      auto [tgv, tgi] = torch::max_pool2d_with_indices(T(x), {3, 3}, {1, 1}, {1, 1});
+      std::ostringstream os;
+      os << "max_pool2d 2x2 on " << dtype_name(dt) << " " << x.sizes();
+      const std::string what = os.str();
+      HPML_EXPECT_PARITY(what + ", values", v, tv, nnparity::Tol{0, 0});
+      HPML_EXPECT_PARITY(what + ", indices", i, ti, nnparity::Tol{0, 0});
+      HPML_EXPECT_PARITY(what + ", 3x3 stride 1 padding 1, values", gv, tgv, nnparity::Tol{0, 0});
+      HPML_EXPECT_PARITY(what + ", 3x3 stride 1 padding 1, indices", gi, tgi, nnparity::Tol{0, 0});
+      // The gradient goes to the chosen element of every window.
+      Tensor xr = x.detach().requires_grad_(true);
+      Tensor go = randn(v.sizes(), nullptr, dt);
+      max_pool2d(xr, {.kernel_size = {2, 2}}).backward(go);
+      torch::Tensor txr = T(x, true);
+      torch::max_pool2d(txr, {2, 2}).backward(T(go));
+      HPML_EXPECT_PARITY(what + ", input gradient", xr.grad(), txr.grad(), nnparity::Tol{0, 0});
+    }
+}
+
+TEST(ConvShiftedPlane, ForwardAndGradientsMatchPyTorchAtThePlaneEdges) {
+  struct Case {
+    std::vector<int64_t> x, w;  // [N, C, H, W], [OC, C, KH, KW]
+    std::vector<int64_t> padding, dilation, stride;
+  };
+  const std::vector<Case> cases = {
+      {{2, 3, 6, 5}, {4, 3, 3, 3}, {1, 1}, {1, 1}, {1, 1}},    // the common 3x3 "same"
+      {{1, 2, 7, 9}, {3, 2, 5, 5}, {2, 2}, {1, 1}, {1, 1}},    // 5x5 "same"
+      {{1, 2, 6, 6}, {2, 2, 3, 3}, {2, 2}, {2, 2}, {1, 1}},    // dilated "same"
+      {{2, 1, 1, 1}, {2, 1, 3, 3}, {1, 1}, {1, 1}, {1, 1}},    // 1x1 image: every shift leaves it
+      {{1, 2, 2, 3}, {2, 2, 5, 3}, {2, 1}, {1, 1}, {1, 1}},    // kernel taller than the image
+      {{1, 2, 5, 4}, {3, 2, 3, 1}, {1, 0}, {1, 1}, {1, 1}},    // 3x1: no column shift
+      {{1, 2, 4, 6}, {2, 2, 1, 3}, {0, 1}, {1, 1}, {1, 1}},    // 1x3: no row shift
+      {{1, 2, 6, 6}, {2, 2, 3, 3}, {0, 1}, {1, 1}, {1, 1}},    // output shorter than the input
+      {{1, 2, 6, 7}, {2, 2, 3, 3}, {1, 1}, {1, 1}, {2, 1}},    // row stride 2: general path
+      {{1, 2, 6, 7}, {2, 2, 3, 3}, {1, 1}, {1, 1}, {1, 2}}};   // column stride 2: general path
+  Generator g(5);
+  for (const Case& c : cases) {
+    Tensor x = randn(c.x, &g, kFloat64).requires_grad_(), w = randn(c.w, &g, kFloat64).requires_grad_();
+    Tensor b = randn({c.w[0]}, &g, kFloat64).requires_grad_();
+    ConvOptions o{.stride = Dims{c.stride[0], c.stride[1]}, .padding = Padding({c.padding[0], c.padding[1]}),
+                  .dilation = Dims{c.dilation[0], c.dilation[1]}};
+    Tensor y = conv2d(x, w, b, o);
+    Tensor go = randn(y.sizes(), &g, kFloat64);
+    y.backward(go);
+    torch::Tensor tx = T(x, true), tw = T(w, true), tb = T(b, true);
+    torch::Tensor ty = torch::conv2d(tx, tw, tb, c.stride, c.padding, c.dilation);
+    ty.backward(T(go));
+    std::ostringstream os;
+    os << "conv2d x " << x.sizes() << " w " << w.sizes() << " padding " << IntArrayRef(c.padding) << " dilation "
+       << IntArrayRef(c.dilation) << " stride " << IntArrayRef(c.stride);
+    const nnparity::Tol tol{1e-12, 1e-12};
+    HPML_EXPECT_PARITY(os.str() + ", output", y, ty, tol);
+    HPML_EXPECT_PARITY(os.str() + ", input gradient", x.grad(), tx.grad(), tol);
+    HPML_EXPECT_PARITY(os.str() + ", weight gradient", w.grad(), tw.grad(), tol);
+    HPML_EXPECT_PARITY(os.str() + ", bias gradient", b.grad(), tb.grad(), tol);
+  }
+}
+
+}  // namespace
+}  // namespace hpml
