@@ -7,6 +7,7 @@
 #include "hpml/core/threads.h"
 #include "kernels/backend.h"
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cpu/vec_nn.h"
 
 namespace hpml::kernels::cpu {
 
@@ -57,51 +58,8 @@ Shift plane_shift(const Window2d& w, int64_t kh, int64_t kw) {
   return s;
 }
 
-// Zeroes the entries of rows [i_lo, i_hi) of a shifted plane that wrapped around a row edge.
-template <typename T>
-void zero_wrapped(T* dst, const Shift& s, const Window2d& w) {
-  if (s.col_lo == 0 && s.col_hi == w.OW) return;
-  for (int64_t r = s.i_lo / w.OW; r * w.OW < s.i_hi; ++r) {
-    T* row = dst + r * w.OW;
-    for (int64_t j = 0; j < s.col_lo; ++j) row[j] = T(0);
-    for (int64_t j = s.col_hi; j < w.OW; ++j) row[j] = T(0);
-  }
-}
-
-template <typename T>
-void im2col_shifted(const T* x, T* cols, int64_t C, const Window2d& w) {
-  const int64_t ohw = w.OH * w.OW;
-  for (int64_t c = 0; c < C; ++c)
-    for (int64_t kh = 0; kh < w.KH; ++kh)
-      for (int64_t kw = 0; kw < w.KW; ++kw) {
-        T* dst = cols + ((c * w.KH + kh) * w.KW + kw) * ohw;
-        const T* plane = x + c * w.H * w.W;
-        const Shift s = plane_shift(w, kh, kw);
-        std::fill(dst, dst + s.i_lo, T(0));
-        std::memcpy(dst + s.i_lo, plane + s.i_lo + s.off, static_cast<size_t>(s.i_hi - s.i_lo) * sizeof(T));
-        std::fill(dst + s.i_hi, dst + ohw, T(0));
-        zero_wrapped(dst, s, w);
-      }
-}
-
-// grad_x (zeroed by the caller) += the columns shifted back; cols' wrapped entries are zeroed first.
-template <typename T>
-void col2im_shifted(T* cols, T* gx, int64_t C, const Window2d& w) {
-  const int64_t ohw = w.OH * w.OW;
-  for (int64_t c = 0; c < C; ++c)
-    for (int64_t kh = 0; kh < w.KH; ++kh)
-      for (int64_t kw = 0; kw < w.KW; ++kw) {
-        T* src = cols + ((c * w.KH + kh) * w.KW + kw) * ohw;
-        T* plane = gx + c * w.H * w.W;
-        const Shift s = plane_shift(w, kh, kw);
-        zero_wrapped(src, s, w);
-        for (int64_t i = s.i_lo; i < s.i_hi; ++i) plane[i + s.off] += src[i];
-      }
-}
-
 template <typename T>
 void im2col(const T* x, T* cols, int64_t C, const Window2d& w) {
-  if (is_shifted_plane(w)) return im2col_shifted(x, cols, C, w);
   const int64_t ohw = w.OH * w.OW;
   for (int64_t c = 0; c < C; ++c)
     for (int64_t kh = 0; kh < w.KH; ++kh)
@@ -128,11 +86,9 @@ void im2col(const T* x, T* cols, int64_t C, const Window2d& w) {
       }
 }
 
-// grad_x (zeroed by the caller) += the columns put back where im2col took them (cols is scratch:
-// the shifted-plane path zeroes some of its entries).
+// grad_x (zeroed by the caller) += the columns put back where im2col took them.
 template <typename T>
-void col2im(T* cols, T* gx, int64_t C, const Window2d& w) {
-  if (is_shifted_plane(w)) return col2im_shifted(cols, gx, C, w);
+void col2im(const T* cols, T* gx, int64_t C, const Window2d& w) {
   const int64_t ohw = w.OH * w.OW;
   for (int64_t c = 0; c < C; ++c)
     for (int64_t kh = 0; kh < w.KH; ++kh)
@@ -154,6 +110,48 @@ void col2im(T* cols, T* gx, int64_t C, const Window2d& w) {
         }
       }
 }
+
+// im2col / col2im for C channels of one window, set up once per kernel call: the shifted-plane
+// path (its offsets, ranges and keep masks computed here) or the general loops.
+template <typename T>
+class Patches {
+ public:
+  Patches(const Window2d& w, int64_t C) : w_(w), C_(C), shifted_(is_shifted_plane(w)) {
+    if (!shifted_) return;
+    const int64_t kk = w.KH * w.KW, ohw = w.OH * w.OW;
+    off_.resize(static_cast<size_t>(kk)), lo_.resize(static_cast<size_t>(kk)), hi_.resize(static_cast<size_t>(kk));
+    keep_.assign(static_cast<size_t>(kk * ohw), T(0));
+    for (int64_t kh = 0; kh < w.KH; ++kh)
+      for (int64_t kw = 0; kw < w.KW; ++kw) {
+        const int64_t k = kh * w.KW + kw;
+        const Shift sh = plane_shift(w, kh, kw);
+        off_[k] = sh.off, lo_[k] = sh.i_lo, hi_[k] = sh.i_hi;
+        for (int64_t i = sh.i_lo; i < sh.i_hi; ++i) {
+          const int64_t col = i % w.OW;
+          keep_[k * ohw + i] = col >= sh.col_lo && col < sh.col_hi ? T(1) : T(0);
+        }
+      }
+    planes_ = vec::ShiftedPlanes{C, w.H * w.W, ohw, kk, off_.data(), lo_.data(), hi_.data()};
+  }
+  // cols [C * KH * KW, OH * OW] from x [C, H, W].
+  void im2col(const T* x, T* cols) const {
+    if (shifted_) vec::im2col_shifted(planes_, keep_.data(), x, cols);
+    else cpu::im2col(x, cols, C_, w_);
+  }
+  // gx [C, H, W] (zeroed by the caller) += cols put back.
+  void col2im(const T* cols, T* gx) const {
+    if (shifted_) vec::col2im_shifted(planes_, keep_.data(), cols, gx);
+    else cpu::col2im(cols, gx, C_, w_);
+  }
+
+ private:
+  Window2d w_;
+  int64_t C_;
+  bool shifted_;
+  std::vector<int64_t> off_, lo_, hi_;
+  std::vector<T> keep_;
+  vec::ShiftedPlanes planes_{};
+};
 
 // Scratch memory kept per thread between calls (a fresh buffer each call would be zero-filled
 // by the kernel on first touch, page by page).
@@ -203,6 +201,7 @@ void conv2d(const TensorView& out, const TensorView& in, const TensorView& weigh
             const Window2d& w) {
   dispatch_floating(in.dtype, "conv2d", [&]<typename T>() {
     const int64_t G = w.groups, Cg = w.C / G, OCg = w.OC / G, CKg = Cg * w.KH * w.KW, ohw = w.OH * w.OW;
+    const Patches<T> patches(w, Cg);
     const bool pointwise = is_pointwise(w);
     const T* x = in.ptr<T>();
     const T* wt = weight.ptr<T>();
@@ -211,7 +210,7 @@ void conv2d(const TensorView& out, const TensorView& in, const TensorView& weigh
     for_images<T>(w, pointwise ? 0 : CKg * ohw, [&](int64_t n, T* cols) {
       for (int64_t g = 0; g < G; ++g) {
         const T* xg = x + (n * w.C + g * Cg) * w.H * w.W;
-        if (!pointwise) im2col(xg, cols, Cg, w);
+        if (!pointwise) patches.im2col(xg, cols);
         T* yg = y + (n * w.OC + g * OCg) * ohw;
         gemm(in.dtype, false, false, OCg, ohw, CKg, 1.0, wt + g * OCg * CKg, CKg, pointwise ? xg : cols, ohw, 0.0, yg, ohw);
       }
@@ -228,6 +227,7 @@ void conv2d_backward_input(const TensorView& grad_in, const TensorView& grad_out
                            const Window2d& w) {
   dispatch_floating(weight.dtype, "conv2d_backward", [&]<typename T>() {
     const int64_t G = w.groups, Cg = w.C / G, OCg = w.OC / G, CKg = Cg * w.KH * w.KW, ohw = w.OH * w.OW;
+    const Patches<T> patches(w, Cg);
     const bool pointwise = is_pointwise(w);
     const T* go = grad_out.ptr<T>();
     const T* wt = weight.ptr<T>();
@@ -241,7 +241,7 @@ void conv2d_backward_input(const TensorView& grad_in, const TensorView& grad_out
         gemm(weight.dtype, true, false, CKg, ohw, OCg, 1.0, wt + g * OCg * CKg, CKg, gog, ohw, 0.0, dst, ohw);
         if (!pointwise) {
           std::fill(gxg, gxg + Cg * w.H * w.W, T(0));
-          col2im(cols, gxg, Cg, w);
+          patches.col2im(cols, gxg);
         }
       }
     });
@@ -252,6 +252,7 @@ void conv2d_backward_weight(const TensorView& grad_weight, const TensorView* gra
                             const TensorView& in, const Window2d& w) {
   dispatch_floating(in.dtype, "conv2d_backward", [&]<typename T>() {
     const int64_t G = w.groups, Cg = w.C / G, OCg = w.OC / G, CKg = Cg * w.KH * w.KW, ohw = w.OH * w.OW;
+    const Patches<T> patches(w, Cg);
     const bool pointwise = is_pointwise(w);
     const T* go = grad_out.ptr<T>();
     const T* x = in.ptr<T>();
@@ -267,7 +268,7 @@ void conv2d_backward_weight(const TensorView& grad_weight, const TensorView* gra
       for (int64_t n = lo; n < hi; ++n) {
         for (int64_t g = 0; g < G; ++g) {
           const T* xg = x + (n * w.C + g * Cg) * w.H * w.W;
-          if (!pointwise) im2col(xg, cols, Cg, w);
+          if (!pointwise) patches.im2col(xg, cols);
           const T* gog = go + (n * w.OC + g * OCg) * ohw;
           // part_g [OCg, CKg] += grad_out_g [OCg, ohw] @ cols^T [ohw, CKg]
           gemm(in.dtype, false, true, OCg, CKg, ohw, 1.0, gog, ohw, pointwise ? xg : cols, ohw, 1.0,

@@ -110,6 +110,52 @@ HWY_INLINE void Affine2(const T* u, const T* x, T* y, int64_t n, T a, T b, T c) 
   for (; i < n; ++i) y[i] = u[i] * a + (x[i] * b + c);
 }
 
+template <typename T>
+HWY_INLINE void Im2colShifted(const ShiftedPlanes& p, const T* keep, const T* x, T* cols) {
+  const hn::ScalableTag<T> d;
+  const int64_t L = static_cast<int64_t>(hn::Lanes(d));
+  const auto zero = hn::Zero(d);
+  for (int64_t c = 0; c < p.C; ++c)
+    for (int64_t k = 0; k < p.kk; ++k) {
+      T* dst = cols + (c * p.kk + k) * p.ohw;
+      const T* src = x + c * p.plane + p.off[k];  // read only at i in [lo, hi), inside the plane
+      const T* kp = keep + k * p.ohw;
+      const int64_t lo = p.lo[k], hi = p.hi[k];
+      std::fill(dst, dst + lo, T(0));
+      int64_t i = lo;
+      for (; i + L <= hi; i += L)
+        hn::StoreU(hn::IfThenElseZero(hn::Ne(hn::LoadU(d, kp + i), zero), hn::LoadU(d, src + i)), d, dst + i);
+      for (; i < hi; ++i) dst[i] = kp[i] != T(0) ? src[i] : T(0);
+      std::fill(dst + hi, dst + p.ohw, T(0));
+    }
+}
+
+template <typename T>
+HWY_INLINE void Col2imShifted(const ShiftedPlanes& p, const T* keep, const T* cols, T* gx) {
+  const hn::ScalableTag<T> d;
+  const int64_t L = static_cast<int64_t>(hn::Lanes(d));
+  const auto zero = hn::Zero(d);
+  for (int64_t c = 0; c < p.C; ++c)
+    for (int64_t k = 0; k < p.kk; ++k) {
+      const T* src = cols + (c * p.kk + k) * p.ohw;
+      T* dst = gx + c * p.plane + p.off[k];  // written only at i in [lo, hi), inside the plane
+      const T* kp = keep + k * p.ohw;
+      const int64_t hi = p.hi[k];
+      int64_t i = p.lo[k];
+      for (; i + L <= hi; i += L) {
+        const auto add = hn::IfThenElseZero(hn::Ne(hn::LoadU(d, kp + i), zero), hn::LoadU(d, src + i));
+        hn::StoreU(hn::Add(hn::LoadU(d, dst + i), add), d, dst + i);
+      }
+      for (; i < hi; ++i)
+        if (kp[i] != T(0)) dst[i] += src[i];
+    }
+}
+
+void Im2colShiftedF32(const ShiftedPlanes& p, const float* keep, const float* x, float* cols) { Im2colShifted(p, keep, x, cols); }
+void Im2colShiftedF64(const ShiftedPlanes& p, const double* keep, const double* x, double* cols) { Im2colShifted(p, keep, x, cols); }
+void Col2imShiftedF32(const ShiftedPlanes& p, const float* keep, const float* cols, float* gx) { Col2imShifted(p, keep, cols, gx); }
+void Col2imShiftedF64(const ShiftedPlanes& p, const double* keep, const double* cols, double* gx) { Col2imShifted(p, keep, cols, gx); }
+
 void MaxPool2x2PlaneF32(const float* x, int64_t W, int64_t OH, int64_t OW, float* y, float* k) {
   MaxPool2x2Plane(x, W, OH, OW, y, k);
 }
@@ -132,6 +178,10 @@ HWY_AFTER_NAMESPACE();
 #if HWY_ONCE
 namespace hpml::kernels::cpu::vec {
 
+HWY_EXPORT(Im2colShiftedF32);
+HWY_EXPORT(Im2colShiftedF64);
+HWY_EXPORT(Col2imShiftedF32);
+HWY_EXPORT(Col2imShiftedF64);
 HWY_EXPORT(MaxPool2x2PlaneF32);
 HWY_EXPORT(MaxPool2x2PlaneF64);
 HWY_EXPORT(SumProdDevF32);
@@ -141,6 +191,18 @@ HWY_EXPORT(AffineF64);
 HWY_EXPORT(Affine2F32);
 HWY_EXPORT(Affine2F64);
 
+void im2col_shifted(const ShiftedPlanes& p, const float* keep, const float* x, float* cols) {
+  HWY_DYNAMIC_DISPATCH(Im2colShiftedF32)(p, keep, x, cols);
+}
+void im2col_shifted(const ShiftedPlanes& p, const double* keep, const double* x, double* cols) {
+  HWY_DYNAMIC_DISPATCH(Im2colShiftedF64)(p, keep, x, cols);
+}
+void col2im_shifted(const ShiftedPlanes& p, const float* keep, const float* cols, float* gx) {
+  HWY_DYNAMIC_DISPATCH(Col2imShiftedF32)(p, keep, cols, gx);
+}
+void col2im_shifted(const ShiftedPlanes& p, const double* keep, const double* cols, double* gx) {
+  HWY_DYNAMIC_DISPATCH(Col2imShiftedF64)(p, keep, cols, gx);
+}
 void max_pool_2x2_plane(const float* x, int64_t W, int64_t OH, int64_t OW, float* y, float* k) {
   HWY_DYNAMIC_DISPATCH(MaxPool2x2PlaneF32)(x, W, OH, OW, y, k);
 }
