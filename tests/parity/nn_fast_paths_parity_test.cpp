@@ -5,7 +5,8 @@
 //   column is not covered), rows shorter and longer than one SIMD vector;
 // - conv2d's shifted-plane im2col/col2im (Note [Shifted-plane im2col]): stride 1 with output as
 //   wide as the input, for kernels, paddings and dilations whose shifts cross the plane's edges,
-//   down to 1-pixel images, and the general path beside it.
+//   down to 1-pixel images, and the general path beside it;
+// - conv2d's Winograd path (Note [Winograd F(2x2, 3x3)]) in f32.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -97,6 +98,35 @@ TEST(ConvShiftedPlane, ForwardAndGradientsMatchPyTorchAtThePlaneEdges) {
     HPML_EXPECT_PARITY(os.str() + ", input gradient", x.grad(), tx.grad(), tol);
     HPML_EXPECT_PARITY(os.str() + ", weight gradient", w.grad(), tw.grad(), tol);
     HPML_EXPECT_PARITY(os.str() + ", bias gradient", b.grad(), tb.grad(), tol);
+  }
+}
+
+// conv2d's Winograd F(2x2, 3x3) path (f32, 3x3, stride 1, padding 1, >= 16 channels each way): the
+// output and both gradients against libtorch, on even and odd sizes (partial last tiles), sizes
+// whose tile rows are shorter and longer than one vector, and one image or several per chunk.
+TEST(ConvWinograd, ForwardAndGradientsMatchPyTorch) {
+  const std::vector<std::vector<int64_t>> shapes = {// x [N, C, H, W], then OC
+                                                    {3, 16, 14, 14, 32}, {2, 32, 7, 9, 16}, {1, 16, 28, 28, 16},
+                                                    {2, 24, 1, 1, 16},   {9, 16, 5, 4, 20}, {1, 16, 33, 2, 16}};
+  Generator g(11);
+  for (const auto& sh : shapes) {
+    Tensor x = randn({sh[0], sh[1], sh[2], sh[3]}, &g).requires_grad_();
+    Tensor w = (randn({sh[4], sh[1], 3, 3}, &g) * 0.2).requires_grad_();
+    Tensor b = randn({sh[4]}, &g).requires_grad_();
+    Tensor y = conv2d(x, w, b, {.padding = Padding(1)});
+    Tensor go = randn(y.sizes(), &g);
+    y.backward(go);
+    torch::Tensor tx = T(x, true), tw = T(w, true), tb = T(b, true);
+    torch::Tensor ty = torch::conv2d(tx, tw, tb, 1, 1);
+    ty.backward(T(go));
+    std::ostringstream os;
+    os << "Winograd conv2d x " << x.sizes() << " w " << w.sizes();
+    // f32 sums of C * 9 terms: both sides round differently; 1e-4 relative to the output's scale.
+    const nnparity::Tol tol{2e-4, 1e-4};
+    HPML_EXPECT_PARITY(os.str() + ", output", y, ty, tol);
+    HPML_EXPECT_PARITY(os.str() + ", input gradient", x.grad(), tx.grad(), tol);
+    HPML_EXPECT_PARITY(os.str() + ", weight gradient", w.grad(), tw.grad(), nnparity::Tol{1e-3, 1e-4});
+    HPML_EXPECT_PARITY(os.str() + ", bias gradient", b.grad(), tb.grad(), nnparity::Tol{1e-3, 1e-4});
   }
 }
 

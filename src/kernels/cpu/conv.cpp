@@ -1,13 +1,16 @@
-// CPU 2-d convolution by im2col + GEMM (OpenBLAS). See Note [Convolution as GEMM].
+// CPU 2-d convolution by im2col + GEMM (see Note [Convolution as GEMM]); 3x3 "same" f32
+// convolutions go through Winograd (winograd.cpp) for the output and both gradients.
 #include <algorithm>
 #include <cstring>
 #include <mutex>
+#include <type_traits>
 #include <vector>
 
 #include "hpml/core/threads.h"
 #include "kernels/backend.h"
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cpu/vec_nn.h"
+#include "kernels/cpu/winograd.h"
 
 namespace hpml::kernels::cpu {
 
@@ -199,6 +202,8 @@ void for_images(const Window2d& w, int64_t cols_size, const F& f) {
 
 void conv2d(const TensorView& out, const TensorView& in, const TensorView& weight, const TensorView* bias,
             const Window2d& w) {
+  if (winograd_applies(w, in.dtype))
+    return winograd_conv2d(out.ptr<float>(), in.ptr<float>(), weight.ptr<float>(), bias ? bias->ptr<float>() : nullptr, w);
   dispatch_floating(in.dtype, "conv2d", [&]<typename T>() {
     const int64_t G = w.groups, Cg = w.C / G, OCg = w.OC / G, CKg = Cg * w.KH * w.KW, ohw = w.OH * w.OW;
     const Patches<T> patches(w, Cg);
@@ -225,6 +230,8 @@ void conv2d(const TensorView& out, const TensorView& in, const TensorView& weigh
 
 void conv2d_backward_input(const TensorView& grad_in, const TensorView& grad_out, const TensorView& weight,
                            const Window2d& w) {
+  if (winograd_applies(w, weight.dtype))
+    return winograd_conv2d_backward_input(grad_in.ptr<float>(), grad_out.ptr<float>(), weight.ptr<float>(), w);
   dispatch_floating(weight.dtype, "conv2d_backward", [&]<typename T>() {
     const int64_t G = w.groups, Cg = w.C / G, OCg = w.OC / G, CKg = Cg * w.KH * w.KW, ohw = w.OH * w.OW;
     const Patches<T> patches(w, Cg);
@@ -258,6 +265,20 @@ void conv2d_backward_weight(const TensorView& grad_weight, const TensorView* gra
     const T* x = in.ptr<T>();
     T* gw = grad_weight.ptr<T>();
     T* gb = grad_bias ? grad_bias->ptr<T>() : nullptr;
+    if constexpr (std::is_same_v<T, float>) {
+      if (winograd_applies(w, in.dtype)) {
+        winograd_conv2d_backward_weight(gw, go, x, w);
+        if (gb)
+          parallel_for(0, w.OC, 1, [&](int64_t lo, int64_t hi) {
+            for (int64_t oc = lo; oc < hi; ++oc) {
+              T s = 0;
+              for (int64_t n = 0; n < w.N; ++n) s += row_sum(go + (n * w.OC + oc) * ohw, ohw);
+              gb[oc] = s;
+            }
+          });
+        return;
+      }
+    }
     std::fill(gw, gw + w.OC * CKg, T(0));
     if (gb) std::fill(gb, gb + w.OC, T(0));
     std::mutex mu;
