@@ -22,6 +22,16 @@ namespace hpml::kernels::cpu {
 // Work is split across threads by image, each running single-threaded GEMMs on its own cols
 // buffer — unless there are fewer images than threads, then images run one after another and
 // each GEMM uses all threads. A 1x1 convolution with stride 1 and no padding needs no im2col.
+//
+// Note [Which convolution]
+// oneDNN (libdnnl, which hpml links for its sgemm) has convolution primitives, and PyTorch 1.13
+// uses them. They were measured before this code was written: with NCHW tensors oneDNN picks its
+// im2col path (about 10.9 ms forward for 32->64 channels, 3x3, 14x14, batch 128, one thread, from
+// Python); in its blocked nChw16c layout it takes about 4.1 ms, before the reorders to and from
+// NCHW that every call would need here. im2col + oneDNN's sgemm took 5.0 ms, Winograd
+// (winograd.cpp) 3.7 ms, so hpml keeps its own: Winograd for the 3x3 "same" f32 case that CNNs
+// are made of, im2col + GEMM for everything else (with the shifted-plane im2col below), and no
+// layout conversions. scripts/bench (group nn) compares the whole layer with libtorch's.
 namespace {
 
 // Output columns [lo, hi) whose input column ow * SW - PW + kw * DW lies inside [0, W).
