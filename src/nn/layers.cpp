@@ -73,14 +73,17 @@ Tensor Dropout::forward(const Tensor& x) { return functional::dropout(x, p, is_t
 std::string Dropout::extra_repr() const { return "p=" + py(p) + ", inplace=False"; }
 
 Embedding::Embedding(int64_t num, int64_t dim, std::optional<int64_t> pad)
-    : Module("Embedding"), num_embeddings(num), embedding_dim(dim), padding_idx(pad) {
+    : Module("Embedding"),
+      num_embeddings(num),
+      embedding_dim(dim),
+      padding_idx(pad && *pad < 0 ? std::optional<int64_t>(*pad + num) : pad) {  // PyTorch stores it non-negative
   HPML_CHECK(num > 0 && dim > 0, "Embedding: num_embeddings and embedding_dim must be positive, got ", num, " and ", dim);
   if (pad) HPML_CHECK(*pad >= -num && *pad < num, "Embedding: padding_idx ", *pad, " must be within num_embeddings (", num, ")");
   weight = register_parameter("weight", empty({num, dim}));
   init::normal_(weight);
-  if (pad) {
+  if (padding_idx) {
     NoGradGuard ng;
-    weight.select(0, *pad < 0 ? *pad + num : *pad).zero_();
+    weight.select(0, *padding_idx).zero_();
   }
 }
 Tensor Embedding::forward(const Tensor& indices) { return functional::embedding(indices, weight, padding_idx); }

@@ -284,6 +284,7 @@ TEST(ModulePrint, LayersMatchPyTorch) {
   EXPECT_EQ(repr(nn::Dropout(0.25)), "Dropout(p=0.25, inplace=False)");
   EXPECT_EQ(repr(nn::Embedding(10, 3)), "Embedding(10, 3)");
   EXPECT_EQ(repr(nn::Embedding(10, 3, 0)), "Embedding(10, 3, padding_idx=0)");
+  EXPECT_EQ(repr(nn::Embedding(10, 3, -1)), "Embedding(10, 3, padding_idx=9)");  // stored non-negative, as PyTorch
   EXPECT_EQ(repr(nn::LeakyReLU()), "LeakyReLU(negative_slope=0.01)");
   EXPECT_EQ(repr(nn::LeakyReLU(0.2)), "LeakyReLU(negative_slope=0.2)");
   EXPECT_EQ(repr(nn::GELU()), "GELU(approximate='none')");

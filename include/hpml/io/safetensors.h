@@ -38,7 +38,7 @@ NamedTensors parse_safetensors(const uint8_t* data, size_t size, const std::stri
 void save(const nn::Module& module, const std::string& path, const Metadata& metadata = {});
 void load(nn::Module& module, const std::string& path, bool strict = true);
 
-// Largest header accepted (the reference implementation's limit).
-inline constexpr uint64_t kMaxSafetensorsHeader = 100u << 20;
+// Largest header accepted: 100,000,000 bytes, the reference implementation's MAX_HEADER_SIZE.
+inline constexpr uint64_t kMaxSafetensorsHeader = 100'000'000;
 
 }  // namespace hpml::io

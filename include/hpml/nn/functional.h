@@ -19,7 +19,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor
 // Zeroes each element with probability p and scales the rest by 1/(1-p) (inverted dropout);
 // the identity when !training.
 Tensor dropout(const Tensor& x, double p = 0.5, bool training = true, Generator* gen = nullptr);
-// Rows of weight [num, dim] picked by indices (i64, any shape) -> [*indices.shape, dim].
+// Rows of weight [num, dim] picked by indices (i64 or i32, any shape) -> [*indices.shape, dim].
 // padding_idx: that row gets no gradient.
 Tensor embedding(const Tensor& indices, const Tensor& weight, std::optional<int64_t> padding_idx = std::nullopt);
 
@@ -34,7 +34,7 @@ using hpml::max_pool2d;
 // Normalizes over every dim but 1 (channels) with the batch's mean and biased variance when
 // training (then updating the running statistics in place: new = (1 - momentum) old + momentum
 // batch, the variance unbiased), or with the running statistics otherwise. Running statistics
-// may be undefined (then batch statistics are always used).
+// may be undefined only when training (evaluation mode without them raises, as PyTorch).
 Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
                   const Tensor& bias, bool training, double momentum = 0.1, double eps = 1e-5);
 // Normalizes over the trailing dims given by normalized_shape (biased variance).

@@ -85,6 +85,8 @@ class Module {
   void zero_grad(bool set_to_none = true);
   // Converts floating parameters and buffers in place (the tensor handles stay the same).
   Module& to(DType dtype);
+  // Moves parameters and buffers to `device`. Only the CPU exists in this build: other devices
+  // raise the "not built with CUDA" error, the CPU is a no-op.
   Module& to(Device device);
   // Calls fn on every module, children first, then this one (like PyTorch's apply).
   Module& apply(const std::function<void(Module&)>& fn);
