@@ -203,27 +203,49 @@ float* grow(V& v, int64_t n) {
   return v.data();
 }
 
+// Grown zero-filled, so that the lanes past the last tile start as zeros, not garbage that could
+// be a denormal (slow) or a NaN (harmless: those columns are never read back, but confusing).
+float* grow_zeroed(std::vector<float>& v, int64_t n) {
+  if (static_cast<int64_t>(v.size()) < n) v.assign(static_cast<size_t>(n), 0.0f);
+  return v.data();
+}
+
+// N images in chunks of B (about kTilesPerChunk tiles each), so that a chunk's V and M stay in cache.
+struct Chunks {
+  Tiles t;
+  int64_t N, B, count;
+  Chunks(int64_t n, int64_t H, int64_t W) : t{H, W, (H + 1) / 2, (W + 1) / 2, 0, 0}, N(n) {
+    t.per_image = t.TH * t.TW, t.Wp = 2 * t.TW + 2;
+    B = std::clamp<int64_t>(kTilesPerChunk / t.per_image, 1, N);
+    count = (N + B - 1) / B;
+  }
+  struct Chunk {
+    int64_t n0, nb, T, Tpad;  // images [n0, n0 + nb), T tiles, rows of Tpad
+  };
+  Chunk operator[](int64_t ch) const {
+    const int64_t n0 = ch * B, nb = std::min(B, N - n0), T = nb * t.per_image;
+    return {n0, nb, T, T + kSlack};
+  }
+  int64_t scratch_floats() const { return std::max(row_buffer_floats(t), 4 * t.TW + 4 * kSlack); }
+};
+
 // y [N, Co, H, W] = sum over Ci of the convolution of x [N, Ci, H, W] by the transformed kernels U.
 void run(const float* x, int64_t N, int64_t Ci, int64_t H, int64_t W, const float* U, int64_t Co, const float* bias,
          float* y) {
-  Tiles t{H, W, (H + 1) / 2, (W + 1) / 2, 0, 0};
-  t.per_image = t.TH * t.TW, t.Wp = 2 * t.TW + 2;
-  const int64_t B = std::clamp<int64_t>(kTilesPerChunk / t.per_image, 1, N);
-  const int64_t chunks = (N + B - 1) / B;
-  parallel_for(0, chunks, 1, [&](int64_t lo, int64_t hi) {
+  const Chunks chunks(N, H, W);
+  parallel_for(0, chunks.count, 1, [&](int64_t lo, int64_t hi) {
     thread_local std::vector<float> V, M, buf;
     for (int64_t ch = lo; ch < hi; ++ch) {
-      const int64_t n0 = ch * B, nb = std::min(B, N - n0), T = nb * t.per_image, Tpad = T + kSlack;
-      // Zero-filled once, so that the lanes past the last tile never hold NaN or denormal garbage.
-      if (static_cast<int64_t>(V.size()) < 16 * Ci * Tpad) V.assign(static_cast<size_t>(16 * Ci * Tpad), 0.0f);
-      if (static_cast<int64_t>(M.size()) < 16 * Co * Tpad) M.assign(static_cast<size_t>(16 * Co * Tpad), 0.0f);
-      float* scratch = grow(buf, std::max(row_buffer_floats(t), 4 * t.TW + 4 * kSlack));
-      transform_input(x + n0 * Ci * H * W, nb, Ci, t, Tpad, V.data(), scratch);
+      const Chunks::Chunk c = chunks[ch];
+      float* v = grow_zeroed(V, 16 * Ci * c.Tpad);
+      float* m = grow_zeroed(M, 16 * Co * c.Tpad);
+      float* scratch = grow(buf, chunks.scratch_floats());
+      transform_input(x + c.n0 * Ci * H * W, c.nb, Ci, chunks.t, c.Tpad, v, scratch);
       // M_xi [Co, T] = U_xi [Co, Ci] @ V_xi [Ci, T]
       for (int64_t xi = 0; xi < 16; ++xi)
-        gemm(DType::f32, false, false, Co, T, Ci, 1.0, U + xi * Co * Ci, Ci, V.data() + xi * Ci * Tpad, Tpad, 0.0,
-             M.data() + xi * Co * Tpad, Tpad);
-      transform_output(M.data(), nb, Co, t, Tpad, bias, y + n0 * Co * H * W, scratch);
+        gemm(DType::f32, false, false, Co, c.T, Ci, 1.0, U + xi * Co * Ci, Ci, v + xi * Ci * c.Tpad, c.Tpad, 0.0,
+             m + xi * Co * c.Tpad, c.Tpad);
+      transform_output(m, c.nb, Co, chunks.t, c.Tpad, bias, y + c.n0 * Co * H * W, scratch);
     }
   });
 }
@@ -292,26 +314,23 @@ void finish_weight_grad(const float* Macc, int64_t Co, int64_t Ci, float* gw) {
 // gw [Co][Ci][3][3] for the 3x3, padding-1 convolution of x [N, Ci, H, W] giving go [N, Co, H, W].
 void run_weight_grad(const float* x, const float* go, int64_t N, int64_t Ci, int64_t Co, int64_t H, int64_t W,
                      float* gw) {
-  Tiles t{H, W, (H + 1) / 2, (W + 1) / 2, 0, 0};
-  t.per_image = t.TH * t.TW, t.Wp = 2 * t.TW + 2;
-  const int64_t B = std::clamp<int64_t>(kTilesPerChunk / t.per_image, 1, N);
-  const int64_t chunks = (N + B - 1) / B;
+  const Chunks chunks(N, H, W);
   std::vector<float> total(static_cast<size_t>(16 * Co * Ci), 0.0f);
   std::mutex mu;
-  parallel_for(0, chunks, 1, [&](int64_t lo, int64_t hi) {
+  parallel_for(0, chunks.count, 1, [&](int64_t lo, int64_t hi) {
     thread_local std::vector<float> V, Ug, buf;
     std::vector<float> acc(static_cast<size_t>(16 * Co * Ci), 0.0f);
     for (int64_t ch = lo; ch < hi; ++ch) {
-      const int64_t n0 = ch * B, nb = std::min(B, N - n0), T = nb * t.per_image, Tpad = T + kSlack;
-      if (static_cast<int64_t>(V.size()) < 16 * Ci * Tpad) V.assign(static_cast<size_t>(16 * Ci * Tpad), 0.0f);
-      if (static_cast<int64_t>(Ug.size()) < 16 * Co * Tpad) Ug.assign(static_cast<size_t>(16 * Co * Tpad), 0.0f);
-      float* scratch = grow(buf, std::max(row_buffer_floats(t), 4 * t.TW + 4 * kSlack));
-      transform_input(x + n0 * Ci * H * W, nb, Ci, t, Tpad, V.data(), scratch);
-      transform_grad_tiles(go + n0 * Co * H * W, nb, Co, t, Tpad, Ug.data(), scratch);
+      const Chunks::Chunk c = chunks[ch];
+      float* v = grow_zeroed(V, 16 * Ci * c.Tpad);
+      float* u = grow_zeroed(Ug, 16 * Co * c.Tpad);
+      float* scratch = grow(buf, chunks.scratch_floats());
+      transform_input(x + c.n0 * Ci * H * W, c.nb, Ci, chunks.t, c.Tpad, v, scratch);
+      transform_grad_tiles(go + c.n0 * Co * H * W, c.nb, Co, chunks.t, c.Tpad, u, scratch);
       // acc_xi [Co, Ci] += Ug_xi [Co, T] @ V_xi^T [T, Ci]
       for (int64_t xi = 0; xi < 16; ++xi)
-        gemm(DType::f32, false, true, Co, Ci, T, 1.0, Ug.data() + xi * Co * Tpad, Tpad, V.data() + xi * Ci * Tpad, Tpad,
-             1.0, acc.data() + xi * Co * Ci, Ci);
+        gemm(DType::f32, false, true, Co, Ci, c.T, 1.0, u + xi * Co * c.Tpad, c.Tpad, v + xi * Ci * c.Tpad, c.Tpad, 1.0,
+             acc.data() + xi * Co * Ci, Ci);
     }
     std::lock_guard<std::mutex> lk(mu);
     for (size_t i = 0; i < acc.size(); ++i) total[i] += acc[i];
