@@ -28,4 +28,7 @@
 
 #include "hpml/nn/nn.h"
 
+#include "hpml/optim/optimizer.h"
+#include "hpml/optim/optimizers.h"
+
 #include "hpml/io/safetensors.h"

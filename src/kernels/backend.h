@@ -45,6 +45,25 @@ struct BinaryParams {
 
 enum class ReduceOp : uint8_t { sum, prod, amax, amin, kCount };
 
+// One optimizer step over a parameter, fused: each element of param, grad and the state buffers is
+// read once and written once. The rules are PyTorch 1.13's (torch/optim/*.py, single-tensor form);
+// the optimizer computes the per-step scalars (bias corrections, decayed lr) and passes them here.
+enum class OptimKind : uint8_t { sgd, adagrad, adadelta, rmsprop, adam, kCount };
+struct OptimParams {
+  double lr = 0, weight_decay = 0;
+  bool maximize = false;
+  double momentum = 0, dampening = 0;  // sgd, rmsprop (momentum)
+  bool nesterov = false;               // sgd
+  bool first_step = false;             // sgd: the momentum buffer starts as the gradient
+  double eps = 0;                      // adagrad, adadelta, rmsprop, adam
+  double rho = 0;                      // adadelta (rmsprop's alpha goes here too)
+  bool centered = false;               // rmsprop
+  double beta1 = 0, beta2 = 0;         // adam
+  double step_size = 0;                // adam: lr / (1 - beta1^t);  adagrad: lr / (1 + (t - 1) lr_decay)
+  double bias_correction2_sqrt = 1;    // adam: sqrt(1 - beta2^t)
+  bool amsgrad = false, decoupled_weight_decay = false;  // adam (AdamW: decoupled)
+};
+
 // The geometry of a 2-d convolution or pooling window over [N, C, H, W] -> [N, OC, OH, OW].
 struct Window2d {
   int64_t N, C, H, W;      // input
@@ -141,6 +160,13 @@ struct Backend {
   // out = a[c] * u + b[c] * x + c[c]  (u, x, out all [N, C, S]).
   void (*channel_affine2)(const TensorView& out, const TensorView& u, const TensorView& x, const TensorView& a,
                           const TensorView& b, const TensorView& c);
+
+  // One fused optimizer step (see OptimKind). param, grad and the state buffers are contiguous,
+  // of one floating dtype and of one size; states: sgd {momentum_buffer} (null without momentum),
+  // adagrad {sum}, adadelta {square_avg, acc_delta}, rmsprop {square_avg, momentum_buffer or null,
+  // grad_avg or null}, adam {exp_avg, exp_avg_sq, max_exp_avg_sq or null}.
+  void (*optim_step)(OptimKind kind, const OptimParams& p, const TensorView& param, const TensorView& grad,
+                     const TensorView* s0, const TensorView* s1, const TensorView* s2);
 };
 
 const Backend& cpu_backend();

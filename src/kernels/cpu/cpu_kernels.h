@@ -44,6 +44,8 @@ void batch_norm_backward_stats(const TensorView& sum_dy, const TensorView& sum_d
 void channel_affine(const TensorView& out, const TensorView& x, const TensorView& scale, const TensorView& shift);
 void channel_affine2(const TensorView& out, const TensorView& u, const TensorView& x, const TensorView& a,
                      const TensorView& b, const TensorView& c);
+void optim_step(OptimKind kind, const OptimParams& p, const TensorView& param, const TensorView& grad, const TensorView* s0,
+                const TensorView* s1, const TensorView* s2);
 void adaptive_avg_pool2d_backward(const TensorView& grad_in, const TensorView& grad_out);
 
 }  // namespace hpml::kernels::cpu

@@ -1,0 +1,116 @@
+// optim::Optimizer: parameter groups, each with its own options; per-parameter state; step (with
+// an optional closure), zero_grad, and a state dict that a checkpoint can hold.
+//
+//   optim::SGD opt(model.parameters(), {.lr = 0.1, .momentum = 0.9});
+//   opt.add_param_group({head.parameters(), {.lr = 0.01}});   // its own options
+//   loss.backward();  opt.step();  opt.zero_grad();
+//
+// Concrete optimizers (optimizers.h) derive from OptimizerWith<Options>, which stores the groups;
+// they implement one fused step per parameter (kernels/backend.h, OptimKind).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "hpml/core/error.h"
+#include "hpml/core/tensor.h"
+
+namespace hpml::optim {
+
+// A flat, ordered state dict: "param_groups.<g>.<option>" (0-d f64), "param_groups.<g>.params"
+// (the group's parameter indices, i64) and "state.<i>.<name>" (parameter i's state tensors, in
+// the order of the groups' parameters). Every entry is a tensor, so it saves as safetensors.
+using StateDict = std::vector<std::pair<std::string, Tensor>>;
+
+// Option values by name, as state dicts and schedulers see them (bools as 0 / 1).
+using OptionValues = std::vector<std::pair<std::string, double>>;
+
+class Optimizer {
+ public:
+  virtual ~Optimizer() = default;
+  Optimizer(const Optimizer&) = delete;
+  Optimizer& operator=(const Optimizer&) = delete;
+
+  // One update of every parameter that has a gradient (parameters without one are skipped).
+  virtual void step() = 0;
+  // Evaluates the loss with closure() (grad mode on), then steps; returns the loss.
+  Tensor step(const std::function<Tensor()>& closure);
+  // Clears every parameter's gradient (set_to_none: undefined, else zeros).
+  void zero_grad(bool set_to_none = true);
+
+  size_t num_param_groups() const { return groups_params_.size(); }
+  const TensorList& params(size_t group) const;
+  // The learning rate of a group, and the momentum-like option that CyclicLR / OneCycleLR cycle
+  // (SGD / RMSprop momentum, Adam's beta1); nullopt when the optimizer has none.
+  virtual double lr(size_t group) const = 0;
+  virtual void set_lr(size_t group, double lr) = 0;
+  virtual std::optional<double> momentum(size_t /*group*/) const { return std::nullopt; }
+  virtual void set_momentum(size_t /*group*/, double /*value*/) {}
+  // A group's options by name (every numeric option of the Options struct).
+  virtual OptionValues options(size_t group) const = 0;
+
+  StateDict state_dict() const;
+  // Restores options and state from a state dict of an optimizer of the same type over parameters
+  // of the same shapes (by position); raises naming the first mismatch.
+  void load_state_dict(const StateDict& sd);
+
+  const std::string& name() const { return name_; }
+
+ protected:
+  explicit Optimizer(std::string name) : name_(std::move(name)) {}
+  void add_group_params(const TensorList& params);
+  virtual void set_options(size_t group, const OptionValues& values) = 0;
+
+  // Parameter state by global index (groups' parameters in order) and name.
+  std::map<std::string, Tensor>& state(size_t index) { return state_[index]; }
+  const std::map<std::string, Tensor>& state(size_t index) const { return state_.at(index); }
+  size_t global_index(size_t group, size_t i) const { return offsets_[group] + i; }
+
+ private:
+  std::string name_;
+  std::vector<TensorList> groups_params_;
+  std::vector<size_t> offsets_;
+  std::vector<std::map<std::string, Tensor>> state_;
+};
+
+// A group: its parameters and its options.
+template <class Options>
+struct ParamGroup {
+  TensorList params;
+  Options options;
+};
+
+// The group storage shared by the concrete optimizers. Options must have a `double lr`, a
+// `validate(const char* optimizer)` member and `values()` / `from_values(OptionValues)`.
+template <class Options>
+class OptimizerWith : public Optimizer {
+ public:
+  void add_param_group(const ParamGroup<Options>& g) {
+    g.options.validate(name().c_str());
+    options_.push_back(g.options);
+    add_group_params(g.params);
+  }
+  const Options& group_options(size_t group) const { return options_.at(group); }
+  Options& group_options(size_t group) { return options_.at(group); }
+  double lr(size_t group) const override { return options_.at(group).lr; }
+  void set_lr(size_t group, double lr) override { options_.at(group).lr = lr; }
+  OptionValues options(size_t group) const override { return options_.at(group).values(); }
+
+ protected:
+  OptimizerWith(std::string name, const TensorList& params, const Options& o) : Optimizer(std::move(name)) {
+    add_param_group({params, o});
+  }
+  void set_options(size_t group, const OptionValues& values) override {
+    options_.at(group) = Options::from_values(values, options_.at(group));
+    options_.at(group).validate(name().c_str());
+  }
+
+ private:
+  std::vector<Options> options_;
+};
+
+}  // namespace hpml::optim

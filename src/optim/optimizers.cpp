@@ -1,0 +1,320 @@
+// The optimizers' options (checks, values by name) and steps. Each step runs the fused kernel of
+// its rule (kernels/backend.h, OptimKind; src/kernels/cpu/optim.cpp) once per parameter.
+#include "hpml/optim/optimizers.h"
+
+#include <cmath>
+
+#include "hpml/autograd/grad_mode.h"
+#include "hpml/ops/binary.h"
+#include "hpml/ops/factories.h"
+#include "kernels/backend.h"
+
+namespace hpml::optim {
+
+using kernels::OptimKind;
+using kernels::OptimParams;
+using kernels::view_of;
+
+namespace {
+
+double pick(const OptionValues& v, const char* key, double def) {
+  for (const auto& [k, x] : v)
+    if (k == key) return x;
+  return def;
+}
+
+void check_lr(const char* opt, double lr) {
+  HPML_CHECK(!std::isnan(lr), opt, ": the learning rate must be given (.lr = ...)");
+  HPML_CHECK(lr >= 0, opt, ": invalid learning rate: ", lr);
+}
+void check_nonneg(const char* opt, const char* what, double v) { HPML_CHECK(v >= 0, opt, ": invalid ", what, " value: ", v); }
+
+// A state tensor by name, created (zeros, or `fill`) on first use; sets *created when it was.
+Tensor& state_tensor(std::map<std::string, Tensor>& st, const char* key, const Tensor& like, double fill = 0,
+                     bool* created = nullptr) {
+  auto it = st.find(key);
+  if (it == st.end()) {
+    it = st.emplace(key, full(like.sizes(), fill, like.dtype())).first;
+    if (created) *created = true;
+  }
+  return it->second;
+}
+
+// The step count ("step", a 0-d f64 tensor as PyTorch keeps it), incremented; returns the new value.
+double next_step(std::map<std::string, Tensor>& st) {
+  auto it = st.find("step");
+  if (it == st.end()) it = st.emplace("step", scalar_tensor(0.0, kFloat64)).first;
+  const double t = it->second.item<double>() + 1;
+  it->second = scalar_tensor(t, kFloat64);
+  return t;
+}
+
+// One fused kernel step on p with its gradient and state buffers (each may be null).
+void fused_step(const std::string& opt, OptimKind kind, const OptimParams& o, const Tensor& p, const Tensor* s0,
+                const Tensor* s1 = nullptr, const Tensor* s2 = nullptr) {
+  const Tensor& grad = p.grad();
+  HPML_CHECK(grad.dtype() == p.dtype() && grad.sizes() == p.sizes(), opt, ": the gradient of a ", p.dtype(),
+             " parameter of shape ", p.sizes(), " is ", grad.dtype(), " of shape ", grad.sizes());
+  HPML_CHECK(p.dtype() == kFloat32 || p.dtype() == kFloat64, opt, ": parameters must be f32 or f64, got ", p.dtype());
+  Tensor g = grad.contiguous();
+  Tensor pc = p.is_contiguous() ? p : p.contiguous();
+  kernels::TensorView v0, v1, v2;
+  if (s0) v0 = view_of(*s0);
+  if (s1) v1 = view_of(*s1);
+  if (s2) v2 = view_of(*s2);
+  kernels::backend(p.device(), opt.c_str())
+      .optim_step(kind, o, view_of(pc), view_of(g), s0 ? &v0 : nullptr, s1 ? &v1 : nullptr, s2 ? &v2 : nullptr);
+  if (pc.impl_ptr().get() != p.impl_ptr().get()) {
+    Tensor q = p;
+    q.copy_(pc);
+  } else {
+    p.bump_version();
+  }
+}
+
+}  // namespace
+
+// ---- options ---------------------------------------------------------------------------------
+
+void SGDOptions::validate(const char* opt) const {
+  check_lr(opt, lr);
+  check_nonneg(opt, "momentum", momentum);
+  check_nonneg(opt, "weight_decay", weight_decay);
+  HPML_CHECK(!nesterov || (momentum > 0 && dampening == 0), opt,
+             ": Nesterov momentum requires a momentum and zero dampening (momentum ", momentum, ", dampening ", dampening, ")");
+}
+OptionValues SGDOptions::values() const {
+  return {{"lr", lr}, {"momentum", momentum}, {"dampening", dampening}, {"weight_decay", weight_decay},
+          {"nesterov", nesterov ? 1.0 : 0.0}, {"maximize", maximize ? 1.0 : 0.0}};
+}
+SGDOptions SGDOptions::from_values(const OptionValues& v, const SGDOptions& b) {
+  return {pick(v, "lr", b.lr), pick(v, "momentum", b.momentum), pick(v, "dampening", b.dampening),
+          pick(v, "weight_decay", b.weight_decay), pick(v, "nesterov", b.nesterov) != 0, pick(v, "maximize", b.maximize) != 0};
+}
+
+void AdagradOptions::validate(const char* opt) const {
+  check_lr(opt, lr);
+  check_nonneg(opt, "lr_decay", lr_decay);
+  check_nonneg(opt, "weight_decay", weight_decay);
+  check_nonneg(opt, "initial_accumulator_value", initial_accumulator_value);
+  check_nonneg(opt, "epsilon", eps);
+}
+OptionValues AdagradOptions::values() const {
+  return {{"lr", lr}, {"lr_decay", lr_decay}, {"weight_decay", weight_decay},
+          {"initial_accumulator_value", initial_accumulator_value}, {"eps", eps}, {"maximize", maximize ? 1.0 : 0.0}};
+}
+AdagradOptions AdagradOptions::from_values(const OptionValues& v, const AdagradOptions& b) {
+  return {pick(v, "lr", b.lr), pick(v, "lr_decay", b.lr_decay), pick(v, "weight_decay", b.weight_decay),
+          pick(v, "initial_accumulator_value", b.initial_accumulator_value), pick(v, "eps", b.eps),
+          pick(v, "maximize", b.maximize) != 0};
+}
+
+void AdadeltaOptions::validate(const char* opt) const {
+  check_lr(opt, lr);
+  HPML_CHECK(rho >= 0 && rho <= 1, opt, ": invalid rho value: ", rho);
+  check_nonneg(opt, "epsilon", eps);
+  check_nonneg(opt, "weight_decay", weight_decay);
+}
+OptionValues AdadeltaOptions::values() const {
+  return {{"lr", lr}, {"rho", rho}, {"eps", eps}, {"weight_decay", weight_decay}, {"maximize", maximize ? 1.0 : 0.0}};
+}
+AdadeltaOptions AdadeltaOptions::from_values(const OptionValues& v, const AdadeltaOptions& b) {
+  return {pick(v, "lr", b.lr), pick(v, "rho", b.rho), pick(v, "eps", b.eps), pick(v, "weight_decay", b.weight_decay),
+          pick(v, "maximize", b.maximize) != 0};
+}
+
+void RMSpropOptions::validate(const char* opt) const {
+  check_lr(opt, lr);
+  check_nonneg(opt, "epsilon", eps);
+  check_nonneg(opt, "momentum", momentum);
+  check_nonneg(opt, "weight_decay", weight_decay);
+  check_nonneg(opt, "alpha", alpha);
+}
+OptionValues RMSpropOptions::values() const {
+  return {{"lr", lr},         {"alpha", alpha},   {"eps", eps}, {"weight_decay", weight_decay},
+          {"momentum", momentum}, {"centered", centered ? 1.0 : 0.0}, {"maximize", maximize ? 1.0 : 0.0}};
+}
+RMSpropOptions RMSpropOptions::from_values(const OptionValues& v, const RMSpropOptions& b) {
+  return {pick(v, "lr", b.lr),         pick(v, "alpha", b.alpha),    pick(v, "eps", b.eps),
+          pick(v, "weight_decay", b.weight_decay), pick(v, "momentum", b.momentum),
+          pick(v, "centered", b.centered) != 0,    pick(v, "maximize", b.maximize) != 0};
+}
+
+template <double D>
+void AdamFamilyOptions<D>::validate(const char* opt) const {
+  check_lr(opt, lr);
+  check_nonneg(opt, "epsilon", eps);
+  HPML_CHECK(betas.first >= 0 && betas.first < 1, opt, ": invalid beta parameter at index 0: ", betas.first);
+  HPML_CHECK(betas.second >= 0 && betas.second < 1, opt, ": invalid beta parameter at index 1: ", betas.second);
+  check_nonneg(opt, "weight_decay", weight_decay);
+}
+template <double D>
+OptionValues AdamFamilyOptions<D>::values() const {
+  return {{"lr", lr},   {"beta1", betas.first}, {"beta2", betas.second}, {"eps", eps}, {"weight_decay", weight_decay},
+          {"amsgrad", amsgrad ? 1.0 : 0.0}, {"maximize", maximize ? 1.0 : 0.0}};
+}
+template <double D>
+AdamFamilyOptions<D> AdamFamilyOptions<D>::from_values(const OptionValues& v, const AdamFamilyOptions& b) {
+  return {pick(v, "lr", b.lr), {pick(v, "beta1", b.betas.first), pick(v, "beta2", b.betas.second)}, pick(v, "eps", b.eps),
+          pick(v, "weight_decay", b.weight_decay), pick(v, "amsgrad", b.amsgrad) != 0, pick(v, "maximize", b.maximize) != 0};
+}
+template struct AdamFamilyOptions<0.0>;
+template struct AdamFamilyOptions<1e-2>;
+
+void NesterovOptions::validate(const char* opt) const {
+  check_lr(opt, lr);
+  HPML_CHECK(momentum >= 0 && momentum < 1, opt, ": momentum must be in [0, 1), got ", momentum);
+}
+OptionValues NesterovOptions::values() const { return {{"lr", lr}, {"momentum", momentum}}; }
+NesterovOptions NesterovOptions::from_values(const OptionValues& v, const NesterovOptions& b) {
+  return {pick(v, "lr", b.lr), pick(v, "momentum", b.momentum)};
+}
+
+// ---- steps -----------------------------------------------------------------------------------
+
+SGD::SGD(const TensorList& params, const SGDOptions& options) : OptimizerWith("SGD", params, options) {}
+
+void SGD::step() {
+  NoGradGuard ng;
+  for (size_t g = 0; g < num_param_groups(); ++g) {
+    const SGDOptions& o = group_options(g);
+    for (size_t i = 0; i < params(g).size(); ++i) {
+      const Tensor& p = params(g)[i];
+      if (!p.grad().defined()) continue;
+      OptimParams k{.lr = o.lr, .weight_decay = o.weight_decay, .maximize = o.maximize, .momentum = o.momentum,
+                    .dampening = o.dampening, .nesterov = o.nesterov};
+      Tensor* buf = nullptr;
+      if (o.momentum != 0) buf = &state_tensor(state(global_index(g, i)), "momentum_buffer", p, 0, &k.first_step);
+      fused_step(name(), OptimKind::sgd, k, p, buf);
+    }
+  }
+}
+
+Adagrad::Adagrad(const TensorList& params, const AdagradOptions& options) : OptimizerWith("Adagrad", params, options) {}
+
+void Adagrad::step() {
+  NoGradGuard ng;
+  for (size_t g = 0; g < num_param_groups(); ++g) {
+    const AdagradOptions& o = group_options(g);
+    for (size_t i = 0; i < params(g).size(); ++i) {
+      const Tensor& p = params(g)[i];
+      if (!p.grad().defined()) continue;
+      auto& st = state(global_index(g, i));
+      Tensor& sum = state_tensor(st, "sum", p, o.initial_accumulator_value);
+      const double t = next_step(st);
+      OptimParams k{.lr = o.lr, .weight_decay = o.weight_decay, .maximize = o.maximize, .eps = o.eps,
+                    .step_size = o.lr / (1 + (t - 1) * o.lr_decay)};  // clr
+      fused_step(name(), OptimKind::adagrad, k, p, &sum);
+    }
+  }
+}
+
+Adadelta::Adadelta(const TensorList& params, const AdadeltaOptions& options)
+    : OptimizerWith("Adadelta", params, options) {}
+
+void Adadelta::step() {
+  NoGradGuard ng;
+  for (size_t g = 0; g < num_param_groups(); ++g) {
+    const AdadeltaOptions& o = group_options(g);
+    for (size_t i = 0; i < params(g).size(); ++i) {
+      const Tensor& p = params(g)[i];
+      if (!p.grad().defined()) continue;
+      auto& st = state(global_index(g, i));
+      Tensor& sq = state_tensor(st, "square_avg", p);
+      Tensor& acc = state_tensor(st, "acc_delta", p);
+      next_step(st);
+      OptimParams k{.lr = o.lr, .weight_decay = o.weight_decay, .maximize = o.maximize, .eps = o.eps, .rho = o.rho};
+      fused_step(name(), OptimKind::adadelta, k, p, &sq, &acc);
+    }
+  }
+}
+
+RMSprop::RMSprop(const TensorList& params, const RMSpropOptions& options) : OptimizerWith("RMSprop", params, options) {}
+
+void RMSprop::step() {
+  NoGradGuard ng;
+  for (size_t g = 0; g < num_param_groups(); ++g) {
+    const RMSpropOptions& o = group_options(g);
+    for (size_t i = 0; i < params(g).size(); ++i) {
+      const Tensor& p = params(g)[i];
+      if (!p.grad().defined()) continue;
+      auto& st = state(global_index(g, i));
+      Tensor& sq = state_tensor(st, "square_avg", p);
+      Tensor* buf = o.momentum > 0 ? &state_tensor(st, "momentum_buffer", p) : nullptr;
+      Tensor* gavg = o.centered ? &state_tensor(st, "grad_avg", p) : nullptr;
+      next_step(st);
+      OptimParams k{.lr = o.lr, .weight_decay = o.weight_decay, .maximize = o.maximize, .momentum = o.momentum,
+                    .eps = o.eps, .rho = o.alpha, .centered = o.centered};
+      fused_step(name(), OptimKind::rmsprop, k, p, &sq, buf, gavg);
+    }
+  }
+}
+
+template <class O, bool kDecoupled>
+AdamFamily<O, kDecoupled>::AdamFamily(const TensorList& params, const O& options)
+    : OptimizerWith<O>(kDecoupled ? "AdamW" : "Adam", params, options) {}
+
+template <class O, bool kDecoupled>
+void AdamFamily<O, kDecoupled>::step() {
+  NoGradGuard ng;
+  for (size_t g = 0; g < this->num_param_groups(); ++g) {
+    const O& o = this->group_options(g);
+    for (size_t i = 0; i < this->params(g).size(); ++i) {
+      const Tensor& p = this->params(g)[i];
+      if (!p.grad().defined()) continue;
+      auto& st = this->state(this->global_index(g, i));
+      Tensor& m = state_tensor(st, "exp_avg", p);
+      Tensor& v = state_tensor(st, "exp_avg_sq", p);
+      Tensor* vmax = o.amsgrad ? &state_tensor(st, "max_exp_avg_sq", p) : nullptr;
+      const double t = next_step(st);
+      const double bc1 = 1 - std::pow(o.betas.first, t), bc2 = 1 - std::pow(o.betas.second, t);
+      OptimParams k{.lr = o.lr, .weight_decay = o.weight_decay, .maximize = o.maximize, .eps = o.eps,
+                    .beta1 = o.betas.first, .beta2 = o.betas.second, .step_size = o.lr / bc1,
+                    .bias_correction2_sqrt = std::sqrt(bc2), .amsgrad = o.amsgrad, .decoupled_weight_decay = kDecoupled};
+      fused_step(this->name(), OptimKind::adam, k, p, &m, &v, vmax);
+    }
+  }
+}
+
+template class AdamFamily<AdamOptions, false>;
+template class AdamFamily<AdamWOptions, true>;
+
+// Note [Classical Nesterov]
+// PyTorch's Nesterov SGD keeps one point p and a buffer b: b = m b + g(p), p -= lr (g(p) + m b).
+// The classical form keeps the weights W and a velocity V and evaluates the gradient at the
+// look-ahead point W + m V. With p = W + m V and V = -lr b the two are the same recurrence
+// (p_t = p_{t-1} + m^2 V_{t-1} - (1 + m) lr g both ways), so this optimizer keeps W and V as state
+// and leaves the parameters at the look-ahead point, where the next backward computes g.
+ClassicalNesterov::ClassicalNesterov(const TensorList& params, const NesterovOptions& options)
+    : OptimizerWith("ClassicalNesterov", params, options) {}
+
+void ClassicalNesterov::step() {
+  NoGradGuard ng;
+  for (size_t g = 0; g < num_param_groups(); ++g) {
+    const NesterovOptions& o = group_options(g);
+    for (size_t i = 0; i < params(g).size(); ++i) {
+      Tensor p = params(g)[i];
+      if (!p.grad().defined()) continue;
+      auto& st = state(global_index(g, i));
+      if (!st.count("weight")) st["weight"] = p.detach().clone();  // W_0 = the starting point (V_0 = 0)
+      Tensor& W = st["weight"];
+      Tensor& V = state_tensor(st, "velocity", p);
+      V.mul_(o.momentum).add_(p.grad(), -o.lr);  // V_t = m V_{t-1} - lr g(W_{t-1} + m V_{t-1})
+      W.add_(V);                                 // W_t = W_{t-1} + V_t
+      p.copy_(W + V * o.momentum);               // the next gradient is taken at W_t + m V_t
+    }
+  }
+}
+
+Tensor ClassicalNesterov::weights(size_t i) const {
+  const auto& st = state(i);
+  HPML_CHECK(st.count("weight"), name(), ".weights: parameter ", i, " has not been stepped yet");
+  return st.at("weight");
+}
+Tensor ClassicalNesterov::velocity(size_t i) const {
+  const auto& st = state(i);
+  HPML_CHECK(st.count("velocity"), name(), ".velocity: parameter ", i, " has not been stepped yet");
+  return st.at("velocity");
+}
+
+}  // namespace hpml::optim
