@@ -96,6 +96,19 @@ def main():
                 r = h[2] / t[2] if t else float("nan")
                 ok = r <= 0.7 if k[1].startswith("Fashion") else r <= 1.0
                 print(f"| {k[1]} | {k[2] or '-'} | {cell(h)} | {cell(t)} | {r:.2f} | {verdict(ok)} |")
+        elif g == "optim":
+            print("\n### 8. Optimizer step over 10M f32 parameters (Linear 3162 -> 3162 + bias). "
+                  "Goal (issue 4): libtorch / hpml >= 1.5; GB/s = bytes a fused step moves / time, "
+                  "against about 36 GB/s measured on two cores (30 on one)\n")
+            print("| case | threads | hpml | libtorch | libtorch / hpml | |\n|---|---|---|---|---|---|")
+            for k in keys:
+                h, t = hp[k], th.get(k)
+                if k[1].endswith("GB/s"):
+                    r = h[2] / t[2] if t else float("nan")
+                    print(f"| {k[1]} | {k[2]} | {cell(h, '{:.1f}')} | {cell(t, '{:.1f}')} | {r:.2f} | |")
+                else:
+                    r = t[2] / h[2] if t else float("nan")
+                    print(f"| {k[1]} | {k[2]} | {cell(h)} | {cell(t)} | {r:.2f} | {verdict(r >= 1.5)} |")
     print()
 
 

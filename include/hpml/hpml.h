@@ -30,5 +30,6 @@
 
 #include "hpml/optim/optimizer.h"
 #include "hpml/optim/optimizers.h"
+#include "hpml/optim/accumulate.h"
 
 #include "hpml/io/safetensors.h"

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <limits>
 #include <map>
 #include <memory>
 
@@ -81,6 +82,63 @@ TEST(OptimLibtorch, EveryOptionSetLibtorchHasMatchesForTwentySteps) {
   }
   // SGD 5, Adagrad 4, RMSprop 4, Adam 4, AdamW 2: every one-group option set without maximize.
   EXPECT_EQ(compared, 19);
+}
+
+}  // namespace
+}  // namespace hpml
+
+namespace hpml {
+namespace {
+
+// clip_grad_norm_ (norm types 2, 1, 3, inf; clipping and not) and clip_grad_value_ against
+// torch::nn::utils, on three gradients of different shapes; the returned total norm too.
+TEST(ClipGrad, NormAndValueMatchLibtorch) {
+  for (DType dt : {kFloat32, kFloat64}) {
+    for (double norm_type : {2.0, 1.0, 3.0, std::numeric_limits<double>::infinity()})
+      for (double max_norm : {0.5, 1e3}) {
+        Generator g(3);
+        TensorList ps = {randn({3, 4}, &g, dt).requires_grad_(), randn({5}, &g, dt).requires_grad_(),
+                         randn({2, 2, 2}, &g, dt).requires_grad_()};
+        std::vector<torch::Tensor> tps;
+        for (Tensor& p : ps) {
+          p.mutable_grad() = randn(p.sizes(), &g, dt);
+          torch::Tensor t = testing::to_torch(p).detach().clone().requires_grad_(true);
+          t.mutable_grad() = testing::to_torch(p.grad()).clone();
+          tps.push_back(t);
+        }
+        Tensor total = nn::utils::clip_grad_norm_(ps, max_norm, norm_type);
+        const double ttotal = torch::nn::utils::clip_grad_norm_(tps, max_norm, norm_type);
+        EXPECT_NEAR(total.to(kFloat64).item<double>(), ttotal, 1e-5 * ttotal) << "norm_type " << norm_type;
+        for (size_t i = 0; i < ps.size(); ++i)
+          EXPECT_LT(optimtest::max_rel_diff(ps[i].grad(), testing::from_torch(tps[i].grad())), 1e-5)
+              << "norm_type " << norm_type << " max_norm " << max_norm << " gradient " << i;
+      }
+    Generator g(4);
+    Tensor p = randn({20}, &g, dt).requires_grad_();
+    p.mutable_grad() = randn({20}, &g, dt) * 2;
+    torch::Tensor t = testing::to_torch(p).detach().clone().requires_grad_(true);
+    t.mutable_grad() = testing::to_torch(p.grad()).clone();
+    nn::utils::clip_grad_value_({p}, 0.7);
+    torch::nn::utils::clip_grad_value_({t}, 0.7);
+    EXPECT_TRUE(testing::to_torch(p.grad()).equal(t.grad()));
+  }
+}
+
+TEST(ClipGrad, NonFiniteTotalRaisesWhenAskedElseScalesLikePyTorch) {
+  Tensor p = zeros({3}).requires_grad_();
+  p.mutable_grad() = tensor({1.0f, INFINITY, 2.0f});
+  try {
+    nn::utils::clip_grad_norm_({p}, 1.0, 2.0, /*error_if_nonfinite=*/true);
+    ADD_FAILURE() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("non-finite"), std::string::npos) << e.what();
+  }
+  torch::Tensor t = torch::zeros({3}).requires_grad_(true);
+  t.mutable_grad() = torch::tensor({1.0f, INFINITY, 2.0f});
+  nn::utils::clip_grad_norm_({p}, 1.0);
+  torch::nn::utils::clip_grad_norm_({t}, 1.0);
+  // inf * 0 = NaN, finite * 0 = 0: both sides alike.
+  EXPECT_TRUE(testing::to_torch(p.grad()).equal(t.grad()) || torch::allclose(testing::to_torch(p.grad()), t.grad(), 0, 0, true));
 }
 
 }  // namespace

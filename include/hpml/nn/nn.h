@@ -1,6 +1,7 @@
 // Everything in hpml::nn.
 #pragma once
 
+#include "hpml/nn/clip_grad.h"
 #include "hpml/nn/container.h"
 #include "hpml/nn/conv.h"
 #include "hpml/nn/functional.h"

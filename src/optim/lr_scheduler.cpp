@@ -1,0 +1,392 @@
+// LRScheduler's common part (steps, initial lrs, flat state dicts), SequentialLR, ChainedScheduler
+// and ReduceLROnPlateau. The schedules themselves are in lr_schedulers.cpp.
+#include "hpml/optim/lr_scheduler.h"
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+#include <set>
+#include <unordered_map>
+
+#include "hpml/ops/factories.h"
+
+namespace hpml::optim {
+
+// Note [initial_lr]: PyTorch keeps each group's initial lr in the optimizer's param_groups, where
+// the first scheduler made on the optimizer records it (group.setdefault('initial_lr', lr)) and
+// every later one reads it as its base_lrs; SequentialLR resets the lrs to it. hpml's Optimizer has
+// no slot for it, so the schedulers keep it here, per optimizer, for as long as some scheduler on
+// that optimizer is alive (a scheduler must not outlive its optimizer, so the address is safe).
+namespace {
+struct InitialLrs {
+  std::vector<double> lrs;
+  int64_t users = 0;
+};
+std::mutex& registry_mutex() {
+  static std::mutex m;
+  return m;
+}
+std::unordered_map<const Optimizer*, InitialLrs>& registry() {
+  static std::unordered_map<const Optimizer*, InitialLrs> r;
+  return r;
+}
+
+class Saver final : public detail::StateVisitor {
+ public:
+  explicit Saver(std::string who) : StateVisitor(std::move(who)) {}
+  void value(const std::string& key, double& v) override { sd.emplace_back(prefix_ + key, scalar_tensor(v, kFloat64)); }
+  void value(const std::string& key, int64_t& v) override { sd.emplace_back(prefix_ + key, scalar_tensor(v, kInt64)); }
+  StateDict sd;
+
+ protected:
+  size_t list_size(const std::string& /*key*/, size_t current) override { return current; }
+};
+
+class Loader final : public detail::StateVisitor {
+ public:
+  Loader(std::string who, const StateDict& sd) : StateVisitor(std::move(who)) {
+    for (const auto& [key, t] : sd) {
+      HPML_CHECK(t.defined(), who_, ".load_state_dict: entry '", key, "' is undefined");
+      HPML_CHECK(entries_.emplace(key, t).second, who_, ".load_state_dict: key '", key, "' appears twice");
+    }
+  }
+  void value(const std::string& key, double& v) override { v = get(key, kFloat64).item<double>(); }
+  void value(const std::string& key, int64_t& v) override { v = get(key, kInt64).item<int64_t>(); }
+  void finish() const {
+    for (const auto& [key, t] : entries_)
+      HPML_CHECK(used_.count(key), who_, ".load_state_dict: unexpected key '", key, "'");
+  }
+
+ protected:
+  size_t list_size(const std::string& key, size_t /*current*/) override {
+    size_t n = 0;
+    while (entries_.count(prefix_ + key + "." + std::to_string(n))) ++n;
+    return n;
+  }
+
+ private:
+  const Tensor& get(const std::string& key, DType dtype) {
+    const std::string full = prefix_ + key;
+    auto it = entries_.find(full);
+    HPML_CHECK(it != entries_.end(), who_, ".load_state_dict: the state dict has no '", full, "'");
+    const Tensor& t = it->second;
+    HPML_CHECK(t.dim() == 0 && t.dtype() == dtype, who_, ".load_state_dict: '", full, "' must be a 0-d ", dtype,
+               " tensor, got ", t.dtype(), " of shape ", t.sizes());
+    used_.insert(full);
+    return t;
+  }
+  std::map<std::string, Tensor> entries_;
+  std::set<std::string> used_;
+};
+
+// Loads with `load`, then checks with `check`; on any error restores `backup` and rethrows.
+template <class Fields, class Check>
+void load_or_restore(const std::string& who, const StateDict& sd, const StateDict& backup, Fields&& fields,
+                     Check&& check) {
+  try {
+    Loader l(who, sd);
+    fields(l);
+    l.finish();
+    check();
+  } catch (...) {
+    Loader l(who, backup);
+    fields(l);
+    throw;
+  }
+}
+}  // namespace
+
+namespace detail {
+void StateVisitor::value(const std::string& key, bool& v) {
+  int64_t i = v ? 1 : 0;
+  value(key, i);
+  HPML_CHECK(i == 0 || i == 1, who_, ".load_state_dict: '", prefix_ + key, "' must be 0 or 1, got ", i);
+  v = i != 0;
+}
+
+template <class T>
+static void visit_list(StateVisitor& v, const std::string& key, std::vector<T>& xs, size_t n,
+                       std::optional<size_t> size, const std::string& who, const std::string& full) {
+  HPML_CHECK(!size || n == *size, who, ".load_state_dict: '", full, "' has ", n, " entries, expected ", *size);
+  xs.resize(n);
+  for (size_t i = 0; i < n; ++i) v.value(key + "." + std::to_string(i), xs[i]);
+}
+void StateVisitor::list(const std::string& key, std::vector<double>& v, std::optional<size_t> size) {
+  visit_list(*this, key, v, list_size(key, v.size()), size, who_, prefix_ + key);
+}
+void StateVisitor::list(const std::string& key, std::vector<int64_t>& v, std::optional<size_t> size) {
+  visit_list(*this, key, v, list_size(key, v.size()), size, who_, prefix_ + key);
+}
+void StateVisitor::nested(const std::string& key, LRScheduler& s) {
+  const std::string outer = prefix_;
+  prefix_ += key + ".";
+  s.all_fields(*this);
+  if (dynamic_cast<Loader*>(this)) s.validate();
+  prefix_ = outer;
+}
+}  // namespace detail
+
+std::vector<double> PerGroup::expand(const Optimizer& opt, const std::string& scheduler, const char* what) const {
+  const size_t n = opt.num_param_groups();
+  if (scalar) return std::vector<double>(n, values.at(0));
+  HPML_CHECK(values.size() == n, scheduler, ": expected ", n, " values for ", what, " (one per parameter group), got ",
+             values.size());
+  return values;
+}
+
+// ---- LRScheduler ----
+
+LRScheduler::LRScheduler(Optimizer& opt, std::string name) : opt_(opt), name_(std::move(name)) {}
+
+LRScheduler::~LRScheduler() {
+  if (!registered_) return;
+  std::lock_guard<std::mutex> lock(registry_mutex());
+  auto it = registry().find(&opt_);
+  if (it != registry().end() && --it->second.users == 0) registry().erase(it);
+}
+
+void LRScheduler::start(bool initial, const std::vector<double>* initial_lrs) {
+  const size_t n = opt_.num_param_groups();
+  {
+    std::lock_guard<std::mutex> lock(registry_mutex());
+    InitialLrs& e = registry()[&opt_];
+    if (!registered_) ++e.users;
+    registered_ = true;
+    if (initial_lrs) e.lrs = *initial_lrs;
+    for (size_t g = e.lrs.size(); g < n; ++g) e.lrs.push_back(opt_.lr(g));  // setdefault
+    base_lrs_.assign(e.lrs.begin(), e.lrs.begin() + static_cast<std::ptrdiff_t>(n));
+  }
+  last_lr_ = group_lrs();
+  if (initial) initial_step();
+}
+
+void LRScheduler::initial_step() {
+  step_count_ = 0;
+  step();
+}
+
+void LRScheduler::step() { advance(std::nullopt); }
+void LRScheduler::step(int64_t epoch) { advance(epoch); }
+
+void LRScheduler::advance(std::optional<int64_t> epoch) {
+  check_groups();
+  const int64_t saved_epoch = last_epoch_, saved_count = step_count_;
+  try {
+    ++step_count_;
+    std::vector<double> lrs;
+    if (epoch) {
+      last_epoch_ = *epoch;
+      std::optional<std::vector<double>> closed = closed_form_lr();
+      lrs = closed ? std::move(*closed) : get_lr();
+    } else {
+      ++last_epoch_;
+      lrs = get_lr();
+    }
+    apply(lrs);
+  } catch (...) {
+    last_epoch_ = saved_epoch;
+    step_count_ = saved_count;
+    throw;
+  }
+}
+
+std::vector<double> LRScheduler::group_lrs() const {
+  std::vector<double> out(opt_.num_param_groups());
+  for (size_t g = 0; g < out.size(); ++g) out[g] = opt_.lr(g);
+  return out;
+}
+
+void LRScheduler::apply(const std::vector<double>& lrs) {
+  HPML_ASSERT(lrs.size() == opt_.num_param_groups());
+  for (size_t g = 0; g < lrs.size(); ++g) opt_.set_lr(g, lrs[g]);
+  last_lr_ = group_lrs();
+}
+
+void LRScheduler::check_groups() const {
+  HPML_CHECK(opt_.num_param_groups() == base_lrs_.size(), name_, ": the optimizer has ", opt_.num_param_groups(),
+             " parameter groups, the scheduler was made for ", base_lrs_.size());
+}
+
+void LRScheduler::all_fields(detail::StateVisitor& v) {
+  const size_t n = opt_.num_param_groups();
+  v.value("last_epoch", last_epoch_);
+  v.value("step_count", step_count_);
+  v.list("base_lrs", base_lrs_, n);
+  v.list("last_lr", last_lr_, n);
+  fields(v);
+}
+
+StateDict LRScheduler::state_dict() const {
+  Saver s(name_);
+  const_cast<LRScheduler*>(this)->all_fields(s);  // the saver only reads
+  return std::move(s.sd);
+}
+
+void LRScheduler::load_state_dict(const StateDict& sd) {
+  load_or_restore(
+      name_, sd, state_dict(), [this](detail::StateVisitor& v) { all_fields(v); }, [this] { validate(); });
+}
+
+// ---- SequentialLR ----
+
+SequentialLR::SequentialLR(Optimizer& opt, std::vector<std::shared_ptr<LRScheduler>> schedulers,
+                           std::vector<int64_t> milestones)
+    : LRScheduler(opt, "SequentialLR"), schedulers_(std::move(schedulers)), milestones_(std::move(milestones)) {
+  for (size_t i = 0; i < schedulers_.size(); ++i) {
+    HPML_CHECK(schedulers_[i], name_, ": scheduler ", i, " is null");
+    HPML_CHECK(&schedulers_[i]->optimizer() == &opt_, name_,
+               ": expects all schedulers to belong to the same optimizer, but got scheduler ", i, " (",
+               schedulers_[i]->name(), ") on a different optimizer than the one passed in");
+  }
+  validate();
+  start(false);
+  last_epoch_ = 0;
+  for (size_t g = 0; g < base_lrs_.size(); ++g) opt_.set_lr(g, base_lrs_[g]);  // back to the initial lrs
+  for (auto& s : schedulers_) s->last_epoch_ -= 1;                              // undo their initial steps
+  schedulers_[0]->initial_step();
+  last_lr_ = schedulers_[0]->get_last_lr();
+}
+
+void SequentialLR::validate() {
+  HPML_CHECK(milestones_.size() + 1 == schedulers_.size(), name_,
+             ": expects one more scheduler than milestones, but got ", schedulers_.size(), " schedulers and ",
+             milestones_.size(), " milestones");
+  for (size_t i = 0; i < milestones_.size(); ++i)
+    HPML_CHECK(milestones_[i] > (i ? milestones_[i - 1] : 0), name_,
+               ": milestones must be positive and increasing, got ", IntArrayRef(milestones_));
+}
+
+void SequentialLR::advance(std::optional<int64_t> epoch) {
+  HPML_CHECK(!epoch, name_, ": step(epoch) is not supported (PyTorch's SequentialLR.step takes no epoch)");
+  ++last_epoch_;
+  try {
+    const auto idx = static_cast<size_t>(std::upper_bound(milestones_.begin(), milestones_.end(), last_epoch_) -
+                                         milestones_.begin());
+    LRScheduler& s = *schedulers_[idx];
+    if (idx > 0 && milestones_[idx - 1] == last_epoch_) s.step(0);
+    else s.step();
+    last_lr_ = s.get_last_lr();
+  } catch (...) {
+    --last_epoch_;
+    throw;
+  }
+}
+
+void SequentialLR::fields(detail::StateVisitor& v) {
+  v.list("milestones", milestones_);
+  for (size_t i = 0; i < schedulers_.size(); ++i) v.nested("schedulers." + std::to_string(i), *schedulers_[i]);
+}
+
+// ---- ChainedScheduler ----
+
+namespace {
+Optimizer& first_optimizer(const std::vector<std::shared_ptr<LRScheduler>>& s) {
+  HPML_CHECK(!s.empty() && s[0], "ChainedScheduler: needs at least one scheduler (got ",
+             s.empty() ? "none" : "a null one", ")");
+  return s[0]->optimizer();
+}
+}  // namespace
+
+ChainedScheduler::ChainedScheduler(std::vector<std::shared_ptr<LRScheduler>> schedulers)
+    : LRScheduler(first_optimizer(schedulers), "ChainedScheduler"), schedulers_(std::move(schedulers)) {
+  for (size_t i = 1; i < schedulers_.size(); ++i) {
+    HPML_CHECK(schedulers_[i], name_, ": scheduler ", i, " is null");
+    HPML_CHECK(&schedulers_[i]->optimizer() == &opt_, name_,
+               ": expects all schedulers to belong to the same optimizer, but got schedulers at index 0 and ", i,
+               " to be different");
+  }
+  start(false);
+  last_epoch_ = 0;
+}
+
+void ChainedScheduler::advance(std::optional<int64_t> epoch) {
+  HPML_CHECK(!epoch, name_, ": step(epoch) is not supported (PyTorch's ChainedScheduler.step takes no epoch)");
+  for (auto& s : schedulers_) s->step();
+  ++last_epoch_;
+  last_lr_ = group_lrs();
+}
+
+void ChainedScheduler::fields(detail::StateVisitor& v) {
+  for (size_t i = 0; i < schedulers_.size(); ++i) v.nested("schedulers." + std::to_string(i), *schedulers_[i]);
+}
+
+// ---- ReduceLROnPlateau ----
+
+ReduceLROnPlateau::ReduceLROnPlateau(Optimizer& opt, const ReduceLROnPlateauOptions& o)
+    : opt_(opt), o_(o), min_lrs_(o.min_lr.expand(opt, "ReduceLROnPlateau", "min_lr")) {
+  validate();
+  best_ = o_.mode == PlateauMode::min ? std::numeric_limits<double>::infinity()
+                                      : -std::numeric_limits<double>::infinity();
+  last_lr_.resize(opt_.num_param_groups());
+  for (size_t g = 0; g < last_lr_.size(); ++g) last_lr_[g] = opt_.lr(g);
+}
+
+void ReduceLROnPlateau::validate() const {
+  HPML_CHECK(o_.factor < 1.0, "ReduceLROnPlateau: factor should be < 1.0, got ", o_.factor);
+  HPML_CHECK(o_.mode == PlateauMode::min || o_.mode == PlateauMode::max, "ReduceLROnPlateau: mode ",
+             static_cast<int>(o_.mode), " is unknown (min or max)");
+  HPML_CHECK(o_.threshold_mode == ThresholdMode::rel || o_.threshold_mode == ThresholdMode::abs,
+             "ReduceLROnPlateau: threshold mode ", static_cast<int>(o_.threshold_mode), " is unknown (rel or abs)");
+  HPML_CHECK(min_lrs_.size() == opt_.num_param_groups(), "ReduceLROnPlateau: the optimizer has ",
+             opt_.num_param_groups(), " parameter groups, the scheduler was made for ", min_lrs_.size());
+}
+
+bool ReduceLROnPlateau::is_better(double a, double best) const {
+  const bool rel = o_.threshold_mode == ThresholdMode::rel;
+  if (o_.mode == PlateauMode::min) return rel ? a < best * (1. - o_.threshold) : a < best - o_.threshold;
+  return rel ? a > best * (o_.threshold + 1.) : a > best + o_.threshold;
+}
+
+void ReduceLROnPlateau::step(double metric) {
+  validate();
+  last_epoch_ += 1;
+  if (is_better(metric, best_)) {
+    best_ = metric;
+    num_bad_epochs_ = 0;
+  } else {
+    num_bad_epochs_ += 1;
+  }
+  if (in_cooldown()) {
+    cooldown_counter_ -= 1;
+    num_bad_epochs_ = 0;  // bad epochs in cooldown do not count
+  }
+  if (num_bad_epochs_ > o_.patience) {
+    for (size_t g = 0; g < min_lrs_.size(); ++g) {
+      const double old_lr = opt_.lr(g), new_lr = std::max(old_lr * o_.factor, min_lrs_[g]);
+      if (old_lr - new_lr > o_.eps) opt_.set_lr(g, new_lr);
+    }
+    cooldown_counter_ = o_.cooldown;
+    num_bad_epochs_ = 0;
+  }
+  for (size_t g = 0; g < last_lr_.size(); ++g) last_lr_[g] = opt_.lr(g);
+}
+
+void ReduceLROnPlateau::fields(detail::StateVisitor& v) {
+  const size_t n = opt_.num_param_groups();
+  v.value("mode", o_.mode);
+  v.value("factor", o_.factor);
+  v.value("patience", o_.patience);
+  v.value("threshold", o_.threshold);
+  v.value("threshold_mode", o_.threshold_mode);
+  v.value("cooldown", o_.cooldown);
+  v.value("cooldown_counter", cooldown_counter_);
+  v.value("eps", o_.eps);
+  v.value("last_epoch", last_epoch_);
+  v.value("best", best_);
+  v.value("num_bad_epochs", num_bad_epochs_);
+  v.list("min_lrs", min_lrs_, n);
+  v.list("last_lr", last_lr_, n);
+}
+
+StateDict ReduceLROnPlateau::state_dict() const {
+  Saver s("ReduceLROnPlateau");
+  const_cast<ReduceLROnPlateau*>(this)->fields(s);  // the saver only reads
+  return std::move(s.sd);
+}
+
+void ReduceLROnPlateau::load_state_dict(const StateDict& sd) {
+  load_or_restore(
+      "ReduceLROnPlateau", sd, state_dict(), [this](detail::StateVisitor& v) { fields(v); }, [this] { validate(); });
+}
+
+}  // namespace hpml::optim
