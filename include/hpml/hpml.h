@@ -30,6 +30,7 @@
 
 #include "hpml/optim/optimizer.h"
 #include "hpml/optim/optimizers.h"
+#include "hpml/optim/lr_scheduler.h"
 #include "hpml/optim/accumulate.h"
 
 #include "hpml/io/safetensors.h"

@@ -4,9 +4,7 @@
 
 #include <algorithm>
 #include <map>
-#include <mutex>
 #include <set>
-#include <unordered_map>
 
 #include "hpml/ops/factories.h"
 
@@ -14,23 +12,9 @@ namespace hpml::optim {
 
 // Note [initial_lr]: PyTorch keeps each group's initial lr in the optimizer's param_groups, where
 // the first scheduler made on the optimizer records it (group.setdefault('initial_lr', lr)) and
-// every later one reads it as its base_lrs; SequentialLR resets the lrs to it. hpml's Optimizer has
-// no slot for it, so the schedulers keep it here, per optimizer, for as long as some scheduler on
-// that optimizer is alive (a scheduler must not outlive its optimizer, so the address is safe).
+// every later one reads it as its base_lrs; SequentialLR resets the lrs to it. hpml keeps it in the
+// same place: Optimizer::initial_lr / set_initial_lr (and the optimizer's state dict).
 namespace {
-struct InitialLrs {
-  std::vector<double> lrs;
-  int64_t users = 0;
-};
-std::mutex& registry_mutex() {
-  static std::mutex m;
-  return m;
-}
-std::unordered_map<const Optimizer*, InitialLrs>& registry() {
-  static std::unordered_map<const Optimizer*, InitialLrs> r;
-  return r;
-}
-
 class Saver final : public detail::StateVisitor {
  public:
   explicit Saver(std::string who) : StateVisitor(std::move(who)) {}
@@ -101,14 +85,14 @@ void StateVisitor::value(const std::string& key, bool& v) {
   int64_t i = v ? 1 : 0;
   value(key, i);
   HPML_CHECK(i == 0 || i == 1, who_, ".load_state_dict: '", prefix_ + key, "' must be 0 or 1, got ", i);
-  v = i != 0;
+  if (v != (i != 0)) v = i != 0;  // a saver writes nothing
 }
 
 template <class T>
 static void visit_list(StateVisitor& v, const std::string& key, std::vector<T>& xs, size_t n,
                        std::optional<size_t> size, const std::string& who, const std::string& full) {
   HPML_CHECK(!size || n == *size, who, ".load_state_dict: '", full, "' has ", n, " entries, expected ", *size);
-  xs.resize(n);
+  if (xs.size() != n) xs.resize(n);
   for (size_t i = 0; i < n; ++i) v.value(key + "." + std::to_string(i), xs[i]);
 }
 void StateVisitor::list(const std::string& key, std::vector<double>& v, std::optional<size_t> size) {
@@ -138,23 +122,15 @@ std::vector<double> PerGroup::expand(const Optimizer& opt, const std::string& sc
 
 LRScheduler::LRScheduler(Optimizer& opt, std::string name) : opt_(opt), name_(std::move(name)) {}
 
-LRScheduler::~LRScheduler() {
-  if (!registered_) return;
-  std::lock_guard<std::mutex> lock(registry_mutex());
-  auto it = registry().find(&opt_);
-  if (it != registry().end() && --it->second.users == 0) registry().erase(it);
-}
+LRScheduler::~LRScheduler() = default;
 
 void LRScheduler::start(bool initial, const std::vector<double>* initial_lrs) {
   const size_t n = opt_.num_param_groups();
-  {
-    std::lock_guard<std::mutex> lock(registry_mutex());
-    InitialLrs& e = registry()[&opt_];
-    if (!registered_) ++e.users;
-    registered_ = true;
-    if (initial_lrs) e.lrs = *initial_lrs;
-    for (size_t g = e.lrs.size(); g < n; ++g) e.lrs.push_back(opt_.lr(g));  // setdefault
-    base_lrs_.assign(e.lrs.begin(), e.lrs.begin() + static_cast<std::ptrdiff_t>(n));
+  base_lrs_.resize(n);
+  for (size_t g = 0; g < n; ++g) {
+    if (initial_lrs && g < initial_lrs->size()) opt_.set_initial_lr(g, (*initial_lrs)[g]);
+    if (!opt_.initial_lr(g)) opt_.set_initial_lr(g, opt_.lr(g));  // setdefault
+    base_lrs_[g] = *opt_.initial_lr(g);
   }
   last_lr_ = group_lrs();
   if (initial) initial_step();
@@ -242,7 +218,7 @@ SequentialLR::SequentialLR(Optimizer& opt, std::vector<std::shared_ptr<LRSchedul
   start(false);
   last_epoch_ = 0;
   for (size_t g = 0; g < base_lrs_.size(); ++g) opt_.set_lr(g, base_lrs_[g]);  // back to the initial lrs
-  for (auto& s : schedulers_) s->last_epoch_ -= 1;                              // undo their initial steps
+  for (auto& s : schedulers_) s->last_epoch_ -= 1;                             // undo their initial steps
   schedulers_[0]->initial_step();
   last_lr_ = schedulers_[0]->get_last_lr();
 }
@@ -263,8 +239,10 @@ void SequentialLR::advance(std::optional<int64_t> epoch) {
     const auto idx = static_cast<size_t>(std::upper_bound(milestones_.begin(), milestones_.end(), last_epoch_) -
                                          milestones_.begin());
     LRScheduler& s = *schedulers_[idx];
-    if (idx > 0 && milestones_[idx - 1] == last_epoch_) s.step(0);
-    else s.step();
+    if (idx > 0 && milestones_[idx - 1] == last_epoch_)
+      s.step(0);
+    else
+      s.step();
     last_lr_ = s.get_last_lr();
   } catch (...) {
     --last_epoch_;
@@ -315,8 +293,8 @@ void ChainedScheduler::fields(detail::StateVisitor& v) {
 ReduceLROnPlateau::ReduceLROnPlateau(Optimizer& opt, const ReduceLROnPlateauOptions& o)
     : opt_(opt), o_(o), min_lrs_(o.min_lr.expand(opt, "ReduceLROnPlateau", "min_lr")) {
   validate();
-  best_ = o_.mode == PlateauMode::min ? std::numeric_limits<double>::infinity()
-                                      : -std::numeric_limits<double>::infinity();
+  best_ =
+      o_.mode == PlateauMode::min ? std::numeric_limits<double>::infinity() : -std::numeric_limits<double>::infinity();
   last_lr_.resize(opt_.num_param_groups());
   for (size_t g = 0; g < last_lr_.size(); ++g) last_lr_[g] = opt_.lr(g);
 }

@@ -22,6 +22,7 @@ void Optimizer::add_group_params(const TensorList& params) {
   }
   offsets_.push_back(state_.size());
   groups_params_.push_back(params);
+  initial_lrs_.emplace_back();
   state_.resize(state_.size() + params.size());
 }
 
@@ -56,6 +57,7 @@ StateDict Optimizer::state_dict() const {
   for (size_t g = 0; g < groups_params_.size(); ++g) {
     const std::string prefix = "param_groups." + std::to_string(g) + ".";
     for (const auto& [key, value] : options(g)) sd.emplace_back(prefix + key, scalar_tensor(value, kFloat64));
+    if (initial_lrs_[g]) sd.emplace_back(prefix + "initial_lr", scalar_tensor(*initial_lrs_[g], kFloat64));
     const auto first = static_cast<int64_t>(offsets_[g]), n = static_cast<int64_t>(groups_params_[g].size());
     sd.emplace_back(prefix + "params", arange(first, first + n, 1, kInt64));
   }
@@ -126,7 +128,15 @@ void Optimizer::load_state_dict(const StateDict& sd) {
           HPML_CHECK(t.sizes() == p.sizes(), op, ": state '", k, "' of parameter ", offsets_[g] + i, " has shape ",
                      t.sizes(), ", the parameter has shape ", p.sizes());
     }
-  for (size_t g = 0; g < groups_params_.size(); ++g) set_options(g, options[g]);
+  for (size_t g = 0; g < groups_params_.size(); ++g) {
+    initial_lrs_[g].reset();
+    OptionValues rest;
+    for (const auto& [k, v] : options[g]) {
+      if (k == "initial_lr") initial_lrs_[g] = v;
+      else rest.emplace_back(k, v);
+    }
+    set_options(g, rest);
+  }
   // State tensors are copied, in the parameter's dtype ("step" stays f64).
   for (size_t g = 0; g < groups_params_.size(); ++g)
     for (size_t i = 0; i < groups_params_[g].size(); ++i) {

@@ -38,11 +38,11 @@ class StateVisitor {
   virtual void value(const std::string& key, int64_t& v) = 0;
   void value(const std::string& key, bool& v);
   template <class E>
-    requires std::is_enum_v<E>
+  requires std::is_enum_v<E>
   void value(const std::string& key, E& e) {
     auto i = static_cast<int64_t>(e);
     value(key, i);
-    e = static_cast<E>(i);
+    if (static_cast<E>(i) != e) e = static_cast<E>(i);  // a saver writes nothing
   }
   // "key.0", "key.1", ...; on load, `size` (when given) is the length the list must have.
   void list(const std::string& key, std::vector<double>& v, std::optional<size_t> size = std::nullopt);
@@ -123,7 +123,6 @@ class LRScheduler {
 
  private:
   void all_fields(detail::StateVisitor& v);
-  bool registered_ = false;
   friend class detail::StateVisitor;
   friend class SequentialLR;
 };
@@ -312,12 +311,12 @@ enum class ScaleMode { cycle, iterations };
 struct CyclicLROptions {
   PerGroup base_lr = std::numeric_limits<double>::quiet_NaN();  // required
   PerGroup max_lr = std::numeric_limits<double>::quiet_NaN();   // required
-  double step_size_up = 2000;                // > 0
-  std::optional<double> step_size_down;      // >= 0; default step_size_up
-  CyclicMode mode = CyclicMode::triangular;  // ignored when scale_fn is set
-  double gamma = 1.0;                        // exp_range's base
-  std::function<double(double x)> scale_fn;  // in [0, 1] for x >= 0
-  ScaleMode scale_mode = ScaleMode::cycle;   // what scale_fn gets (built-in modes set their own)
+  double step_size_up = 2000;                                   // > 0
+  std::optional<double> step_size_down = std::nullopt;          // >= 0; default step_size_up
+  CyclicMode mode = CyclicMode::triangular;                     // ignored when scale_fn is set
+  double gamma = 1.0;                                           // exp_range's base
+  std::function<double(double x)> scale_fn = nullptr;           // in [0, 1] for x >= 0
+  ScaleMode scale_mode = ScaleMode::cycle;                      // what scale_fn gets (built-in modes set their own)
   bool cycle_momentum = true;
   PerGroup base_momentum = 0.8, max_momentum = 0.9;
 };
@@ -350,8 +349,8 @@ enum class AnnealStrategy { cos, linear };
 
 struct OneCycleLROptions {
   PerGroup max_lr = std::numeric_limits<double>::quiet_NaN();  // required
-  std::optional<int64_t> total_steps;                          // or epochs * steps_per_epoch
-  std::optional<int64_t> epochs, steps_per_epoch;
+  std::optional<int64_t> total_steps = std::nullopt;           // or epochs * steps_per_epoch
+  std::optional<int64_t> epochs = std::nullopt, steps_per_epoch = std::nullopt;
   double pct_start = 0.3;  // in [0, 1]
   AnnealStrategy anneal_strategy = AnnealStrategy::cos;
   bool cycle_momentum = true;
@@ -438,7 +437,7 @@ enum class ThresholdMode { rel, abs };
 
 struct ReduceLROnPlateauOptions {
   PlateauMode mode = PlateauMode::min;
-  double factor = 0.1;   // < 1
+  double factor = 0.1;  // < 1
   int64_t patience = 10;
   double threshold = 1e-4;
   ThresholdMode threshold_mode = ThresholdMode::rel;

@@ -52,6 +52,11 @@ class Optimizer {
   virtual void set_momentum(size_t /*group*/, double /*value*/) {}
   // A group's options by name (every numeric option of the Options struct).
   virtual OptionValues options(size_t group) const = 0;
+  // PyTorch's param_group["initial_lr"]: recorded by the first learning-rate scheduler made on the
+  // optimizer, read by later ones as their base lrs (Note [initial_lr] in lr_scheduler.cpp). Saved
+  // in the state dict once set.
+  std::optional<double> initial_lr(size_t group) const { return initial_lrs_.at(group); }
+  void set_initial_lr(size_t group, double lr) { initial_lrs_.at(group) = lr; }
 
   StateDict state_dict() const;
   // Restores options and state from a state dict of an optimizer of the same type over parameters
@@ -75,6 +80,7 @@ class Optimizer {
   std::vector<TensorList> groups_params_;
   std::vector<size_t> offsets_;
   std::vector<std::map<std::string, Tensor>> state_;
+  std::vector<std::optional<double>> initial_lrs_;
 };
 
 // A group: its parameters and its options.
