@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "nn/nn_test_util.h"
+#include "optim/optim_test_util.h"
 
 namespace hpml {
 namespace {
@@ -27,7 +28,6 @@ using namespace optim;  // NOLINT
 using SchedPtr = std::shared_ptr<LRScheduler>;
 
 constexpr int64_t kSteps = 100;
-constexpr const char* kPython = "/usr/bin/python3";
 
 const json& groups_spec() {
   static const json g = json::parse(R"([{"lr": 0.1, "momentum": 0.9}, {"lr": 0.01, "momentum": 0.9}])");
@@ -265,26 +265,10 @@ struct Fixture {
 const Fixture& fixture() {
   static const Fixture f = [] {
     Fixture out;
-    if (!std::filesystem::exists(kPython)) {
-      out.error = std::string(kPython) + " is missing (Debian: apt-get install python3-torch)";
-      return out;
-    }
-    nntest::TempDir dir;
     const json spec = {{"steps", kSteps}, {"groups", groups_spec()}, {"cases", cases()}};
-    std::ofstream(dir.file("cases.json")) << spec.dump();
-    const std::string script =
-        (std::filesystem::path(__FILE__).parent_path().parent_path() / "python" / "lr_torch.py").string();
-    const std::string cmd = std::string(kPython) + " '" + script + "' '" + dir.file("cases.json") + "' '" +
-                            dir.file("out.safetensors") + "' 2>&1";
-    std::string log;
-    FILE* p = ::popen(cmd.c_str(), "r");
-    std::array<char, 512> buf{};
-    while (p && std::fgets(buf.data(), static_cast<int>(buf.size()), p)) log += buf.data();
-    if ((p ? ::pclose(p) : -1) != 0) {
-      out.error = "the PyTorch fixture script failed (needs python3-torch):\n" + log;
-      return out;
-    }
-    for (auto& [k, t] : io::load_safetensors(dir.file("out.safetensors"))) {
+    optimtest::TorchFixture run = optimtest::run_torch_fixture("lr_torch.py", spec.dump());
+    out.error = run.error;
+    for (auto& [k, t] : run.tensors) {
       Tensor c = t.to(kFloat64).contiguous();
       out.rows[k].assign(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
     }

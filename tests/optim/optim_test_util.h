@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -60,5 +61,14 @@ inline double max_rel_diff(const Tensor& a, const Tensor& b) {
   }
   return worst;
 }
+
+// Runs tests/python/<script> with /usr/bin/python3 on a JSON spec and returns the tensors it writes
+// to a safetensors file. On failure (no Python, no torch, the script failing) `error` says why and
+// the caller fails the test: PyTorch fixtures never skip.
+struct TorchFixture {
+  std::map<std::string, Tensor> tensors;
+  std::string error;
+};
+TorchFixture run_torch_fixture(const std::string& script, const std::string& spec_json);
 
 }  // namespace hpml::optimtest

@@ -22,11 +22,6 @@ namespace {
 
 using optimtest::Case;
 constexpr int64_t kSteps = 20;
-constexpr const char* kPython = "/usr/bin/python3";
-
-std::string script() {
-  return (std::filesystem::path(__FILE__).parent_path().parent_path() / "python" / "optim_torch.py").string();
-}
 
 // hpml's option values as torch.optim keyword arguments.
 nlohmann::json torch_kwargs(const optim::OptionValues& values) {
@@ -44,19 +39,8 @@ nlohmann::json torch_kwargs(const optim::OptionValues& values) {
   return kw;
 }
 
-struct Fixture {
-  std::map<std::string, Tensor> tensors;
-  std::string error;  // non-empty when the fixture could not be made
-};
-
-const Fixture& fixture() {
-  static const Fixture f = [] {
-    Fixture out;
-    if (!std::filesystem::exists(kPython)) {
-      out.error = std::string(kPython) + " is missing (Debian: apt-get install python3-torch)";
-      return out;
-    }
-    nntest::TempDir dir;
+const optimtest::TorchFixture& fixture() {
+  static const optimtest::TorchFixture f = [] {
     nlohmann::json spec = {{"steps", kSteps}, {"cases", nlohmann::json::array()}};
     for (const Case& c : optimtest::all_cases()) {
       TensorList ps = optimtest::make_params(c);
@@ -66,28 +50,15 @@ const Fixture& fixture() {
         groups.push_back({{"size", c.sizes[g]}, {"options", torch_kwargs(opt->options(g))}});
       spec["cases"].push_back({{"name", c.name}, {"optimizer", c.optimizer}, {"groups", groups}});
     }
-    std::ofstream(dir.file("cases.json")) << spec.dump();
-    const std::string cmd = std::string(kPython) + " '" + script() + "' '" + dir.file("cases.json") + "' '" +
-                            dir.file("out.safetensors") + "' 2>&1";
-    std::string log;
-    FILE* p = ::popen(cmd.c_str(), "r");
-    std::array<char, 512> buf{};
-    while (p && std::fgets(buf.data(), static_cast<int>(buf.size()), p)) log += buf.data();
-    const int st = p ? ::pclose(p) : -1;
-    if (st != 0) {
-      out.error = "the PyTorch fixture script failed (needs python3-torch):\n" + log;
-      return out;
-    }
-    for (auto& [k, t] : io::load_safetensors(dir.file("out.safetensors"))) out.tensors[k] = t;
-    return out;
+    return optimtest::run_torch_fixture("optim_torch.py", spec.dump());
   }();
   return f;
 }
 
-class TorchFixture : public ::testing::TestWithParam<Case> {};
+class TorchOptim : public ::testing::TestWithParam<Case> {};
 
-TEST_P(TorchFixture, TwentyStepsMatchTorchOptim) {
-  const Fixture& f = fixture();
+TEST_P(TorchOptim, TwentyStepsMatchTorchOptim) {
+  const optimtest::TorchFixture& f = fixture();
   ASSERT_TRUE(f.error.empty()) << f.error;
   const Case& c = GetParam();
   TensorList ps = optimtest::make_params(c);
@@ -108,7 +79,7 @@ TEST_P(TorchFixture, TwentyStepsMatchTorchOptim) {
   RecordProperty("max_rel_diff", std::to_string(worst));
 }
 
-INSTANTIATE_TEST_SUITE_P(Optim, TorchFixture, ::testing::ValuesIn(optimtest::all_cases()),
+INSTANTIATE_TEST_SUITE_P(Optim, TorchOptim, ::testing::ValuesIn(optimtest::all_cases()),
                          [](const ::testing::TestParamInfo<Case>& i) { return i.param.name; });
 
 }  // namespace
