@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "op_harness.h"
+#include "parity/nn_parity_util.h"
 #include "parity/torch_ops.h"
 
 namespace hpml {
@@ -16,48 +17,11 @@ namespace {
 
 using testing::Layout;
 
-struct Tol {
-  double atol, rtol;
-};
+using nnparity::compare;  // NaN-aware, reports the largest error (shared with the nn parity tests)
+using nnparity::Tol;
 // Forward and gradient tolerances per dtype (gradients go through more arithmetic).
 Tol forward_tol(DType d) { return d == kFloat64 ? Tol{1e-10, 1e-8} : Tol{1e-5, 1e-5}; }
 Tol grad_tol(DType d) { return d == kFloat64 ? Tol{1e-9, 1e-7} : Tol{1e-4, 1e-4}; }
-
-// Empty string if equal within tolerance, else what differs.
-std::string compare(const Tensor& ours, const torch::Tensor& ref, Tol tol) {
-  std::ostringstream os;
-  std::vector<int64_t> rs(ref.sizes().begin(), ref.sizes().end());
-  if (ours.sizes() != IntArrayRef(rs)) {
-    os << "shape " << ours.sizes() << " vs PyTorch " << IntArrayRef(rs);
-    return os.str();
-  }
-  if (testing::torch_dtype(ours.dtype()) != ref.scalar_type()) {
-    os << "dtype " << ours.dtype() << " vs PyTorch " << ref.scalar_type();
-    return os.str();
-  }
-  Tensor a = ours.detach().to(kFloat64).contiguous();
-  torch::Tensor b = ref.detach().to(torch::kFloat64).contiguous();
-  const double* pa = a.data_ptr<double>();
-  const double* pb = b.data_ptr<double>();
-  double worst = 0;
-  int64_t worst_i = -1;
-  for (int64_t i = 0; i < a.numel(); ++i) {
-    if (std::isnan(pa[i]) && std::isnan(pb[i])) continue;
-    if (pa[i] == pb[i]) continue;
-    double err = std::fabs(pa[i] - pb[i]);
-    double excess = err - (tol.atol + tol.rtol * std::fabs(pb[i]));
-    if (std::isnan(err) || excess > 0) {
-      if (worst_i < 0 || std::isnan(err) || err > worst) {
-        worst = std::isnan(err) ? INFINITY : err;
-        worst_i = i;
-      }
-    }
-  }
-  if (worst_i >= 0)
-    os << "largest error " << worst << " at element " << worst_i << ": hpml " << pa[worst_i] << ", PyTorch "
-       << pb[worst_i];
-  return os.str();
-}
 
 class OpParity : public ::testing::TestWithParam<std::string> {};
 

@@ -9,6 +9,7 @@
 #include "hpml/core/threads.h"
 #include "kernels/backend.h"
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cpu/vec_math.h"
 #include "kernels/cpu/vec_nn.h"
 #include "kernels/cpu/winograd.h"
 
@@ -28,9 +29,9 @@ namespace hpml::kernels::cpu {
 // uses them. They were measured before this code was written: with NCHW tensors oneDNN picks its
 // im2col path (about 10.9 ms forward for 32->64 channels, 3x3, 14x14, batch 128, one thread, from
 // Python); in its blocked nChw16c layout it takes about 4.1 ms, before the reorders to and from
-// NCHW that every call would need here. im2col + oneDNN's sgemm took 5.0 ms, Winograd
-// (winograd.cpp) 3.7 ms, so hpml keeps its own: Winograd for the 3x3 "same" f32 case that CNNs
-// are made of, im2col + GEMM for everything else (with the shifted-plane im2col below), and no
+// NCHW that every call would need here. With a one-off timing loop over the same forward, im2col +
+// oneDNN's sgemm took 5.0 ms and Winograd (winograd.cpp) 3.7 ms, so hpml keeps its own: Winograd
+// for the 3x3 "same" f32 case that CNNs are made of, im2col + GEMM for everything else (with the shifted-plane im2col below), and no
 // layout conversions. scripts/bench (group nn) compares the whole layer with libtorch's.
 namespace {
 
@@ -176,20 +177,6 @@ T* scratch(int64_t n) {
   return reinterpret_cast<T*>(buf.data());
 }
 
-// Sum of n values in 16 independent partial sums (a single running sum is a dependency chain the
-// compiler may not reorder, so it would not vectorize).
-template <typename T>
-T row_sum(const T* row, int64_t n) {
-  T part[16] = {};
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16)
-    for (int j = 0; j < 16; ++j) part[j] += row[i + j];
-  T s = 0;
-  for (; i < n; ++i) s += row[i];
-  for (int j = 0; j < 16; ++j) s += part[j];
-  return s;
-}
-
 bool is_pointwise(const Window2d& w) {
   return w.KH == 1 && w.KW == 1 && w.SH == 1 && w.SW == 1 && w.PH == 0 && w.PW == 0 && w.OH == w.H && w.OW == w.W;
 }
@@ -281,9 +268,9 @@ void conv2d_backward_weight(const TensorView& grad_weight, const TensorView* gra
         if (gb)
           parallel_for(0, w.OC, 1, [&](int64_t lo, int64_t hi) {
             for (int64_t oc = lo; oc < hi; ++oc) {
-              T s = 0;
-              for (int64_t n = 0; n < w.N; ++n) s += row_sum(go + (n * w.OC + oc) * ohw, ohw);
-              gb[oc] = s;
+              double s = 0;  // vec::sum folds blocks into a double; keep summing in it
+              for (int64_t n = 0; n < w.N; ++n) s += vec::sum(go + (n * w.OC + oc) * ohw, ohw);
+              gb[oc] = static_cast<T>(s);
             }
           });
         return;
@@ -307,7 +294,7 @@ void conv2d_backward_weight(const TensorView& grad_weight, const TensorView* gra
         }
         if (gb)
           for (int64_t oc = 0; oc < w.OC; ++oc) {
-            bpart[oc] += row_sum(go + (n * w.OC + oc) * ohw, ohw);
+            bpart[oc] += static_cast<T>(vec::sum(go + (n * w.OC + oc) * ohw, ohw));
           }
       }
       std::lock_guard<std::mutex> lk(mu);
