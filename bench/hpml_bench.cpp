@@ -1,6 +1,6 @@
 // hpml's side of scripts/bench: per-op overhead, elementwise bandwidth, matmul (and OpenBLAS sgemm
 // called directly), row reductions, and an MLP training step written with raw ops.
-// Usage: hpml_bench [group ...]   groups: overhead bandwidth matmul reduce mlp nn cnn optim (default: all)
+// Usage: hpml_bench [group ...]   groups: overhead bandwidth matmul reduce mlp nn cnn (default: all; optim is optim_pair_bench)
 #include <cblas.h>
 #include <dlfcn.h>
 
@@ -113,7 +113,6 @@ void mlp_bench() {
 
 void nn_bench();   // hpml_bench_nn.cpp
 void cnn_bench();
-void optim_bench();  // *_bench_optim.cpp
 
 int main(int argc, char** argv) {
   std::set<std::string> groups;
@@ -126,6 +125,5 @@ int main(int argc, char** argv) {
   if (want("mlp")) mlp_bench();
   if (want("nn")) nn_bench();
   if (want("cnn")) cnn_bench();
-  if (want("optim")) optim_bench();
   return 0;
 }

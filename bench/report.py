@@ -98,8 +98,9 @@ def main():
                 print(f"| {k[1]} | {k[2] or '-'} | {cell(h)} | {cell(t)} | {r:.2f} | {verdict(ok)} |")
         elif g == "optim":
             print("\n### 8. Optimizer step over 10M f32 parameters (Linear 3162 -> 3162 + bias). "
-                  "Goal (issue 4): libtorch / hpml >= 1.5; GB/s = bytes a fused step moves / time, "
-                  "against about 36 GB/s measured on two cores (30 on one)\n")
+                  "Goal (issue 4): libtorch / hpml >= 1.5. Both sides in one process, taking turns "
+                  "(Note [Optimizer steps take turns]); GB/s = bytes a fused step moves (20 / 28 per "
+                  "element) / time on both sides\n")
             print("| case | threads | hpml | libtorch | libtorch / hpml | |\n|---|---|---|---|---|---|")
             for k in keys:
                 h, t = hp[k], th.get(k)

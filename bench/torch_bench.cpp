@@ -88,7 +88,6 @@ void mlp_bench() {
 
 void nn_bench();   // torch_bench_nn.cpp
 void cnn_bench();
-void optim_bench();  // *_bench_optim.cpp
 
 int main(int argc, char** argv) {
   std::set<std::string> groups;
@@ -101,6 +100,5 @@ int main(int argc, char** argv) {
   if (want("mlp")) mlp_bench();
   if (want("nn")) nn_bench();
   if (want("cnn")) cnn_bench();
-  if (want("optim")) optim_bench();
   return 0;
 }
