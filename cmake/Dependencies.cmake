@@ -1,6 +1,7 @@
 # Third-party packages (Debian; scripts/setup installs them).
 find_package(OpenMP REQUIRED)
 find_package(hwy REQUIRED)
+find_package(ZLIB REQUIRED)  # zlib1g-dev: gzip'd IDX files (src/data/idx.cpp)
 
 # OpenBLAS, OpenMP flavour (libopenblas-openmp-dev). See Note [One thread budget].
 set(HPML_OPENBLAS_DIR "/usr/lib/${CMAKE_LIBRARY_ARCHITECTURE}/openblas-openmp" CACHE PATH

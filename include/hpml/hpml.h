@@ -34,3 +34,13 @@
 #include "hpml/optim/accumulate.h"
 
 #include "hpml/io/safetensors.h"
+
+#include "hpml/data/dataset.h"
+#include "hpml/data/transforms.h"
+#include "hpml/data/idx.h"
+#include "hpml/data/csv.h"
+#include "hpml/data/datasets.h"
+#include "hpml/data/synthetic.h"
+#include "hpml/data/sampler.h"
+#include "hpml/data/dataloader.h"
+#include "hpml/mp/mp.h"

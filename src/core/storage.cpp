@@ -21,4 +21,13 @@ StorageImpl::~StorageImpl() {
   else if (deleter_) deleter_(data_);
 }
 
+void StorageImpl::replace_data(void* data, std::function<void(void*)> deleter, std::string shared_name) {
+  if (allocator_) allocator_->deallocate(data_, nbytes_);
+  else if (deleter_) deleter_(data_);
+  data_ = data;
+  allocator_ = nullptr;
+  deleter_ = std::move(deleter);
+  shared_name_ = std::move(shared_name);
+}
+
 }  // namespace hpml

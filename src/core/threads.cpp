@@ -60,9 +60,15 @@ int get_num_threads() {
   return n;
 }
 
-bool in_parallel_region() { return omp_in_parallel() != 0; }
+namespace {
+thread_local bool t_serial = false;
+}
+
+bool in_parallel_region() { return t_serial || omp_in_parallel() != 0; }
 
 namespace detail {
+
+void set_thread_serial(bool serial) { t_serial = serial; }
 
 void set_blas_threads_hook(void (*fn)(int)) {
   g_blas_threads.store(fn);

@@ -220,6 +220,15 @@ Module& Module::to(DType dtype) {
   return *this;
 }
 
+Module& Module::share_memory() {
+  for (Tensor& p : parameters()) {
+    p.share_memory_();
+    if (p.grad().defined()) p.mutable_grad().share_memory_();
+  }
+  for (Tensor& b : buffers()) b.share_memory_();
+  return *this;
+}
+
 Module& Module::to(Device device) {
   check_device_available(device, "Module.to");
   return *this;

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <string>
 
 #include "hpml/core/allocator.h"
 #include "hpml/core/device.h"
@@ -27,6 +28,14 @@ class StorageImpl : public RefCounted {
   uint32_t version() const { return version_.load(std::memory_order_relaxed); }
   void bump_version() { version_.fetch_add(1, std::memory_order_relaxed); }
 
+  // Shared memory (hpml::mp): the name of the POSIX shared-memory segment that holds the bytes,
+  // empty when the storage is private to this process.
+  const std::string& shared_name() const { return shared_name_; }
+  // Swaps the bytes for `data` (same nbytes; the caller has copied the contents), freeing the old
+  // ones; every view keeps working because views hold the StorageImpl, not the pointer.
+  // Tensor::share_memory_() uses it to move a storage into shared memory in place.
+  void replace_data(void* data, std::function<void(void*)> deleter, std::string shared_name);
+
  private:
   void* data_;
   size_t nbytes_;
@@ -34,6 +43,7 @@ class StorageImpl : public RefCounted {
   std::function<void(void*)> deleter_;
   Device device_;
   std::atomic<uint32_t> version_{0};
+  std::string shared_name_;
 };
 
 using Storage = IntrusivePtr<StorageImpl>;

@@ -118,6 +118,12 @@ class Tensor {
   Tensor& detach_();
   bool is_view() const;
 
+  // ---- shared memory (definitions: src/mp/shared_tensor.cpp) ----------------------------
+  // Moves the storage into POSIX shared memory in place (every view follows); a no-op when it
+  // is already shared. Another process can then map it through mp::Queue / mp::TensorHandle.
+  Tensor& share_memory_();
+  bool is_shared() const;
+
   // ---- ops as methods (definitions: src/ops/tensor_methods.cpp) ----------------------
   Tensor clone() const;
   Tensor contiguous() const;

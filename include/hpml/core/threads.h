@@ -20,6 +20,9 @@ namespace detail {
 // Called by the BLAS loader (kernels/cpu/blas.cpp) so that set_num_threads also sizes OpenBLAS;
 // it is applied to the current thread count at once.
 void set_blas_threads_hook(void (*fn)(int));
+// Makes the calling thread run every parallel_for on itself, as if inside a parallel region:
+// DataLoader worker threads use it so that N workers do not each start a team of threads.
+void set_thread_serial(bool serial);
 void parallel_run(int64_t begin, int64_t end, int64_t grain, void (*fn)(void*, int64_t, int64_t), void* ctx);
 }
 

@@ -88,6 +88,10 @@ class Module {
   // Moves parameters and buffers to `device`. Only the CPU exists in this build: other devices
   // raise the "not built with CUDA" error, the CPU is a no-op.
   Module& to(Device device);
+  // Moves every parameter, buffer and defined gradient to shared memory in place
+  // (Tensor::share_memory_), so that processes started afterwards update the same tensors
+  // (Hogwild training, examples/hogwild.cpp).
+  Module& share_memory();
   // Calls fn on every module, children first, then this one (like PyTorch's apply).
   Module& apply(const std::function<void(Module&)>& fn);
 

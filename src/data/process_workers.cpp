@@ -1,0 +1,397 @@
+// DataLoader worker processes (WorkerMode::process): each worker loads batches into its own
+// shared-memory slots and tells the main process where they are; the main process hands out
+// tensors that are views of the slot itself.
+#include <poll.h>
+#include <sys/socket.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <map>
+#include <cstring>
+#include <sstream>
+
+#include "data/loader_internal.h"
+#include "data/worker_state.h"
+#include "hpml/core/error.h"
+#include "hpml/core/tensor_impl.h"
+#include "hpml/core/threads.h"
+#include "hpml/mp/shared_memory.h"
+#include "mp/channel.h"
+
+namespace hpml::data::detail {
+
+// Note [Batch slots]
+// Each worker owns a few slots: shared-memory segments it creates, resizes when a batch does not
+// fit, and reuses. For every task the main process names a free slot; the worker collates the
+// batch, copies its tensors into the slot (64-byte aligned, one after another) and answers with
+// the slot, the segment's name when it is new, and each tensor's dtype, sizes and offset. The
+// main process maps a new segment once and unlinks its name at once - both processes keep their
+// mappings, so nothing is left in /dev/shm even if one of them dies (and the resource tracker
+// covers the moment in between). The batch's tensors share one storage over the mapping whose
+// deleter marks the slot free, so a slot is reused exactly when the last tensor of its batch dies;
+// if the training loop keeps batches, the main process simply adds slots. A worker that dies is
+// seen as end of file on its socket (at once), or at the next liveness check, and raised as an
+// error naming the worker, its pid and the signal.
+
+namespace {
+
+// ---- wire format --------------------------------------------------------------------------
+
+struct Writer {
+  std::string s;
+  template <typename T>
+  void put(T v) {
+    s.append(reinterpret_cast<const char*>(&v), sizeof v);
+  }
+  void str(const std::string& v) {
+    put<uint32_t>(static_cast<uint32_t>(v.size()));
+    s += v;
+  }
+};
+
+struct Reader {
+  const std::string& s;
+  size_t i = 0;
+  template <typename T>
+  T get() {
+    HPML_CHECK(i + sizeof(T) <= s.size(), "DataLoader: truncated message from a worker");
+    T v;
+    std::memcpy(&v, s.data() + i, sizeof v);
+    i += sizeof v;
+    return v;
+  }
+  std::string str() {
+    const auto n = get<uint32_t>();
+    HPML_CHECK(i + n <= s.size(), "DataLoader: truncated message from a worker");
+    std::string v = s.substr(i, n);
+    i += n;
+    return v;
+  }
+};
+
+constexpr size_t kAlign = 64;
+size_t align_up(size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
+
+// ---- the worker process -------------------------------------------------------------------
+
+[[noreturn]] void fail(const std::string& why) {
+  std::fprintf(stderr, "hpml DataLoader worker: %s\n", why.c_str());
+  _exit(1);
+}
+
+void worker_main(const LoaderSpec& spec, int id, int workers, int sock) {
+  set_num_threads(1);
+  if (spec.options.worker_init_fn) spec.options.worker_init_fn(id);
+  std::map<uint32_t, std::shared_ptr<mp::SharedSegment>> slots;
+  std::function<std::optional<Sample>()> iteration;
+  std::string msg;
+  while (mp::detail::recv_message(sock, msg)) {  // end of file: the loader is gone or done
+    Reader in{msg};
+    const char kind = in.get<char>();
+    if (kind == 'E') {  // a new epoch: seeds, and a fresh pass for an iterable dataset
+      const auto seed = in.get<uint64_t>();
+      set_process_worker_info(WorkerInfo{id, workers, seed + static_cast<uint64_t>(id)});
+      manual_seed(seed + static_cast<uint64_t>(id));
+      if (spec.iterable) iteration = spec.iterable->iterate();
+      continue;
+    }
+    if (kind != 'T') fail("unknown message kind");
+    const auto batch = in.get<int64_t>();
+    const auto slot = in.get<uint32_t>();
+    const auto n = in.get<uint64_t>();
+    std::vector<int64_t> indices(n);
+    for (auto& i : indices) i = in.get<int64_t>();
+    Writer out;
+    try {
+      std::optional<Batch> b;
+      if (spec.dataset) b = fetch_batch(spec, indices, id, batch);
+      else b = fetch_iterable(spec, iteration, id, batch);
+      if (!b) {
+        out.put('Z');
+        out.put(batch);
+      } else {
+        std::vector<Tensor> ts;
+        size_t total = 0;
+        for (const Tensor& t : *b) {
+          ts.push_back(t.contiguous());
+          total = align_up(total) + ts.back().nbytes();
+        }
+        auto& seg = slots[slot];
+        std::string new_name;
+        if (!seg || seg->size() < std::max<size_t>(total, 1)) {
+          seg.reset();
+          seg = mp::SharedSegment::create(std::max<size_t>(total + total / 4, 1));
+          new_name = seg->name();
+        }
+        out.put('B');
+        out.put(batch);
+        out.put(slot);
+        out.str(new_name);
+        out.put<uint32_t>(static_cast<uint32_t>(ts.size()));
+        size_t off = 0;
+        for (const Tensor& t : ts) {
+          off = align_up(off);
+          if (t.nbytes()) std::memcpy(static_cast<char*>(seg->data()) + off, t.data_ptr(), t.nbytes());
+          out.put<uint8_t>(static_cast<uint8_t>(t.dtype()));
+          out.put<uint8_t>(static_cast<uint8_t>(t.dim()));
+          for (int64_t s : t.sizes()) out.put(s);
+          out.put<uint64_t>(off);
+          off += t.nbytes();
+        }
+      }
+    } catch (const std::exception& e) {
+      out = Writer{};
+      out.put('X');
+      out.put(batch);
+      out.str(e.what());
+    }
+    if (!mp::detail::send_message(sock, out.s)) break;
+  }
+  slots.clear();  // unlinks the names of slots whose batches the main process never read
+  std::fflush(nullptr);
+  _exit(0);
+}
+
+// Spawned / forkserver workers: args = "id workers fd ntensors\n" + one tensor handle per line.
+void spawned_worker(const std::string& args) {
+  std::istringstream is(args);
+  int id = 0, workers = 0, fd = -1;
+  size_t n = 0;
+  is >> id >> workers >> fd >> n;
+  is.get();
+  std::vector<Tensor> tensors;
+  for (size_t i = 0; i < n; ++i) {
+    std::string line;
+    std::getline(is, line);
+    tensors.push_back(mp::from_handle(mp::TensorHandle::deserialize(line)));
+  }
+  LoaderSpec spec;
+  spec.dataset = std::make_shared<TensorDataset>(tensors);
+  worker_main(spec, id, workers, fd);
+}
+HPML_MP_ENTRY(hpml_data_worker, spawned_worker);
+
+// ---- the main process's side ------------------------------------------------------------
+
+struct Slot {
+  std::shared_ptr<mp::SharedSegment> segment;
+  std::atomic<bool> busy{false};
+};
+
+struct Worker {
+  std::unique_ptr<mp::Process> process;
+  int sock = -1;
+  std::vector<std::shared_ptr<Slot>> slots;
+  std::map<int64_t, uint32_t> reserved;  // batch -> the slot its task was given
+  int in_flight = 0;
+};
+
+std::string describe_death(int id, mp::Process& p) {
+  p.join(2.0);
+  std::ostringstream os;
+  os << "DataLoader worker " << id << " (pid " << p.pid() << ") ";
+  auto code = p.exitcode();
+  if (!code) os << "stopped answering";
+  else if (*code < 0) os << "was killed by signal " << -*code << " (" << strsignal(-*code) << ")";
+  else os << "exited unexpectedly with exit code " << *code;
+  if (!p.error().empty()) os << ": " << p.error();
+  return os.str();
+}
+
+class ProcessPool : public WorkerPool {
+ public:
+  explicit ProcessPool(const LoaderSpec& spec) : spec_(spec), n_(spec.options.num_workers) {
+    const auto method = spec.options.multiprocessing_context;
+    if (method != mp::StartMethod::fork) {
+      const char* m = mp::start_method_name(method);
+      HPML_CHECK(spec.dataset != nullptr, "DataLoader(", m, "): an IterableDataset cannot be sent to a ", m,
+                 " worker\nhint: use multiprocessing_context = fork, or worker_mode = thread");
+      shared_ = spec.dataset->shareable_tensors();
+      HPML_CHECK(!shared_.empty(), "DataLoader(", m, "): ", spec.dataset->name(), " cannot be sent to a ", m,
+                 " worker: only a plain TensorDataset (or a dataset built on one without transforms) is rebuilt "
+                 "there from shared memory\nhint: use multiprocessing_context = fork");
+      HPML_CHECK(!spec.options.collate_fn && !spec.options.worker_init_fn, "DataLoader(", m,
+                 "): collate_fn and worker_init_fn are functions of this process and cannot be sent to a ", m,
+                 " worker\nhint: use multiprocessing_context = fork");
+      for (Tensor& t : shared_) t.share_memory_();
+    }
+  }
+  ~ProcessPool() override { shutdown(); }
+
+  void start_epoch(uint64_t base_seed) override {
+    if (workers_.empty()) launch();
+    Writer w;
+    w.put('E');
+    w.put(base_seed);
+    for (int i = 0; i < n_; ++i)
+      if (!mp::detail::send_message(workers_[static_cast<size_t>(i)].sock, w.s))
+        HPML_CHECK(false, describe_death(i, *workers_[static_cast<size_t>(i)].process));
+  }
+
+  void submit(int worker, Task task) override {
+    Worker& w = workers_[static_cast<size_t>(worker)];
+    uint32_t slot = 0;
+    while (slot < w.slots.size() && w.slots[slot]->busy) ++slot;
+    if (slot == w.slots.size()) w.slots.push_back(std::make_shared<Slot>());
+    w.slots[slot]->busy = true;
+    w.reserved[task.batch] = slot;
+    Writer m;
+    m.put('T');
+    m.put(task.batch);
+    m.put(slot);
+    m.put<uint64_t>(task.indices.size());
+    for (int64_t i : task.indices) m.put(i);
+    if (!mp::detail::send_message(w.sock, m.s)) HPML_CHECK(false, describe_death(worker, *w.process));
+    ++w.in_flight;
+  }
+
+  std::optional<Result> wait_any(double timeout, const std::atomic<bool>* stop) override {
+    using clock = std::chrono::steady_clock;
+    const auto t0 = clock::now();
+    auto last_check = t0;
+    for (;;) {
+      std::vector<pollfd> fds;
+      for (auto& w : workers_) fds.push_back({w.sock, POLLIN, 0});
+      const int r = ::poll(fds.data(), fds.size(), 50);
+      if (r > 0) {
+        for (size_t i = 0; i < fds.size(); ++i)
+          if (fds[i].revents) return receive(static_cast<int>(i));
+      }
+      if (stop && *stop) return std::nullopt;
+      const auto now = clock::now();
+      const double waited = std::chrono::duration<double>(now - t0).count();
+      HPML_CHECK(timeout <= 0 || waited < timeout, "DataLoader timed out after ", timeout,
+                 " s waiting for a batch from its worker processes");
+      if (std::chrono::duration<double>(now - last_check).count() >= spec_.options.death_check_interval) {
+        last_check = now;
+        for (size_t i = 0; i < workers_.size(); ++i)
+          if (!workers_[i].process->is_alive()) HPML_CHECK(false, describe_death(static_cast<int>(i), *workers_[i].process));
+      }
+    }
+  }
+
+  void end_epoch(bool abandon) override {
+    if (!spec_.options.persistent_workers) {
+      shutdown();
+      return;
+    }
+    if (abandon) {  // drop what is still in flight so the next epoch starts clean
+      for (size_t i = 0; i < workers_.size(); ++i)
+        while (workers_[i].in_flight > 0) receive(static_cast<int>(i));
+    }
+  }
+
+ private:
+  void launch() {
+    const auto method = spec_.options.multiprocessing_context;
+    for (int i = 0; i < n_; ++i) {
+      int fds[2];
+      HPML_CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0, "DataLoader: socketpair failed: ",
+                 std::strerror(errno));
+      Worker w;
+      w.sock = fds[0];
+      if (method == mp::StartMethod::fork) {
+        const int child = fds[1], parent = fds[0];
+        w.process = std::make_unique<mp::Process>([this, i, child, parent] {
+          close(parent);
+          worker_main(spec_, i, n_, child);
+        });
+      } else {
+        std::ostringstream args;
+        args << i << ' ' << n_ << ' ' << fds[1] << ' ' << shared_.size() << '\n';
+        for (const Tensor& t : shared_) args << mp::share(t).serialize() << '\n';
+        w.process = std::make_unique<mp::Process>(
+            "hpml_data_worker", args.str(), mp::ProcessOptions{.start_method = method, .pass_fds = {fds[1]}});
+      }
+      try {
+        w.process->start();
+      } catch (...) {
+        close(fds[0]);
+        close(fds[1]);
+        throw;
+      }
+      close(fds[1]);
+      workers_.push_back(std::move(w));
+    }
+  }
+
+  Result receive(int i) {
+    Worker& w = workers_[static_cast<size_t>(i)];
+    std::string msg;
+    if (!mp::detail::recv_message(w.sock, msg)) HPML_CHECK(false, describe_death(i, *w.process));
+    --w.in_flight;
+    Reader in{msg};
+    Result r;
+    const char kind = in.get<char>();
+    r.batch = in.get<int64_t>();
+    auto res = w.reserved.find(r.batch);
+    HPML_CHECK(res != w.reserved.end(), "DataLoader: worker ", i, " answered for batch ", r.batch, " it was not given");
+    const uint32_t reserved_slot = res->second;
+    w.reserved.erase(res);
+    if (kind == 'X' || kind == 'Z') {  // no batch in the slot: free it now
+      w.slots[reserved_slot]->busy = false;
+      if (kind == 'X') r.error = std::make_exception_ptr(Error(in.str()));
+      else r.exhausted = true;
+      return r;
+    }
+    HPML_CHECK(kind == 'B', "DataLoader: unexpected message from worker ", i);
+    const auto slot_id = in.get<uint32_t>();
+    HPML_CHECK(slot_id == reserved_slot, "DataLoader: worker ", i, " answered in slot ", slot_id, " instead of ",
+               reserved_slot);
+    std::shared_ptr<Slot> slot = w.slots[slot_id];
+    const std::string name = in.str();
+    if (!name.empty()) {
+      slot->segment = mp::SharedSegment::open(name);
+      shm_unlink(name.c_str());  // both sides have it mapped; the name is no longer needed
+    }
+    HPML_CHECK(slot->segment != nullptr, "DataLoader: worker ", i, " used slot ", slot_id, " before creating it");
+    auto seg = slot->segment;
+    Storage st = Storage::make(seg->data(), seg->size(), [slot](void*) { slot->busy = false; }, kCPU);
+    const auto count = in.get<uint32_t>();
+    for (uint32_t k = 0; k < count; ++k) {
+      const auto dtype = static_cast<DType>(in.get<uint8_t>());
+      const auto nd = in.get<uint8_t>();
+      std::vector<int64_t> sizes(nd), strides(nd);
+      for (auto& s : sizes) s = in.get<int64_t>();
+      int64_t stride = 1;
+      for (int d = nd - 1; d >= 0; --d) {
+        strides[static_cast<size_t>(d)] = stride;
+        stride *= sizes[static_cast<size_t>(d)];
+      }
+      const auto off = in.get<uint64_t>();
+      HPML_CHECK(off % itemsize(dtype) == 0 && off + static_cast<uint64_t>(stride) * itemsize(dtype) <= seg->size(),
+                 "DataLoader: worker ", i, " described a tensor outside its slot");
+      r.data.emplace_back(IntrusivePtr<TensorImpl>::make(st, dtype, sizes, strides,
+                                                         static_cast<int64_t>(off / itemsize(dtype))));
+    }
+    return r;
+  }
+
+  void shutdown() {
+    for (auto& w : workers_) {
+      if (w.sock >= 0) close(w.sock);  // the worker reads end of file and exits
+      w.sock = -1;
+    }
+    for (auto& w : workers_) {
+      if (!w.process->join(2.0)) {
+        w.process->kill();
+        w.process->join(2.0);
+      }
+    }
+    workers_.clear();
+  }
+
+  LoaderSpec spec_;
+  int n_;
+  std::vector<Tensor> shared_;
+  std::vector<Worker> workers_;
+};
+
+}  // namespace
+
+std::unique_ptr<WorkerPool> make_process_pool(const LoaderSpec& spec) { return std::make_unique<ProcessPool>(spec); }
+
+}  // namespace hpml::data::detail

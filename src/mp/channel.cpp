@@ -1,0 +1,123 @@
+// Socket helpers for src/mp: whole reads/writes, framed messages, descriptor passing.
+#include "mp/channel.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+
+namespace hpml::mp::detail {
+
+bool write_all(int fd, const void* data, size_t n) {
+  const char* p = static_cast<const char*>(data);
+  while (n > 0) {
+    ssize_t k = ::send(fd, p, n, MSG_NOSIGNAL);
+    if (k < 0 && errno == ENOTSOCK) k = ::write(fd, p, n);
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) return false;
+    p += k;
+    n -= static_cast<size_t>(k);
+  }
+  return true;
+}
+
+bool read_exact(int fd, void* data, size_t n) {
+  char* p = static_cast<char*>(data);
+  while (n > 0) {
+    ssize_t k = ::read(fd, p, n);
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) return false;
+    p += k;
+    n -= static_cast<size_t>(k);
+  }
+  return true;
+}
+
+bool send_message(int fd, const std::string& bytes) {
+  const uint64_t n = bytes.size();
+  return write_all(fd, &n, sizeof n) && write_all(fd, bytes.data(), bytes.size());
+}
+
+bool recv_message(int fd, std::string& bytes, size_t max_bytes) {
+  uint64_t n = 0;
+  if (!read_exact(fd, &n, sizeof n) || n > max_bytes) return false;
+  bytes.resize(n);
+  return read_exact(fd, bytes.data(), n);
+}
+
+bool send_fds(int sock, const std::string& bytes, const std::vector<int>& fds) {
+  std::string body = bytes.empty() ? std::string(1, '\0') : bytes;
+  iovec iov{body.data(), body.size()};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  std::vector<char> control(CMSG_SPACE(sizeof(int) * fds.size()));
+  if (!fds.empty()) {
+    msg.msg_control = control.data();
+    msg.msg_controllen = control.size();
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+    std::memcpy(CMSG_DATA(c), fds.data(), sizeof(int) * fds.size());
+  }
+  for (;;) {
+    ssize_t k = ::sendmsg(sock, &msg, MSG_NOSIGNAL);
+    if (k < 0 && errno == EINTR) continue;
+    return k == static_cast<ssize_t>(body.size());
+  }
+}
+
+bool recv_fds(int sock, std::string& bytes, std::vector<int>& fds, size_t max_fds) {
+  std::array<char, 65536> buf{};
+  iovec iov{buf.data(), buf.size()};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  std::vector<char> control(CMSG_SPACE(sizeof(int) * max_fds));
+  msg.msg_control = control.data();
+  msg.msg_controllen = control.size();
+  ssize_t k;
+  do k = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+  while (k < 0 && errno == EINTR);
+  if (k <= 0) return false;
+  bytes.assign(buf.data(), static_cast<size_t>(k));
+  fds.clear();
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    const size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    const size_t old = fds.size();
+    fds.resize(old + n);
+    std::memcpy(fds.data() + old, CMSG_DATA(c), n * sizeof(int));
+  }
+  return true;
+}
+
+bool wait_readable(int fd, double timeout_s) {
+  using clock = std::chrono::steady_clock;
+  const auto deadline = clock::now() + std::chrono::duration<double>(timeout_s < 0 ? 0 : timeout_s);
+  for (;;) {
+    int ms = -1;
+    if (timeout_s >= 0) {
+      const double left = std::chrono::duration<double>(deadline - clock::now()).count();
+      ms = left <= 0 ? 0 : static_cast<int>(left * 1000) + 1;
+    }
+    pollfd p{fd, POLLIN, 0};
+    int r = ::poll(&p, 1, ms);
+    if (r < 0 && errno == EINTR) continue;
+    return r > 0;
+  }
+}
+
+std::string self_exe() {
+  std::array<char, 4096> buf{};
+  ssize_t n = ::readlink("/proc/self/exe", buf.data(), buf.size() - 1);
+  return n > 0 ? std::string(buf.data(), static_cast<size_t>(n)) : std::string();
+}
+
+}  // namespace hpml::mp::detail

@@ -1,0 +1,36 @@
+// Small helpers for the sockets between hpml processes: whole writes and reads, length-prefixed
+// messages, and passing file descriptors (SCM_RIGHTS). Internal to src/mp.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace hpml::mp::detail {
+
+// Writes all of `data`; false if the peer is gone.
+bool write_all(int fd, const void* data, size_t n);
+// Reads exactly n bytes; false on end of file or error.
+bool read_exact(int fd, void* data, size_t n);
+// A u64 length, then the bytes.
+bool send_message(int fd, const std::string& bytes);
+bool recv_message(int fd, std::string& bytes, size_t max_bytes = size_t{1} << 30);
+// One message with file descriptors attached (a SOCK_SEQPACKET or stream unix socket).
+bool send_fds(int sock, const std::string& bytes, const std::vector<int>& fds);
+// Receives up to `max_fds` descriptors with the message; they arrive close-on-exec.
+bool recv_fds(int sock, std::string& bytes, std::vector<int>& fds, size_t max_fds);
+// waits up to timeout_s (< 0: forever) for fd to become readable; true if it is.
+bool wait_readable(int fd, double timeout_s);
+// The path of this executable (/proc/self/exe resolved).
+std::string self_exe();
+
+// Record kinds a child (or the forkserver) writes to the parent's socket.
+inline constexpr char kRecordOk = 'O', kRecordError = 'E', kRecordStatus = 'S';
+
+void forkserver_main(int control_fd);
+// Asks the forkserver (starting it if needed) to fork a child running `entry`; the child talks
+// to the parent over `child_fd` and gets `pass_fds` under the same numbers. Returns its pid.
+int forkserver_request(const std::string& entry, int child_fd, const std::vector<int>& pass_fds);
+// Runs a registered entry point in this (child) process, reading its arguments from fd. Never returns.
+[[noreturn]] void run_entry_child(int fd, const std::string& entry);
+
+}  // namespace hpml::mp::detail

@@ -1,0 +1,158 @@
+// The forkserver: a clean copy of this executable, spawned once, that forks children on request
+// (Note [Start methods] in process.cpp).
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <sstream>
+
+#include "hpml/core/error.h"
+#include "hpml/core/threads.h"
+#include "hpml/mp/shared_memory.h"
+#include "mp/channel.h"
+
+extern char** environ;
+
+namespace hpml::mp::detail {
+
+namespace {
+
+struct Server {
+  std::mutex mu;
+  int control = -1;  // our end of the SOCK_SEQPACKET pair
+  pid_t pid = -1;
+};
+
+Server& server() {
+  static Server s;
+  return s;
+}
+
+void start_server_locked(Server& s) {
+  const std::string exe = self_exe();
+  HPML_CHECK(!exe.empty(), "mp: cannot resolve /proc/self/exe to start the forkserver");
+  int fds[2];
+  HPML_CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) == 0,
+             "mp: cannot create the forkserver's socket: ", std::strerror(errno));
+  const int tracker = resource_tracker_fd();
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, fds[1], 200);
+  posix_spawn_file_actions_adddup2(&fa, tracker, 201);
+  std::vector<std::string> env_store;
+  for (char** e = environ; *e; ++e)
+    if (std::strncmp(*e, "HPML_MP_", 8) != 0) env_store.emplace_back(*e);
+  env_store.push_back("HPML_MP_ROLE=forkserver");
+  env_store.push_back("HPML_MP_FD=200");
+  env_store.push_back("HPML_MP_TRACKER_FD=201");
+  std::vector<char*> envp;
+  for (auto& e : env_store) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  std::string arg0 = exe;
+  char* argv[] = {arg0.data(), nullptr};
+  pid_t pid = -1;
+  const int rc = posix_spawn(&pid, exe.c_str(), &fa, nullptr, argv, envp.data());
+  posix_spawn_file_actions_destroy(&fa);
+  close(fds[1]);
+  if (rc != 0) {
+    close(fds[0]);
+    HPML_CHECK(false, "mp: cannot start the forkserver (posix_spawn ", exe, "): ", std::strerror(rc));
+  }
+  s.control = fds[0];
+  s.pid = pid;
+}
+
+}  // namespace
+
+int forkserver_request(const std::string& entry, int child_fd, const std::vector<int>& pass_fds) {
+  Server& s = server();
+  std::lock_guard<std::mutex> lock(s.mu);
+  if (s.control < 0) start_server_locked(s);
+  std::ostringstream req;
+  req << entry << '\n' << pass_fds.size();
+  for (int f : pass_fds) req << ' ' << f;
+  std::vector<int> fds{child_fd};
+  fds.insert(fds.end(), pass_fds.begin(), pass_fds.end());
+  std::string reply;
+  std::vector<int> none;
+  if (!send_fds(s.control, req.str(), fds) || !wait_readable(s.control, 30) || !recv_fds(s.control, reply, none, 0)) {
+    close(s.control);
+    s.control = -1;
+    HPML_CHECK(false, "mp::Process(forkserver): the forkserver (pid ", s.pid, ") did not answer",
+               "\nhint: it may have been killed; the next request starts a new one");
+  }
+  const int pid = std::atoi(reply.c_str());
+  HPML_CHECK(pid > 0, "mp::Process(forkserver): the forkserver could not fork: ", reply);
+  return pid;
+}
+
+void forkserver_main(int control_fd) {
+  signal(SIGINT, SIG_IGN);  // a Ctrl-C belongs to the parent, which decides about the children
+  std::map<pid_t, int> children;  // pid -> the socket its parent listens on
+  for (;;) {
+    // Reap whatever ended, and tell each one's parent.
+    for (;;) {
+      int st = 0;
+      pid_t r = waitpid(-1, &st, WNOHANG);
+      if (r <= 0) break;
+      auto it = children.find(r);
+      if (it == children.end()) continue;
+      const char kind = kRecordStatus;
+      write_all(it->second, &kind, 1);
+      write_all(it->second, &st, 4);
+      close(it->second);
+      children.erase(it);
+    }
+    pollfd p{control_fd, POLLIN, 0};
+    int r = poll(&p, 1, 20);
+    if (r < 0 && errno == EINTR) continue;
+    if (r == 0) continue;
+    std::string req;
+    std::vector<int> fds;
+    if (!recv_fds(control_fd, req, fds, 64)) break;  // the parent is gone
+    if (fds.empty()) continue;
+    std::istringstream is(req);
+    std::string entry;
+    std::getline(is, entry);
+    size_t n = 0;
+    is >> n;
+    std::vector<int> targets(n);
+    for (auto& t : targets) is >> t;
+    if (fds.size() != n + 1) {
+      for (int f : fds) close(f);
+      send_fds(control_fd, "-1 malformed request", {});
+      continue;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+      close(control_fd);
+      for (auto& [cp, cfd] : children) close(cfd);
+      // Move every received descriptor above the targets first, so no dup2 clobbers one not yet placed.
+      std::vector<int> high(fds.size());
+      for (size_t i = 0; i < fds.size(); ++i) high[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 1024);
+      for (size_t i = 0; i < n; ++i) dup2(high[i + 1], targets[i]);  // dup2 clears close-on-exec
+      signal(SIGINT, SIG_DFL);
+      run_entry_child(high[0], entry);
+    }
+    for (size_t i = 1; i < fds.size(); ++i) close(fds[i]);
+    if (pid < 0) {
+      close(fds[0]);
+      send_fds(control_fd, std::string("-1 ") + std::strerror(errno), {});
+      continue;
+    }
+    children[pid] = fds[0];
+    send_fds(control_fd, std::to_string(pid), {});
+  }
+  // Children still running keep going; nobody is left to tell their status to.
+  for (auto& [cp, cfd] : children) close(cfd);
+}
+
+}  // namespace hpml::mp::detail

@@ -1,0 +1,198 @@
+// The resource tracker: a small process that remembers every shared-memory segment hpml creates
+// in this process tree and removes the ones still present once the last process has gone.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <algorithm>
+#include <cstring>
+#include <mutex>
+#include <string>
+
+#include "hpml/core/error.h"
+#include "hpml/mp/shared_memory.h"
+
+namespace hpml::mp {
+
+// Note [Resource tracker]
+// A segment's name lives in /dev/shm until someone unlinks it, even after every process that
+// mapped it has died; a process killed with SIGKILL runs no destructor. So, as Python's
+// multiprocessing does, the first process that needs one starts a tracker: it is forked (twice,
+// so that it is nobody's child and no waitpid of ours can reap it) and keeps only the read end
+// of a pipe. Every process of the tree holds the write end (fork children inherit it, spawned
+// children get it as a file descriptor, see process.cpp) and writes a 128-byte record "R<name>"
+// when it creates a segment and "U<name>" when it unlinks one; writes of at most PIPE_BUF bytes
+// to a pipe are atomic, so records from many processes never interleave. When every write end
+// is closed - every process of the tree has exited, however it died - read() returns 0, and the
+// tracker unlinks what is still registered, says so on stderr, and exits. It ignores SIGINT and
+// SIGTERM so that a Ctrl-C to the whole process group cannot stop it before it has cleaned up.
+// Between fork and _exit it calls only async-signal-safe functions (the parent may run threads),
+// and its table is a static array, so it never allocates.
+
+namespace {
+
+constexpr size_t kRecord = 128;
+constexpr size_t kMaxSegments = 16384;
+
+struct TrackerState {
+  std::mutex mu;
+  int write_fd = -1;
+  int pid = -1;
+  pid_t owner = -1;  // the process that started or adopted it (fork children inherit it too)
+};
+
+TrackerState& state() {
+  static TrackerState s;
+  return s;
+}
+
+char g_table[kMaxSegments][kRecord];  // the tracker's registry (touched only in the tracker)
+
+[[noreturn]] void tracker_main(int fd) {
+  signal(SIGINT, SIG_IGN);
+  signal(SIGTERM, SIG_IGN);
+  signal(SIGHUP, SIG_IGN);
+  if (fd != 3) {
+    dup2(fd, 3);
+    fd = 3;
+  }
+  syscall(SYS_close_range, 4U, ~0U, 0U);  // keep stdin/out/err and the pipe only
+  size_t used = 0;
+  char rec[kRecord];
+  for (;;) {
+    ssize_t n = read(fd, rec, kRecord);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    if (static_cast<size_t>(n) != kRecord) continue;  // cannot happen with atomic writes
+    rec[kRecord - 1] = '\0';
+    if (rec[0] == 'R') {
+      size_t i = 0;
+      while (i < used && g_table[i][0] != '\0') ++i;  // reuse a freed slot
+      if (i == used) {
+        if (used == kMaxSegments) continue;
+        ++used;
+      }
+      std::memcpy(g_table[i], rec + 1, kRecord - 1);
+    } else if (rec[0] == 'U') {
+      for (size_t i = 0; i < used; ++i)
+        if (std::strcmp(g_table[i], rec + 1) == 0) {
+          g_table[i][0] = '\0';
+          break;
+        }
+    }
+  }
+  int removed = 0;
+  char path[kRecord + 16];
+  for (size_t i = 0; i < used; ++i) {
+    if (g_table[i][0] == '\0') continue;
+    std::memcpy(path, "/dev/shm", 8);
+    std::memcpy(path + 8, g_table[i], std::strlen(g_table[i]) + 1);
+    if (unlink(path) == 0) ++removed;
+  }
+  if (removed > 0) {
+    char msg[160];
+    const char* head = "hpml: resource tracker: removed ";
+    const char* tail = " shared-memory segment(s) left behind by exited processes\n";
+    size_t k = 0;
+    for (const char* c = head; *c; ++c) msg[k++] = *c;
+    char digits[16];
+    int d = 0;
+    for (int v = removed; v > 0; v /= 10) digits[d++] = static_cast<char>('0' + v % 10);
+    while (d > 0) msg[k++] = digits[--d];
+    for (const char* c = tail; *c; ++c) msg[k++] = *c;
+    ssize_t ignored = write(2, msg, k);
+    (void)ignored;
+  }
+  _exit(0);
+}
+
+void start_locked(TrackerState& s) {
+  int fds[2];
+  HPML_CHECK(pipe2(fds, O_CLOEXEC) == 0, "mp: cannot create the resource tracker's pipe: ", std::strerror(errno));
+  // The pid travels back through a second pipe: the intermediate child writes it.
+  int pid_pipe[2];
+  HPML_CHECK(pipe2(pid_pipe, O_CLOEXEC) == 0, "mp: cannot create a pipe: ", std::strerror(errno));
+  pid_t mid = fork();
+  HPML_CHECK(mid >= 0, "mp: cannot fork the resource tracker: ", std::strerror(errno));
+  if (mid == 0) {
+    close(fds[1]);
+    close(pid_pipe[0]);
+    pid_t tracker = fork();
+    if (tracker == 0) {
+      close(pid_pipe[1]);
+      tracker_main(fds[0]);
+    }
+    int v = static_cast<int>(tracker);
+    ssize_t ignored = write(pid_pipe[1], &v, sizeof v);
+    (void)ignored;
+    _exit(tracker > 0 ? 0 : 1);
+  }
+  close(fds[0]);
+  close(pid_pipe[1]);
+  int status = 0;
+  while (waitpid(mid, &status, 0) < 0 && errno == EINTR) {
+  }
+  int tracker_pid = -1;
+  ssize_t got = read(pid_pipe[0], &tracker_pid, sizeof tracker_pid);
+  close(pid_pipe[0]);
+  if (got != sizeof tracker_pid || tracker_pid <= 0) {
+    close(fds[1]);
+    HPML_CHECK(false, "mp: the resource tracker did not start");
+  }
+  s.write_fd = fds[1];
+  s.pid = tracker_pid;
+  s.owner = getpid();
+}
+
+void send(char op, const std::string& name) {
+  TrackerState& s = state();
+  int fd;
+  {
+    std::lock_guard<std::mutex> lock(s.mu);
+    if (s.write_fd < 0) start_locked(s);
+    fd = s.write_fd;
+  }
+  char rec[kRecord] = {};
+  rec[0] = op;
+  std::memcpy(rec + 1, name.data(), std::min(name.size(), kRecord - 2));
+  for (;;) {
+    ssize_t n = write(fd, rec, kRecord);
+    if (n == static_cast<ssize_t>(kRecord)) return;
+    if (n < 0 && errno == EINTR) continue;
+    HPML_CHECK(false, "mp: cannot write to the resource tracker (", std::strerror(errno), ")");
+  }
+}
+
+}  // namespace
+
+namespace detail {
+int resource_tracker_fd() {
+  TrackerState& s = state();
+  std::lock_guard<std::mutex> lock(s.mu);
+  if (s.write_fd < 0) start_locked(s);
+  return s.write_fd;
+}
+
+void adopt_resource_tracker_fd(int fd) {
+  TrackerState& s = state();
+  std::lock_guard<std::mutex> lock(s.mu);
+  fcntl(fd, F_SETFD, FD_CLOEXEC);
+  s.write_fd = fd;
+  s.pid = -1;  // started by an ancestor: its pid is not known here
+  s.owner = getpid();
+}
+
+void tracker_register(const std::string& name) { send('R', name); }
+void tracker_unregister(const std::string& name) { send('U', name); }
+}  // namespace detail
+
+int resource_tracker_pid() {
+  detail::resource_tracker_fd();
+  return state().pid;
+}
+
+}  // namespace hpml::mp
