@@ -110,6 +110,34 @@ def main():
                 else:
                     r = t[2] / h[2] if t else float("nan")
                     print(f"| {k[1]} | {k[2]} | {cell(h)} | {cell(t)} | {r:.2f} | {verdict(r >= 1.5)} |")
+        elif g == "data":
+            print("\n### 9. DataLoader, Fashion-MNIST train, batch 128, shuffle (issue 5). Goals: in-process >= 5x "
+                  "PyTorch's 0-worker batches/s; 2 worker processes >= 3x PyTorch's 2-worker batches/s and first "
+                  "batch <= 20 ms. PyTorch: map-style dataset of per-item tensors; rows hpml alone has are "
+                  "compared with the PyTorch row named in brackets\n")
+            print("| case | hpml | PyTorch | hpml / PyTorch | |\n|---|---|---|---|---|")
+            twin = {"in-process, per-item dataset": "in-process (0 workers)", "2 worker threads": "2 worker processes"}
+            for k in keys:
+                h = hp[k]
+                config, metric = k[1].split(", ", 1) if k[1].count(", ") == 1 else k[1].rsplit(", ", 1)
+                t = th.get(k)
+                other = ""
+                if t is None and config in twin:
+                    t = th.get((g, f"{twin[config]}, {metric}", k[2]))
+                    other = f" [{twin[config]}]"
+                verdict_cell = ""
+                if "batches/s" in metric:
+                    r = h[2] / t[2] if t else float("nan")
+                    if config == "in-process (0 workers)":
+                        verdict_cell = verdict(r >= 5)
+                    elif config.startswith("2 worker processes"):
+                        verdict_cell = verdict(r >= 3)
+                    print(f"| {k[1]} | {cell(h, '{:.0f}')} | {cell(t, '{:.0f}')}{other} | {r:.1f} | {verdict_cell} |")
+                else:
+                    r = h[2] / t[2] if t else float("nan")
+                    if metric == "first batch ms (epoch 1)" and config.startswith("2 worker processes"):
+                        verdict_cell = verdict(h[2] <= 20)
+                    print(f"| {k[1]} | {cell(h)} | {cell(t)}{other} | {r:.2f} | {verdict_cell} |")
     print()
 
 
