@@ -129,7 +129,7 @@ struct ParsedIdx {
 // Note [Reading IDX safely]
 // Nothing in the bytes is trusted. The magic, the type and the number of dims are checked first;
 // the dims' element count and byte size are computed with overflow checks and capped at
-// kMaxIdxDataBytes; the data must be exactly as long as the dims say — checked against the file
+// kMaxIdxDataBytes (zero dims counted as 1, so that the strides of an empty tensor fit too); the data must be exactly as long as the dims say — checked against the file
 // size before allocating for a raw file, and against Note [Gzip bombs]'s bound, while inflating
 // and at the end of the stream (where zlib checks the CRC) for a gzip'd one. Each error names the
 // source and the byte offset. The libFuzzer target tests/fuzz/idx_fuzzer.cpp exercises this code.
@@ -149,15 +149,18 @@ ParsedIdx parse(const uint8_t* data, size_t size, const std::string& src) {
              kMaxIdxDims);
 
   std::vector<int64_t> dims;
-  uint64_t bytes = type->size;
+  // `bytes` is the data's size; `span` the same with zero dims counted as 1, which bounds the
+  // strides too (an empty [0, 2^32 - 1, 2^32 - 1] tensor would still overflow them).
+  uint64_t bytes = type->size, span = type->size;
   for (int k = 0; k < ndims; ++k) {
     uint8_t b[4];
     const uint64_t off = in.pos();
     const size_t n = in.read(b, 4);
     HPML_CHECK(n == 4, in.at(off + n), "the data ends within the size of dim ", k, " (", ndims, " dims expected)");
     const uint32_t d = (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | b[3];
-    HPML_CHECK(!__builtin_mul_overflow(bytes, uint64_t{d}, &bytes) && bytes <= kMaxIdxDataBytes, in.at(off), "dim ", k,
-               " = ", d, " makes the data larger than the limit of ", kMaxIdxDataBytes, " bytes");
+    HPML_CHECK(!__builtin_mul_overflow(span, uint64_t{std::max(d, 1u)}, &span) && span <= kMaxIdxDataBytes, in.at(off),
+               "dim ", k, " = ", d, " makes the data larger than the limit of ", kMaxIdxDataBytes, " bytes");
+    bytes *= d;  // <= span: cannot overflow
     dims.push_back(d);
   }
   const uint64_t data_offset = in.pos();

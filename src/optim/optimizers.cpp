@@ -140,7 +140,7 @@ RMSpropOptions RMSpropOptions::from_values(const OptionValues& v, const RMSpropO
           pick(v, "centered", b.centered) != 0,    pick(v, "maximize", b.maximize) != 0};
 }
 
-template <double D>
+template <typename D>
 void AdamFamilyOptions<D>::validate(const char* opt) const {
   check_lr(opt, lr);
   check_nonneg(opt, "epsilon", eps);
@@ -148,18 +148,18 @@ void AdamFamilyOptions<D>::validate(const char* opt) const {
   HPML_CHECK(betas.second >= 0 && betas.second < 1, opt, ": invalid beta parameter at index 1: ", betas.second);
   check_nonneg(opt, "weight_decay", weight_decay);
 }
-template <double D>
+template <typename D>
 OptionValues AdamFamilyOptions<D>::values() const {
   return {{"lr", lr},   {"beta1", betas.first}, {"beta2", betas.second}, {"eps", eps}, {"weight_decay", weight_decay},
           {"amsgrad", amsgrad ? 1.0 : 0.0}, {"maximize", maximize ? 1.0 : 0.0}};
 }
-template <double D>
+template <typename D>
 AdamFamilyOptions<D> AdamFamilyOptions<D>::from_values(const OptionValues& v, const AdamFamilyOptions& b) {
   return {pick(v, "lr", b.lr), {pick(v, "beta1", b.betas.first), pick(v, "beta2", b.betas.second)}, pick(v, "eps", b.eps),
           pick(v, "weight_decay", b.weight_decay), pick(v, "amsgrad", b.amsgrad) != 0, pick(v, "maximize", b.maximize) != 0};
 }
-template struct AdamFamilyOptions<0.0>;
-template struct AdamFamilyOptions<1e-2>;
+template struct AdamFamilyOptions<AdamDefaults>;
+template struct AdamFamilyOptions<AdamWDefaults>;
 
 void NesterovOptions::validate(const char* opt) const {
   check_lr(opt, lr);

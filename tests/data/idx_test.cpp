@@ -106,6 +106,8 @@ TEST(IdxTest, HeaderErrorsNameTheFileAndOffset) {
   EXPECT_HPML_ERROR(parse(idx_header(0x0E, {0xFFFFFFFF, 0xFFFFFFFF}), "ovf.idx"), "ovf.idx", "byte 4", "limit");
   EXPECT_HPML_ERROR(parse(idx_header(8, {0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF}), "ovf.idx"), "ovf.idx", "byte 8",
                     "limit");
+  // An empty tensor too: its other dims would overflow the strides (found by the fuzzer).
+  EXPECT_HPML_ERROR(parse(idx_header(8, {0, 0xFFFF0000, 0xFFFF0000}), "empty.idx"), "empty.idx", "byte 12", "limit");
 }
 
 TEST(IdxTest, DataLengthErrorsRaw) {

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <thread>
 
+#include "child_process.h"
 #include "hpml/hpml.h"
 #include "mp/mp_test_util.h"
 
@@ -138,4 +139,39 @@ TEST(Process, BadUse) {
   EXPECT_THROW(mp::register_entry("child_job", [](const std::string&) {}), Error);
   mp::Process s([] {});  // a function cannot be spawned
   EXPECT_EQ(s.start_method(), StartMethod::fork);
+}
+
+TEST(ProcessChild, DISABLED_ForkAfterThreads) {
+  Tensor big = rand({1 << 22});
+  Tensor s = big.sum();  // a parallel reduction: hpml's OpenMP pool now has its threads
+  (void)s;
+  mp::Process p([] {});
+  p.start();
+  p.join(30);
+}
+
+TEST(Process, ForkWarnsWhenTheParentRunsThreads) {
+  const std::string out = hpml::testing::run_test_in_child("OMP_NUM_THREADS=2", "ProcessChild.DISABLED_ForkAfterThreads");
+  EXPECT_NE(out.find("warning: fork() from a process running"), std::string::npos) << out;
+}
+
+namespace {
+bool cuda_is_initialized() { return true; }
+}  // namespace
+
+TEST(Process, ForkIsRefusedOnceCudaIsInitialized) {
+  mp::detail::set_cuda_initialized_probe(cuda_is_initialized);
+  mp::Process p([] {});
+  try {
+    p.start();
+    ADD_FAILURE() << "fork should be refused";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("CUDA is initialised"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("spawn or forkserver"), std::string::npos) << e.what();
+  }
+  mp::Process spawned("child_job", "x|exit3", {.start_method = StartMethod::spawn, .pass_fds = {}});
+  spawned.start();  // spawn is still allowed
+  mp::detail::set_cuda_initialized_probe(nullptr);
+  ASSERT_TRUE(spawned.join(30));
+  EXPECT_EQ(spawned.exitcode(), 3);
 }

@@ -45,18 +45,26 @@ struct RMSpropOptions {
 };
 
 // Adam and AdamW: the same options, with PyTorch's different weight_decay defaults (0 and 1e-2).
-template <double kDefaultWeightDecay>
+// The default comes from a tag type, not a double template argument: clang 14 (scripts/fuzz's
+// compiler) has no floating-point non-type template parameters.
+struct AdamDefaults {
+  static constexpr double weight_decay = 0.0;
+};
+struct AdamWDefaults {
+  static constexpr double weight_decay = 1e-2;
+};
+template <typename Defaults>
 struct AdamFamilyOptions {
   double lr = 1e-3;
   std::pair<double, double> betas = {0.9, 0.999};
-  double eps = 1e-8, weight_decay = kDefaultWeightDecay;
+  double eps = 1e-8, weight_decay = Defaults::weight_decay;
   bool amsgrad = false, maximize = false;
   void validate(const char* opt) const;
   OptionValues values() const;
   static AdamFamilyOptions from_values(const OptionValues& v, const AdamFamilyOptions& base);
 };
-using AdamOptions = AdamFamilyOptions<0.0>;
-using AdamWOptions = AdamFamilyOptions<1e-2>;
+using AdamOptions = AdamFamilyOptions<AdamDefaults>;
+using AdamWOptions = AdamFamilyOptions<AdamWDefaults>;
 
 // Classical Nesterov momentum (CONCEPTS §4): V_t = momentum V_{t-1} - lr grad L(W_{t-1} + momentum
 // V_{t-1}),  W_t = W_{t-1} + V_t. The parameters hold the look-ahead point W + momentum V, where

@@ -1,0 +1,106 @@
+// Hogwild!: several processes train one model at the same time, without locks.
+//
+// Hogwild! (Niu, Recht, Ré and Wright, "HOGWILD!: A Lock-Free Approach to Parallelizing
+// Stochastic Gradient Descent", NIPS 2011) runs SGD in several workers over one copy of the
+// parameters. Each worker reads the parameters, computes a gradient on its own mini-batch and
+// subtracts lr * gradient from the parameters in place -- with no lock and no synchronisation,
+// so a worker may read parameters that another is half-way through updating, and two updates of
+// the same number at the same instant may lose one of them. It still converges: with small
+// steps, every update moves the parameters only a little, so a gradient computed from slightly
+// stale parameters is almost the gradient at the current ones, and a lost update costs a small
+// step out of thousands. The paper proves near-linear speed-ups when updates are sparse (each
+// touches few parameters, so collisions are rare); dense models like this MLP collide more, yet
+// in practice train about as well at a modest learning rate. PyTorch's examples/mnist_hogwild does
+// the same with torch.multiprocessing.
+//
+// Shared memory: model.share_memory() moves every parameter's storage into a POSIX shared-memory
+// segment (/dev/shm/hpml.<pid>.<n>). The workers are started with fork, which copies the process
+// copy-on-write: ordinary memory becomes private to each process as soon as it writes to it, but
+// a shared segment stays one piece of memory mapped into every process. So each worker's
+// optimizer writes straight into the parent's parameters, and the parent sees the trained model
+// when the workers are done. (Without share_memory() every worker would train its own private
+// copy and the parent's model would never change.) Everything else -- gradients, the optimizer
+// and its state, the data loader -- is private to each worker, as in PyTorch's example.
+//
+// The training code is in hogwild.h (the test suite runs it too). Run:
+//   hogwild [--procs N] [--epochs E] [--limit K] [--lr LR]
+// N worker processes (default 2), E epochs (default 1) over each one's shard of the 60,000
+// Fashion-MNIST training images, at most K images per process (default: the whole shard).
+// It prints the test accuracy before and after and how many steps each process took.
+#include "hogwild.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+using namespace hpml;
+
+namespace {
+
+int usage(const char* prog) {
+  std::fprintf(stderr, "usage: %s [--procs N] [--epochs E] [--limit K] [--lr LR]\n", prog);
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  mp::init(argc, argv);  // first, as every program that uses hpml::mp (spawned children need it)
+
+  hogwild::Options opt;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (i + 1 >= argc) return usage(argv[0]);
+    const char* value = argv[++i];
+    if (arg == "--procs") opt.procs = std::atoi(value);
+    else if (arg == "--epochs") opt.epochs = std::atoi(value);
+    else if (arg == "--limit") opt.limit = std::atoll(value);
+    else if (arg == "--lr") opt.lr = std::atof(value);
+    else return usage(argv[0]);
+  }
+  if (opt.procs < 1 || opt.epochs < 1 || opt.limit < 0 || !(opt.lr > 0)) return usage(argv[0]);
+
+  // The parallelism is the processes: a forked child runs hpml on one thread (only the thread
+  // that forked exists there), and the parent stays on one too, so that it holds no thread pool
+  // when it forks.
+  set_num_threads(1);
+
+  std::shared_ptr<data::datasets::FashionMNIST> train_set, test_set;
+  try {
+    train_set = std::make_shared<data::datasets::FashionMNIST>();
+    test_set = std::make_shared<data::datasets::FashionMNIST>(data::datasets::kFashionMNISTRoot, /*train=*/false);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s\nFashion-MNIST is missing: run scripts/setup (it installs dataset-fashion-mnist)\n",
+                 e.what());
+    return 1;
+  }
+
+  manual_seed(0);
+  nn::Sequential model = hogwild::make_model();
+  model.share_memory();  // before the workers start: they inherit the mappings
+
+  const int64_t per_proc = opt.limit > 0 ? std::min(opt.limit, (train_set->size() + opt.procs - 1) / opt.procs)
+                                         : (train_set->size() + opt.procs - 1) / opt.procs;
+  std::printf("Hogwild!: %d processes train one shared MLP 784-128-10, %d epoch(s) of %lld images each, "
+              "batch %lld, SGD lr %g\n",
+              opt.procs, opt.epochs, static_cast<long long>(per_proc), static_cast<long long>(opt.batch_size),
+              opt.lr);
+  const hogwild::Result r = hogwild::train(model, train_set, test_set->images(), test_set->labels(), opt);
+
+  std::string steps, shared = "yes";
+  for (size_t i = 0; i < r.steps.size(); ++i) {
+    steps += (i ? ", " : "") + std::to_string(r.steps[i]);
+    if (!r.trained_shared[i]) shared = "NO";
+  }
+  std::printf("accuracy before %.3f, after %.3f; steps per process: [%s] (%.1f s)\n", r.accuracy_before,
+              r.accuracy_after, steps.c_str(), r.seconds);
+  // The parent's parameters moved by the sum of what every worker subtracted: they all wrote the
+  // same memory. (Hogwild's collisions can lose an update, which would show here as a difference.)
+  const Tensor all_updates = r.updates.sum({0});
+  const double diff = ((r.moved - all_updates).norm() / all_updates.norm()).item<double>();
+  std::printf("every process trained on the shared parameters: %s; they moved by the sum of all the processes' "
+              "updates (relative difference %.1e)\n",
+              shared.c_str(), diff);
+  return r.accuracy_after > r.accuracy_before && shared == "yes" ? 0 : 1;
+}
