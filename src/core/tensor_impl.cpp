@@ -47,7 +47,7 @@ void TensorImpl::refresh() {
       contiguous_ = numel_ == 0;
       break;
     }
-    expected *= sizes_[i];
+    if (__builtin_mul_overflow(expected, sizes_[i], &expected)) break;  // only empty tensors get here
   }
 }
 
@@ -56,7 +56,10 @@ DimVector contiguous_strides(IntArrayRef sizes) {
   int64_t acc = 1;
   for (size_t i = sizes.size(); i-- > 0;) {
     st[i] = acc;
-    acc *= sizes[i] > 0 ? sizes[i] : 1;
+    // Zero-size dims count as 1 (PyTorch's strides); a shape like [0, 2^40, 2^40] has no elements
+    // but strides that would overflow int64, so it is refused rather than wrapped around.
+    HPML_CHECK(!__builtin_mul_overflow(acc, sizes[i] > 0 ? sizes[i] : 1, &acc), "tensor shape ",
+               IntArrayRef(sizes), " has strides beyond int64");
   }
   return st;
 }

@@ -63,7 +63,7 @@ Batch default_collate(const std::vector<Sample>& samples) {
 std::optional<std::vector<Tensor>> TensorDataset::get_batch(const std::vector<int64_t>& indices) const {
   const int64_t n = size();
   for (int64_t i : indices)
-    HPML_CHECK(i >= 0 && i < n, "TensorDataset: index ", i, " is out of range for a dataset of ", n, " samples");
+    HPML_CHECK(i >= 0 && i < n, name(), ": index ", i, " is out of range for a dataset of ", n, " samples");
   std::vector<Tensor> out;
   for (const Tensor& t : tensors()) {
     std::vector<int64_t> sizes{static_cast<int64_t>(indices.size())};

@@ -245,3 +245,9 @@ TEST(UndefinedTensor, AccessThrowsInsteadOfCrashing) {
 }
 }  // namespace
 }  // namespace hpml
+
+TEST(Tensor, EmptyShapeWithOverflowingStridesIsRefused) {
+  // No elements, but the strides of [0, 2^40, 2^40] do not fit int64 (found by the IDX fuzzer).
+  EXPECT_THROW(hpml::empty({0, int64_t{1} << 40, int64_t{1} << 40}), hpml::Error);
+  EXPECT_EQ(hpml::empty({0, 3, 4}).numel(), 0);
+}
