@@ -2,14 +2,21 @@
 #include "mp/channel.h"
 
 #include <poll.h>
+#include <spawn.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
+
+#include "hpml/core/error.h"
+#include "hpml/mp/shared_memory.h"
+
+extern char** environ;
 
 namespace hpml::mp::detail {
 
@@ -118,6 +125,36 @@ std::string self_exe() {
   std::array<char, 4096> buf{};
   ssize_t n = ::readlink("/proc/self/exe", buf.data(), buf.size() - 1);
   return n > 0 ? std::string(buf.data(), static_cast<size_t>(n)) : std::string();
+}
+
+int spawn_self(const std::string& role, const std::string& entry, int sock, const std::vector<int>& pass_fds) {
+  const std::string exe = self_exe();
+  HPML_CHECK(!exe.empty(), "mp: cannot resolve /proc/self/exe to start a ", role, " process");
+  int base = 200;  // above what a program usually has open, and above every descriptor passed
+  for (int f : pass_fds) base = std::max(base, f + 1);
+  const int tracker = resource_tracker_fd();
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, sock, base);
+  posix_spawn_file_actions_adddup2(&fa, tracker, base + 1);
+  for (int f : pass_fds) posix_spawn_file_actions_adddup2(&fa, f, f);  // clears close-on-exec
+  std::vector<std::string> env;
+  for (char** e = environ; *e; ++e)
+    if (std::strncmp(*e, "HPML_MP_", 8) != 0) env.emplace_back(*e);
+  env.push_back("HPML_MP_ROLE=" + role);
+  env.push_back("HPML_MP_ENTRY=" + entry);
+  env.push_back("HPML_MP_FD=" + std::to_string(base));
+  env.push_back("HPML_MP_TRACKER_FD=" + std::to_string(base + 1));
+  std::vector<char*> envp;
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  std::string arg0 = exe;
+  char* argv[] = {arg0.data(), nullptr};
+  pid_t pid = -1;
+  const int rc = posix_spawn(&pid, exe.c_str(), &fa, nullptr, argv, envp.data());
+  posix_spawn_file_actions_destroy(&fa);
+  HPML_CHECK(rc == 0, "mp: posix_spawn of ", exe, " (", role, ") failed: ", std::strerror(rc));
+  return pid;
 }
 
 }  // namespace hpml::mp::detail

@@ -23,6 +23,11 @@ bool wait_readable(int fd, double timeout_s);
 // The path of this executable (/proc/self/exe resolved).
 std::string self_exe();
 
+// posix_spawn of this executable as an hpml::mp child (mp::init reads the environment): HPML_MP_ROLE
+// = role, HPML_MP_ENTRY = entry, `sock` placed at descriptor `base` (HPML_MP_FD), the resource
+// tracker's pipe at base + 1, and pass_fds kept under their own numbers. Returns the pid.
+int spawn_self(const std::string& role, const std::string& entry, int sock, const std::vector<int>& pass_fds);
+
 // Record kinds a child (or the forkserver) writes to the parent's socket.
 inline constexpr char kRecordOk = 'O', kRecordError = 'E', kRecordStatus = 'S';
 

@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,8 +17,6 @@
 #include "hpml/core/threads.h"
 #include "hpml/mp/shared_memory.h"
 #include "mp/channel.h"
-
-extern char** environ;
 
 namespace hpml::mp::detail {
 
@@ -37,35 +34,18 @@ Server& server() {
 }
 
 void start_server_locked(Server& s) {
-  const std::string exe = self_exe();
-  HPML_CHECK(!exe.empty(), "mp: cannot resolve /proc/self/exe to start the forkserver");
   int fds[2];
   HPML_CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) == 0,
              "mp: cannot create the forkserver's socket: ", std::strerror(errno));
-  const int tracker = resource_tracker_fd();
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, fds[1], 200);
-  posix_spawn_file_actions_adddup2(&fa, tracker, 201);
-  std::vector<std::string> env_store;
-  for (char** e = environ; *e; ++e)
-    if (std::strncmp(*e, "HPML_MP_", 8) != 0) env_store.emplace_back(*e);
-  env_store.push_back("HPML_MP_ROLE=forkserver");
-  env_store.push_back("HPML_MP_FD=200");
-  env_store.push_back("HPML_MP_TRACKER_FD=201");
-  std::vector<char*> envp;
-  for (auto& e : env_store) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  std::string arg0 = exe;
-  char* argv[] = {arg0.data(), nullptr};
   pid_t pid = -1;
-  const int rc = posix_spawn(&pid, exe.c_str(), &fa, nullptr, argv, envp.data());
-  posix_spawn_file_actions_destroy(&fa);
-  close(fds[1]);
-  if (rc != 0) {
+  try {
+    pid = spawn_self("forkserver", "", fds[1], {});
+  } catch (...) {
     close(fds[0]);
-    HPML_CHECK(false, "mp: cannot start the forkserver (posix_spawn ", exe, "): ", std::strerror(rc));
+    close(fds[1]);
+    throw;
   }
+  close(fds[1]);
   s.control = fds[0];
   s.pid = pid;
 }

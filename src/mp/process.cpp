@@ -4,7 +4,6 @@
 
 #include <dirent.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,8 +23,6 @@
 #include "hpml/core/threads.h"
 #include "hpml/mp/shared_memory.h"
 #include "mp/channel.h"
-
-extern char** environ;
 
 namespace hpml::mp {
 
@@ -223,38 +220,17 @@ void Process::start_spawn() {
              "\nhint: Process(\"name\", args, {.start_method = StartMethod::spawn}) with HPML_MP_ENTRY(name, ...)");
   HPML_CHECK(initialized(), "mp::Process(spawn): this executable's main() has not called hpml::mp::init(argc, argv)",
              "\nhint: a spawned child runs this executable again and needs mp::init to find its entry point");
-  const std::string exe = detail::self_exe();
-  HPML_CHECK(!exe.empty(), "mp::Process(spawn): cannot resolve /proc/self/exe");
   int fds[2];
   socket_pair(fds, "spawn");
-  int base = 200;
-  for (int f : options_.pass_fds) base = std::max(base, f + 1);
-  const int tracker = detail::resource_tracker_fd();
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, fds[1], base);
-  posix_spawn_file_actions_adddup2(&fa, tracker, base + 1);
-  for (int f : options_.pass_fds) posix_spawn_file_actions_adddup2(&fa, f, f);  // clears close-on-exec
-  std::vector<std::string> env_store;
-  for (char** e = environ; *e; ++e)
-    if (std::strncmp(*e, "HPML_MP_", 8) != 0) env_store.emplace_back(*e);
-  env_store.push_back("HPML_MP_ROLE=spawn");
-  env_store.push_back("HPML_MP_ENTRY=" + entry_);
-  env_store.push_back("HPML_MP_FD=" + std::to_string(base));
-  env_store.push_back("HPML_MP_TRACKER_FD=" + std::to_string(base + 1));
-  std::vector<char*> envp;
-  for (auto& s : env_store) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::string arg0 = exe;
-  char* argv[] = {arg0.data(), nullptr};
   pid_t pid = -1;
-  const int rc = posix_spawn(&pid, exe.c_str(), &fa, nullptr, argv, envp.data());
-  posix_spawn_file_actions_destroy(&fa);
-  close(fds[1]);
-  if (rc != 0) {
+  try {
+    pid = detail::spawn_self("spawn", entry_, fds[1], options_.pass_fds);
+  } catch (...) {
     close(fds[0]);
-    HPML_CHECK(false, "mp::Process(spawn): posix_spawn of ", exe, " failed: ", std::strerror(rc));
+    close(fds[1]);
+    throw;
   }
+  close(fds[1]);
   pid_ = pid;
   sock_ = fds[0];
   detail::send_message(sock_, args_);  // if the child already died, join() reports it

@@ -71,17 +71,7 @@ std::shared_ptr<SharedSegment> SharedSegment::open(const std::string& name) {
   int fd = shm_open(name.c_str(), O_RDWR, 0600);
   HPML_CHECK(fd >= 0, "mp: cannot open shared-memory segment ", name, ": ", errno_text(),
              "\nhint: the sending process must keep a shared tensor alive until the receiver has it");
-  struct stat st {};
-  if (fstat(fd, &st) != 0 || st.st_size <= 0) {
-    close(fd);
-    HPML_CHECK(false, "mp: shared-memory segment ", name, " is empty or unreadable");
-  }
-  const auto size = static_cast<size_t>(st.st_size);
-  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  const int err = errno;
-  close(fd);
-  HPML_CHECK(p != MAP_FAILED, "mp: cannot map shared-memory segment ", name, ": ", std::strerror(err));
-  return std::shared_ptr<SharedSegment>(new SharedSegment(name, p, size, false));
+  return open_fd(name, fd);
 }
 
 std::shared_ptr<SharedSegment> SharedSegment::open_fd(const std::string& name, int fd) {

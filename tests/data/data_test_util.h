@@ -3,6 +3,8 @@
 #pragma once
 
 #include <gtest/gtest.h>
+
+#include "temp_dir.h"
 #include <hpml/hpml.h>
 #include <stdlib.h>
 #include <zlib.h>
@@ -19,27 +21,9 @@ namespace hpml::datatest {
 
 using Bytes = std::vector<uint8_t>;
 
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string templ = std::string(base && *base ? base : "/tmp") + "/hpml_data_test_XXXXXX";
-    std::vector<char> buf(templ.begin(), templ.end());
-    buf.push_back('\0');
-    if (!::mkdtemp(buf.data())) ADD_FAILURE() << "mkdtemp failed: " << std::strerror(errno);
-    path_ = buf.data();
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
+// The shared TempDir, its folders named after this layer.
+struct TempDir : hpml::testing::TempDir {
+  TempDir() : hpml::testing::TempDir("hpml_data_test") {}
 };
 
 inline void write_file(const std::string& path, const Bytes& bytes) {

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <gtest/gtest.h>
+
+#include "temp_dir.h"
 #include <hpml/hpml.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -56,35 +58,9 @@ inline void expect_near(const std::vector<double>& got, const std::vector<double
     EXPECT_NEAR(got[i], want[i], atol + rtol * std::fabs(want[i])) << what << " element " << i;
 }
 
-// A fresh folder under $TMPDIR (or /tmp), removed with its contents when the object dies.
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string templ = std::string(base && *base ? base : "/tmp") + "/hpml_nn_test_XXXXXX";
-    std::vector<char> buf(templ.begin(), templ.end());
-    buf.push_back('\0');
-    if (!::mkdtemp(buf.data())) ADD_FAILURE() << "mkdtemp failed: " << std::strerror(errno);
-    path_ = buf.data();
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-  // Names of the entries in the folder, sorted.
-  std::vector<std::string> entries() const {
-    std::vector<std::string> out;
-    for (const auto& e : std::filesystem::directory_iterator(path_)) out.push_back(e.path().filename().string());
-    std::sort(out.begin(), out.end());
-    return out;
-  }
-
- private:
-  std::string path_;
+// The shared TempDir, its folders named after this layer.
+struct TempDir : hpml::testing::TempDir {
+  TempDir() : hpml::testing::TempDir("hpml_nn_test") {}
 };
 
 inline std::string read_bytes(const std::string& path) {
