@@ -22,22 +22,32 @@ namespace hogwild {
 using namespace hpml;
 
 struct Options {
-  int procs = 2;            // worker processes
-  int epochs = 1;           // passes over each process's shard
-  int64_t limit = 0;        // samples per process (0: the whole shard, 60,000 / procs)
+  int procs = 2;      // worker processes
+  int epochs = 1;     // passes over each process's shard
+  int64_t limit = 0;  // samples per process (0: the whole shard, 60,000 / procs)
   int64_t batch_size = 64;
   double lr = 0.05;
-  uint64_t seed = 0;        // the split into shards and each process's shuffles
+  uint64_t seed = 0;  // the split into shards and each process's shuffles
 };
 
 struct Result {
   double accuracy_before = 0, accuracy_after = 0;  // on the test images given to train()
-  std::vector<int64_t> steps;          // optimizer steps each process took
-  std::vector<bool> trained_shared;    // each process found its parameters in the parent's segments
-  Tensor moved;                        // [P] how far the parameters moved: after - before, flattened
-  Tensor updates;                      // [procs, P] the sum of each process's own updates (-lr * grad)
-  double seconds = 0;                  // wall time of the training
+  std::vector<int64_t> steps;                      // optimizer steps each process took
+  // Steps before which a process found that another one had changed the parameters since its
+  // own previous step: the processes write the same memory, at the same time.
+  std::vector<int64_t> interleaved;
+  std::vector<bool> trained_shared;  // each process found its parameters in the parent's segments
+  Tensor moved;                      // [P] how far the parameters moved: after - before, flattened
+  Tensor updates;                    // [procs, P] the sum of each process's own updates (-lr * grad)
+  double seconds = 0;                // wall time of the training
 };
+
+// How much of the processes' updates the parameters lost to collisions (two processes reading a
+// parameter before either wrote it back): |moved - sum of the updates| / |sum of the updates|.
+inline double lost_fraction(const Result& r) {
+  const Tensor all_updates = r.updates.sum({0});
+  return ((r.moved - all_updates).norm() / all_updates.norm()).item<double>();
+}
 
 // The MLP 784-128-10 (logits; cross_entropy applies the softmax).
 inline nn::Sequential make_model() {
@@ -75,12 +85,14 @@ inline std::vector<std::string> segment_names(const nn::Module& model) {
   return names;
 }
 
-// What the parent lends each worker. The three tensors are small and shared; each worker writes
-// only its own element or row of them, so they need no lock either.
+// What the parent lends each worker. The last four tensors are shared; each worker writes only its
+// own element or row of them, so they need no lock either.
 struct Shared {
   data::DatasetPtr train_set;
   std::vector<std::string> segments;  // segment_names(model) in the parent
+  Tensor witness_at_start;            // a private copy of the last parameter before training
   Tensor steps;                       // i64 [procs]
+  Tensor interleaved;                 // i64 [procs]
   Tensor trained_shared;              // i64 [procs], 1 or 0
   Tensor updates;                     // f32 [procs, P]
 };
@@ -104,12 +116,12 @@ inline void worker(int rank, nn::Module& model, const Shared& shared, const Opti
   std::vector<int64_t> shard = split.epoch_indices();
   if (o.limit > 0 && o.limit < static_cast<int64_t>(shard.size())) shard.resize(static_cast<size_t>(o.limit));
   auto generator = std::make_shared<Generator>(o.seed + 1 + static_cast<uint64_t>(rank));
-  data::DataLoader loader(shared.train_set,
-                          {.batch_size = o.batch_size,
-                           .sampler = std::make_shared<data::SubsetRandomSampler>(shard, generator)});
+  data::DataLoader loader(shared.train_set, {.batch_size = o.batch_size,
+                                             .sampler = std::make_shared<data::SubsetRandomSampler>(shard, generator)});
 
-  // Bookkeeping for the proof that all processes wrote the same memory: this rank's row of
-  // `updates`, cut into one view per parameter, collects the sum of the updates it applied.
+  // Bookkeeping, to see what collisions cost: this rank's row of `updates`, cut into one view per
+  // parameter, collects the sum of the updates it applied; the parent compares the rows' sum with
+  // how far the parameters moved (lost_fraction).
   Tensor row = shared.updates.select(0, rank);
   TensorList my_updates;
   int64_t offset = 0;
@@ -118,19 +130,29 @@ inline void worker(int rank, nn::Module& model, const Shared& shared, const Opti
     offset += p.numel();
   }
 
+  // Watching the others: before each step, compare one parameter (the output layer's bias, which
+  // every step changes) with what this process left there after its own previous step (the
+  // parent's values before the first): a difference is another process's update, made while
+  // this one computed its gradient.
+  const Tensor& witness = params.back();
+  Tensor last_seen = shared.witness_at_start;
+
   // The optimizer is this process's own (an optimizer with state, such as momentum, would keep
   // that state privately too); only the parameters are shared.
   optim::SGD opt(params, {.lr = o.lr});
   int64_t* my_steps = shared.steps.data_ptr<int64_t>() + rank;
+  int64_t* my_interleaved = shared.interleaved.data_ptr<int64_t>() + rank;
   model.train();
   for (int epoch = 0; epoch < o.epochs; ++epoch) {
     for (data::Batch& batch : loader) {
       opt.zero_grad();
       Tensor loss = nn::functional::cross_entropy(model(batch[0]), batch[1]);
       loss.backward();  // the gradients are this process's own memory
-      opt.step();       // p -= lr * grad, in place, in the shared segment: no lock
+      if (!all(eq(witness, last_seen)).item<bool>()) ++*my_interleaved;
+      opt.step();  // p -= lr * grad, in place, in the shared segment: no lock
       NoGradGuard no_grad;
       for (size_t i = 0; i < params.size(); ++i) my_updates[i].sub_(params[i].grad(), o.lr);
+      last_seen = witness.detach().clone();
       ++*my_steps;
     }
   }
@@ -150,7 +172,9 @@ inline Result train(nn::Module& model, const data::DatasetPtr& train_set, const 
 
   Shared shared{.train_set = train_set,
                 .segments = segment_names(model),
+                .witness_at_start = model.parameters().back().detach().clone(),
                 .steps = zeros({o.procs}, kInt64).share_memory_(),
+                .interleaved = zeros({o.procs}, kInt64).share_memory_(),
                 .trained_shared = zeros({o.procs}, kInt64).share_memory_(),
                 .updates = zeros({o.procs, before.numel()}).share_memory_()};
 
@@ -176,6 +200,7 @@ inline Result train(nn::Module& model, const data::DatasetPtr& train_set, const 
   result.updates = shared.updates.clone();
   for (int rank = 0; rank < o.procs; ++rank) {
     result.steps.push_back(shared.steps.data_ptr<int64_t>()[rank]);
+    result.interleaved.push_back(shared.interleaved.data_ptr<int64_t>()[rank]);
     result.trained_shared.push_back(shared.trained_shared.data_ptr<int64_t>()[rank] == 1);
   }
   return result;
