@@ -50,7 +50,14 @@ struct DataLoader::Impl {
   std::deque<detail::Result> pinned;  // batch == -1 marks the end
   std::atomic<bool> stop{false};
 
-  ~Impl() { abandon(); }
+  int64_t epoch = 0;  // counts begin() calls: an iterator of an earlier epoch must not advance
+
+  ~Impl() {
+    try {
+      abandon();
+    } catch (...) {  // a destructor must not throw; the pool's own destructor stops the workers
+    }
+  }
 
   uint64_t draw_seed() {
     Generator* g = spec.options.generator ? spec.options.generator.get() : &default_generator();
@@ -59,6 +66,7 @@ struct DataLoader::Impl {
 
   void start_epoch() {
     abandon();
+    ++epoch;
     next_submit = next_yield = 0;
     ready.clear();
     batch_worker.clear();
@@ -188,7 +196,9 @@ struct DataLoader::Impl {
       cv.notify_all();
       lock.unlock();
       if (r.error) {
+        pin_thread.join();  // it stopped after pushing the error
         active = false;
+        if (pool) pool->end_epoch(true);
         std::rethrow_exception(r.error);
       }
       if (r.batch >= 0) b = std::move(r.data);
@@ -271,10 +281,13 @@ DataLoader::Iterator DataLoader::begin() {
   return Iterator(this);
 }
 
-DataLoader::Iterator::Iterator(DataLoader* loader) : loader_(loader) { ++*this; }
+DataLoader::Iterator::Iterator(DataLoader* loader) : loader_(loader), epoch_(loader->impl_->epoch) { ++*this; }
 
 DataLoader::Iterator& DataLoader::Iterator::operator++() {
   if (!loader_) return *this;
+  HPML_CHECK(loader_->impl_->epoch == epoch_, "DataLoader: this iterator belongs to epoch ", epoch_,
+             ", but begin() has since started epoch ", loader_->impl_->epoch,
+             "; a DataLoader runs one epoch at a time (make a second DataLoader to iterate twice at once)");
   std::optional<Batch> b = loader_->impl_->next();
   if (b) {
     current_ = std::move(*b);

@@ -1,6 +1,7 @@
 // Page-locked ("pinned") host memory for DataLoader(pin_memory = true) and data::pin_memory().
 #include <sys/mman.h>
 
+#include <bit>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -30,17 +31,24 @@ struct PinnedCache {
   std::mutex mu;
   std::multimap<size_t, void*> free;   // size -> block
   std::set<void*> locked;              // every block that is page-locked
+  size_t free_bytes = 0;
   bool warned = false;
 };
+
+// Freed blocks kept for reuse, at most this many bytes; beyond it they are unlocked and unmapped.
+constexpr size_t kCacheLimit = size_t{512} << 20;
 
 PinnedCache& cache() {
   static auto* c = new PinnedCache;  // never destroyed: storages may die after static destruction
   return *c;
 }
 
+// Whole pages, and a power of two above 1 MiB, so batches of varying size share blocks.
 size_t round_up(size_t n) {
   const size_t page = 4096;
-  return (std::max<size_t>(n, 1) + page - 1) / page * page;
+  size_t r = (std::max<size_t>(n, 1) + page - 1) / page * page;
+  if (r > (size_t{1} << 20)) r = std::bit_ceil(r);
+  return r;
 }
 
 void* pinned_alloc(size_t nbytes, bool& locked) {
@@ -52,12 +60,14 @@ void* pinned_alloc(size_t nbytes, bool& locked) {
     if (it != c.free.end()) {
       void* p = it->second;
       c.free.erase(it);
+      c.free_bytes -= size;
       locked = c.locked.count(p) > 0;
       return p;
     }
   }
   void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   HPML_CHECK(p != MAP_FAILED, "pin_memory: cannot allocate ", size, " bytes: ", std::strerror(errno));
+  madvise(p, size, MADV_DONTFORK);  // worker processes forked later need no copy of it
   locked = mlock(p, size) == 0;
   std::lock_guard<std::mutex> lock(c.mu);
   if (locked) {
@@ -73,9 +83,16 @@ void* pinned_alloc(size_t nbytes, bool& locked) {
 }
 
 void pinned_free(void* p, size_t nbytes) {
+  const size_t size = round_up(nbytes);
   PinnedCache& c = cache();
   std::lock_guard<std::mutex> lock(c.mu);
-  c.free.emplace(round_up(nbytes), p);
+  if (c.free_bytes + size > kCacheLimit) {
+    c.locked.erase(p);
+    munmap(p, size);  // also unlocks it
+    return;
+  }
+  c.free.emplace(size, p);
+  c.free_bytes += size;
 }
 
 }  // namespace

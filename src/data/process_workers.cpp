@@ -1,6 +1,7 @@
 // DataLoader worker processes (WorkerMode::process): each worker loads batches into its own
 // shared-memory slots and tells the main process where they are; the main process hands out
 // tensors that are views of the slot itself.
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <signal.h>
@@ -57,7 +58,8 @@ struct Reader {
   size_t i = 0;
   template <typename T>
   T get() {
-    HPML_CHECK(i + sizeof(T) <= s.size(), "DataLoader: truncated message from a worker");
+    HPML_CHECK(i + sizeof(T) <= s.size(), "DataLoader: truncated message: needed ", sizeof(T), " bytes at offset ",
+               i, " of ", s.size());
     T v;
     std::memcpy(&v, s.data() + i, sizeof v);
     i += sizeof v;
@@ -65,7 +67,8 @@ struct Reader {
   }
   std::string str() {
     const auto n = get<uint32_t>();
-    HPML_CHECK(i + n <= s.size(), "DataLoader: truncated message from a worker");
+    HPML_CHECK(i + n <= s.size(), "DataLoader: truncated message: a string of ", n, " bytes at offset ", i, " of ",
+               s.size());
     std::string v = s.substr(i, n);
     i += n;
     return v;
@@ -84,7 +87,7 @@ size_t align_up(size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
 
 void worker_main(const LoaderSpec& spec, int id, int workers, int sock) {
   set_num_threads(1);
-  if (spec.options.worker_init_fn) spec.options.worker_init_fn(id);
+  bool initialized = false;
   std::map<uint32_t, std::shared_ptr<mp::SharedSegment>> slots;
   std::function<std::optional<Sample>()> iteration;
   std::string msg;
@@ -95,10 +98,20 @@ void worker_main(const LoaderSpec& spec, int id, int workers, int sock) {
       const auto seed = in.get<uint64_t>();
       set_process_worker_info(WorkerInfo{id, workers, seed + static_cast<uint64_t>(id)});
       manual_seed(seed + static_cast<uint64_t>(id));
+      if (!initialized) {  // as in PyTorch: after the seed and worker_info are set
+        initialized = true;
+        if (spec.options.worker_init_fn) {
+          try {
+            spec.options.worker_init_fn(id);
+          } catch (const std::exception& e) {
+            fail(std::string("worker_init_fn raised: ") + e.what());
+          }
+        }
+      }
       if (spec.iterable) iteration = spec.iterable->iterate();
       continue;
     }
-    if (kind != 'T') fail("unknown message kind");
+    if (kind != 'T') fail("unknown message kind " + std::to_string(static_cast<int>(kind)) + " from the main process");
     const auto batch = in.get<int64_t>();
     const auto slot = in.get<uint32_t>();
     const auto n = in.get<uint64_t>();
@@ -162,6 +175,7 @@ void spawned_worker(const std::string& args) {
   size_t n = 0;
   is >> id >> workers >> fd >> n;
   is.get();
+  fcntl(fd, F_SETFD, FD_CLOEXEC);  // a program the dataset runs must not hold our socket
   std::vector<Tensor> tensors;
   for (size_t i = 0; i < n; ++i) {
     std::string line;
@@ -274,14 +288,10 @@ class ProcessPool : public WorkerPool {
   }
 
   void end_epoch(bool abandon) override {
-    if (!spec_.options.persistent_workers) {
-      shutdown();
-      return;
-    }
-    if (abandon) {  // drop what is still in flight so the next epoch starts clean
-      for (size_t i = 0; i < workers_.size(); ++i)
-        while (workers_[i].in_flight > 0) receive(static_cast<int>(i));
-    }
+    // An abandoned epoch (an error, a timeout, a break out of the loop) may have batches in flight
+    // or a worker that is stuck or dead: rather than wait for them, stop the workers; persistent
+    // ones are started again by the next epoch.
+    if (!spec_.options.persistent_workers || abandon) shutdown();
   }
 
  private:
@@ -311,6 +321,7 @@ class ProcessPool : public WorkerPool {
       } catch (...) {
         close(fds[0]);
         close(fds[1]);
+        shutdown();  // the workers already started: the next epoch starts from scratch
         throw;
       }
       close(fds[1]);
@@ -337,7 +348,7 @@ class ProcessPool : public WorkerPool {
       else r.exhausted = true;
       return r;
     }
-    HPML_CHECK(kind == 'B', "DataLoader: unexpected message from worker ", i);
+    HPML_CHECK(kind == 'B', "DataLoader: unexpected message kind ", static_cast<int>(kind), " from worker ", i);
     const auto slot_id = in.get<uint32_t>();
     HPML_CHECK(slot_id == reserved_slot, "DataLoader: worker ", i, " answered in slot ", slot_id, " instead of ",
                reserved_slot);
@@ -352,7 +363,9 @@ class ProcessPool : public WorkerPool {
     Storage st = Storage::make(seg->data(), seg->size(), [slot](void*) { slot->busy = false; }, kCPU);
     const auto count = in.get<uint32_t>();
     for (uint32_t k = 0; k < count; ++k) {
-      const auto dtype = static_cast<DType>(in.get<uint8_t>());
+      const auto dtype_code = in.get<uint8_t>();
+      HPML_CHECK(dtype_code < kNumDTypes, "DataLoader: worker ", i, " sent dtype code ", int{dtype_code});
+      const auto dtype = static_cast<DType>(dtype_code);
       const auto nd = in.get<uint8_t>();
       std::vector<int64_t> sizes(nd), strides(nd);
       for (auto& s : sizes) s = in.get<int64_t>();
@@ -363,7 +376,8 @@ class ProcessPool : public WorkerPool {
       }
       const auto off = in.get<uint64_t>();
       HPML_CHECK(off % itemsize(dtype) == 0 && off + static_cast<uint64_t>(stride) * itemsize(dtype) <= seg->size(),
-                 "DataLoader: worker ", i, " described a tensor outside its slot");
+                 "DataLoader: worker ", i, " described tensor ", k, " at offset ", off, " (", stride, " elements of ",
+                 itemsize(dtype), " bytes) outside its slot ", slot_id, " of ", seg->size(), " bytes");
       r.data.emplace_back(IntrusivePtr<TensorImpl>::make(st, dtype, sizes, strides,
                                                          static_cast<int64_t>(off / itemsize(dtype))));
     }
@@ -372,7 +386,12 @@ class ProcessPool : public WorkerPool {
 
   void shutdown() {
     for (auto& w : workers_) {
-      if (w.sock >= 0) close(w.sock);  // the worker reads end of file and exits
+      // The worker reads end of file and exits. shutdown() first: fork workers started later
+      // hold copies of this socket, so close() alone would not end the connection.
+      if (w.sock >= 0) {
+        ::shutdown(w.sock, SHUT_RDWR);
+        close(w.sock);
+      }
       w.sock = -1;
     }
     for (auto& w : workers_) {

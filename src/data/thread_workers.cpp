@@ -33,7 +33,6 @@ class ThreadPool : public WorkerPool {
   void submit(int worker, Task task) override {
     std::lock_guard<std::mutex> lock(mu_);
     tasks_[static_cast<size_t>(worker)].push_back(std::move(task));
-    ++busy_;
     task_cv_.notify_all();
   }
 
@@ -41,10 +40,10 @@ class ThreadPool : public WorkerPool {
     const auto t0 = std::chrono::steady_clock::now();
     std::unique_lock<std::mutex> lock(mu_);
     for (;;) {
-      if (!results_.empty()) {
-        Result r = std::move(results_.front());
+      while (!results_.empty()) {
+        auto [gen, r] = std::move(results_.front());
         results_.pop_front();
-        return r;
+        if (gen == generation_) return std::move(r);  // else: a task of an abandoned epoch
       }
       if (stop && *stop) return std::nullopt;
       const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -56,16 +55,16 @@ class ThreadPool : public WorkerPool {
 
   void end_epoch(bool abandon) override {
     {
-      std::unique_lock<std::mutex> lock(mu_);
-      if (abandon) {
-        for (auto& q : tasks_) {
-          busy_ -= static_cast<int>(q.size());
-          q.clear();
-        }
-        result_cv_.wait(lock, [&] { return busy_ == 0; });  // the batches being loaded finish
-      }
+      // Queued tasks are dropped; a task being loaded right now finishes later and its result is
+      // recognised as stale by its generation, so nothing here waits for a worker.
+      std::lock_guard<std::mutex> lock(mu_);
+      if (abandon)
+        for (auto& q : tasks_) q.clear();
+      ++generation_;
       results_.clear();
     }
+    // A thread cannot be interrupted: a non-persistent pool waits here for a task still running
+    // (a dataset call that never returns would hang here; worker processes do not have this).
     if (!spec_.options.persistent_workers) stop_threads();
   }
 
@@ -92,7 +91,7 @@ class ThreadPool : public WorkerPool {
       Task task = std::move(tasks_[static_cast<size_t>(w)].front());
       tasks_[static_cast<size_t>(w)].pop_front();
       const uint64_t seed = base_seed_ + static_cast<uint64_t>(w);
-      const int64_t epoch = epoch_;
+      const int64_t epoch = epoch_, generation = generation_;
       lock.unlock();
       Result r;
       r.batch = task.batch;
@@ -117,8 +116,7 @@ class ThreadPool : public WorkerPool {
         r.error = std::current_exception();
       }
       lock.lock();
-      results_.push_back(std::move(r));
-      --busy_;
+      results_.emplace_back(generation, std::move(r));
       result_cv_.notify_all();
     }
   }
@@ -128,11 +126,11 @@ class ThreadPool : public WorkerPool {
   std::mutex mu_;
   std::condition_variable task_cv_, result_cv_;
   std::vector<std::deque<Task>> tasks_;
-  std::deque<Result> results_;
+  std::deque<std::pair<int64_t, Result>> results_;  // (generation, result)
   std::vector<std::thread> threads_;
   uint64_t base_seed_ = 0;
   int64_t epoch_ = 0;
-  int busy_ = 0;  // tasks submitted and not yet answered
+  int64_t generation_ = 0;  // bumped when an epoch ends: results of older tasks are dropped
   bool quit_ = false;
 };
 

@@ -80,8 +80,8 @@ bool send_fds(int sock, const std::string& bytes, const std::vector<int>& fds) {
   }
 }
 
-bool recv_fds(int sock, std::string& bytes, std::vector<int>& fds, size_t max_fds) {
-  std::array<char, 65536> buf{};
+bool recv_fds(int sock, std::string& bytes, std::vector<int>& fds, size_t max_fds, bool dontwait) {
+  std::array<char, kMaxPacket> buf{};
   iovec iov{buf.data(), buf.size()};
   msghdr msg{};
   msg.msg_iov = &iov;
@@ -90,7 +90,7 @@ bool recv_fds(int sock, std::string& bytes, std::vector<int>& fds, size_t max_fd
   msg.msg_control = control.data();
   msg.msg_controllen = control.size();
   ssize_t k;
-  do k = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+  do k = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | (dontwait ? MSG_DONTWAIT : 0));
   while (k < 0 && errno == EINTR);
   if (k <= 0) return false;
   bytes.assign(buf.data(), static_cast<size_t>(k));
@@ -101,6 +101,12 @@ bool recv_fds(int sock, std::string& bytes, std::vector<int>& fds, size_t max_fd
     const size_t old = fds.size();
     fds.resize(old + n);
     std::memcpy(fds.data() + old, CMSG_DATA(c), n * sizeof(int));
+  }
+  if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {  // senders keep under the limits; never half a message
+    for (int f : fds) close(f);
+    fds.clear();
+    errno = EMSGSIZE;
+    return false;
   }
   return true;
 }
@@ -130,9 +136,11 @@ std::string self_exe() {
 int spawn_self(const std::string& role, const std::string& entry, int sock, const std::vector<int>& pass_fds) {
   const std::string exe = self_exe();
   HPML_CHECK(!exe.empty(), "mp: cannot resolve /proc/self/exe to start a ", role, " process");
-  int base = 200;  // above what a program usually has open, and above every descriptor passed
-  for (int f : pass_fds) base = std::max(base, f + 1);
   const int tracker = resource_tracker_fd();
+  // Above what a program usually has open and above every descriptor moved, so no dup2 below
+  // overwrites one that is still to be placed.
+  int base = std::max({200, sock + 1, tracker + 1});
+  for (int f : pass_fds) base = std::max(base, f + 1);
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, sock, base);

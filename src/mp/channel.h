@@ -16,8 +16,12 @@ bool send_message(int fd, const std::string& bytes);
 bool recv_message(int fd, std::string& bytes, size_t max_bytes = size_t{1} << 30);
 // One message with file descriptors attached (a SOCK_SEQPACKET or stream unix socket).
 bool send_fds(int sock, const std::string& bytes, const std::vector<int>& fds);
-// Receives up to `max_fds` descriptors with the message; they arrive close-on-exec.
-bool recv_fds(int sock, std::string& bytes, std::vector<int>& fds, size_t max_fds);
+// The largest message send_fds/recv_fds carry.
+inline constexpr size_t kMaxPacket = 65536;
+// Receives up to `max_fds` descriptors with the message; they arrive close-on-exec. False at end
+// of file, on an error, for a message that did not fit (errno EMSGSIZE), or, with dontwait, when
+// nothing is there (errno EAGAIN: another reader took it).
+bool recv_fds(int sock, std::string& bytes, std::vector<int>& fds, size_t max_fds, bool dontwait = false);
 // waits up to timeout_s (< 0: forever) for fd to become readable; true if it is.
 bool wait_readable(int fd, double timeout_s);
 // The path of this executable (/proc/self/exe resolved).
@@ -32,6 +36,9 @@ int spawn_self(const std::string& role, const std::string& entry, int sock, cons
 inline constexpr char kRecordOk = 'O', kRecordError = 'E', kRecordStatus = 'S';
 
 void forkserver_main(int control_fd);
+// The resource tracker's loop (resource_tracker.cpp): reads records from fd until every writer is
+// gone, then removes what is still registered. Never returns.
+[[noreturn]] void tracker_main(int fd);
 // Asks the forkserver (starting it if needed) to fork a child running `entry`; the child talks
 // to the parent over `child_fd` and gets `pass_fds` under the same numbers. Returns its pid.
 int forkserver_request(const std::string& entry, int child_fd, const std::vector<int>& pass_fds);

@@ -108,7 +108,8 @@ void forkserver_main(int control_fd) {
     for (auto& t : targets) is >> t;
     if (fds.size() != n + 1) {
       for (int f : fds) close(f);
-      send_fds(control_fd, "-1 malformed request", {});
+      send_fds(control_fd, "-1 malformed request: " + std::to_string(fds.size()) + " descriptors for " +
+                               std::to_string(n) + " passed ones plus the socket", {});
       continue;
     }
     pid_t pid = fork();

@@ -3,6 +3,7 @@
 #include "hpml/mp/process.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -126,6 +127,7 @@ void set_cuda_initialized_probe(bool (*probe)()) { g_cuda_probe.store(probe); }
 }
 
 [[noreturn]] void run_entry_child(int fd, const std::string& entry) {
+  fcntl(fd, F_SETFD, FD_CLOEXEC);  // programs the entry point runs must not hold our socket
   run_child(fd, [&] {
     std::string args;
     HPML_CHECK(recv_message(fd, args), "mp: child could not read its arguments (the parent is gone)");
@@ -147,6 +149,7 @@ void init(int /*argc*/, char** /*argv*/) {
   const std::string tracker = env_or_empty("HPML_MP_TRACKER_FD");
   for (const char* k : {"HPML_MP_ROLE", "HPML_MP_FD", "HPML_MP_ENTRY", "HPML_MP_TRACKER_FD"}) unsetenv(k);
   if (!tracker.empty()) detail::adopt_resource_tracker_fd(std::atoi(tracker.c_str()));
+  if (role == "tracker") detail::tracker_main(fd);
   if (role == "forkserver") {
     detail::forkserver_main(fd);
     _exit(0);
@@ -199,7 +202,12 @@ void Process::start_fork() {
   socket_pair(fds, "fork");
   std::fflush(nullptr);
   pid_t pid = ::fork();
-  HPML_CHECK(pid >= 0, "mp::Process(fork): fork failed: ", std::strerror(errno));
+  if (pid < 0) {
+    const int err = errno;
+    close(fds[0]);
+    close(fds[1]);
+    HPML_CHECK(false, "mp::Process(fork): fork failed: ", std::strerror(err));
+  }
   if (pid == 0) {
     close(fds[0]);
     set_num_threads(1);

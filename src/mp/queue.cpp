@@ -5,7 +5,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <sstream>
 
@@ -68,22 +70,40 @@ void SimpleQueue::put(const std::vector<Tensor>& tensors, const std::string& tex
   std::ostringstream os;
   os << text.size() << '\n' << text << tensors.size() << '\n';
   std::vector<int> fds;
-  for (const Tensor& t : tensors) {
-    os << share(t).serialize() << '\n';
-    fds.push_back(segment_fd(t));
+  try {
+    for (const Tensor& t : tensors) {
+      os << share(t).serialize() << '\n';
+      fds.push_back(segment_fd(t));
+    }
+  } catch (...) {
+    for (int f : fds) close(f);
+    throw;
   }
-  const bool ok = detail::send_fds(send_fd_, os.str(), fds);
+  const std::string msg = os.str();
+  if (msg.size() > detail::kMaxPacket) {
+    for (int f : fds) close(f);
+    HPML_CHECK(false, "mp::SimpleQueue::put: a message of ", msg.size(), " bytes (", text.size(),
+               " of text) is over the limit of ", detail::kMaxPacket, " bytes\nhint: send large data as a tensor");
+  }
+  const bool ok = detail::send_fds(send_fd_, msg, fds);
   const int err = errno;
   for (int f : fds) close(f);
-  HPML_CHECK(ok, "mp::SimpleQueue::put: send failed: ", std::strerror(err),
-             err == EMSGSIZE ? " (message too long: keep the text short)" : "");
+  HPML_CHECK(ok, "mp::SimpleQueue::put: send of ", msg.size(), " bytes failed: ", std::strerror(err));
 }
 
 std::optional<Message> SimpleQueue::get(double timeout_s) {
-  if (!detail::wait_readable(recv_fd_, timeout_s)) return std::nullopt;
+  using clock = std::chrono::steady_clock;
+  const auto t0 = clock::now();
   std::string bytes;
   std::vector<int> fds;
-  HPML_CHECK(detail::recv_fds(recv_fd_, bytes, fds, kMaxTensors + 3), "mp::SimpleQueue::get: receive failed");
+  for (;;) {
+    const double left =
+        timeout_s < 0 ? -1.0 : std::max(0.0, timeout_s - std::chrono::duration<double>(clock::now() - t0).count());
+    if (!detail::wait_readable(recv_fd_, left)) return std::nullopt;
+    // Several readers may wake for one message: the ones that miss it wait again.
+    if (detail::recv_fds(recv_fd_, bytes, fds, kMaxTensors + 3, /*dontwait=*/true)) break;
+    HPML_CHECK(errno == EAGAIN || errno == EWOULDBLOCK, "mp::SimpleQueue::get: receive failed: ", std::strerror(errno));
+  }
   std::istringstream is(bytes);
   size_t text_len = 0, n = 0;
   is >> text_len;
@@ -100,8 +120,15 @@ std::optional<Message> SimpleQueue::get(double timeout_s) {
   for (size_t i = 0; i < n; ++i) {
     std::string line;
     std::getline(is, line);
+    TensorHandle h;
     try {
-      m.tensors.push_back(mp::from_handle(TensorHandle::deserialize(line), fds[i]));
+      h = TensorHandle::deserialize(line);
+    } catch (...) {
+      for (size_t j = i; j < n; ++j) close(fds[j]);
+      throw;
+    }
+    try {
+      m.tensors.push_back(mp::from_handle(h, fds[i]));  // consumes fds[i]
     } catch (...) {
       for (size_t j = i + 1; j < n; ++j) close(fds[j]);
       throw;

@@ -1,6 +1,8 @@
 // The resource tracker: a small process that remembers every shared-memory segment hpml creates
 // in this process tree and removes the ones still present once the last process has gone.
 #include <fcntl.h>
+#include <spawn.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -11,27 +13,36 @@
 #include <algorithm>
 #include <cstring>
 #include <mutex>
+#include <cstdio>
 #include <string>
+#include <vector>
+
+#include "mp/channel.h"
 
 #include "hpml/core/error.h"
+#include "hpml/mp/process.h"
 #include "hpml/mp/shared_memory.h"
+
+extern char** environ;
 
 namespace hpml::mp {
 
 // Note [Resource tracker]
 // A segment's name lives in /dev/shm until someone unlinks it, even after every process that
 // mapped it has died; a process killed with SIGKILL runs no destructor. So, as Python's
-// multiprocessing does, the first process that needs one starts a tracker: it is forked (twice,
-// so that it is nobody's child and no waitpid of ours can reap it) and keeps only the read end
-// of a pipe. Every process of the tree holds the write end (fork children inherit it, spawned
-// children get it as a file descriptor, see process.cpp) and writes a 128-byte record "R<name>"
-// when it creates a segment and "U<name>" when it unlinks one; writes of at most PIPE_BUF bytes
-// to a pipe are atomic, so records from many processes never interleave. When every write end
-// is closed - every process of the tree has exited, however it died - read() returns 0, and the
-// tracker unlinks what is still registered, says so on stderr, and exits. It ignores SIGINT and
-// SIGTERM so that a Ctrl-C to the whole process group cannot stop it before it has cleaned up.
-// Between fork and _exit it calls only async-signal-safe functions (the parent may run threads),
-// and its table is a static array, so it never allocates.
+// multiprocessing does, the first process that needs one starts a tracker: a fresh run of this
+// program with HPML_MP_ROLE=tracker (mp::init turns it into the tracker), or, in a program that
+// does not call mp::init, a double fork (nobody's child, so no waitpid of ours can reap it). It
+// keeps one end of a SOCK_SEQPACKET socket pair. Every process of the tree holds the other end
+// (fork children inherit it, spawned children get it as a file descriptor, see channel.cpp) and
+// sends a 128-byte packet "R<name>" when it creates a segment and "U<name>" when it unlinks one;
+// packets from many processes never interleave. When every writer is gone - every process of the
+// tree has exited, however it died - read() returns 0, and the tracker unlinks what is still
+// registered, says so on stderr, and exits. It ignores SIGINT and SIGTERM so that a Ctrl-C to the
+// whole process group cannot stop it before it has cleaned up. Its loop calls only
+// async-signal-safe functions and its table is a static array, so the forked variant is safe in
+// the child of a threaded parent. Writers send with MSG_NOSIGNAL: if the tracker is killed, they
+// warn once and carry on instead of dying of SIGPIPE.
 
 namespace {
 
@@ -52,7 +63,9 @@ TrackerState& state() {
 
 char g_table[kMaxSegments][kRecord];  // the tracker's registry (touched only in the tracker)
 
-[[noreturn]] void tracker_main(int fd) {
+}  // namespace
+
+[[noreturn]] void detail::tracker_main(int fd) {
   signal(SIGINT, SIG_IGN);
   signal(SIGTERM, SIG_IGN);
   signal(SIGHUP, SIG_IGN);
@@ -110,41 +123,83 @@ char g_table[kMaxSegments][kRecord];  // the tracker's registry (touched only in
   _exit(0);
 }
 
-void start_locked(TrackerState& s) {
-  int fds[2];
-  HPML_CHECK(pipe2(fds, O_CLOEXEC) == 0, "mp: cannot create the resource tracker's pipe: ", std::strerror(errno));
-  // The pid travels back through a second pipe: the intermediate child writes it.
+namespace {
+
+// The tracker as a fresh run of this program (mp::init sees HPML_MP_ROLE=tracker), so that it holds
+// no copy-on-write reference to the parent's memory; -1 if the program cannot be spawned.
+pid_t spawn_tracker(int read_fd) {
+  if (!initialized()) return -1;
+  const std::string exe = detail::self_exe();
+  if (exe.empty()) return -1;
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, read_fd, 3);
+  std::vector<std::string> env;
+  for (char** e = environ; *e; ++e)
+    if (std::strncmp(*e, "HPML_MP_", 8) != 0) env.emplace_back(*e);
+  env.emplace_back("HPML_MP_ROLE=tracker");
+  env.emplace_back("HPML_MP_FD=3");
+  std::vector<char*> envp;
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  std::string arg0 = exe;
+  char* argv[] = {arg0.data(), nullptr};
+  pid_t pid = -1;
+  const int rc = posix_spawn(&pid, exe.c_str(), &fa, nullptr, argv, envp.data());
+  posix_spawn_file_actions_destroy(&fa);
+  return rc == 0 ? pid : -1;
+}
+
+// Without mp::init the program cannot be run as a tracker: fork it instead, twice, so that it is
+// nobody's child (it then shares the parent's pages copy-on-write until they change).
+pid_t fork_tracker(int read_fd, int write_fd) {
   int pid_pipe[2];
-  HPML_CHECK(pipe2(pid_pipe, O_CLOEXEC) == 0, "mp: cannot create a pipe: ", std::strerror(errno));
+  if (pipe2(pid_pipe, O_CLOEXEC) != 0) return -1;
   pid_t mid = fork();
-  HPML_CHECK(mid >= 0, "mp: cannot fork the resource tracker: ", std::strerror(errno));
+  if (mid < 0) {
+    close(pid_pipe[0]);
+    close(pid_pipe[1]);
+    return -1;
+  }
   if (mid == 0) {
-    close(fds[1]);
+    close(write_fd);
     close(pid_pipe[0]);
     pid_t tracker = fork();
     if (tracker == 0) {
       close(pid_pipe[1]);
-      tracker_main(fds[0]);
+      detail::tracker_main(read_fd);
     }
     int v = static_cast<int>(tracker);
     ssize_t ignored = write(pid_pipe[1], &v, sizeof v);
     (void)ignored;
     _exit(tracker > 0 ? 0 : 1);
   }
-  close(fds[0]);
   close(pid_pipe[1]);
   int status = 0;
   while (waitpid(mid, &status, 0) < 0 && errno == EINTR) {
   }
   int tracker_pid = -1;
-  ssize_t got = read(pid_pipe[0], &tracker_pid, sizeof tracker_pid);
+  if (read(pid_pipe[0], &tracker_pid, sizeof tracker_pid) != static_cast<ssize_t>(sizeof tracker_pid)) tracker_pid = -1;
   close(pid_pipe[0]);
-  if (got != sizeof tracker_pid || tracker_pid <= 0) {
+  return tracker_pid;
+}
+
+void start_locked(TrackerState& s) {
+  // SOCK_SEQPACKET: each record is one packet, delivered whole, and a write to a tracker that is
+  // gone fails with EPIPE (sent with MSG_NOSIGNAL) instead of killing the writer with SIGPIPE.
+  int fds[2];
+  HPML_CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) == 0,
+             "mp: cannot create the resource tracker's socket: ", std::strerror(errno));
+  pid_t pid = spawn_tracker(fds[0]);
+  if (pid <= 0) pid = fork_tracker(fds[0], fds[1]);
+  const int err = errno;
+  close(fds[0]);
+  if (pid <= 0) {
     close(fds[1]);
-    HPML_CHECK(false, "mp: the resource tracker did not start");
+    HPML_CHECK(false, "mp: the resource tracker did not start (", std::strerror(err), ")");
   }
   s.write_fd = fds[1];
-  s.pid = tracker_pid;
+  s.pid = pid;
   s.owner = getpid();
 }
 
@@ -160,10 +215,20 @@ void send(char op, const std::string& name) {
   rec[0] = op;
   std::memcpy(rec + 1, name.data(), std::min(name.size(), kRecord - 2));
   for (;;) {
-    ssize_t n = write(fd, rec, kRecord);
+    ssize_t n = ::send(fd, rec, kRecord, MSG_NOSIGNAL);
     if (n == static_cast<ssize_t>(kRecord)) return;
     if (n < 0 && errno == EINTR) continue;
-    HPML_CHECK(false, "mp: cannot write to the resource tracker (", std::strerror(errno), ")");
+    // The tracker is gone (killed): shared memory keeps working, but nothing will clean up
+    // after a crash any more. Say so once.
+    static std::once_flag warned;
+    const int err = errno;
+    std::call_once(warned, [err] {
+      std::fprintf(stderr,
+                   "hpml: warning: the shared-memory resource tracker is gone (%s); segments of processes "
+                   "that crash from now on may stay in /dev/shm\n",
+                   std::strerror(err));
+    });
+    return;
   }
 }
 

@@ -43,7 +43,7 @@ std::string errno_text() { return std::strerror(errno); }
 }  // namespace
 
 SharedSegment::SharedSegment(std::string name, void* data, size_t size, bool owner)
-    : name_(std::move(name)), data_(data), size_(size), owner_(owner) {}
+    : name_(std::move(name)), data_(data), size_(size), owner_(owner), creator_(getpid()) {}
 
 std::shared_ptr<SharedSegment> SharedSegment::create(size_t nbytes) {
   HPML_CHECK(nbytes > 0, "mp::SharedSegment::create: expected a positive size, got 0");
@@ -104,8 +104,11 @@ SharedSegment::~SharedSegment() {
   }
 }
 
+bool SharedSegment::owns_name() const { return owner_ && !unlinked_ && getpid() == creator_; }
+
 void SharedSegment::unlink() {
-  if (!owner_ || unlinked_) return;
+  // A fork child inherits this object but not the name: only the creating process unlinks it.
+  if (!owner_ || unlinked_ || getpid() != creator_) return;
   unlinked_ = true;
   shm_unlink(name_.c_str());
   detail::tracker_unregister(name_);
@@ -170,16 +173,17 @@ Tensor from_handle(const TensorHandle& h, int fd) {
   auto seg = fd >= 0 ? SharedSegment::open_fd(h.segment, fd) : SharedSegment::open(h.segment);
   // The handle came from another process: check that every element it names lies inside.
   const auto item = static_cast<int64_t>(itemsize(h.dtype));
-  int64_t lo = h.offset, hi = h.offset;
+  __int128 lo = h.offset, hi = h.offset;  // 128-bit: sizes and strides from outside may be huge
   bool empty = false;
   for (size_t d = 0; d < h.sizes.size(); ++d) {
     HPML_CHECK(h.sizes[d] >= 0, "mp::from_handle: negative size in handle of ", h.segment);
     if (h.sizes[d] == 0) empty = true;
-    const int64_t span = (h.sizes[d] - 1) * h.strides[d];
+    const __int128 span = static_cast<__int128>(h.sizes[d] - 1) * h.strides[d];
     (span < 0 ? lo : hi) += span;
   }
-  HPML_CHECK(h.offset >= 0 && (empty || (lo >= 0 && (hi + 1) * item <= static_cast<int64_t>(seg->size()))),
-             "mp::from_handle: the handle addresses elements [", lo, ", ", hi, "] of ", item,
+  HPML_CHECK(h.offset >= 0 && (empty || (lo >= 0 && (hi + 1) * item <= static_cast<__int128>(seg->size()))),
+             "mp::from_handle: the handle (offset ", h.offset, ", sizes ", IntArrayRef(h.sizes), ", strides ",
+             IntArrayRef(h.strides), ") addresses elements of ", item,
              " bytes outside segment ", h.segment, " of ", seg->size(), " bytes");
   Tensor t(IntrusivePtr<TensorImpl>::make(shared_storage(seg), h.dtype, h.sizes, h.strides, h.offset));
   if (h.requires_grad) t.requires_grad_(true);

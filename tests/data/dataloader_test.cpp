@@ -321,3 +321,53 @@ TEST(DataLoader, BadOptions) {
                Error);
   EXPECT_THROW(DataLoader(data::DatasetPtr{}, {}), Error);
 }
+
+TEST(DataLoader, AfterATimeoutPersistentWorkersStartAgain) {
+  auto slow = std::make_shared<ProbeDataset>(8, hpml::testing::Failure::sleeps, 0);
+  DataLoader loader(slow, {.batch_size = 2, .num_workers = 1, .worker_mode = WorkerMode::process,
+                           .persistent_workers = true, .timeout = 0.3});
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_THROW(indices_of(loader), Error);
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 2.5)
+      << "the error must not wait for the stuck worker";
+}
+
+TEST(DataLoader, ErrorWithPinMemoryThenANewEpoch) {
+  for (WorkerMode mode : {WorkerMode::thread, WorkerMode::process}) {
+    auto ds = std::make_shared<ProbeDataset>(40, hpml::testing::Failure::throws, 9);
+    DataLoader loader(ds, {.batch_size = 4, .num_workers = 2, .worker_mode = mode, .pin_memory = true});
+    EXPECT_THROW(indices_of(loader), Error);
+    int n = 0;
+    try {
+      for (data::Batch& b : loader) {  // the next epoch starts clean: batches 0 and 1, then the error again
+        EXPECT_EQ(b[1].data_ptr<int64_t>()[0], 4 * n);
+        ++n;
+      }
+    } catch (const Error&) {
+    }
+    EXPECT_EQ(n, 2);
+  }
+}
+
+TEST(DataLoader, OneEpochAtATime) {
+  DataLoader loader(tensor_dataset(10), {.batch_size = 2});
+  auto first = loader.begin();
+  auto second = loader.begin();  // abandons the first epoch
+  EXPECT_THROW(++first, Error);
+  int n = 0;
+  for (; second != loader.end(); ++second) ++n;
+  EXPECT_EQ(n, 5);
+}
+
+TEST(DataLoader, WorkerInitFnSeesWorkerInfoInProcesses) {
+  Tensor seen = full({2}, -1, kInt64);
+  seen.share_memory_();
+  DataLoader loader(std::make_shared<ProbeDataset>(8),
+                    {.batch_size = 2, .num_workers = 2, .worker_mode = WorkerMode::process,
+                     .worker_init_fn = [seen](int id) mutable {
+                       auto info = data::worker_info();
+                       seen.data_ptr<int64_t>()[id] = info && info->id == id ? 1 : 0;
+                     }});
+  EXPECT_EQ(indices_of(loader).size(), 4u);
+  EXPECT_EQ(seen.sum().item<int64_t>(), 2);
+}

@@ -101,3 +101,32 @@ TEST(Queue, ManyWritersOneReader) {
 }
 
 TEST(Queue, MalformedHandle) { EXPECT_THROW(mp::SimpleQueue::from_handle("x y"), Error); }
+
+TEST(Queue, ReadersThatMissAMessageKeepTheirTimeout) {
+  mp::SimpleQueue q;
+  Tensor got = zeros({2}, kInt64);
+  got.share_memory_();
+  auto reader = [&q, got](int slot) mutable {
+    auto m = q.get(0.5);
+    got.data_ptr<int64_t>()[slot] = m ? 1 : 0;
+  };
+  mp::Process a([&] { reader(0); }), b([&] { reader(1); });
+  a.start();
+  b.start();
+  q.put(std::vector<Tensor>{}, "only one");
+  const auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(a.join(10));
+  ASSERT_TRUE(b.join(10));
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 3.0);
+  EXPECT_EQ(got.sum().item<int64_t>(), 1) << "exactly one reader gets the message";
+}
+
+TEST(Queue, OversizedMessageIsRefused) {
+  mp::SimpleQueue q;
+  try {
+    q.put(std::vector<Tensor>{}, std::string(100000, 'x'));
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("over the limit"), std::string::npos) << e.what();
+  }
+}

@@ -133,3 +133,33 @@ TEST_P(SegmentsNeverLeak, AfterTheProcessTreeExits) {
 
 INSTANTIATE_TEST_SUITE_P(Scenarios, SegmentsNeverLeak,
                          ::testing::Values("LeakOnNormalExit", "ExceptionInAChild", "ChildKilled"));
+
+TEST(SharedMemoryChild, DISABLED_TrackerKilled) {
+  const int pid = mp::resource_tracker_pid();
+  ASSERT_GT(pid, 0);
+  ::kill(pid, SIGKILL);
+  ::usleep(100 * 1000);
+  Tensor t = ones({10});
+  t.share_memory_();  // would die of SIGPIPE if the tracker channel were a plain pipe
+  t = Tensor();       // unlink + unregister
+  std::printf("SURVIVED\n");
+}
+
+TEST(SharedMemory, KilledTrackerIsAWarningNotACrash) {
+  const std::string out = hpml::testing::run_test_in_child("", "SharedMemoryChild.DISABLED_TrackerKilled");
+  EXPECT_NE(out.find("SURVIVED"), std::string::npos) << out;
+  EXPECT_NE(out.find("resource tracker is gone"), std::string::npos) << out;
+}
+
+TEST(SharedMemory, ForkChildDroppingASharedTensorKeepsTheParentsSegment) {
+  auto* t = new Tensor(ones({8}));
+  t->share_memory_();
+  const std::string name = t->impl()->storage()->shared_name();
+  mp::Process p([t] { delete t; });  // the child's copy of the last reference dies
+  p.start();
+  ASSERT_TRUE(p.join(30));
+  EXPECT_EQ(p.exitcode(), 0);
+  EXPECT_TRUE(hpml::testing::shm_exists(name)) << "a fork child must not unlink its parent's segment";
+  delete t;
+  EXPECT_FALSE(hpml::testing::shm_exists(name));
+}

@@ -79,9 +79,12 @@ class DataLoader {
     friend class DataLoader;
     explicit Iterator(DataLoader* loader);
     DataLoader* loader_ = nullptr;  // null at the end
+    int64_t epoch_ = 0;
     Batch current_;
   };
-  // Starts an epoch: draws its order and seeds, starts (or reuses) the workers.
+  // Starts an epoch: draws its order and seeds, starts (or reuses) the workers. A loader has one
+  // epoch at a time: begin() again abandons the epoch in progress, and advancing an iterator of
+  // the abandoned epoch is an error (PyTorch would give two independent iterators).
   Iterator begin();
   Iterator end() { return Iterator(); }
 

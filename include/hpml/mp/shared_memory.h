@@ -34,7 +34,7 @@ class SharedSegment {
   void* data() const { return data_; }
   size_t size() const { return size_; }
   const std::string& name() const { return name_; }
-  bool owns_name() const { return owner_ && !unlinked_; }
+  bool owns_name() const;
   // Removes the name now (mappings stay valid); later open()s of it fail.
   void unlink();
 
@@ -45,6 +45,7 @@ class SharedSegment {
   size_t size_;
   bool owner_;
   bool unlinked_ = false;
+  int creator_;  // pid of the process that created (owns) the name
 };
 
 // A storage whose bytes are a whole segment (kept mapped while the storage lives).
