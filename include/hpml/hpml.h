@@ -34,6 +34,7 @@
 #include "hpml/optim/accumulate.h"
 
 #include "hpml/io/safetensors.h"
+#include "hpml/io/checkpoint.h"
 
 #include "hpml/data/dataset.h"
 #include "hpml/data/transforms.h"
