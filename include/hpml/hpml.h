@@ -2,6 +2,7 @@
 #pragma once
 
 #include "hpml/core/allocator.h"
+#include "hpml/core/build_info.h"
 #include "hpml/core/device.h"
 #include "hpml/core/dtype.h"
 #include "hpml/core/error.h"

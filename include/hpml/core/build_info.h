@@ -1,0 +1,21 @@
+// What this build of hpml is and what it runs on: version, build options, threads, BLAS, SIMD
+// target, CUDA (`hpml info` prints it).
+#pragma once
+
+#include <string>
+
+namespace hpml {
+
+struct BuildInfo {
+  std::string version;      // "0.1.0"
+  std::string build_type;   // CMake's build type
+  std::string compiler;     // "GCC 12.2.0"
+  int threads = 0;          // get_num_threads()
+  std::string blas;         // the OpenBLAS library and the kernels it chose, or why it did not load
+  std::string simd_target;  // the best Highway target this CPU runs ("AVX3_ZEN4", "AVX2", ...)
+  std::string cuda;         // "not built with CUDA" in a CPU build
+};
+
+BuildInfo build_info();
+
+}  // namespace hpml

@@ -1,0 +1,50 @@
+// The hpml command: `hpml info`, and bad arguments (one line on stderr, exit status 2).
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <string>
+
+namespace {
+
+struct CliRun {
+  int status;
+  std::string out;
+};
+
+CliRun run(const std::string& args) {
+  const std::string cmd = std::string(HPML_CLI_PATH) + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return {-1, "popen failed"};
+  std::string out;
+  std::array<char, 512> buf{};
+  while (fgets(buf.data(), static_cast<int>(buf.size()), p)) out += buf.data();
+  const int st = pclose(p);
+  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
+}
+
+}  // namespace
+
+TEST(Cli, InfoPrintsTheBuild) {
+  CliRun r = run("info");
+  EXPECT_EQ(r.status, 0) << r.out;
+  for (const char* want : {"hpml 0.", "threads:", "BLAS:", "OpenBLAS", "SIMD target:", "CUDA:"})
+    EXPECT_NE(r.out.find(want), std::string::npos) << want << "\n" << r.out;
+}
+
+TEST(Cli, BadArgumentsExitWithStatus2AndOneLine) {
+  for (const char* args : {"", "no-such-command", "info --no-such-flag"}) {
+    CliRun r = run(args);
+    EXPECT_EQ(r.status, 2) << "'" << args << "': " << r.out;
+    EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << "'" << args << "': " << r.out;
+    EXPECT_EQ(r.out.rfind("hpml: ", 0), 0u) << r.out;
+  }
+}
+
+TEST(Cli, HelpExitsWithStatus0) {
+  CliRun r = run("--help");
+  EXPECT_EQ(r.status, 0);
+  EXPECT_NE(r.out.find("info"), std::string::npos) << r.out;
+}
