@@ -1,0 +1,149 @@
+// `hpml train`: a resumed run is bit for bit the uninterrupted one, SIGINT / SIGTERM write a
+// checkpoint and exit 130 / 143, a damaged checkpoint is refused, bad options exit 2.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "hpml/hpml.h"
+#include "temp_dir.h"
+
+extern char** environ;
+
+namespace {
+
+struct Out {
+  int status;
+  std::string text;
+};
+
+Out hpml_cli(const std::string& args) {
+  const std::string cmd = std::string(HPML_CLI_PATH) + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return {-1, "popen failed"};
+  std::string out;
+  std::array<char, 512> buf{};
+  while (fgets(buf.data(), static_cast<int>(buf.size()), p)) out += buf.data();
+  const int st = pclose(p);
+  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
+}
+
+// The model's tensors of a checkpoint, as raw bytes by name.
+std::map<std::string, std::string> model_bytes(const std::string& path) {
+  std::map<std::string, std::string> out;
+  for (auto& [name, t] : hpml::io::load_safetensors(path))
+    if (name.rfind("model.", 0) == 0)
+      out[name] = std::string(static_cast<const char*>(t.data_ptr()), t.nbytes());
+  return out;
+}
+
+const std::string kBlobs = "--model mlp --dataset blobs --hidden 32 --dropout 0.1 --batch-size 16 --schedule step --quiet";
+
+}  // namespace
+
+TEST(TrainCli, ResumeContinuesBitForBit) {
+  hpml::testing::TempDir dir("hpml_cli_test");
+  Out a = hpml_cli("train " + kBlobs + " --epochs 4 --out " + dir.file("straight"));
+  ASSERT_EQ(a.status, 0) << a.text;
+  Out b = hpml_cli("train " + kBlobs + " --epochs 2 --out " + dir.file("split"));
+  ASSERT_EQ(b.status, 0) << b.text;
+  Out c = hpml_cli("train " + kBlobs + " --epochs 4 --out " + dir.file("split") + " --resume " +
+                   dir.file("split/last.safetensors"));
+  ASSERT_EQ(c.status, 0) << c.text;
+  auto straight = model_bytes(dir.file("straight/last.safetensors"));
+  auto resumed = model_bytes(dir.file("split/last.safetensors"));
+  ASSERT_EQ(straight.size(), 4u);
+  EXPECT_TRUE(straight == resumed) << "4 epochs straight and 2 + 2 with a resume differ";
+  // metrics.csv: a header and one line per epoch, the resumed run's included.
+  std::ifstream csv(dir.file("split/metrics.csv"));
+  int lines = 0;
+  for (std::string l; std::getline(csv, l);) ++lines;
+  EXPECT_EQ(lines, 5);
+}
+
+namespace {
+// Starts hpml train, sends `sig` once its output shows `marker` (at most 30 s), and returns the
+// exit status and output.
+Out interrupted(const std::string& args, int sig, const std::string& marker) {
+  const std::string out_file = args.substr(args.rfind(' ') + 1) + ".log";
+  std::vector<std::string> argv_s{HPML_CLI_PATH};
+  std::istringstream is(args);
+  for (std::string w; is >> w;) argv_s.push_back(w);
+  std::vector<char*> argv;
+  for (auto& s : argv_s) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  pid_t pid = -1;
+  if (posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ) != 0) return {-1, "spawn failed"};
+  posix_spawn_file_actions_destroy(&fa);
+  for (int i = 0; i < 3000; ++i) {
+    std::ifstream f(out_file);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    if (ss.str().find(marker) != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ::kill(pid, sig);
+  int st = 0;
+  waitpid(pid, &st, 0);
+  std::ifstream f(out_file);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1000 - (WIFSIGNALED(st) ? WTERMSIG(st) : 0), ss.str()};
+}
+}  // namespace
+
+TEST(TrainCli, SignalWritesACheckpointAndTheResumeMatches) {
+  hpml::testing::TempDir dir("hpml_cli_test");
+  const std::string opts = "train --model mlp --dataset fashion-mnist --hidden 64 --epochs 2 --batch-size 32 --threads 1";
+  Out straight = hpml_cli(opts + " --quiet --out " + dir.file("straight"));
+  ASSERT_EQ(straight.status, 0) << straight.text;
+  for (int sig : {SIGINT, SIGTERM}) {
+    const std::string out = dir.file(sig == SIGINT ? "int" : "term");
+    Out r = interrupted(opts + " --out " + out, sig, "epoch 1/2  batch 100/");  // a signal mid-epoch
+    ASSERT_EQ(r.status, 128 + sig) << r.text;
+    EXPECT_NE(r.text.find("resume with: hpml train --resume"), std::string::npos) << r.text;
+    ASSERT_TRUE(std::filesystem::exists(out + "/last.safetensors")) << r.text;
+    Out resumed = hpml_cli(opts + " --quiet --out " + out + " --resume " + out + "/last.safetensors");
+    ASSERT_EQ(resumed.status, 0) << resumed.text;
+    EXPECT_TRUE(model_bytes(dir.file("straight/last.safetensors")) == model_bytes(out + "/last.safetensors"))
+        << "interrupted by signal " << sig << " and resumed: the weights differ from the straight run";
+  }
+}
+
+TEST(TrainCli, DamagedCheckpointIsRefused) {
+  hpml::testing::TempDir dir("hpml_cli_test");
+  ASSERT_EQ(hpml_cli("train " + kBlobs + " --epochs 1 --out " + dir.file("r")).status, 0);
+  const std::string ckpt = dir.file("r/last.safetensors");
+  std::filesystem::resize_file(ckpt, std::filesystem::file_size(ckpt) - 10);
+  Out r = hpml_cli("train " + kBlobs + " --epochs 2 --out " + dir.file("r") + " --resume " + ckpt);
+  EXPECT_EQ(r.status, 2) << r.text;
+  EXPECT_NE(r.text.find("truncated"), std::string::npos) << r.text;
+  EXPECT_EQ(std::count(r.text.begin(), r.text.end(), '\n'), 1) << r.text;
+}
+
+TEST(TrainCli, BadOptionsExitWithStatus2) {
+  for (const char* args : {"train --model bogus", "train --batch-size -3", "train --dataset csv:/no/such.csv",
+                           "train --optimizer sgdd", "train --schedule sometimes", "train --epochs"}) {
+    Out r = hpml_cli(args);
+    EXPECT_EQ(r.status, 2) << args << ": " << r.text;
+    EXPECT_EQ(std::count(r.text.begin(), r.text.end(), '\n'), 1) << args << ": " << r.text;
+  }
+}

@@ -1,0 +1,28 @@
+// Line charts of training curves (loss, accuracy), written as PNG and SVG with PLplot.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace hpml::plot {
+
+// One curve. Non-finite points (NaN, inf) are skipped and break the line.
+struct Series {
+  std::string label;           // shown in the legend; empty: left out of it
+  std::vector<double> x, y;    // same length
+  std::vector<double> lo, hi;  // optional band, both empty or both as long as x: a translucent fill
+};
+
+struct Chart {
+  std::string title, xlabel, ylabel;
+  std::vector<Series> series;
+  bool log_y = false;  // log axes need positive data (y, lo, hi for log_y)
+  bool log_x = false;
+};
+
+// Writes `path_without_extension`.png (width x height pixels) and .svg. Safe to call from any
+// thread (calls are serialized). Throws hpml::Error on bad data, an unwritable file or a missing
+// PLplot driver.
+void save(const Chart& c, const std::string& path_without_extension, int width = 800, int height = 500);
+
+}  // namespace hpml::plot
