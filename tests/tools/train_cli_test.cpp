@@ -73,6 +73,8 @@ TEST(TrainCli, ResumeContinuesBitForBit) {
   int lines = 0;
   for (std::string l; std::getline(csv, l);) ++lines;
   EXPECT_EQ(lines, 5);
+  for (const char* f : {"loss.png", "loss.svg", "accuracy.png", "accuracy.svg", "metrics.jsonl", "best.safetensors"})
+    EXPECT_TRUE(std::filesystem::exists(dir.file(std::string("split/") + f))) << f;
 }
 
 namespace {

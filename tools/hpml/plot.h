@@ -8,14 +8,14 @@ namespace hpml::plot {
 
 // One curve. Non-finite points (NaN, inf) are skipped and break the line.
 struct Series {
-  std::string label;           // shown in the legend; empty: left out of it
-  std::vector<double> x, y;    // same length
-  std::vector<double> lo, hi;  // optional band, both empty or both as long as x: a translucent fill
+  std::string label = {};                // shown in the legend; empty: left out of it
+  std::vector<double> x = {}, y = {};    // same length
+  std::vector<double> lo = {}, hi = {};  // optional band, both empty or both as long as x: a translucent fill
 };
 
 struct Chart {
-  std::string title, xlabel, ylabel;
-  std::vector<Series> series;
+  std::string title = {}, xlabel = {}, ylabel = {};
+  std::vector<Series> series = {};
   bool log_y = false;  // log axes need positive data (y, lo, hi for log_y)
   bool log_x = false;
 };

@@ -2,6 +2,8 @@
 // checkpoints (last and best), resume, and SIGINT / SIGTERM handling.
 #include "train.h"
 
+#include "plot.h"
+
 #include <signal.h>
 #include <unistd.h>
 
@@ -95,6 +97,28 @@ void trim_metrics(const std::string& path, int64_t done, bool header) {
   in.close();
   std::ofstream out(path, std::ios::trunc);
   for (const auto& l : keep) out << l << '\n';
+}
+
+// loss.{png,svg} and accuracy.{png,svg} from metrics.csv (so a resumed run plots every epoch).
+void plot_metrics(const std::string& out, bool classify) {
+  std::ifstream in(out + "/metrics.csv");
+  std::string line;
+  std::getline(in, line);  // header
+  plot::Series tl{"train loss"}, vl{"test loss"}, ta{"train accuracy"}, va{"test accuracy"};
+  while (std::getline(in, line)) {
+    std::vector<double> v;
+    std::stringstream ss(line);
+    for (std::string f; std::getline(ss, f, ',');) v.push_back(f == "nan" ? NAN : std::atof(f.c_str()));
+    if (v.size() < 5) continue;
+    for (plot::Series* s : {&tl, &vl, &ta, &va}) s->x.push_back(v[0]);
+    tl.y.push_back(v[1]);
+    ta.y.push_back(v[2]);
+    vl.y.push_back(v[3]);
+    va.y.push_back(v[4]);
+  }
+  plot::save({.title = "loss", .xlabel = "epoch", .ylabel = "loss", .series = {tl, vl}}, out + "/loss");
+  if (classify)
+    plot::save({.title = "accuracy", .xlabel = "epoch", .ylabel = "accuracy", .series = {ta, va}}, out + "/accuracy");
 }
 
 }  // namespace
@@ -222,6 +246,7 @@ int train(const TrainConfig& c, const std::string& command_line) {
     m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::ofstream(csv, std::ios::app) << csv_line(m) << '\n';
     std::ofstream(jsonl, std::ios::app) << json_line(m) << '\n';
+    plot_metrics(c.out, classify);
     const double score = classify ? m.test_acc : -m.test_loss;
     const bool improved = score > best_acc;
     if (improved) best_acc = score;
