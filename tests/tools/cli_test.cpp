@@ -1,5 +1,7 @@
 // The hpml command: `hpml info`, and bad arguments (one line on stderr, exit status 2).
 #include <gtest/gtest.h>
+
+#include "tools/cli_util.h"
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -7,25 +9,8 @@
 #include <cstdio>
 #include <string>
 
-namespace {
-
-struct CliRun {
-  int status;
-  std::string out;
-};
-
-CliRun run(const std::string& args) {
-  const std::string cmd = std::string(HPML_CLI_PATH) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return {-1, "popen failed"};
-  std::string out;
-  std::array<char, 512> buf{};
-  while (fgets(buf.data(), static_cast<int>(buf.size()), p)) out += buf.data();
-  const int st = pclose(p);
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
-}
-
-}  // namespace
+using hpml::testing::CliRun;
+const auto run = hpml::testing::run_cli;
 
 TEST(Cli, InfoPrintsTheBuild) {
   CliRun r = run("info");

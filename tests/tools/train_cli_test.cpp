@@ -21,26 +21,14 @@
 
 #include "hpml/hpml.h"
 #include "temp_dir.h"
+#include "tools/cli_util.h"
 
 extern char** environ;
 
 namespace {
 
-struct Out {
-  int status;
-  std::string text;
-};
-
-Out hpml_cli(const std::string& args) {
-  const std::string cmd = std::string(HPML_CLI_PATH) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return {-1, "popen failed"};
-  std::string out;
-  std::array<char, 512> buf{};
-  while (fgets(buf.data(), static_cast<int>(buf.size()), p)) out += buf.data();
-  const int st = pclose(p);
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
-}
+using Out = hpml::testing::CliRun;
+Out hpml_cli(const std::string& args) { return hpml::testing::run_cli(args); }
 
 // The model's tensors of a checkpoint, as raw bytes by name.
 std::map<std::string, std::string> model_bytes(const std::string& path) {
@@ -58,12 +46,12 @@ const std::string kBlobs = "--model mlp --dataset blobs --hidden 32 --dropout 0.
 TEST(TrainCli, ResumeContinuesBitForBit) {
   hpml::testing::TempDir dir("hpml_cli_test");
   Out a = hpml_cli("train " + kBlobs + " --epochs 4 --out " + dir.file("straight"));
-  ASSERT_EQ(a.status, 0) << a.text;
+  ASSERT_EQ(a.status, 0) << a.out;
   Out b = hpml_cli("train " + kBlobs + " --epochs 2 --out " + dir.file("split"));
-  ASSERT_EQ(b.status, 0) << b.text;
+  ASSERT_EQ(b.status, 0) << b.out;
   Out c = hpml_cli("train " + kBlobs + " --epochs 4 --out " + dir.file("split") + " --resume " +
                    dir.file("split/last.safetensors"));
-  ASSERT_EQ(c.status, 0) << c.text;
+  ASSERT_EQ(c.status, 0) << c.out;
   auto straight = model_bytes(dir.file("straight/last.safetensors"));
   auto resumed = model_bytes(dir.file("split/last.safetensors"));
   ASSERT_EQ(straight.size(), 4u);
@@ -116,15 +104,15 @@ TEST(TrainCli, SignalWritesACheckpointAndTheResumeMatches) {
   hpml::testing::TempDir dir("hpml_cli_test");
   const std::string opts = "train --model mlp --dataset fashion-mnist --hidden 64 --epochs 2 --batch-size 32 --threads 1";
   Out straight = hpml_cli(opts + " --quiet --out " + dir.file("straight"));
-  ASSERT_EQ(straight.status, 0) << straight.text;
+  ASSERT_EQ(straight.status, 0) << straight.out;
   for (int sig : {SIGINT, SIGTERM}) {
     const std::string out = dir.file(sig == SIGINT ? "int" : "term");
     Out r = interrupted(opts + " --out " + out, sig, "epoch 1/2  batch 100/");  // a signal mid-epoch
-    ASSERT_EQ(r.status, 128 + sig) << r.text;
-    EXPECT_NE(r.text.find("resume with: hpml train --resume"), std::string::npos) << r.text;
-    ASSERT_TRUE(std::filesystem::exists(out + "/last.safetensors")) << r.text;
+    ASSERT_EQ(r.status, 128 + sig) << r.out;
+    EXPECT_NE(r.out.find("resume with: hpml train --resume"), std::string::npos) << r.out;
+    ASSERT_TRUE(std::filesystem::exists(out + "/last.safetensors")) << r.out;
     Out resumed = hpml_cli(opts + " --quiet --out " + out + " --resume " + out + "/last.safetensors");
-    ASSERT_EQ(resumed.status, 0) << resumed.text;
+    ASSERT_EQ(resumed.status, 0) << resumed.out;
     EXPECT_TRUE(model_bytes(dir.file("straight/last.safetensors")) == model_bytes(out + "/last.safetensors"))
         << "interrupted by signal " << sig << " and resumed: the weights differ from the straight run";
   }
@@ -136,16 +124,43 @@ TEST(TrainCli, DamagedCheckpointIsRefused) {
   const std::string ckpt = dir.file("r/last.safetensors");
   std::filesystem::resize_file(ckpt, std::filesystem::file_size(ckpt) - 10);
   Out r = hpml_cli("train " + kBlobs + " --epochs 2 --out " + dir.file("r") + " --resume " + ckpt);
-  EXPECT_EQ(r.status, 2) << r.text;
-  EXPECT_NE(r.text.find("truncated"), std::string::npos) << r.text;
-  EXPECT_EQ(std::count(r.text.begin(), r.text.end(), '\n'), 1) << r.text;
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_NE(r.out.find("truncated"), std::string::npos) << r.out;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
 }
 
 TEST(TrainCli, BadOptionsExitWithStatus2) {
   for (const char* args : {"train --model bogus", "train --batch-size -3", "train --dataset csv:/no/such.csv",
                            "train --optimizer sgdd", "train --schedule sometimes", "train --epochs"}) {
     Out r = hpml_cli(args);
-    EXPECT_EQ(r.status, 2) << args << ": " << r.text;
-    EXPECT_EQ(std::count(r.text.begin(), r.text.end(), '\n'), 1) << args << ": " << r.text;
+    EXPECT_EQ(r.status, 2) << args << ": " << r.out;
+    EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << args << ": " << r.out;
   }
+}
+
+TEST(TrainCli, EvalReportsAndPlotsTheConfusionMatrix) {
+  hpml::testing::TempDir dir("hpml_cli_test");
+  ASSERT_EQ(hpml_cli("train " + kBlobs + " --epochs 2 --out " + dir.file("r")).status, 0);
+  Out r = hpml_cli("eval " + dir.file("r/best.safetensors"));
+  ASSERT_EQ(r.status, 0) << r.out;
+  for (const char* want : {"on the test split: accuracy", "precision", "confusion matrix"})
+    EXPECT_NE(r.out.find(want), std::string::npos) << want << "\n" << r.out;
+  for (const char* f : {"confusion.csv", "confusion.png", "confusion.svg"})
+    EXPECT_TRUE(std::filesystem::exists(dir.file(std::string("r/") + f))) << f;
+  Out bad = hpml_cli("eval " + dir.file("r/best.safetensors") + " --split validation");
+  EXPECT_EQ(bad.status, 2) << bad.out;
+  Out missing = hpml_cli("eval " + dir.file("nothing.safetensors"));
+  EXPECT_EQ(missing.status, 2) << missing.out;
+  EXPECT_EQ(std::count(missing.out.begin(), missing.out.end(), '\n'), 1) << missing.out;
+}
+
+TEST(TrainCli, GraphWritesTheAutogradGraphAsDot) {
+  hpml::testing::TempDir dir("hpml_cli_test");
+  Out r = hpml_cli("graph --model mlp --dataset blobs --hidden 8 --out " + dir.file("g"));
+  ASSERT_EQ(r.status, 0) << r.out;
+  std::ifstream f(dir.file("g/graph.dot"));
+  std::stringstream ss;
+  ss << f.rdbuf();
+  EXPECT_EQ(ss.str().rfind("digraph", 0), 0u) << ss.str().substr(0, 200);
+  EXPECT_NE(ss.str().find("->"), std::string::npos);
 }

@@ -1,6 +1,6 @@
-// The hpml command. Subcommands so far: train, info. (eval, experiment and graph are the rest of
-// the roadmap's item 5; see the README.) Bad arguments get a one-line error and exit status 2,
-// never a stack trace.
+// The hpml command. Subcommands so far: train, eval, graph, info (experiment is the rest of the
+// roadmap's item 5; see the README). Bad arguments get a one-line error and exit status 2, never
+// a stack trace.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -30,37 +30,16 @@ int main(int argc, char** argv) {
   CLI::App* info = app.add_subcommand("info", "version, build options, threads, BLAS, SIMD target, CUDA");
   hpml::cli::TrainConfig tc;
   CLI::App* train = app.add_subcommand("train", "train a model, writing metrics, plots and checkpoints to --out");
-  train->add_option("--model", tc.model, "logreg | linreg | mlp | cnn | lenet")->capture_default_str();
-  train->add_option("--hidden", tc.hidden, "hidden sizes of the mlp, e.g. --hidden 256 128")->capture_default_str();
-  train->add_option("--activation", tc.activation, "relu | tanh | sigmoid | gelu")->capture_default_str();
-  train->add_flag("--batchnorm", tc.batchnorm, "batch normalization after each hidden layer");
-  train->add_option("--dropout", tc.dropout, "dropout probability")->check(CLI::Range(0.0, 0.999));
-  train->add_option("--init", tc.init, "default | kaiming | xavier")->capture_default_str();
-  train->add_option("--dataset", tc.dataset, "fashion-mnist | mnist:PATH | blobs | moons | regression | csv:PATH")
-      ->capture_default_str();
-  train->add_option("--epochs", tc.epochs, "epochs")->capture_default_str();
-  train->add_option("--batch-size", tc.batch_size, "samples per batch")->capture_default_str();
-  train->add_option("--workers", tc.workers, "DataLoader worker threads")->check(CLI::NonNegativeNumber);
-  train->add_option("--optimizer", tc.optimizer, "sgd | adagrad | adadelta | rmsprop | adam | adamw")->capture_default_str();
-  train->add_option("--lr", tc.lr, "learning rate (default: the optimizer's usual one; sgd 0.05)");
-  train->add_option("--momentum", tc.momentum, "sgd / rmsprop momentum")->capture_default_str();
-  train->add_option("--weight-decay", tc.weight_decay, "L2 weight decay (adamw: decoupled)");
-  train->add_flag("--nesterov", tc.nesterov, "Nesterov momentum (sgd)");
-  train->add_option("--beta1", tc.beta1, "adam / adamw beta1")->capture_default_str();
-  train->add_option("--beta2", tc.beta2, "adam / adamw beta2")->capture_default_str();
-  train->add_option("--schedule", tc.schedule, "none | step | exponential | cosine | onecycle | inverse-time | warmup")
-      ->capture_default_str();
-  train->add_option("--step-size", tc.step_size, "step: epochs between decays")->capture_default_str();
-  train->add_option("--gamma", tc.gamma, "step / exponential: decay factor")->capture_default_str();
-  train->add_option("--decay", tc.decay, "inverse-time: lr0 / (1 + decay * epoch)")->capture_default_str();
-  train->add_option("--warmup-epochs", tc.warmup_epochs, "warmup: epochs of linear warm-up")->capture_default_str();
-  train->add_option("--accumulate", tc.accumulate, "micro-batches per optimizer step")->capture_default_str();
-  train->add_option("--clip", tc.clip, "clip the gradient norm to this (0: off)");
-  train->add_option("--seed", tc.seed, "random seed")->capture_default_str();
-  train->add_option("--threads", tc.threads, "threads (default: all cores)")->check(CLI::NonNegativeNumber);
-  train->add_option("--out", tc.out, "output folder")->capture_default_str();
-  train->add_option("--resume", tc.resume, "continue from this checkpoint (with the same options)");
-  train->add_flag("--quiet", tc.quiet, "no progress lines");
+  hpml::cli::add_train_options(*train, tc);
+  std::string checkpoint, split = "test", eval_out;
+  CLI::App* eval = app.add_subcommand("eval", "a checkpoint on a split: accuracy, per-class report, confusion matrix");
+  eval->add_option("checkpoint", checkpoint, "a checkpoint written by hpml train")->required();
+  eval->add_option("--split", split, "test | train")->capture_default_str();
+  eval->add_option("--out", eval_out, "where to write confusion.csv/.png/.svg (default: the checkpoint's folder)");
+  hpml::cli::TrainConfig gc;
+  gc.out = "runs/graph";
+  CLI::App* graph = app.add_subcommand("graph", "the autograd graph of a model's loss, as DOT (and PNG with Graphviz)");
+  hpml::cli::add_train_options(*graph, gc);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -75,6 +54,8 @@ int main(int argc, char** argv) {
   }
   try {
     if (info->parsed()) return run_info();
+    if (eval->parsed()) return hpml::cli::eval(checkpoint, split, eval_out);
+    if (graph->parsed()) return hpml::cli::graph(gc);
     if (train->parsed()) {
       std::string command_line;
       for (int i = 0; i < argc; ++i) command_line += (i ? " " : "") + std::string(argv[i]);
@@ -82,7 +63,7 @@ int main(int argc, char** argv) {
     }
   } catch (const std::exception& e) {
     std::string what = e.what();
-    if (!hpml::cli::training_started()) {  // a bad option or a missing file: one line, status 2
+    if (!hpml::cli::training_started()) {  // also every eval and graph error  // a bad option or a missing file: one line, status 2
       std::fprintf(stderr, "hpml: %s\n", what.substr(0, what.find('\n')).c_str());
       return 2;
     }

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 #include <limits>
+#include <functional>
 #include <mutex>
 
 #include "hpml/core/error.h"
@@ -194,7 +195,7 @@ void draw(const Chart& c, const Prepared& p) {
            nullptr, nullptr);
 }
 
-void save_one(const Chart& c, const Prepared& p, const std::string& path, const char* dev, int width, int height) {
+void save_one(const std::string& path, const char* dev, int width, int height, const std::function<void()>& draw_page) {
   HPML_CHECK(has_device(dev), "plot: cannot write ", path, ": the PLplot device '", dev, "' is not installed\n",
              kHint);
   if (std::FILE* f = std::fopen(path.c_str(), "wb")) {
@@ -213,7 +214,7 @@ void save_one(const Chart& c, const Prepared& p, const std::string& path, const 
     plsfnam(path.c_str());
     plspage(0, 0, width, height, 0, 0);
     plsori(0);
-    draw(c, p);
+    draw_page();
     plend1();
   } catch (const PlplotExit& e) {
     g_warnings = e.msg;
@@ -231,8 +232,58 @@ void save(const Chart& c, const std::string& path_without_extension, int width, 
   HPML_CHECK(width >= 16 && height >= 16, "plot: the size must be at least 16x16 pixels, got ", width, "x", height);
   const Prepared p = prepare(c);
   std::lock_guard<std::mutex> lock(g_mutex);
-  save_one(c, p, path_without_extension + ".png", "pngcairo", width, height);
-  save_one(c, p, path_without_extension + ".svg", "svg", width, height);
+  save_one(path_without_extension + ".png", "pngcairo", width, height, [&] { draw(c, p); });
+  save_one(path_without_extension + ".svg", "svg", width, height, [&] { draw(c, p); });
+}
+
+void save_heatmap(const std::vector<std::vector<double>>& m, const std::vector<std::string>& labels,
+                  const std::string& title, const std::string& xlabel, const std::string& ylabel,
+                  const std::string& path_without_extension, int size) {
+  const auto n = static_cast<PLINT>(m.size());
+  HPML_CHECK(n > 0 && labels.size() == m.size(), "plot: a heatmap needs a square matrix and a label per row, got ",
+             m.size(), " rows and ", labels.size(), " labels");
+  for (size_t i = 0; i < m.size(); ++i)
+    HPML_CHECK(m[i].size() == m.size(), "plot: heatmap row ", i, " has ", m[i].size(), " values, expected ", m.size());
+  auto draw_page = [&] {
+    plscol0(0, 255, 255, 255);
+    plscol0(1, 0, 0, 0);
+    plinit();
+    PLFLT pos[2] = {0.0, 1.0};
+    PLFLT r[2] = {1.0, 0.12}, g[2] = {1.0, 0.35}, b[2] = {1.0, 0.65};  // white to blue
+    plscmap1l(1, 2, pos, r, g, b, nullptr);
+    pladv(0);
+    plvpor(0.22, 0.92, 0.22, 0.9);
+    plwind(-0.5, n - 0.5, -0.5, n - 0.5);
+    // One filled square per cell (row i at the top, column j from the left), coloured by value.
+    for (PLINT i = 0; i < n; ++i)
+      for (PLINT j = 0; j < n; ++j) {
+        const PLFLT v = std::clamp(m[static_cast<size_t>(i)][static_cast<size_t>(j)], 0.0, 1.0);
+        const PLFLT x0 = static_cast<PLFLT>(j) - 0.5, y0 = static_cast<PLFLT>(n - 1 - i) - 0.5;
+        PLFLT xs[4] = {x0, x0 + 1, x0 + 1, x0}, ys[4] = {y0, y0, y0 + 1, y0 + 1};
+        plcol1(v);
+        plfill(4, xs, ys);
+      }
+    plcol0(1);
+    plbox("bc", 0, 0, "bc", 0, 0);
+    plschr(0, 0.7);
+    for (PLINT i = 0; i < n; ++i) {
+      const PLFLT frac = (static_cast<PLFLT>(i) + 0.5) / static_cast<PLFLT>(n);
+      plmtex("b", 1.2, frac, 0.5, labels[static_cast<size_t>(i)].substr(0, 8).c_str());
+      plmtex("lv", 0.8, 1.0 - frac, 1.0, labels[static_cast<size_t>(i)].substr(0, 12).c_str());
+      for (PLINT j = 0; j < n; ++j) {
+        char text[32];
+        std::snprintf(text, sizeof text, "%.2f", m[static_cast<size_t>(i)][static_cast<size_t>(j)]);
+        plptex(static_cast<PLFLT>(j), static_cast<PLFLT>(n - 1 - i), 1, 0, 0.5, text);
+      }
+    }
+    plschr(0, 1.0);
+    plmtex("b", 3.2, 0.5, 0.5, xlabel.c_str());
+    plmtex("l", 7.0, 0.5, 0.5, ylabel.c_str());
+    plmtex("t", 1.5, 0.5, 0.5, title.c_str());
+  };
+  std::lock_guard<std::mutex> lock(g_mutex);
+  save_one(path_without_extension + ".png", "pngcairo", size, size, draw_page);
+  save_one(path_without_extension + ".svg", "svg", size, size, draw_page);
 }
 
 }  // namespace hpml::plot

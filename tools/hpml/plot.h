@@ -25,4 +25,10 @@ struct Chart {
 // PLplot driver.
 void save(const Chart& c, const std::string& path_without_extension, int width = 800, int height = 500);
 
+// A square matrix (a confusion matrix of rates in [0, 1]) as a white-to-blue grid with each
+// cell's value written in it, row 0 at the top; `labels` name the rows and the columns.
+void save_heatmap(const std::vector<std::vector<double>>& m, const std::vector<std::string>& labels,
+                  const std::string& title, const std::string& xlabel, const std::string& ylabel,
+                  const std::string& path_without_extension, int size = 700);
+
 }  // namespace hpml::plot

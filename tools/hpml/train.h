@@ -9,6 +9,10 @@
 
 #include "hpml/hpml.h"
 
+namespace CLI {
+class App;
+}
+
 namespace hpml::cli {
 
 struct TrainConfig {
@@ -52,6 +56,18 @@ int train(const TrainConfig& config, const std::string& command_line);
 // False until train() has checked its options and built its pieces: an error before that is a
 // usage error (exit status 2), after it a failure of the run (1).
 bool training_started();
+
+// ---- options (options.cpp) ----------------------------------------------------------------------
+void add_train_options(CLI::App& app, TrainConfig& config);
+// The configuration of a recorded `hpml train ...` command line (a checkpoint's "command").
+TrainConfig parse_train_command(const std::string& command);
+
+// `hpml eval` (eval.cpp): the checkpoint's model on a split: accuracy, a per-class report and the
+// confusion matrix, printed and written to `out` (confusion.csv, confusion.png / .svg).
+int eval(const std::string& checkpoint, const std::string& split, const std::string& out);
+// `hpml graph` (eval.cpp): the autograd graph of the loss of one small batch as DOT (graph.dot),
+// and as PNG when Graphviz's `dot` is installed.
+int graph(const TrainConfig& config);
 
 // ---- the pieces (models.cpp) ------------------------------------------------------------------
 struct DataSplits {

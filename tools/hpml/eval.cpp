@@ -1,0 +1,115 @@
+// `hpml eval` (a checkpoint on a split: accuracy, per-class report, confusion matrix) and
+// `hpml graph` (the autograd graph of a model's loss as DOT / PNG).
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "plot.h"
+#include "train.h"
+
+namespace hpml::cli {
+
+int eval(const std::string& checkpoint, const std::string& split, const std::string& out_dir) {
+  HPML_CHECK(split == "test" || split == "train", "--split must be test or train, got '", split, "'");
+  io::CheckpointState state = io::load_checkpoint(checkpoint);
+  auto it = state.metadata.find("command");
+  HPML_CHECK(it != state.metadata.end(), checkpoint, " does not record the command that trained it");
+  const TrainConfig c = parse_train_command(it->second);
+  const DataSplits d = make_data(c);
+  HPML_CHECK(d.classes > 0, "hpml eval reports classification metrics; ", checkpoint, " holds a regression model");
+  std::shared_ptr<nn::Module> model = make_model(c, d);
+  model->load_state_dict(state.model);
+  model->eval();
+  NoGradGuard ng;
+
+  const int64_t C = d.classes;
+  std::vector<std::vector<int64_t>> confusion(static_cast<size_t>(C), std::vector<int64_t>(static_cast<size_t>(C), 0));
+  data::DataLoader loader(split == "test" ? d.test : d.train, {.batch_size = 512});
+  for (data::Batch& b : loader) {
+    Tensor pred = model->forward(b[0]).argmax(1);
+    const int64_t* p = pred.data_ptr<int64_t>();
+    const int64_t* y = b[1].contiguous().data_ptr<int64_t>();
+    for (int64_t i = 0; i < pred.numel(); ++i) ++confusion[static_cast<size_t>(y[i])][static_cast<size_t>(p[i])];
+  }
+  std::vector<std::string> names;
+  if (auto* m = dynamic_cast<const data::datasets::MNIST*>(d.test.get())) names = m->classes();
+  if (static_cast<int64_t>(names.size()) != C)
+    for (int64_t k = 0; k < C; ++k) names.push_back(std::to_string(k));
+
+  int64_t right = 0, total = 0;
+  for (int64_t k = 0; k < C; ++k)
+    for (int64_t j = 0; j < C; ++j) {
+      total += confusion[static_cast<size_t>(k)][static_cast<size_t>(j)];
+      if (k == j) right += confusion[static_cast<size_t>(k)][static_cast<size_t>(j)];
+    }
+  std::printf("%s on the %s split: accuracy %.4f (%lld of %lld)\n\n", checkpoint.c_str(), split.c_str(),
+              static_cast<double>(right) / static_cast<double>(std::max<int64_t>(total, 1)),
+              static_cast<long long>(right), static_cast<long long>(total));
+  std::printf("%-14s %9s %9s %9s %8s\n", "class", "precision", "recall", "f1", "support");
+  for (int64_t k = 0; k < C; ++k) {
+    int64_t tp = confusion[static_cast<size_t>(k)][static_cast<size_t>(k)], predicted = 0, actual = 0;
+    for (int64_t j = 0; j < C; ++j) {
+      predicted += confusion[static_cast<size_t>(j)][static_cast<size_t>(k)];
+      actual += confusion[static_cast<size_t>(k)][static_cast<size_t>(j)];
+    }
+    const double prec = predicted ? static_cast<double>(tp) / static_cast<double>(predicted) : 0.0;
+    const double rec = actual ? static_cast<double>(tp) / static_cast<double>(actual) : 0.0;
+    const double f1 = prec + rec > 0 ? 2 * prec * rec / (prec + rec) : 0.0;
+    std::printf("%-14s %9.4f %9.4f %9.4f %8lld\n", names[static_cast<size_t>(k)].substr(0, 14).c_str(), prec, rec, f1,
+                static_cast<long long>(actual));
+  }
+  std::printf("\nconfusion matrix (rows: true class, columns: predicted)\n");
+  for (int64_t k = 0; k < C; ++k) {
+    for (int64_t j = 0; j < C; ++j) std::printf("%6lld", static_cast<long long>(confusion[static_cast<size_t>(k)][static_cast<size_t>(j)]));
+    std::printf("   %s\n", names[static_cast<size_t>(k)].c_str());
+  }
+  const std::string out = out_dir.empty() ? std::filesystem::path(checkpoint).parent_path().string() : out_dir;
+  std::filesystem::create_directories(out.empty() ? "." : out);
+  const std::string base = (out.empty() ? std::string(".") : out) + "/confusion";
+  std::ofstream csv(base + ".csv");
+  csv << "true\\predicted";
+  for (const auto& n : names) csv << ',' << n;
+  csv << '\n';
+  std::vector<std::vector<double>> rates;
+  for (int64_t k = 0; k < C; ++k) {
+    csv << names[static_cast<size_t>(k)];
+    int64_t row = 0;
+    for (int64_t v : confusion[static_cast<size_t>(k)]) row += v;
+    std::vector<double> r;
+    for (int64_t v : confusion[static_cast<size_t>(k)]) {
+      csv << ',' << v;
+      r.push_back(row ? static_cast<double>(v) / static_cast<double>(row) : 0.0);
+    }
+    csv << '\n';
+    rates.push_back(r);
+  }
+  plot::save_heatmap(rates, names, "confusion matrix (" + split + ", fraction of each true class)", "predicted",
+                     "true", base);
+  std::printf("\nwrote %s.csv, %s.png and %s.svg\n", base.c_str(), base.c_str(), base.c_str());
+  return 0;
+}
+
+int graph(const TrainConfig& c) {
+  manual_seed(c.seed);
+  const DataSplits d = make_data(c);
+  std::shared_ptr<nn::Module> model = make_model(c, d);
+  data::DataLoader loader(d.train, {.batch_size = 4});
+  data::Batch b = *loader.begin();
+  Tensor out = model->forward(b[0]);
+  Tensor loss = d.classes > 0 ? nn::functional::cross_entropy(out, b[1]) : nn::functional::mse_loss(out, b[1]);
+  std::filesystem::create_directories(c.out);
+  const std::string dot = c.out + "/graph.dot", png = c.out + "/graph.png";
+  std::ofstream(dot) << autograd::to_dot(loss);
+  std::printf("wrote %s (the autograd graph of the loss of a batch of 4)\n", dot.c_str());
+  if (std::system("command -v dot >/dev/null 2>&1") == 0) {
+    const std::string cmd = "dot -Tpng '" + dot + "' -o '" + png + "'";
+    HPML_CHECK(std::system(cmd.c_str()) == 0, "graph: `", cmd, "` failed");
+    std::printf("wrote %s\n", png.c_str());
+  } else {
+    std::printf("no PNG: Graphviz's `dot` is not installed (apt-get install graphviz)\n");
+  }
+  return 0;
+}
+
+}  // namespace hpml::cli
