@@ -164,3 +164,20 @@ TEST(TrainCli, GraphWritesTheAutogradGraphAsDot) {
   EXPECT_EQ(ss.str().rfind("digraph", 0), 0u) << ss.str().substr(0, 200);
   EXPECT_NE(ss.str().find("->"), std::string::npos);
 }
+
+TEST(ExperimentCli, WritesFiguresCsvAndATable) {
+  hpml::testing::TempDir dir("hpml_cli_test");
+  for (const char* name : {"lr-decay", "momentum", "lr-range"}) {
+    Out r = hpml_cli(std::string("experiment ") + name + " --epochs 3 --seeds 2 --out " + dir.path());
+    ASSERT_EQ(r.status, 0) << name << ": " << r.out;
+    EXPECT_NE(r.out.find("train acc"), std::string::npos) << r.out;
+    for (const char* f : {"accuracy.png", "accuracy.svg", "loss.png", "results.csv"})
+      EXPECT_TRUE(std::filesystem::exists(dir.file(std::string(name) + "/" + f))) << name << "/" << f;
+    std::ifstream csv(dir.file(std::string(name) + "/results.csv"));
+    int lines = 0;
+    for (std::string l; std::getline(csv, l);) ++lines;
+    EXPECT_EQ(lines, 1 + 4 * 2 * 3) << name << ": a header, then 4 settings x 2 seeds x 3 epochs";
+  }
+  EXPECT_TRUE(std::filesystem::exists(dir.file("lr-decay/lr.png")));
+  EXPECT_EQ(hpml_cli("experiment warp-speed").status, 2);
+}

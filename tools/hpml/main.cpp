@@ -7,6 +7,7 @@
 #include <exception>
 
 #include "hpml/hpml.h"
+#include "experiment.h"
 #include "train.h"
 
 namespace {
@@ -36,6 +37,13 @@ int main(int argc, char** argv) {
   eval->add_option("checkpoint", checkpoint, "a checkpoint written by hpml train")->required();
   eval->add_option("--split", split, "test | train")->capture_default_str();
   eval->add_option("--out", eval_out, "where to write confusion.csv/.png/.svg (default: the checkpoint's folder)");
+  std::string exp_name, exp_out = "runs/experiments";
+  int exp_seeds = 1, exp_epochs = 200;
+  CLI::App* experiment = app.add_subcommand("experiment", "lr-decay | momentum | lr-range: figures, CSV and a table");
+  experiment->add_option("name", exp_name, "lr-decay | momentum | lr-range")->required();
+  experiment->add_option("--seeds", exp_seeds, "seeds per setting (median and min-max band)")->capture_default_str();
+  experiment->add_option("--epochs", exp_epochs, "epochs per run")->capture_default_str();
+  experiment->add_option("--out", exp_out, "output folder")->capture_default_str();
   hpml::cli::TrainConfig gc;
   gc.out = "runs/graph";
   CLI::App* graph = app.add_subcommand("graph", "the autograd graph of a model's loss, as DOT (and PNG with Graphviz)");
@@ -56,6 +64,7 @@ int main(int argc, char** argv) {
     if (info->parsed()) return run_info();
     if (eval->parsed()) return hpml::cli::eval(checkpoint, split, eval_out);
     if (graph->parsed()) return hpml::cli::graph(gc);
+    if (experiment->parsed()) return hpml::cli::experiment(exp_name, exp_seeds, exp_epochs, exp_out);
     if (train->parsed()) {
       std::string command_line;
       for (int i = 0; i < argc; ++i) command_line += (i ? " " : "") + std::string(argv[i]);

@@ -119,7 +119,7 @@ void finite_runs(const std::vector<const std::vector<double>*>& cols, F f) {
   flush();
 }
 
-void draw(const Chart& c, const Prepared& p) {
+void palette() {
   plscmap0n(kBand0 + static_cast<int>(kPalette.size()));
   plscol0(0, 255, 255, 255);
   plscol0(1, 0, 0, 0);
@@ -129,8 +129,10 @@ void draw(const Chart& c, const Prepared& p) {
     plscol0(kLine0 + static_cast<int>(i), r, g, b);
     plscol0a(kBand0 + static_cast<int>(i), r, g, b, 0.25);
   }
-  plinit();
-  pladv(0);
+}
+
+// One chart in the current (sub)page.
+void draw_chart(const Chart& c, const Prepared& p) {
   plvsta();
   Range x = p.x, y = p.y;
   const bool empty = x.empty() || y.empty();
@@ -195,6 +197,13 @@ void draw(const Chart& c, const Prepared& p) {
            nullptr, nullptr);
 }
 
+void draw(const Chart& c, const Prepared& p) {
+  palette();
+  plinit();
+  pladv(0);
+  draw_chart(c, p);
+}
+
 void save_one(const std::string& path, const char* dev, int width, int height, const std::function<void()>& draw_page) {
   HPML_CHECK(has_device(dev), "plot: cannot write ", path, ": the PLplot device '", dev, "' is not installed\n",
              kHint);
@@ -234,6 +243,27 @@ void save(const Chart& c, const std::string& path_without_extension, int width, 
   std::lock_guard<std::mutex> lock(g_mutex);
   save_one(path_without_extension + ".png", "pngcairo", width, height, [&] { draw(c, p); });
   save_one(path_without_extension + ".svg", "svg", width, height, [&] { draw(c, p); });
+}
+
+void save_grid(const std::vector<Chart>& charts, int columns, const std::string& path_without_extension, int width,
+               int height) {
+  HPML_CHECK(!charts.empty() && columns >= 1, "plot: a grid needs charts and at least one column");
+  std::vector<Prepared> prepared;
+  for (const Chart& c : charts) prepared.push_back(prepare(c));
+  const auto cols = static_cast<PLINT>(columns);
+  const auto rows = static_cast<PLINT>((charts.size() + static_cast<size_t>(columns) - 1) / static_cast<size_t>(columns));
+  auto draw_page = [&] {
+    palette();
+    plssub(cols, rows);
+    plinit();
+    for (size_t k = 0; k < charts.size(); ++k) {
+      pladv(static_cast<PLINT>(k + 1));
+      draw_chart(charts[k], prepared[k]);
+    }
+  };
+  std::lock_guard<std::mutex> lock(g_mutex);
+  save_one(path_without_extension + ".png", "pngcairo", width, height, draw_page);
+  save_one(path_without_extension + ".svg", "svg", width, height, draw_page);
 }
 
 void save_heatmap(const std::vector<std::vector<double>>& m, const std::vector<std::string>& labels,

@@ -25,6 +25,10 @@ struct Chart {
 // PLplot driver.
 void save(const Chart& c, const std::string& path_without_extension, int width = 800, int height = 500);
 
+// Several charts on one page, `columns` per row (a 2x2 figure: 4 charts, 2 columns).
+void save_grid(const std::vector<Chart>& charts, int columns, const std::string& path_without_extension,
+               int width = 1200, int height = 900);
+
 // A square matrix (a confusion matrix of rates in [0, 1]) as a white-to-blue grid with each
 // cell's value written in it, row 0 at the top; `labels` name the rows and the columns.
 void save_heatmap(const std::vector<std::vector<double>>& m, const std::vector<std::string>& labels,
