@@ -167,17 +167,26 @@ TEST(TrainCli, GraphWritesTheAutogradGraphAsDot) {
 
 TEST(ExperimentCli, WritesFiguresCsvAndATable) {
   hpml::testing::TempDir dir("hpml_cli_test");
-  for (const char* name : {"lr-decay", "momentum", "lr-range"}) {
-    Out r = hpml_cli(std::string("experiment ") + name + " --epochs 3 --seeds 2 --out " + dir.path());
+  const std::vector<std::pair<std::string, int>> experiments{
+      {"lr-decay", 4}, {"momentum", 4}, {"lr-range", 4}, {"batch-size", 3}, {"optimizers", 7}};
+  for (const auto& [name, settings] : experiments) {
+    Out r = hpml_cli("experiment " + name + " --epochs 3 --seeds 2 --out " + dir.path());
     ASSERT_EQ(r.status, 0) << name << ": " << r.out;
     EXPECT_NE(r.out.find("train acc"), std::string::npos) << r.out;
     for (const char* f : {"accuracy.png", "accuracy.svg", "loss.png", "results.csv"})
-      EXPECT_TRUE(std::filesystem::exists(dir.file(std::string(name) + "/" + f))) << name << "/" << f;
-    std::ifstream csv(dir.file(std::string(name) + "/results.csv"));
+      EXPECT_TRUE(std::filesystem::exists(dir.file(name + "/" + f))) << name << "/" << f;
+    std::ifstream csv(dir.file(name + "/results.csv"));
     int lines = 0;
     for (std::string l; std::getline(csv, l);) ++lines;
-    EXPECT_EQ(lines, 1 + 4 * 2 * 3) << name << ": a header, then 4 settings x 2 seeds x 3 epochs";
+    EXPECT_EQ(lines, 1 + settings * 2 * 3) << name << ": a header, then settings x 2 seeds x 3 epochs";
   }
   EXPECT_TRUE(std::filesystem::exists(dir.file("lr-decay/lr.png")));
+  // Accumulating four micro-batches of 25 gives the weights of one batch of 100, up to float
+  // rounding (over many epochs the rounding differences grow: the task is not smooth).
+  Out acc = hpml_cli("experiment batch-size --epochs 1 --out " + dir.path());
+  ASSERT_EQ(acc.status, 0) << acc.out;
+  const auto at = acc.out.find("largest |weight difference| between 100 and 25x4 (seed 0): ");
+  ASSERT_NE(at, std::string::npos) << acc.out;
+  EXPECT_LT(std::atof(acc.out.c_str() + at + 59), 1e-5) << acc.out;
   EXPECT_EQ(hpml_cli("experiment warp-speed").status, 2);
 }

@@ -25,7 +25,23 @@ namespace {
 struct Run {
   std::vector<double> train_acc, test_acc, train_loss;  // per epoch
   std::vector<double> lrs;                              // per update
+  Tensor weights;                                       // every parameter at the end, flattened
 };
+
+// How one run trains: the optimizer, time-based decay, the batch and the micro-batches per update.
+struct Recipe {
+  std::function<std::unique_ptr<optim::Optimizer>(const TensorList&)> optimizer;
+  double decay = 0;
+  int64_t batch = 32;
+  int64_t accumulate = 1;
+};
+
+Recipe sgd(double lr, double momentum = 0, double decay = 0, bool nesterov = false) {
+  return {[=](const TensorList& p) {
+            return std::make_unique<optim::SGD>(p, optim::SGDOptions{.lr = lr, .momentum = momentum, .nesterov = nesterov});
+          },
+          decay};
+}
 
 struct BlobsTask {
   Tensor xtr, ytr, xte, yte;
@@ -43,7 +59,7 @@ double accuracy(nn::Module& m, const Tensor& x, const Tensor& y) {
   return eq(m.forward(x).argmax(1), y).to(kFloat64).mean().item<double>();
 }
 
-Run run_blobs(const BlobsTask& t, double lr, double momentum, double decay, int epochs, uint64_t seed) {
+Run run_blobs(const BlobsTask& t, const Recipe& recipe, int epochs, uint64_t seed) {
   manual_seed(seed);
   nn::Sequential model(nn::Linear(2, 50), nn::ReLU(), nn::Linear(50, 3));
   {
@@ -54,29 +70,37 @@ Run run_blobs(const BlobsTask& t, double lr, double momentum, double decay, int 
     nn::init::xavier_uniform_(params[2]);
     nn::init::zeros_(params[3]);
   }
-  optim::SGD opt(model.parameters(), {.lr = lr, .momentum = momentum});
+  std::unique_ptr<optim::Optimizer> owned = recipe.optimizer(model.parameters());
+  optim::Optimizer& opt = *owned;
   std::unique_ptr<optim::InverseTimeDecay> sched;
-  if (decay > 0) sched = std::make_unique<optim::InverseTimeDecay>(opt, decay);
+  if (recipe.decay > 0) sched = std::make_unique<optim::InverseTimeDecay>(opt, recipe.decay);
   auto train = std::make_shared<data::TensorDataset>(std::vector<Tensor>{t.xtr, t.ytr});
-  data::DataLoader loader(train, {.batch_size = 32, .shuffle = true, .generator = std::make_shared<Generator>(seed + 1000)});
+  // The same generator seed gives the same permutation whatever the batch size, so batch 100 is
+  // exactly four consecutive micro-batches of 25.
+  data::DataLoader loader(train, {.batch_size = recipe.batch, .shuffle = true,
+                                  .generator = std::make_shared<Generator>(seed + 1000)});
   Run r;
   for (int e = 0; e < epochs; ++e) {
     double loss_sum = 0;
-    int64_t n = 0;
+    int64_t n = 0, micro = 0;
     for (data::Batch& b : loader) {
-      r.lrs.push_back(opt.lr(0));
       Tensor loss = nn::functional::cross_entropy(model.forward(b[0]), b[1]);
-      opt.zero_grad();
-      loss.backward();
-      opt.step();
-      if (sched) sched->step();
+      (recipe.accumulate > 1 ? loss / static_cast<double>(recipe.accumulate) : loss).backward();
       loss_sum += loss.item<double>() * static_cast<double>(b[0].size(0));
       n += b[0].size(0);
+      if (++micro % recipe.accumulate != 0) continue;
+      r.lrs.push_back(opt.lr(0));
+      opt.step();
+      opt.zero_grad();
+      if (sched) sched->step();
     }
     r.train_loss.push_back(loss_sum / static_cast<double>(n));
     r.train_acc.push_back(accuracy(model, t.xtr, t.ytr));
     r.test_acc.push_back(accuracy(model, t.xte, t.yte));
   }
+  TensorList flat;
+  for (const Tensor& p : model.parameters()) flat.push_back(p.detach().reshape({-1}));
+  r.weights = cat(flat);
   return r;
 }
 
@@ -106,8 +130,8 @@ std::string fmt(double v) {
 
 struct Sweep {
   std::string name, title, param;  // "lr-decay", ..., the swept parameter
-  std::vector<double> values;
-  std::function<Run(const BlobsTask&, double value, uint64_t seed)> run;
+  std::vector<std::string> settings;  // its values, as labels
+  std::function<Run(const BlobsTask&, size_t setting, uint64_t seed)> run;
 };
 
 int run_sweep(const Sweep& sw, int seeds, const std::string& out_root) {
@@ -121,11 +145,15 @@ int run_sweep(const Sweep& sw, int seeds, const std::string& out_root) {
   plot::Chart loss_chart{.title = "training loss (median over seeds)", .xlabel = "epoch", .ylabel = "loss", .log_y = true};
   std::printf("%s: %d seed(s) per setting\n%-10s %12s %12s %12s\n", sw.title.c_str(), seeds, sw.param.c_str(),
               "train acc", "test acc", "train loss");
-  for (double v : sw.values) {
+  plot::Chart test_chart{.title = "test accuracy (median over seeds)", .xlabel = "epoch", .ylabel = "accuracy"};
+  std::vector<Tensor> seed0_weights;
+  for (size_t k = 0; k < sw.settings.size(); ++k) {
+    const std::string& v = sw.settings[k];
     std::vector<std::vector<double>> tr, te, tl;
     std::vector<double> lrs;
     for (int s = 0; s < seeds; ++s) {
-      Run r = sw.run(task, v, static_cast<uint64_t>(s));
+      Run r = sw.run(task, k, static_cast<uint64_t>(s));
+      if (s == 0) seed0_weights.push_back(r.weights);
       for (size_t e = 0; e < r.train_acc.size(); ++e)
         csv << v << ',' << s << ',' << e + 1 << ',' << r.train_loss[e] << ',' << r.train_acc[e] << ',' << r.test_acc[e]
             << '\n';
@@ -134,22 +162,31 @@ int run_sweep(const Sweep& sw, int seeds, const std::string& out_root) {
       tl.push_back(r.train_loss);
       if (s == 0) lrs = r.lrs;
     }
-    plot::Series a = summarize("train", tr), b = summarize("test", te), l = summarize(sw.param + " " + fmt(v), tl);
-    panels.push_back({.title = sw.param + " = " + fmt(v), .xlabel = "epoch", .ylabel = "accuracy", .series = {a, b}});
+    plot::Series a = summarize("train", tr), b = summarize("test", te), l = summarize(sw.param + " " + v, tl);
+    panels.push_back({.title = sw.param + " = " + v, .xlabel = "epoch", .ylabel = "accuracy", .series = {a, b}});
+    plot::Series tb = b;
+    tb.label = v;
+    tb.lo.clear();
+    tb.hi.clear();
+    test_chart.series.push_back(tb);
     for (double& y : l.y)
       if (!(y > 0) || !std::isfinite(y)) y = NAN;  // a diverged run leaves the log axis
     l.lo.clear();
     l.hi.clear();
     loss_chart.series.push_back(l);
-    plot::Series lr{.label = sw.param + " " + fmt(v)};
+    plot::Series lr{.label = sw.param + " " + v};
     for (size_t i = 0; i < std::min<size_t>(lrs.size(), 200); ++i) {
       lr.x.push_back(static_cast<double>(i + 1));
       lr.y.push_back(lrs[i]);
     }
     lr_chart.series.push_back(lr);
-    std::printf("%-10s %12.4f %12.4f %12.4g\n", fmt(v).c_str(), a.y.back(), b.y.back(), summarize("", tl).y.back());
+    std::printf("%-10s %12.4f %12.4f %12.4g\n", v.c_str(), a.y.back(), b.y.back(), summarize("", tl).y.back());
   }
-  plot::save_grid(panels, 2, out + "/accuracy");
+  if (sw.name == "batch-size")
+    std::printf("largest |weight difference| between %s and %s (seed 0): %.3g\n", sw.settings[0].c_str(),
+                sw.settings[1].c_str(), (seed0_weights[0] - seed0_weights[1]).abs().max().item<double>());
+  if (panels.size() <= 4) plot::save_grid(panels, 2, out + "/accuracy");
+  else plot::save(test_chart, out + "/accuracy");
   plot::save(loss_chart, out + "/loss");
   if (sw.name == "lr-decay") plot::save(lr_chart, out + "/lr");
   std::printf("wrote %s/accuracy.png, %s/loss.png%s and %s/results.csv (and .svg)\n", out.c_str(), out.c_str(),
@@ -162,20 +199,55 @@ int run_sweep(const Sweep& sw, int seeds, const std::string& out_root) {
 int experiment(const std::string& name, int seeds, int epochs, const std::string& out) {
   HPML_CHECK(seeds >= 1, "--seeds must be at least 1, got ", seeds);
   HPML_CHECK(epochs >= 1, "--epochs must be at least 1, got ", epochs);
+  auto numeric = [&](std::string title, std::string param, std::vector<double> values,
+                     std::function<Recipe(double)> recipe) {
+    std::vector<std::string> labels;
+    for (double v : values) labels.push_back(fmt(v));
+    return run_sweep({name, std::move(title), std::move(param), labels,
+                      [=](const BlobsTask& t, size_t k, uint64_t s) { return run_blobs(t, recipe(values[k]), epochs, s); }},
+                     seeds, out);
+  };
   if (name == "lr-decay")
-    return run_sweep({"lr-decay", "SGD lr 0.01 with time-based decay lr0 / (1 + decay * t), t in updates", "decay",
-                      {1e-1, 1e-2, 1e-3, 1e-4},
-                      [epochs](const BlobsTask& t, double v, uint64_t s) { return run_blobs(t, 0.01, 0, v, epochs, s); }},
-                     seeds, out);
+    return numeric("SGD lr 0.01 with time-based decay lr0 / (1 + decay * t), t in updates", "decay",
+                   {1e-1, 1e-2, 1e-3, 1e-4}, [](double d) { return sgd(0.01, 0, d); });
   if (name == "momentum")
-    return run_sweep({"momentum", "SGD lr 0.01 with momentum, no decay", "momentum", {0.0, 0.5, 0.9, 0.99},
-                      [epochs](const BlobsTask& t, double v, uint64_t s) { return run_blobs(t, 0.01, v, 0, epochs, s); }},
-                     seeds, out);
+    return numeric("SGD lr 0.01 with momentum, no decay", "momentum", {0.0, 0.5, 0.9, 0.99},
+                   [](double m) { return sgd(0.01, m); });
   if (name == "lr-range")
-    return run_sweep({"lr-range", "SGD at constant learning rates", "lr", {1e-4, 1e-2, 0.5, 5.0},
-                      [epochs](const BlobsTask& t, double v, uint64_t s) { return run_blobs(t, v, 0, 0, epochs, s); }},
+    return numeric("SGD at constant learning rates", "lr", {1e-4, 1e-2, 0.5, 5.0}, [](double lr) { return sgd(lr); });
+  if (name == "batch-size") {
+    // Four micro-batches of 25 with the loss scaled by 1/4 are one batch of 100: the same weights
+    // (up to float rounding); plain batches of 25 take four times as many, noisier steps.
+    std::vector<Recipe> r{sgd(0.05), sgd(0.05), sgd(0.05)};
+    r[0].batch = 100;
+    r[1].batch = 25;
+    r[1].accumulate = 4;
+    r[2].batch = 25;
+    return run_sweep({name, "SGD lr 0.05: one batch of 100, four accumulated micro-batches of 25, batches of 25",
+                      "batch", {"100", "25x4", "25"},
+                      [=](const BlobsTask& t, size_t k, uint64_t s) { return run_blobs(t, r[k], epochs, s); }},
                      seeds, out);
-  HPML_CHECK(false, "unknown experiment '", name, "' (lr-decay, momentum, lr-range)");
+  }
+  if (name == "optimizers") {
+    using F = std::function<std::unique_ptr<optim::Optimizer>(const TensorList&)>;
+    const std::vector<std::pair<std::string, F>> opts{
+        {"sgd", sgd(0.01).optimizer},
+        {"momentum", sgd(0.01, 0.9).optimizer},
+        {"nesterov", sgd(0.01, 0.9, 0, true).optimizer},
+        {"adagrad", [](const TensorList& p) { return std::make_unique<optim::Adagrad>(p, optim::AdagradOptions{.lr = 0.1}); }},
+        {"adadelta", [](const TensorList& p) { return std::make_unique<optim::Adadelta>(p, optim::AdadeltaOptions{}); }},
+        {"rmsprop", [](const TensorList& p) { return std::make_unique<optim::RMSprop>(p, optim::RMSpropOptions{.lr = 1e-3}); }},
+        {"adam", [](const TensorList& p) { return std::make_unique<optim::Adam>(p, optim::AdamOptions{}); }}};
+    std::vector<std::string> labels;
+    for (const auto& o : opts) labels.push_back(o.first);
+    return run_sweep({name, "optimizers at their usual rates (sgd 0.01, adagrad 0.1, adadelta 1, rmsprop and adam 1e-3)",
+                      "optimizer", labels,
+                      [=](const BlobsTask& t, size_t k, uint64_t s) {
+                        return run_blobs(t, Recipe{opts[k].second}, epochs, s);
+                      }},
+                     seeds, out);
+  }
+  HPML_CHECK(false, "unknown experiment '", name, "' (lr-decay, momentum, lr-range, batch-size, optimizers)");
   return 2;
 }
 
