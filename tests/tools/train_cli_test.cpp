@@ -168,7 +168,7 @@ TEST(TrainCli, GraphWritesTheAutogradGraphAsDot) {
 TEST(ExperimentCli, WritesFiguresCsvAndATable) {
   hpml::testing::TempDir dir("hpml_cli_test");
   const std::vector<std::pair<std::string, int>> experiments{
-      {"lr-decay", 4}, {"momentum", 4}, {"lr-range", 4}, {"batch-size", 3}, {"optimizers", 7}};
+      {"lr-decay", 4}, {"momentum", 4}, {"lr-range", 4}, {"batch-size", 3}, {"optimizers", 7}, {"batchnorm", 4}, {"init", 4}};
   for (const auto& [name, settings] : experiments) {
     Out r = hpml_cli("experiment " + name + " --epochs 3 --seeds 2 --out " + dir.path());
     ASSERT_EQ(r.status, 0) << name << ": " << r.out;
@@ -181,6 +181,14 @@ TEST(ExperimentCli, WritesFiguresCsvAndATable) {
     EXPECT_EQ(lines, 1 + settings * 2 * 3) << name << ": a header, then settings x 2 seeds x 3 epochs";
   }
   EXPECT_TRUE(std::filesystem::exists(dir.file("lr-decay/lr.png")));
+  // activations: per-layer gradient norms at initialization, 4 cases x 2 seeds x 9 layers.
+  Out g = hpml_cli("experiment activations --seeds 2 --out " + dir.path());
+  ASSERT_EQ(g.status, 0) << g.out;
+  EXPECT_TRUE(std::filesystem::exists(dir.file("activations/grad-norms.png")));
+  std::ifstream gcsv(dir.file("activations/results.csv"));
+  int glines = 0;
+  for (std::string l; std::getline(gcsv, l);) ++glines;
+  EXPECT_EQ(glines, 1 + 4 * 2 * 9);
   // Accumulating four micro-batches of 25 gives the weights of one batch of 100, up to float
   // rounding (over many epochs the rounding differences grow: the task is not smooth).
   Out acc = hpml_cli("experiment batch-size --epochs 1 --out " + dir.path());
