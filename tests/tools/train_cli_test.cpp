@@ -100,6 +100,13 @@ Out interrupted(const std::string& args, int sig, const std::string& marker) {
 }
 }  // namespace
 
+std::string slurp(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
 TEST(TrainCli, SignalWritesACheckpointAndTheResumeMatches) {
   hpml::testing::TempDir dir("hpml_cli_test");
   const std::string opts = "train --model mlp --dataset fashion-mnist --hidden 64 --epochs 2 --batch-size 32 --threads 1";
@@ -114,7 +121,8 @@ TEST(TrainCli, SignalWritesACheckpointAndTheResumeMatches) {
     Out resumed = hpml_cli(opts + " --quiet --out " + out + " --resume " + out + "/last.safetensors");
     ASSERT_EQ(resumed.status, 0) << resumed.out;
     EXPECT_TRUE(model_bytes(dir.file("straight/last.safetensors")) == model_bytes(out + "/last.safetensors"))
-        << "interrupted by signal " << sig << " and resumed: the weights differ from the straight run";
+        << "interrupted by signal " << sig << " and resumed: the weights differ from the straight run\n"
+        << r.out << resumed.out << slurp(dir.file("straight/metrics.csv")) << slurp(out + "/metrics.csv");
   }
 }
 
