@@ -98,6 +98,22 @@ Blobs make_blobs(const BlobsOptions& o) {
   return out;
 }
 
+namespace {
+
+// The shared end of make_moons and make_circles: the points of the outer curve (label 0) then
+// the inner one (label 1), shuffled, with Gaussian noise, in the requested dtype.
+template <class Options>
+Labelled two_curves(const std::vector<double>& xs, const std::vector<double>& ys, int64_t n_out, int64_t n_in,
+                    const Options& o, Rng& rng) {
+  Labelled out{points(xs, ys), two_classes(n_out, n_in)};
+  if (o.shuffle) shuffle_rows(out.X, out.y, rng.gen);
+  if (o.noise > 0) out.X = out.X + normal(0.0, o.noise, {o.n_samples, 2}, rng.gen, kFloat64);
+  out.X = out.X.to(o.dtype);
+  return out;
+}
+
+}  // namespace
+
 Labelled make_moons(const MoonsOptions& o) {
   check_dtype("make_moons", o.dtype);
   HPML_CHECK(o.n_samples >= 0, "make_moons: n_samples must be non-negative, got ", o.n_samples);
@@ -112,11 +128,7 @@ Labelled make_moons(const MoonsOptions& o) {
   for (int64_t i = 0; i < n_out; ++i) xs.push_back(std::cos(angle(i, n_out))), ys.push_back(std::sin(angle(i, n_out)));
   for (int64_t i = 0; i < n_in; ++i)
     xs.push_back(1 - std::cos(angle(i, n_in))), ys.push_back(1 - std::sin(angle(i, n_in)) - 0.5);
-  Labelled out{points(xs, ys), two_classes(n_out, n_in)};
-  if (o.shuffle) shuffle_rows(out.X, out.y, rng.gen);
-  if (o.noise > 0) out.X = out.X + normal(0.0, o.noise, {o.n_samples, 2}, rng.gen, kFloat64);
-  out.X = out.X.to(o.dtype);
-  return out;
+  return two_curves(xs, ys, n_out, n_in, o, rng);
 }
 
 Labelled make_circles(const CirclesOptions& o) {
@@ -134,11 +146,7 @@ Labelled make_circles(const CirclesOptions& o) {
   for (int64_t i = 0; i < n_out; ++i) xs.push_back(std::cos(angle(i, n_out))), ys.push_back(std::sin(angle(i, n_out)));
   for (int64_t i = 0; i < n_in; ++i)
     xs.push_back(o.factor * std::cos(angle(i, n_in))), ys.push_back(o.factor * std::sin(angle(i, n_in)));
-  Labelled out{points(xs, ys), two_classes(n_out, n_in)};
-  if (o.shuffle) shuffle_rows(out.X, out.y, rng.gen);
-  if (o.noise > 0) out.X = out.X + normal(0.0, o.noise, {o.n_samples, 2}, rng.gen, kFloat64);
-  out.X = out.X.to(o.dtype);
-  return out;
+  return two_curves(xs, ys, n_out, n_in, o, rng);
 }
 
 Regression make_regression(const RegressionOptions& o) {

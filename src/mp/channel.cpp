@@ -133,10 +133,10 @@ std::string self_exe() {
   return n > 0 ? std::string(buf.data(), static_cast<size_t>(n)) : std::string();
 }
 
-int spawn_self(const std::string& role, const std::string& entry, int sock, const std::vector<int>& pass_fds) {
+int spawn_program(const std::string& role, const std::string& entry, int sock, int tracker,
+                  const std::vector<int>& pass_fds) {
   const std::string exe = self_exe();
   HPML_CHECK(!exe.empty(), "mp: cannot resolve /proc/self/exe to start a ", role, " process");
-  const int tracker = resource_tracker_fd();
   // Above what a program usually has open and above every descriptor moved, so no dup2 below
   // overwrites one that is still to be placed.
   int base = std::max({200, sock + 1, tracker + 1});
@@ -144,7 +144,7 @@ int spawn_self(const std::string& role, const std::string& entry, int sock, cons
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, sock, base);
-  posix_spawn_file_actions_adddup2(&fa, tracker, base + 1);
+  if (tracker >= 0) posix_spawn_file_actions_adddup2(&fa, tracker, base + 1);
   for (int f : pass_fds) posix_spawn_file_actions_adddup2(&fa, f, f);  // clears close-on-exec
   std::vector<std::string> env;
   for (char** e = environ; *e; ++e)
@@ -152,7 +152,7 @@ int spawn_self(const std::string& role, const std::string& entry, int sock, cons
   env.push_back("HPML_MP_ROLE=" + role);
   env.push_back("HPML_MP_ENTRY=" + entry);
   env.push_back("HPML_MP_FD=" + std::to_string(base));
-  env.push_back("HPML_MP_TRACKER_FD=" + std::to_string(base + 1));
+  if (tracker >= 0) env.push_back("HPML_MP_TRACKER_FD=" + std::to_string(base + 1));
   std::vector<char*> envp;
   for (auto& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);
@@ -163,6 +163,10 @@ int spawn_self(const std::string& role, const std::string& entry, int sock, cons
   posix_spawn_file_actions_destroy(&fa);
   HPML_CHECK(rc == 0, "mp: posix_spawn of ", exe, " (", role, ") failed: ", std::strerror(rc));
   return pid;
+}
+
+int spawn_self(const std::string& role, const std::string& entry, int sock, const std::vector<int>& pass_fds) {
+  return spawn_program(role, entry, sock, resource_tracker_fd(), pass_fds);
 }
 
 }  // namespace hpml::mp::detail

@@ -31,6 +31,9 @@ std::string self_exe();
 // = role, HPML_MP_ENTRY = entry, `sock` placed at descriptor `base` (HPML_MP_FD), the resource
 // tracker's pipe at base + 1, and pass_fds kept under their own numbers. Returns the pid.
 int spawn_self(const std::string& role, const std::string& entry, int sock, const std::vector<int>& pass_fds);
+// The same without the resource tracker's pipe (tracker < 0): how the tracker itself is started.
+int spawn_program(const std::string& role, const std::string& entry, int sock, int tracker,
+                  const std::vector<int>& pass_fds);
 
 // Record kinds a child (or the forkserver) writes to the parent's socket.
 inline constexpr char kRecordOk = 'O', kRecordError = 'E', kRecordStatus = 'S';

@@ -68,6 +68,24 @@ void socket_pair(int fds[2], const char* what) {
              "): cannot create a socket pair: ", std::strerror(errno));
 }
 
+// Spawn and forkserver alike: a socket pair, the child started with one end (`launch` returns its
+// pid), the arguments sent through the other, which becomes the parent's `sock`.
+void start_child(const char* method, const std::function<int(int child_fd)>& launch, const std::string& args,
+                 pid_t& pid, int& sock) {
+  int fds[2];
+  socket_pair(fds, method);
+  try {
+    pid = launch(fds[1]);
+  } catch (...) {
+    close(fds[0]);
+    close(fds[1]);
+    throw;
+  }
+  close(fds[1]);
+  sock = fds[0];
+  detail::send_message(sock, args);  // if the child already died, join() reports it
+}
+
 std::string env_or_empty(const char* k) {
   const char* v = std::getenv(k);
   return v ? v : "";
@@ -228,40 +246,16 @@ void Process::start_spawn() {
              "\nhint: Process(\"name\", args, {.start_method = StartMethod::spawn}) with HPML_MP_ENTRY(name, ...)");
   HPML_CHECK(initialized(), "mp::Process(spawn): this executable's main() has not called hpml::mp::init(argc, argv)",
              "\nhint: a spawned child runs this executable again and needs mp::init to find its entry point");
-  int fds[2];
-  socket_pair(fds, "spawn");
-  pid_t pid = -1;
-  try {
-    pid = detail::spawn_self("spawn", entry_, fds[1], options_.pass_fds);
-  } catch (...) {
-    close(fds[0]);
-    close(fds[1]);
-    throw;
-  }
-  close(fds[1]);
-  pid_ = pid;
-  sock_ = fds[0];
-  detail::send_message(sock_, args_);  // if the child already died, join() reports it
+  start_child("spawn", [&](int fd) { return detail::spawn_self("spawn", entry_, fd, options_.pass_fds); }, args_, pid_,
+              sock_);
 }
 
 void Process::start_forkserver() {
   HPML_CHECK(entry_.size() > 0, "mp::Process(forkserver): needs a registered entry point, not a function");
   HPML_CHECK(initialized(), "mp::Process(forkserver): this executable's main() has not called hpml::mp::init",
              "\nhint: the forkserver runs this executable again and needs mp::init to become the server");
-  int fds[2];
-  socket_pair(fds, "forkserver");
-  pid_t pid = -1;
-  try {
-    pid = detail::forkserver_request(entry_, fds[1], options_.pass_fds);
-  } catch (...) {
-    close(fds[0]);
-    close(fds[1]);
-    throw;
-  }
-  close(fds[1]);
-  pid_ = pid;
-  sock_ = fds[0];
-  detail::send_message(sock_, args_);
+  start_child("forkserver", [&](int fd) { return detail::forkserver_request(entry_, fd, options_.pass_fds); }, args_,
+              pid_, sock_);
 }
 
 void Process::read_result() {

@@ -1,7 +1,6 @@
 // The resource tracker: a small process that remembers every shared-memory segment hpml creates
 // in this process tree and removes the ones still present once the last process has gone.
 #include <fcntl.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <signal.h>
 #include <sys/syscall.h>
@@ -23,7 +22,6 @@
 #include "hpml/mp/process.h"
 #include "hpml/mp/shared_memory.h"
 
-extern char** environ;
 
 namespace hpml::mp {
 
@@ -129,25 +127,11 @@ namespace {
 // no copy-on-write reference to the parent's memory; -1 if the program cannot be spawned.
 pid_t spawn_tracker(int read_fd) {
   if (!initialized()) return -1;
-  const std::string exe = detail::self_exe();
-  if (exe.empty()) return -1;
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, read_fd, 3);
-  std::vector<std::string> env;
-  for (char** e = environ; *e; ++e)
-    if (std::strncmp(*e, "HPML_MP_", 8) != 0) env.emplace_back(*e);
-  env.emplace_back("HPML_MP_ROLE=tracker");
-  env.emplace_back("HPML_MP_FD=3");
-  std::vector<char*> envp;
-  for (auto& e : env) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  std::string arg0 = exe;
-  char* argv[] = {arg0.data(), nullptr};
-  pid_t pid = -1;
-  const int rc = posix_spawn(&pid, exe.c_str(), &fa, nullptr, argv, envp.data());
-  posix_spawn_file_actions_destroy(&fa);
-  return rc == 0 ? pid : -1;
+  try {
+    return detail::spawn_program("tracker", "", read_fd, -1, {});
+  } catch (const std::exception&) {
+    return -1;  // the caller falls back to forking
+  }
 }
 
 // Without mp::init the program cannot be run as a tracker: fork it instead, twice, so that it is

@@ -332,15 +332,7 @@ TEST(Checkpoint, FailedWriteKeepsThePreviousCheckpoint) {
   big.model.emplace_back("big", zeros({1 << 20}));  // 4 MB
 
   // The disk fills up in the middle of the write: the process may not grow files past 64 KiB.
-  struct rlimit saved {};
-  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &saved), 0);
-  auto old_handler = ::signal(SIGXFSZ, SIG_IGN);
-  struct rlimit small = saved;
-  small.rlim_cur = 64 * 1024;
-  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
-  const std::string e = error_of([&] { io::save_checkpoint(path, big); });
-  ::setrlimit(RLIMIT_FSIZE, &saved);
-  ::signal(SIGXFSZ, old_handler);
+  const std::string e = nntest::error_with_file_size_limit(64 * 1024, [&] { io::save_checkpoint(path, big); });
   still_good(e, "(any previous checkpoint at " + path + " is unchanged)");
 
   // The temporary file cannot be created (a folder is in its way).

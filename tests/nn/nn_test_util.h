@@ -5,7 +5,9 @@
 
 #include "temp_dir.h"
 #include <hpml/hpml.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -49,6 +51,22 @@ std::string error_of(F&& f) {
     return std::string("<non-hpml exception> ") + e.what();
   }
   return "<no error>";
+}
+
+// What error_of(f) says when the process may not grow files past `bytes` (RLIMIT_FSIZE; SIGXFSZ
+// ignored, so the write fails with EFBIG instead of killing the test): a disk that fills up.
+template <typename F>
+std::string error_with_file_size_limit(rlim_t bytes, F&& f) {
+  struct rlimit saved {};
+  if (::getrlimit(RLIMIT_FSIZE, &saved) != 0) return "<getrlimit failed>";
+  auto old_handler = ::signal(SIGXFSZ, SIG_IGN);
+  struct rlimit small = saved;
+  small.rlim_cur = bytes;
+  if (::setrlimit(RLIMIT_FSIZE, &small) != 0) return "<setrlimit failed>";
+  std::string e = error_of(std::forward<F>(f));
+  ::setrlimit(RLIMIT_FSIZE, &saved);
+  ::signal(SIGXFSZ, old_handler);
+  return e;
 }
 
 inline void expect_near(const std::vector<double>& got, const std::vector<double>& want, double atol, double rtol = 0,

@@ -211,15 +211,8 @@ TEST(Safetensors, FailedWriteKeepsTheExistingFile) {
   io::save_safetensors(path, {{"x", ones({4})}});
   const std::string old_bytes = read_bytes(path);
   // A write cut short: the process may not grow files past 64 KiB; the new file needs 4 MB.
-  struct rlimit saved {};
-  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &saved), 0);
-  auto old_handler = ::signal(SIGXFSZ, SIG_IGN);
-  struct rlimit small = saved;
-  small.rlim_cur = 64 * 1024;
-  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
-  const std::string e = error_of([&] { io::save_safetensors(path, {{"big", zeros({1 << 20})}}); });
-  ::setrlimit(RLIMIT_FSIZE, &saved);
-  ::signal(SIGXFSZ, old_handler);
+  const std::string e =
+      nntest::error_with_file_size_limit(64 * 1024, [&] { io::save_safetensors(path, {{"big", zeros({1 << 20})}}); });
   EXPECT_NE(e, "<no error>");
   EXPECT_NE(e.find(path), std::string::npos) << e;
   EXPECT_EQ(read_bytes(path), old_bytes);
