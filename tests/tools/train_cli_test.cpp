@@ -9,6 +9,7 @@
 
 #include <array>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <algorithm>
 #include <filesystem>
@@ -139,7 +140,8 @@ TEST(TrainCli, DamagedCheckpointIsRefused) {
 
 TEST(TrainCli, BadOptionsExitWithStatus2) {
   for (const char* args : {"train --model bogus", "train --batch-size -3", "train --dataset csv:/no/such.csv",
-                           "train --optimizer sgdd", "train --schedule sometimes", "train --epochs"}) {
+                           "train --optimizer sgdd", "train --schedule sometimes", "train --epochs",
+                           "train --schedule multistep --milestones 3 1", "train --schedule warmup-cosine --epochs 2 --warmup-epochs 2"}) {
     Out r = hpml_cli(args);
     EXPECT_EQ(r.status, 2) << args << ": " << r.out;
     EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << args << ": " << r.out;
@@ -205,4 +207,87 @@ TEST(ExperimentCli, WritesFiguresCsvAndATable) {
   ASSERT_NE(at, std::string::npos) << acc.out;
   EXPECT_LT(std::atof(acc.out.c_str() + at + 59), 1e-5) << acc.out;
   EXPECT_EQ(hpml_cli("experiment warp-speed").status, 2);
+}
+
+namespace {
+// The lr column of a run's metrics.csv: the lr after each epoch's schedule step.
+std::vector<double> lr_column(const std::string& csv_path) {
+  std::ifstream csv(csv_path);
+  std::vector<double> lrs;
+  std::string line;
+  std::getline(csv, line);  // header
+  while (std::getline(csv, line)) {
+    std::stringstream ss(line);
+    std::string field;
+    for (int i = 0; i < 6; ++i) std::getline(ss, field, ',');
+    lrs.push_back(std::stod(field));
+  }
+  return lrs;
+}
+}  // namespace
+
+// Each per-epoch schedule's lr after epochs 1..4, from PyTorch's documented closed forms (lr 0.05).
+TEST(TrainCli, SchedulesFollowTheirClosedForms) {
+  hpml::testing::TempDir dir("hpml_cli_test");
+  const double pi = 3.14159265358979323846, lr = 0.05;
+  auto cosine = [&](double t, double T, double base) { return base * (1 + std::cos(pi * t / T)) / 2; };
+  const std::vector<std::pair<std::string, std::vector<double>>> cases{
+      {"step --step-size 2 --gamma 0.5", {lr, lr * 0.5, lr * 0.5, lr * 0.25}},
+      {"multistep --milestones 1 3 --gamma 0.1", {lr * 0.1, lr * 0.1, lr * 0.01, lr * 0.01}},
+      {"exponential --gamma 0.9", {lr * 0.9, lr * 0.81, lr * 0.729, lr * 0.6561}},
+      {"multiplicative --gamma 0.9", {lr * 0.9, lr * 0.81, lr * 0.729, lr * 0.6561}},
+      {"constant --factor 0.5 --warmup-epochs 2", {lr * 0.5, lr, lr, lr}},
+      {"linear --factor 0.2", {lr * 0.8, lr * 0.6, lr * 0.4, lr * 0.2}},
+      {"warmup --warmup-epochs 2", {lr * 0.55, lr, lr, lr}},
+      {"polynomial --power 2", {lr * 0.5625, lr * 0.25, lr * 0.0625, 0}},
+      {"cosine", {cosine(1, 4, lr), cosine(2, 4, lr), cosine(3, 4, lr), 0}},
+      {"cosine-restarts --t0 2", {cosine(1, 2, lr), lr, cosine(1, 2, lr), lr}},
+      {"inverse-time --decay 0.5", {lr / 1.5, lr / 2, lr / 2.5, lr / 3}},
+      {"warmup-cosine --warmup-epochs 2", {lr * 0.55, lr, cosine(1, 2, lr), 0}},
+      {"chained --factor 0.5 --warmup-epochs 1 --gamma 0.9", {lr * 0.9, lr * 0.81, lr * 0.729, lr * 0.6561}},
+  };
+  for (const auto& [schedule, want] : cases) {
+    const std::string out = dir.file("s");
+    Out r = hpml_cli("train --model mlp --dataset blobs --hidden 8 --epochs 4 --lr 0.05 --quiet --out " + out +
+                     " --schedule " + schedule);
+    ASSERT_EQ(r.status, 0) << schedule << ": " << r.out;
+    std::vector<double> got = lr_column(out + "/metrics.csv");
+    ASSERT_EQ(got.size(), want.size()) << schedule;
+    for (size_t e = 0; e < want.size(); ++e) EXPECT_NEAR(got[e], want[e], 1e-6) << schedule << ", epoch " << e + 1;
+  }
+}
+
+// The schedules with state beyond the epoch (plateau's best and bad epochs, the sub-schedulers of
+// warmup-cosine, the per-step cyclic and onecycle) resume bit for bit too.
+TEST(TrainCli, StatefulSchedulesResumeBitForBit) {
+  hpml::testing::TempDir dir("hpml_cli_test");
+  for (const char* schedule : {"plateau --patience 0 --factor 0.5", "warmup-cosine --warmup-epochs 2", "cyclic",
+                               "onecycle", "chained --gamma 0.7"}) {
+    const std::string opts = std::string("train --model mlp --dataset blobs --hidden 16 --batch-size 16 --quiet --schedule ") + schedule;
+    Out a = hpml_cli(opts + " --epochs 4 --out " + dir.file("straight"));
+    ASSERT_EQ(a.status, 0) << schedule << ": " << a.out;
+    Out b = hpml_cli(opts + " --epochs 4 --stop-after 2 --out " + dir.file("split"));
+    ASSERT_EQ(b.status, 0) << schedule << ": " << b.out;
+    ASSERT_EQ(lr_column(dir.file("split/metrics.csv")).size(), 2u) << schedule;
+    Out c = hpml_cli(opts + " --epochs 4 --out " + dir.file("split") + " --resume " + dir.file("split/last.safetensors"));
+    ASSERT_EQ(c.status, 0) << schedule << ": " << c.out;
+    EXPECT_TRUE(model_bytes(dir.file("straight/last.safetensors")) == model_bytes(dir.file("split/last.safetensors")))
+        << schedule << ": 4 epochs straight and 2 + 2 with a resume differ";
+    EXPECT_EQ(lr_column(dir.file("straight/metrics.csv")), lr_column(dir.file("split/metrics.csv"))) << schedule;
+  }
+}
+
+// Worker threads and forked worker processes load the same batches in the same order as the
+// training thread alone, so the trained weights are the same bytes.
+TEST(TrainCli, WorkersDoNotChangeTheWeights) {
+  hpml::testing::TempDir dir("hpml_cli_test");
+  const std::string opts = "train " + kBlobs + " --epochs 2";
+  ASSERT_EQ(hpml_cli(opts + " --out " + dir.file("w0")).status, 0);
+  for (const char* workers : {"--workers 2 --worker-mode thread", "--workers 2 --worker-mode process"}) {
+    Out r = hpml_cli(opts + " " + workers + " --out " + dir.file("w2"));
+    ASSERT_EQ(r.status, 0) << workers << ": " << r.out;
+    EXPECT_TRUE(model_bytes(dir.file("w0/last.safetensors")) == model_bytes(dir.file("w2/last.safetensors")))
+        << workers << ": the weights differ from a run without workers";
+  }
+  EXPECT_EQ(hpml_cli(opts + " --workers 2 --worker-mode fiber").status, 2);
 }

@@ -1,4 +1,5 @@
-// The pieces `hpml train` builds from its options: datasets, models, optimizers, schedules.
+// The pieces `hpml train` builds from its options: datasets, models, optimizers (schedules:
+// schedules.cpp).
 #include <functional>
 
 #include "train.h"
@@ -163,26 +164,6 @@ std::unique_ptr<optim::Optimizer> make_optimizer(const TrainConfig& c, const Ten
     return std::make_unique<optim::AdamW>(
         params, optim::AdamWOptions{.lr = lr(1e-3), .betas = {c.beta1, c.beta2}, .weight_decay = c.weight_decay > 0 ? c.weight_decay : 1e-2});
   HPML_CHECK(false, "unknown optimizer '", o, "' (sgd, adagrad, adadelta, rmsprop, adam, adamw)");
-  return nullptr;
-}
-
-std::unique_ptr<optim::LRScheduler> make_schedule(const TrainConfig& c, optim::Optimizer& opt, int64_t steps_per_epoch,
-                                                  bool& per_batch) {
-  per_batch = false;
-  const std::string& s = c.schedule;
-  if (s == "none") return nullptr;
-  if (s == "step") return std::make_unique<optim::StepLR>(opt, c.step_size, c.gamma);
-  if (s == "exponential") return std::make_unique<optim::ExponentialLR>(opt, c.gamma);
-  if (s == "cosine") return std::make_unique<optim::CosineAnnealingLR>(opt, c.epochs);
-  if (s == "inverse-time") return std::make_unique<optim::InverseTimeDecay>(opt, c.decay);
-  if (s == "warmup")
-    return std::make_unique<optim::LinearLR>(opt, optim::LinearLROptions{.start_factor = 0.1, .total_iters = c.warmup_epochs});
-  if (s == "onecycle") {
-    per_batch = true;
-    return std::make_unique<optim::OneCycleLR>(
-        opt, optim::OneCycleLROptions{.max_lr = opt.lr(0) * 10, .epochs = c.epochs, .steps_per_epoch = steps_per_epoch});
-  }
-  HPML_CHECK(false, "unknown schedule '", s, "' (none, step, exponential, cosine, onecycle, inverse-time, warmup)");
   return nullptr;
 }
 

@@ -17,7 +17,11 @@ void add_train_options(CLI::App& app, TrainConfig& tc) {
       ->capture_default_str();
   app.add_option("--epochs", tc.epochs, "epochs")->capture_default_str();
   app.add_option("--batch-size", tc.batch_size, "samples per batch")->capture_default_str();
-  app.add_option("--workers", tc.workers, "DataLoader worker threads")->check(CLI::NonNegativeNumber);
+  app.add_option("--workers", tc.workers, "DataLoader workers (0: load in the training thread)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--worker-mode", tc.worker_mode, "thread | process (forked, batches in shared memory)")
+      ->check(CLI::IsMember({"thread", "process"}))
+      ->capture_default_str();
   app.add_option("--optimizer", tc.optimizer, "sgd | adagrad | adadelta | rmsprop | adam | adamw")->capture_default_str();
   app.add_option("--lr", tc.lr, "learning rate (default: the optimizer's usual one; sgd 0.05)");
   app.add_option("--momentum", tc.momentum, "sgd / rmsprop momentum")->capture_default_str();
@@ -25,18 +29,34 @@ void add_train_options(CLI::App& app, TrainConfig& tc) {
   app.add_flag("--nesterov", tc.nesterov, "Nesterov momentum (sgd)");
   app.add_option("--beta1", tc.beta1, "adam / adamw beta1")->capture_default_str();
   app.add_option("--beta2", tc.beta2, "adam / adamw beta2")->capture_default_str();
-  app.add_option("--schedule", tc.schedule, "none | step | exponential | cosine | onecycle | inverse-time | warmup")
+  app.add_option("--schedule", tc.schedule,
+                 "none | step | multistep | exponential | multiplicative | constant | linear | warmup | polynomial | "
+                 "cosine | cosine-restarts | cyclic | onecycle | inverse-time | warmup-cosine | chained | plateau")
       ->capture_default_str();
-  app.add_option("--step-size", tc.step_size, "step: epochs between decays")->capture_default_str();
-  app.add_option("--gamma", tc.gamma, "step / exponential: decay factor")->capture_default_str();
+  app.add_option("--step-size", tc.step_size, "step: epochs between decays; cyclic: epochs per cycle")
+      ->capture_default_str();
+  app.add_option("--milestones", tc.milestones, "multistep: the epochs at which the lr is multiplied by --gamma");
+  app.add_option("--gamma", tc.gamma, "step / multistep / exponential / multiplicative / chained: decay factor")
+      ->capture_default_str();
   app.add_option("--decay", tc.decay, "inverse-time: lr0 / (1 + decay * epoch)")->capture_default_str();
-  app.add_option("--warmup-epochs", tc.warmup_epochs, "warmup: epochs of linear warm-up")->capture_default_str();
+  app.add_option("--warmup-epochs", tc.warmup_epochs, "warmup / warmup-cosine: epochs of linear warm-up; "
+                 "constant / chained: epochs at --factor")->capture_default_str();
+  app.add_option("--factor", tc.factor, "constant / chained: lr factor at first; linear: at the end; plateau: "
+                 "the factor on a plateau")->capture_default_str();
+  app.add_option("--power", tc.power, "polynomial: the power")->capture_default_str();
+  app.add_option("--t0", tc.t0, "cosine-restarts: epochs of the first cycle")->capture_default_str();
+  app.add_option("--t-mult", tc.t_mult, "cosine-restarts: each cycle is this many times longer")->capture_default_str();
+  app.add_option("--max-lr", tc.max_lr, "onecycle / cyclic: the peak lr (default 10 x --lr)");
+  app.add_option("--patience", tc.patience, "plateau: epochs without a better test loss before the lr drops")
+      ->capture_default_str();
   app.add_option("--accumulate", tc.accumulate, "micro-batches per optimizer step")->capture_default_str();
   app.add_option("--clip", tc.clip, "clip the gradient norm to this (0: off)");
   app.add_option("--seed", tc.seed, "random seed")->capture_default_str();
   app.add_option("--threads", tc.threads, "threads (default: all cores)")->check(CLI::NonNegativeNumber);
   app.add_option("--out", tc.out, "output folder")->capture_default_str();
   app.add_option("--resume", tc.resume, "continue from this checkpoint (with the same options)");
+  app.add_option("--stop-after", tc.stop_after, "end this run after that epoch, as if stopped by a signal "
+                 "there; --resume continues it")->check(CLI::PositiveNumber);
   app.add_flag("--quiet", tc.quiet, "no progress lines");
 }
 

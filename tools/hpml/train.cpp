@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -31,13 +32,15 @@ void on_signal(int sig) { g_signal.store(sig); }
 
 struct EpochMetrics {
   int64_t epoch = 0;
-  double train_loss = 0, train_acc = NAN, test_loss = 0, test_acc = NAN, lr = 0, seconds = 0;
+  double train_loss = 0, train_acc = NAN, test_loss = 0, test_acc = NAN, lr = 0;
+  double seconds = 0;        // the whole epoch: training and evaluation
+  double train_seconds = 0;  // its training steps alone
 };
 
 std::string csv_line(const EpochMetrics& m) {
   std::ostringstream os;
   os << m.epoch << ',' << m.train_loss << ',' << m.train_acc << ',' << m.test_loss << ',' << m.test_acc << ','
-     << m.lr << ',' << m.seconds;
+     << m.lr << ',' << m.seconds << ',' << m.train_seconds;
   return os.str();
 }
 
@@ -46,7 +49,8 @@ std::string json_line(const EpochMetrics& m) {
   std::ostringstream os;
   os << "{\"epoch\": " << m.epoch << ", \"train_loss\": " << num(m.train_loss) << ", \"train_acc\": "
      << num(m.train_acc) << ", \"test_loss\": " << num(m.test_loss) << ", \"test_acc\": " << num(m.test_acc)
-     << ", \"lr\": " << num(m.lr) << ", \"seconds\": " << num(m.seconds) << "}";
+     << ", \"lr\": " << num(m.lr) << ", \"seconds\": " << num(m.seconds)
+     << ", \"train_seconds\": " << num(m.train_seconds) << "}";
   return os.str();
 }
 
@@ -139,11 +143,14 @@ int train(const TrainConfig& c, const std::string& command_line) {
   std::unique_ptr<optim::Optimizer> opt = make_optimizer(c, model->parameters());
   auto data_gen = std::make_shared<Generator>(c.seed + 1);
   data::DataLoader loader(d.train, {.batch_size = c.batch_size, .shuffle = true, .num_workers = c.workers,
+                                    .worker_mode = c.worker_mode == "process" ? data::WorkerMode::process
+                                                                              : data::WorkerMode::thread,
                                     .generator = data_gen});
   const int64_t batches = loader.size();
   const int64_t steps_per_epoch = (batches + c.accumulate - 1) / c.accumulate;
-  bool per_batch = false;
-  std::unique_ptr<optim::LRScheduler> sched = make_schedule(c, *opt, steps_per_epoch, per_batch);
+  Schedule schedule = make_schedule(c, *opt, steps_per_epoch);
+  optim::LRScheduler* sched = schedule.scheduler.get();
+  const bool per_batch = schedule.per_batch;
 
   namespace fs = std::filesystem;
   fs::create_directories(c.out);
@@ -153,7 +160,7 @@ int train(const TrainConfig& c, const std::string& command_line) {
   // The loader's generator as it was when the epoch began: a checkpoint taken inside an epoch
   // stores it, so that the resumed run draws the same order and skips the batches already done.
   Generator epoch_gen = *data_gen;
-  io::TrainingObjects objects{.model = model.get(), .optimizer = opt.get(), .scheduler = sched.get(),
+  io::TrainingObjects objects{.model = model.get(), .optimizer = opt.get(), .scheduler = sched, .plateau = schedule.plateau.get(),
                               .generators = {{"data", data_gen.get()}}};
   io::TrainingProgress pos;
   double best_acc = -1;
@@ -168,7 +175,7 @@ int train(const TrainConfig& c, const std::string& command_line) {
                   static_cast<long long>(pos.epoch + 1), static_cast<long long>(pos.batch),
                   static_cast<long long>(pos.step));
   } else {
-    std::ofstream(csv, std::ios::trunc) << "epoch,train_loss,train_acc,test_loss,test_acc,lr,seconds\n";
+    std::ofstream(csv, std::ios::trunc) << "epoch,train_loss,train_acc,test_loss,test_acc,lr,seconds,train_seconds\n";
     std::ofstream(jsonl, std::ios::trunc);
   }
   if (!c.quiet) std::printf("%s; %s, %lld parameters\n", d.description.c_str(), c.model.c_str(),
@@ -196,7 +203,8 @@ int train(const TrainConfig& c, const std::string& command_line) {
   io::Metadata meta{{"command", command_line}};
   g_started = true;
 
-  for (int64_t epoch = pos.epoch; epoch < c.epochs; ++epoch) {
+  const int64_t end = c.stop_after > 0 ? std::min(c.stop_after, c.epochs) : c.epochs;
+  for (int64_t epoch = pos.epoch; epoch < end; ++epoch) {
     epoch_gen = *data_gen;
     model->train();
     const auto t0 = std::chrono::steady_clock::now();
@@ -248,10 +256,12 @@ int train(const TrainConfig& c, const std::string& command_line) {
     }
     if (sched && !per_batch) sched->step();
     EpochMetrics m;
+    m.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     m.epoch = epoch + 1;
     m.train_loss = seen ? loss_sum / static_cast<double>(seen) : NAN;
     m.train_acc = classify && seen ? static_cast<double>(correct) / static_cast<double>(seen) : NAN;
     std::tie(m.test_loss, m.test_acc) = evaluate(*model, d.test, classify);
+    if (schedule.plateau) schedule.plateau->step(m.test_loss);
     m.lr = opt->lr(0);
     m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::ofstream(csv, std::ios::app) << csv_line(m) << '\n';
@@ -272,6 +282,9 @@ int train(const TrainConfig& c, const std::string& command_line) {
     pos = {epoch + 1, pos.step, 0};
   }
   if (!c.quiet) std::printf("done: metrics in %s, checkpoints %s and %s\n", csv.c_str(), last.c_str(), best.c_str());
+  if (!c.quiet && end < c.epochs)
+    std::printf("stopped after epoch %lld of %lld (--stop-after); resume with: hpml train --resume %s (and the same "
+                "options)\n", static_cast<long long>(end), static_cast<long long>(c.epochs), last.c_str());
   return 0;
 }
 

@@ -27,7 +27,8 @@ struct TrainConfig {
   std::string dataset = "fashion-mnist";  // fashion-mnist | mnist:PATH | blobs | moons | regression | csv:PATH
   int64_t epochs = 2;
   int64_t batch_size = 128;
-  int workers = 0;  // DataLoader worker threads
+  int workers = 0;                     // DataLoader workers
+  std::string worker_mode = "thread";  // thread | process (forked worker processes)
   // optimizer and schedule
   std::string optimizer = "sgd";  // sgd | adagrad | adadelta | rmsprop | adam | adamw
   double lr = -1;                 // < 0: the optimizer's usual value (sgd 0.05)
@@ -35,11 +36,17 @@ struct TrainConfig {
   double weight_decay = 0;
   bool nesterov = false;
   double beta1 = 0.9, beta2 = 0.999;
-  std::string schedule = "none";  // none | step | exponential | cosine | onecycle | inverse-time | warmup
-  int64_t step_size = 1;          // step
-  double gamma = 0.5;             // step, exponential
+  std::string schedule = "none";  // see schedules.cpp
+  int64_t step_size = 1;          // step (epochs between decays), cyclic (epochs per cycle)
+  std::vector<int64_t> milestones = {};  // multistep
+  double gamma = 0.5;             // step, multistep, exponential, multiplicative, chained
   double decay = 0.1;             // inverse-time
-  int64_t warmup_epochs = 1;      // warmup
+  int64_t warmup_epochs = 1;      // warmup, warmup-cosine, constant, chained
+  double factor = 0.1;            // constant, chained (lr factor at first), linear (at the end), plateau
+  double power = 1.0;             // polynomial
+  int64_t t0 = 2, t_mult = 1;     // cosine-restarts
+  double max_lr = -1;             // onecycle, cyclic; < 0: 10 x the lr
+  int64_t patience = 2;           // plateau
   int64_t accumulate = 1;
   double clip = 0;  // max gradient norm; 0: no clipping
   // run
@@ -47,6 +54,7 @@ struct TrainConfig {
   int threads = 0;  // 0: all cores
   std::string out = "runs/train";
   std::string resume;  // a checkpoint to continue from
+  int64_t stop_after = 0;  // > 0: end this run after that epoch (a checkpoint to resume from)
   bool quiet = false;  // no progress lines (tests)
 };
 
@@ -79,8 +87,15 @@ struct DataSplits {
 DataSplits make_data(const TrainConfig& c);
 std::shared_ptr<nn::Module> make_model(const TrainConfig& c, const DataSplits& d);
 std::unique_ptr<optim::Optimizer> make_optimizer(const TrainConfig& c, const TensorList& params);
-// nullptr for "none"; per_batch is set for schedules stepped after every optimizer step.
-std::unique_ptr<optim::LRScheduler> make_schedule(const TrainConfig& c, optim::Optimizer& opt, int64_t steps_per_epoch,
-                                                  bool& per_batch);
+
+// ---- the schedule (schedules.cpp) ---------------------------------------------------------------
+// At most one of the two is set (neither for "none"). per_batch: the scheduler steps after every
+// optimizer step (onecycle, cyclic) rather than once per epoch; plateau steps on the test loss.
+struct Schedule {
+  std::unique_ptr<optim::LRScheduler> scheduler;
+  std::unique_ptr<optim::ReduceLROnPlateau> plateau;
+  bool per_batch = false;
+};
+Schedule make_schedule(const TrainConfig& c, optim::Optimizer& opt, int64_t steps_per_epoch);
 
 }  // namespace hpml::cli
