@@ -4,8 +4,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -70,6 +73,27 @@ inline std::vector<double> convert(const std::vector<double>& secs, const std::f
   std::vector<double> out;
   for (double s : secs) out.push_back(f(s));
   return out;
+}
+
+// The blobs task of the training benchmarks, the same bytes on both sides: 1000 points in 2-D
+// around 3 centres drawn in [-10, 10]^2, spread 2, point i in class i % 3 (so the first 500
+// points, the training half, hold every class). X is [1000, 2] row-major.
+inline void blobs(std::vector<float>& X, std::vector<int64_t>& y) {
+  std::mt19937_64 rng(2);
+  auto uniform = [&] { return static_cast<double>(rng() >> 11) * 0x1.0p-53; };
+  auto normal = [&] {  // Box-Muller: the same numbers whatever the standard library
+    const double u1 = 1.0 - uniform(), u2 = uniform();
+    return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+  };
+  double centres[3][2];
+  for (auto& c : centres)
+    for (double& v : c) v = -10.0 + 20.0 * uniform();
+  X.resize(2000);
+  y.resize(1000);
+  for (int i = 0; i < 1000; ++i) {
+    y[i] = i % 3;
+    for (int d = 0; d < 2; ++d) X[2 * i + d] = static_cast<float>(centres[i % 3][d] + 2.0 * normal());
+  }
 }
 
 }  // namespace bench

@@ -113,6 +113,7 @@ void mlp_bench() {
 
 void nn_bench();   // hpml_bench_nn.cpp
 void cnn_bench();
+void blobs_bench();  // hpml_bench_train.cpp
 
 int main(int argc, char** argv) {
   std::set<std::string> groups;
@@ -125,5 +126,6 @@ int main(int argc, char** argv) {
   if (want("mlp")) mlp_bench();
   if (want("nn")) nn_bench();
   if (want("cnn")) cnn_bench();
+  if (want("blobs")) blobs_bench();
   return 0;
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Merges the BENCH lines of hpml_bench and torch_bench into one table per group, with ratios
-and the goal of each group (issue 2). Usage: report.py hpml.txt torch.txt"""
+"""Merges the BENCH lines of hpml's and PyTorch's sides into one table per group, with ratios
+and the goal of each group (issues 2 to 6). Usage: report.py hpml.txt torch.txt"""
 import sys
 
 
@@ -138,6 +138,34 @@ def main():
                     if metric == "first batch ms (epoch 1)" and config.startswith("2 worker processes"):
                         verdict_cell = verdict(h[2] <= 20)
                     print(f"| {k[1]} | {cell(h)} | {cell(t)}{other} | {r:.2f} | {verdict_cell} |")
+        elif g == "blobs":
+            print("\n### 10. The blobs MLP of the lr-decay experiment (2-50-3, SGD momentum, batch 32, 200 epochs), "
+                  "1 thread. Goal (issue 6): hpml us per step <= 1/3 of libtorch C++'s. libtorch runs the "
+                  "randperm + index_select loop; hpml's DataLoader row is compared with it\n")
+            print("| case | hpml | libtorch | hpml / libtorch | |\n|---|---|---|---|---|")
+            for k in keys:
+                h = hp[k]
+                metric = k[1].rsplit(", ", 1)[1]
+                t = th.get(k) or th.get((g, f"randperm + index_select, {metric}", k[2]))
+                r = h[2] / t[2] if t else float("nan")
+                v = verdict(r <= 1 / 3) if metric == "us per step" else ""
+                print(f"| {k[1]} | {cell(h)} | {cell(t)} | {r:.2f} | {v} |")
+        elif g == "train":
+            print("\n### 11. Fashion-MNIST training end to end: `hpml train` against PyTorch (Python) with the same "
+                  "model, recipe and epochs, 2 threads each (bench/train_fmnist.py). Goals (issue 6): CNN to >= 91% "
+                  "test accuracy in <= 0.5x PyTorch's wall time; MLP epoch <= 0.5x PyTorch's\n")
+            print("| case | hpml | PyTorch | hpml / PyTorch | |\n|---|---|---|---|---|")
+            for k in keys:
+                h, t = hp[k], th.get(k)
+                r = h[2] / t[2] if t else float("nan")
+                v = ""
+                if k[1].startswith("CNN") and k[1].endswith("whole run s"):
+                    v = verdict(r <= 0.5)
+                elif k[1].startswith("MLP") and "per epoch" in k[1]:
+                    v = verdict(r <= 0.5)
+                elif k[1].startswith("CNN") and k[1].endswith("accuracy %"):
+                    v = verdict(h[2] >= 91)
+                print(f"| {k[1]} | {cell(h, '{:.4g}')} | {cell(t, '{:.4g}')} | {r:.2f} | {v} |")
     print()
 
 

@@ -88,6 +88,7 @@ void mlp_bench() {
 
 void nn_bench();   // torch_bench_nn.cpp
 void cnn_bench();
+void blobs_bench();  // torch_bench_train.cpp
 
 int main(int argc, char** argv) {
   std::set<std::string> groups;
@@ -100,5 +101,6 @@ int main(int argc, char** argv) {
   if (want("mlp")) mlp_bench();
   if (want("nn")) nn_bench();
   if (want("cnn")) cnn_bench();
+  if (want("blobs")) blobs_bench();
   return 0;
 }

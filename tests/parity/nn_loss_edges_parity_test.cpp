@@ -51,6 +51,14 @@ std::function<LossData(DType, Generator&)> all_ignored(std::vector<int64_t> shap
   };
 }
 
+// Logits [6, 4], targets with class 2 (ignored by the cross_entropy case) at rows 1 and 4, weight [4].
+LossData classes_for_double_backward(DType dt, Generator& g) {
+  LossData d{randn({6, 4}, &g, dt) * 2.0, randint(0, 4, {6}, &g), uniform({4}, 0.5, 2.0, &g, dt), {}};
+  d.target.data_ptr<int64_t>()[1] = 2;
+  d.target.data_ptr<int64_t>()[4] = 2;
+  return d;
+}
+
 bool all_finite(const torch::Tensor& t) { return t.defined() && torch::isfinite(t).all().item<bool>(); }
 
 TEST(LossEdgeCases, EveryTargetIgnoredGivesNaNMeanAndTheSameGradientsAsPyTorch) {
@@ -212,5 +220,36 @@ TEST(LossEdgeCases, BCEAtProbabilitiesExactlyZeroAndOneIsClampedLikePyTorch) {
         }
 }
 
+// A gradient penalty differentiates the loss's gradient again: hpml's nll_loss backward (a
+// scatter, Note [Fused nll_loss]) must itself be differentiable, in the input and in the
+// gradient it receives. The loss is scaled by v (one per row for 'none') that requires grad;
+// then d/dx and d/dv of sum((dL/dx)^2) next to libtorch, for cross_entropy with an ignored
+// target and nll_loss with a weight, every reduction.
+TEST(LossEdgeCases, DoubleBackwardThroughCrossEntropyAndNllMatchesPyTorch) {
+  Generator g(7);
+  for (DType dt : {kFloat32, kFloat64})
+    for (int r : {0, 1, 2})
+      for (bool nll : {false, true}) {
+        LossData d = classes_for_double_backward(dt, g);
+        Tensor v0 = r == 0 ? arange(1, 7, 1, dt) : full({}, 1.5, dt);
+        Tensor x = d.input.detach().requires_grad_(true), v = v0.detach().requires_grad_(true);
+        Tensor loss = nll ? F::nll_loss(log_softmax(x, 1), d.target, F::NLLOptions{.reduction = hp_reduction(r), .weight = d.weight})
+                          : F::cross_entropy(x, d.target, F::CrossEntropyOptions{.reduction = hp_reduction(r), .ignore_index = 2});
+        Tensor gx = autograd::grad({(loss * v).sum()}, {x}, {.create_graph = true})[0];
+        (gx * gx).sum().backward();
+
+        torch::Tensor tx = T(d.input, true), tv = T(v0, true);
+        auto tr = [&](auto o) { return torch_reduction(o, r); };
+        torch::Tensor tl = nll ? TF::nll_loss(torch::log_softmax(tx, 1), T(d.target), tr(TF::NLLLossFuncOptions().weight(T(d.weight))))
+                               : TF::cross_entropy(tx, T(d.target), tr(TF::CrossEntropyFuncOptions().ignore_index(2)));
+        torch::Tensor tg = torch::autograd::grad({(tl * tv).sum()}, {tx}, {}, /*retain_graph=*/true, /*create_graph=*/true)[0];
+        (tg * tg).sum().backward();
+        const std::string what = std::string(nll ? "nll_loss" : "cross_entropy") + " (" + dtype_name(dt) +
+                                 ", reduction=" + reduction_name(r) + ")";
+        EXPECT_EQ(compare(gx, tg, grad_tol(dt)), "") << what << ": first gradient";
+        EXPECT_EQ(compare(x.grad(), tx.grad(), grad_tol(dt)), "") << what << ": gradient of the penalty in x";
+        EXPECT_EQ(compare(v.grad(), tv.grad(), grad_tol(dt)), "") << what << ": gradient of the penalty in v";
+      }
+}
 }  // namespace
 }  // namespace hpml
