@@ -233,8 +233,8 @@ Tensor nll_loss(const Tensor& input, const Tensor& target, NLLOptions o) {
   // [N, C, d1, ...] -> [N * d1 * ..., C]; target -> [N * d1 * ...]
   Tensor x = input.dim() == 1 ? input.unsqueeze(0) : input;
   if (x.dim() > 2) x = x.movedim(1, -1);
-  x = x.reshape({-1, C});
-  Tensor t = target.reshape({-1});
+  if (x.dim() != 2) x = x.reshape({-1, C});
+  Tensor t = target.dim() == 1 ? target : target.reshape({-1});
   if (can_fuse_nll(x, o.weight)) {  // Note [Fused nll_loss]
     Tensor loss = nll_fused(x, t, o.weight, o.ignore_index, o.reduction);
     return o.reduction == Reduction::none ? loss.reshape(target.sizes()) : loss;
