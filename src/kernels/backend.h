@@ -75,6 +75,13 @@ struct Window2d {
   int64_t groups = 1;
 };
 
+// The pooling of nearly every CNN: 2x2 windows at stride 2, no padding or dilation, no partial
+// window (Note [2x2 max pooling] in kernels/cpu/pool.cpp).
+inline bool is_2x2_pool(const Window2d& w) {
+  return w.KH == 2 && w.KW == 2 && w.SH == 2 && w.SW == 2 && w.PH == 0 && w.PW == 0 && w.DH == 1 && w.DW == 1 &&
+         2 * w.OH <= w.H && 2 * w.OW <= w.W;
+}
+
 struct Backend {
   const char* name;
   // dst = src (elementwise, same shape, any dtypes: casts like static_cast, bool = (x != 0)).
@@ -137,7 +144,9 @@ struct Backend {
   void (*conv2d_backward_weight)(const TensorView& grad_weight, const TensorView* grad_bias, const TensorView& grad_out,
                                  const TensorView& in, const Window2d& w);
   // Pooling over [N, C, H, W] (contiguous) -> [N, C, OH, OW]. max: indices (i64, flat within the
-  // H x W plane) for the backward. avg: divisor per window (count_include_pad, divisor_override).
+  // H x W plane) for the backward, or, for is_2x2_pool windows only, u8: the window position
+  // 0..3 of the maximum (Note [Compact 2x2 max pooling indices]); the backward gets the same
+  // kind. avg: divisor per window (count_include_pad, divisor_override).
   void (*max_pool2d)(const TensorView& out, const TensorView& indices, const TensorView& in, const Window2d& w);
   void (*max_pool2d_backward)(const TensorView& grad_in, const TensorView& grad_out, const TensorView& indices,
                               const Window2d& w);

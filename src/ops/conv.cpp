@@ -174,12 +174,16 @@ DimVector pooled_shape(const Tensor& x, const Window2d& w) {
 
 }  // namespace
 
-std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& x, const PoolOptions& o) {
+namespace {
+// The output and the indices the backward uses: i64 flat indices (PyTorch's), or u8 window
+// positions for 2x2 windows (Note [Compact 2x2 max pooling indices] in kernels/cpu/pool.cpp).
+std::pair<Tensor, Tensor> max_pool2d_impl(const Tensor& x, const PoolOptions& o, bool compact_if_2x2) {
   ops::check_defined("max_pool2d", x);
   const Window2d w = pool_window("max_pool2d", x, o, true);
+  const bool compact = compact_if_2x2 && x.device().is_cpu() && kernels::is_2x2_pool(w);
   Tensor xc = x.contiguous();
   Tensor out = ops::empty_tensor(pooled_shape(x, w), x.dtype(), x.device());
-  Tensor idx = ops::empty_tensor(pooled_shape(x, w), kInt64, x.device());
+  Tensor idx = ops::empty_tensor(pooled_shape(x, w), compact ? kUInt8 : kInt64, x.device());
   ops::be(x, "max_pool2d").max_pool2d(view_of(out), view_of(idx), view_of(xc), w);
   if (autograd::should_record(x)) {
     DimVector xs(x.sizes());
@@ -193,8 +197,13 @@ std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& x, const PoolOpt
   }
   return {out, idx};
 }
+}  // namespace
 
-Tensor max_pool2d(const Tensor& x, const PoolOptions& o) { return max_pool2d_with_indices(x, o).first; }
+std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& x, const PoolOptions& o) {
+  return max_pool2d_impl(x, o, false);
+}
+
+Tensor max_pool2d(const Tensor& x, const PoolOptions& o) { return max_pool2d_impl(x, o, true).first; }
 
 Tensor avg_pool2d(const Tensor& x, const PoolOptions& o) {
   ops::check_defined("avg_pool2d", x);

@@ -52,7 +52,11 @@ TEST(MaxPoolFastPath, ValuesAndIndicesMatchPyTorchWithTiesNaNsAndOddSizes) {
       HPML_EXPECT_PARITY(what + ", indices", i, ti, nnparity::Tol{0, 0});
       HPML_EXPECT_PARITY(what + ", 3x3 stride 1 padding 1, values", gv, tgv, nnparity::Tol{0, 0});
       HPML_EXPECT_PARITY(what + ", 3x3 stride 1 padding 1, indices", gi, tgi, nnparity::Tol{0, 0});
-      // The gradient goes to the chosen element of every window.
+      // Without indices the window positions are kept as bytes (Note [Compact 2x2 max pooling
+      // indices]): the same values, and the gradient goes to the chosen element of every window
+      // with zeros everywhere else, the odd last row and column included.
+      HPML_EXPECT_PARITY(what + ", values of max_pool2d (u8 positions)", max_pool2d(x, {.kernel_size = {2, 2}}), tv,
+                         nnparity::Tol{0, 0});
       Tensor xr = x.detach().requires_grad_(true);
       Tensor go = randn(v.sizes(), nullptr, dt);
       max_pool2d(xr, {.kernel_size = {2, 2}}).backward(go);

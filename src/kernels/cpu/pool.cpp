@@ -1,6 +1,7 @@
 // CPU pooling: max (with argmax indices for the backward), average, adaptive average; each over
 // contiguous [N, C, H, W], one (n, c) plane per task.
 #include <algorithm>
+#include <cstdint>
 #include <vector>
 #include <limits>
 
@@ -32,10 +33,7 @@ int64_t avg_divisor(const Window2d& w, int64_t h0, int64_t w0, bool include_pad,
 // made with SIMD masks (vec::max_pool_2x2_plane). A scalar `best = v > best ? v : best` compiles
 // to a branch, and with random data the winner is a coin toss, so that loop ran at ~40 cycles
 // per output.
-bool is_2x2(const Window2d& w) {
-  return w.KH == 2 && w.KW == 2 && w.SH == 2 && w.SW == 2 && w.PH == 0 && w.PW == 0 && w.DH == 1 && w.DW == 1 &&
-         2 * w.OH <= w.H && 2 * w.OW <= w.W;
-}
+bool is_2x2(const Window2d& w) { return is_2x2_pool(w); }
 
 template <typename T>
 void max_pool_2x2_plane(const T* xp, T* yp, int64_t* ip, T* k, const Window2d& w) {
@@ -47,19 +45,33 @@ void max_pool_2x2_plane(const T* xp, T* yp, int64_t* ip, T* k, const Window2d& w
     }
 }
 
+// Note [Compact 2x2 max pooling indices]
+// max_pool2d without return_indices keeps, for 2x2 windows, only which of the four won (u8: 0..3,
+// row by row within the window) rather than the i64 flat index: the forward writes 1 byte per
+// output instead of 8 and skips computing the index. The 2x2 windows do not overlap, so the
+// backward writes each input gradient element exactly once (the winner of its window gets the
+// output gradient, the other three 0; a last odd row or column, in no window, gets 0) instead of
+// zero-filling the plane and then scattering into it. Together about half the memory traffic of
+// the i64 path. max_pool2d_with_indices, which returns PyTorch's i64 indices, keeps that path.
 }  // namespace
 
 void max_pool2d(const TensorView& out, const TensorView& indices, const TensorView& in, const Window2d& w) {
   dispatch_floating(in.dtype, "max_pool2d", [&]<typename T>() {
     const T* x = in.ptr<T>();
     T* y = out.ptr<T>();
-    int64_t* idx = indices.ptr<int64_t>();
-    const bool fast = is_2x2(w);
+    const bool fast = is_2x2(w), compact = indices.dtype == DType::u8;
+    HPML_ASSERT(!compact || fast, "max_pool2d: u8 indices need 2x2 windows");
+    int64_t* idx = compact ? nullptr : indices.ptr<int64_t>();
+    uint8_t* kidx = compact ? indices.ptr<uint8_t>() : nullptr;
     parallel_for(0, planes(w), plane_grain(w), [&](int64_t lo, int64_t hi) {
-      std::vector<T> kbuf(fast ? static_cast<size_t>(w.OH * w.OW) : 0);
+      std::vector<T> kbuf(fast && !compact ? static_cast<size_t>(w.OH * w.OW) : 0);
       for (int64_t p = lo; p < hi; ++p) {
         const T* xp = x + p * w.H * w.W;
         T* yp = y + p * w.OH * w.OW;
+        if (compact) {  // Note [Compact 2x2 max pooling indices]
+          vec::max_pool_2x2_plane(xp, w.W, w.OH, w.OW, yp, kidx + p * w.OH * w.OW);
+          continue;
+        }
         int64_t* ip = idx + p * w.OH * w.OW;
         if (fast) {
           max_pool_2x2_plane(xp, yp, ip, kbuf.data(), w);
@@ -99,8 +111,18 @@ void max_pool2d_backward(const TensorView& grad_in, const TensorView& grad_out, 
                          const Window2d& w) {
   dispatch_floating(grad_out.dtype, "max_pool2d_backward", [&]<typename T>() {
     const T* go = grad_out.ptr<T>();
-    const int64_t* idx = indices.ptr<int64_t>();
     T* gx = grad_in.ptr<T>();
+    if (indices.dtype == DType::u8) {  // Note [Compact 2x2 max pooling indices]
+      HPML_ASSERT(is_2x2(w), "max_pool2d_backward: u8 indices need 2x2 windows");
+      const uint8_t* k = indices.ptr<uint8_t>();
+      parallel_for(0, planes(w), plane_grain(w), [&](int64_t lo, int64_t hi) {
+        for (int64_t p = lo; p < hi; ++p)
+          vec::max_pool_2x2_plane_backward(go + p * w.OH * w.OW, k + p * w.OH * w.OW, w.H, w.W, w.OH, w.OW,
+                                           gx + p * w.H * w.W);
+      });
+      return;
+    }
+    const int64_t* idx = indices.ptr<int64_t>();
     parallel_for(0, planes(w), plane_grain(w), [&](int64_t lo, int64_t hi) {
       for (int64_t p = lo; p < hi; ++p) {
         T* gp = gx + p * w.H * w.W;

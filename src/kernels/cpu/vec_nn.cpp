@@ -23,8 +23,30 @@ HWY_INLINE auto LaterWins(V earlier, V later) {
 // A tournament: (a, b) and (c, d), then the two winners. Window order is a, b, c, d, and each
 // match keeps the earlier value unless the later one wins, so the result is the first maximum
 // (or the last NaN) of the four, as PyTorch's sequential loop finds. One step does Lanes(d) windows of a row pair.
-template <class D, typename T = hn::TFromD<D>>
-HWY_INLINE void MaxPool2x2Step(D d, const T* p0, const T* p1, T* py, T* pk) {
+// Stores window positions (0..3, held as T) as bytes.
+template <class D>
+HWY_INLINE void StoreWindowPos(D d, hn::Vec<D> k, uint8_t* p) {
+  const hn::Rebind<int32_t, D> di32;
+  const hn::Rebind<uint8_t, D> du8;
+  hn::Vec<decltype(di32)> ki;
+  if constexpr (sizeof(hn::TFromD<D>) == 4) ki = hn::ConvertTo(di32, k);
+  else ki = hn::DemoteTo(di32, k);
+  (void)d;
+  hn::StoreU(hn::DemoteTo(du8, ki), du8, p);
+}
+
+// Loads window positions stored as bytes, as T.
+template <class D>
+HWY_INLINE hn::Vec<D> LoadWindowPos(D d, const uint8_t* p) {
+  const hn::Rebind<int32_t, D> di32;
+  const hn::Rebind<uint8_t, D> du8;
+  const auto ki = hn::PromoteTo(di32, hn::LoadU(du8, p));
+  if constexpr (sizeof(hn::TFromD<D>) == 4) return hn::ConvertTo(d, ki);
+  else return hn::PromoteTo(d, ki);
+}
+
+template <class D, typename T = hn::TFromD<D>, typename K>
+HWY_INLINE void MaxPool2x2Step(D d, const T* p0, const T* p1, T* py, K* pk) {
   hn::Vec<D> a, b, c, e;
   hn::LoadInterleaved2(d, p0, a, b);
   hn::LoadInterleaved2(d, p1, c, e);
@@ -34,13 +56,24 @@ HWY_INLINE void MaxPool2x2Step(D d, const T* p0, const T* p1, T* py, T* pk) {
   const auto k1 = hn::IfThenElseZero(tb, one), k2 = hn::Add(hn::Set(d, T(2)), hn::IfThenElseZero(te, one));
   const auto t2 = LaterWins(m1, m2);
   hn::StoreU(hn::IfThenElse(t2, m2, m1), d, py);
-  hn::StoreU(hn::IfThenElse(t2, k2, k1), d, pk);
+  if constexpr (sizeof(K) == 1) StoreWindowPos(d, hn::IfThenElse(t2, k2, k1), pk);
+  else hn::StoreU(hn::IfThenElse(t2, k2, k1), d, pk);
+}
+
+// The backward of one row pair of windows: input gradient rows r0, r1 [2 Lanes(d)] from the
+// output gradient g and the window positions k [Lanes(d)] (the winner gets g, the others 0).
+template <class D, typename T = hn::TFromD<D>>
+HWY_INLINE void MaxPool2x2BackStep(D d, const T* g, const uint8_t* k, T* r0, T* r1) {
+  const auto kv = LoadWindowPos(d, k), v = hn::LoadU(d, g);
+  const auto at = [&](int pos) HWY_ATTR { return hn::IfThenElseZero(hn::Eq(kv, hn::Set(d, T(pos))), v); };
+  hn::StoreInterleaved2(at(0), at(1), d, r0);
+  hn::StoreInterleaved2(at(2), at(3), d, r1);
 }
 
 // A whole [2 OH (+1), W] plane. Rows are short in CNNs (14 or 7 outputs at 28x28), shorter than
 // the 16 f32 lanes of AVX-512, so each row runs full vectors, then 8, 4, 2 and 1 lanes.
-template <typename T>
-HWY_INLINE void MaxPool2x2Plane(const T* x, int64_t W, int64_t OH, int64_t OW, T* y, T* k) {
+template <typename T, typename K>
+HWY_INLINE void MaxPool2x2Plane(const T* x, int64_t W, int64_t OH, int64_t OW, T* y, K* k) {
   const hn::ScalableTag<T> d;
   const hn::CappedTag<T, 8> d8;
   const hn::CappedTag<T, 4> d4;
@@ -50,7 +83,7 @@ HWY_INLINE void MaxPool2x2Plane(const T* x, int64_t W, int64_t OH, int64_t OW, T
     const T* r0 = x + 2 * oh * W;
     const T* r1 = r0 + W;
     T* py = y + oh * OW;
-    T* pk = k + oh * OW;
+    K* pk = k + oh * OW;
     int64_t i = 0;
     auto run = [&](auto tag) HWY_ATTR {
       const int64_t L = static_cast<int64_t>(hn::Lanes(tag));
@@ -62,6 +95,36 @@ HWY_INLINE void MaxPool2x2Plane(const T* x, int64_t W, int64_t OH, int64_t OW, T
     run(d2);
     run(d1);
   }
+}
+
+// The backward of a whole plane: gx [H, W] from g [OH, OW] and k [OH, OW] (u8); a last odd row
+// or column, in no window, gets zeros. Vectors as MaxPool2x2Plane.
+template <typename T>
+HWY_INLINE void MaxPool2x2BackwardPlane(const T* g, const uint8_t* k, int64_t H, int64_t W, int64_t OH, int64_t OW,
+                                        T* gx) {
+  const hn::ScalableTag<T> d;
+  const hn::CappedTag<T, 8> d8;
+  const hn::CappedTag<T, 4> d4;
+  const hn::CappedTag<T, 2> d2;
+  const hn::CappedTag<T, 1> d1;
+  for (int64_t oh = 0; oh < OH; ++oh) {
+    T* r0 = gx + 2 * oh * W;
+    T* r1 = r0 + W;
+    const T* pg = g + oh * OW;
+    const uint8_t* pk = k + oh * OW;
+    int64_t i = 0;
+    auto run = [&](auto tag) HWY_ATTR {
+      const int64_t L = static_cast<int64_t>(hn::Lanes(tag));
+      for (; i + L <= OW; i += L) MaxPool2x2BackStep(tag, pg + i, pk + i, r0 + 2 * i, r1 + 2 * i);
+    };
+    run(d);
+    run(d8);
+    run(d4);
+    run(d2);
+    run(d1);
+    for (int64_t c = 2 * OW; c < W; ++c) r0[c] = r1[c] = T(0);
+  }
+  std::fill(gx + 2 * OH * W, gx + H * W, T(0));
 }
 
 // Sum of a[i] * (x[i] - mean) in blocks of 1024 folded into a double, as vec::sum.
@@ -162,6 +225,19 @@ void MaxPool2x2PlaneF32(const float* x, int64_t W, int64_t OH, int64_t OW, float
 void MaxPool2x2PlaneF64(const double* x, int64_t W, int64_t OH, int64_t OW, double* y, double* k) {
   MaxPool2x2Plane(x, W, OH, OW, y, k);
 }
+void MaxPool2x2PlaneU8F32(const float* x, int64_t W, int64_t OH, int64_t OW, float* y, uint8_t* k) {
+  MaxPool2x2Plane(x, W, OH, OW, y, k);
+}
+void MaxPool2x2PlaneU8F64(const double* x, int64_t W, int64_t OH, int64_t OW, double* y, uint8_t* k) {
+  MaxPool2x2Plane(x, W, OH, OW, y, k);
+}
+void MaxPool2x2BackwardF32(const float* g, const uint8_t* k, int64_t H, int64_t W, int64_t OH, int64_t OW, float* gx) {
+  MaxPool2x2BackwardPlane(g, k, H, W, OH, OW, gx);
+}
+void MaxPool2x2BackwardF64(const double* g, const uint8_t* k, int64_t H, int64_t W, int64_t OH, int64_t OW,
+                           double* gx) {
+  MaxPool2x2BackwardPlane(g, k, H, W, OH, OW, gx);
+}
 double SumProdDevF32(const float* a, const float* x, int64_t n, double mean) { return SumProdDev(a, x, n, mean); }
 double SumProdDevF64(const double* a, const double* x, int64_t n, double mean) { return SumProdDev(a, x, n, mean); }
 void AffineF32(const float* x, float* y, int64_t n, float s, float t) { Affine(x, y, n, s, t); }
@@ -184,6 +260,10 @@ HWY_EXPORT(Col2imShiftedF32);
 HWY_EXPORT(Col2imShiftedF64);
 HWY_EXPORT(MaxPool2x2PlaneF32);
 HWY_EXPORT(MaxPool2x2PlaneF64);
+HWY_EXPORT(MaxPool2x2PlaneU8F32);
+HWY_EXPORT(MaxPool2x2PlaneU8F64);
+HWY_EXPORT(MaxPool2x2BackwardF32);
+HWY_EXPORT(MaxPool2x2BackwardF64);
 HWY_EXPORT(SumProdDevF32);
 HWY_EXPORT(SumProdDevF64);
 HWY_EXPORT(AffineF32);
@@ -208,6 +288,20 @@ void max_pool_2x2_plane(const float* x, int64_t W, int64_t OH, int64_t OW, float
 }
 void max_pool_2x2_plane(const double* x, int64_t W, int64_t OH, int64_t OW, double* y, double* k) {
   HWY_DYNAMIC_DISPATCH(MaxPool2x2PlaneF64)(x, W, OH, OW, y, k);
+}
+void max_pool_2x2_plane(const float* x, int64_t W, int64_t OH, int64_t OW, float* y, uint8_t* k) {
+  HWY_DYNAMIC_DISPATCH(MaxPool2x2PlaneU8F32)(x, W, OH, OW, y, k);
+}
+void max_pool_2x2_plane(const double* x, int64_t W, int64_t OH, int64_t OW, double* y, uint8_t* k) {
+  HWY_DYNAMIC_DISPATCH(MaxPool2x2PlaneU8F64)(x, W, OH, OW, y, k);
+}
+void max_pool_2x2_plane_backward(const float* g, const uint8_t* k, int64_t H, int64_t W, int64_t OH, int64_t OW,
+                                 float* gx) {
+  HWY_DYNAMIC_DISPATCH(MaxPool2x2BackwardF32)(g, k, H, W, OH, OW, gx);
+}
+void max_pool_2x2_plane_backward(const double* g, const uint8_t* k, int64_t H, int64_t W, int64_t OH, int64_t OW,
+                                 double* gx) {
+  HWY_DYNAMIC_DISPATCH(MaxPool2x2BackwardF64)(g, k, H, W, OH, OW, gx);
 }
 double sum_prod_dev(const float* a, const float* x, int64_t n, double mean) {
   return HWY_DYNAMIC_DISPATCH(SumProdDevF32)(a, x, n, mean);

@@ -12,6 +12,15 @@ namespace hpml::kernels::cpu::vec {
 // y and k are [OH * OW], contiguous.
 void max_pool_2x2_plane(const float* x, int64_t W, int64_t OH, int64_t OW, float* y, float* k);
 void max_pool_2x2_plane(const double* x, int64_t W, int64_t OH, int64_t OW, double* y, double* k);
+// The same with k as bytes (Note [Compact 2x2 max pooling indices] in pool.cpp), and its
+// backward: the plane gx [H, W] from g [OH, OW] and k, each element written once (the winner of
+// its window gets g, everything else 0).
+void max_pool_2x2_plane(const float* x, int64_t W, int64_t OH, int64_t OW, float* y, uint8_t* k);
+void max_pool_2x2_plane(const double* x, int64_t W, int64_t OH, int64_t OW, double* y, uint8_t* k);
+void max_pool_2x2_plane_backward(const float* g, const uint8_t* k, int64_t H, int64_t W, int64_t OH, int64_t OW,
+                                 float* gx);
+void max_pool_2x2_plane_backward(const double* g, const uint8_t* k, int64_t H, int64_t W, int64_t OH, int64_t OW,
+                                 double* gx);
 
 // sum over i of a[i] * (x[i] - mean), accumulated like vec::sum (blocks folded into a double).
 double sum_prod_dev(const float* a, const float* x, int64_t n, double mean);
