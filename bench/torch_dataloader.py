@@ -4,22 +4,14 @@ names as bench/data_bench.cpp. Fashion-MNIST train, batch 128, shuffle, a map-st
 returning per-item tensors (float32 [1, 28, 28] in [0, 1], int64 label), default collate,
 pin_memory off, the consumer does nothing; two epochs per fresh DataLoader.
 Usage: /usr/bin/python3 torch_dataloader.py CONFIG [RUNS]   CONFIG: w0 procs2 procs2p"""
-import gzip, os, resource, statistics, sys, time
+import os, resource, statistics, sys, time
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-ROOT = "/usr/share/datasets/fashion-mnist"
-
-
-def read_idx(name):
-    with gzip.open(os.path.join(ROOT, name), "rb") as f:
-        data = f.read()
-    nd = data[3]
-    dims = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(nd)]
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * nd).reshape(dims)
-
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fmnist_idx import read_idx  # noqa: E402
 
 class FMNIST(Dataset):
     def __init__(self, X, y):

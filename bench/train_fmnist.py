@@ -15,7 +15,6 @@ epoch (evaluation excluded; pooled over every epoch of every run) and the final 
 Usage: train_fmnist.py hpml|torch cnn|mlp RUNS [HPML_BINARY]"""
 import csv, os, subprocess, sys, tempfile, time
 
-ROOT = "/usr/share/datasets/fashion-mnist"
 RECIPES = {"cnn": {"epochs": 6, "lr": 0.05, "schedule": "cosine"},
            "mlp": {"epochs": 3, "lr": 0.1, "schedule": "none"}}
 
@@ -55,18 +54,11 @@ def run_hpml(model, runs, binary):
 
 def run_torch(model, runs):
     t_start = time.perf_counter()
-    import gzip
-    import numpy as np
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from fmnist_idx import read_idx
     import torch
     from torch import nn
     torch.set_num_threads(2)
-
-    def read_idx(name):
-        with gzip.open(os.path.join(ROOT, name), "rb") as f:
-            data = f.read()
-        nd = data[3]
-        dims = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(nd)]
-        return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * nd).reshape(dims)
 
     def load():
         f = lambda X: torch.from_numpy(X.copy()).float().div_(255).unsqueeze(1)

@@ -70,58 +70,50 @@ HWY_INLINE void MaxPool2x2BackStep(D d, const T* g, const uint8_t* k, T* r0, T* 
   hn::StoreInterleaved2(at(2), at(3), d, r1);
 }
 
-// A whole [2 OH (+1), W] plane. Rows are short in CNNs (14 or 7 outputs at 28x28), shorter than
-// the 16 f32 lanes of AVX-512, so each row runs full vectors, then 8, 4, 2 and 1 lanes.
+// step(tag, i) for i over [0, n): whole vectors of the widest tag, then of 8, 4, 2 and 1 lanes.
+// The pooling rows are short in CNNs (14 or 7 outputs at 28x28), shorter than the 16 f32 lanes
+// of AVX-512, so most of a row runs in the narrower vectors.
+template <typename T, class F>
+HWY_INLINE void ForRowInVectors(int64_t n, const F& step) {
+  int64_t i = 0;
+  auto run = [&](auto tag) HWY_ATTR {
+    const int64_t L = static_cast<int64_t>(hn::Lanes(tag));
+    for (; i + L <= n; i += L) step(tag, i);
+  };
+  run(hn::ScalableTag<T>());
+  run(hn::CappedTag<T, 8>());
+  run(hn::CappedTag<T, 4>());
+  run(hn::CappedTag<T, 2>());
+  run(hn::CappedTag<T, 1>());
+}
+
+// A whole [2 OH (+1), W] plane.
 template <typename T, typename K>
 HWY_INLINE void MaxPool2x2Plane(const T* x, int64_t W, int64_t OH, int64_t OW, T* y, K* k) {
-  const hn::ScalableTag<T> d;
-  const hn::CappedTag<T, 8> d8;
-  const hn::CappedTag<T, 4> d4;
-  const hn::CappedTag<T, 2> d2;
-  const hn::CappedTag<T, 1> d1;
   for (int64_t oh = 0; oh < OH; ++oh) {
     const T* r0 = x + 2 * oh * W;
     const T* r1 = r0 + W;
     T* py = y + oh * OW;
     K* pk = k + oh * OW;
-    int64_t i = 0;
-    auto run = [&](auto tag) HWY_ATTR {
-      const int64_t L = static_cast<int64_t>(hn::Lanes(tag));
-      for (; i + L <= OW; i += L) MaxPool2x2Step(tag, r0 + 2 * i, r1 + 2 * i, py + i, pk + i);
-    };
-    run(d);
-    run(d8);
-    run(d4);
-    run(d2);
-    run(d1);
+    ForRowInVectors<T>(OW, [&](auto tag, int64_t i) HWY_ATTR {
+      MaxPool2x2Step(tag, r0 + 2 * i, r1 + 2 * i, py + i, pk + i);
+    });
   }
 }
 
 // The backward of a whole plane: gx [H, W] from g [OH, OW] and k [OH, OW] (u8); a last odd row
-// or column, in no window, gets zeros. Vectors as MaxPool2x2Plane.
+// or column, in no window, gets zeros.
 template <typename T>
 HWY_INLINE void MaxPool2x2BackwardPlane(const T* g, const uint8_t* k, int64_t H, int64_t W, int64_t OH, int64_t OW,
                                         T* gx) {
-  const hn::ScalableTag<T> d;
-  const hn::CappedTag<T, 8> d8;
-  const hn::CappedTag<T, 4> d4;
-  const hn::CappedTag<T, 2> d2;
-  const hn::CappedTag<T, 1> d1;
   for (int64_t oh = 0; oh < OH; ++oh) {
     T* r0 = gx + 2 * oh * W;
     T* r1 = r0 + W;
     const T* pg = g + oh * OW;
     const uint8_t* pk = k + oh * OW;
-    int64_t i = 0;
-    auto run = [&](auto tag) HWY_ATTR {
-      const int64_t L = static_cast<int64_t>(hn::Lanes(tag));
-      for (; i + L <= OW; i += L) MaxPool2x2BackStep(tag, pg + i, pk + i, r0 + 2 * i, r1 + 2 * i);
-    };
-    run(d);
-    run(d8);
-    run(d4);
-    run(d2);
-    run(d1);
+    ForRowInVectors<T>(OW, [&](auto tag, int64_t i) HWY_ATTR {
+      MaxPool2x2BackStep(tag, pg + i, pk + i, r0 + 2 * i, r1 + 2 * i);
+    });
     for (int64_t c = 2 * OW; c < W; ++c) r0[c] = r1[c] = T(0);
   }
   std::fill(gx + 2 * OH * W, gx + H * W, T(0));
