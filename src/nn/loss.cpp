@@ -64,47 +64,43 @@ bool can_fuse_nll(const Tensor& x, const Tensor& weight) {
 // x [M, C] (any strides), t [M] i64 -> the reduced loss (none: [M]).
 Tensor nll_fused(const Tensor& x, const Tensor& t, const Tensor& weight, int64_t ignore_index, Reduction reduction) {
   const int64_t M = x.sizes()[0], C = x.sizes()[1];
+  const bool grad = autograd::should_record(x);
   Tensor tc = t.contiguous();
   Tensor wc = weight.defined() ? weight.to(x.dtype()).contiguous() : Tensor();
   const int64_t* tp = tc.data_ptr<int64_t>();
-  Tensor safe_t = empty({M, 1}, kInt64), neg_w = empty({M}, x.dtype());  // for backward
-  int64_t* sp = safe_t.data_ptr<int64_t>();
-  Tensor loss;
-  double total = 0;
+  // For the backward: each row's target (0 where ignored) and -weight (0 where ignored).
+  Tensor safe_t = grad ? empty({M, 1}, kInt64) : Tensor(), neg_w = grad ? empty({M}, x.dtype()) : Tensor();
+  int64_t* sp = grad ? safe_t.data_ptr<int64_t>() : nullptr;
+  Tensor loss = reduction == Reduction::none ? empty({M}, x.dtype()) : Tensor();
+  double sum = 0, total = 0;
   auto run = [&]<typename T>() {
     const T* xp = static_cast<const T*>(x.data_ptr());
     const T* wp = wc.defined() ? static_cast<const T*>(wc.data_ptr()) : nullptr;
     const int64_t rs = x.strides()[0], cs = x.strides()[1];
-    T* nw = static_cast<T*>(neg_w.data_ptr());
-    Tensor rows = reduction == Reduction::none ? empty({M}, x.dtype()) : Tensor();
-    T* rp = rows.defined() ? static_cast<T*>(rows.data_ptr()) : nullptr;
-    double sum = 0;
+    T* nw = grad ? static_cast<T*>(neg_w.data_ptr()) : nullptr;
+    T* rp = loss.defined() ? static_cast<T*>(loss.data_ptr()) : nullptr;
     for (int64_t i = 0; i < M; ++i) {
       const int64_t c = tp[i];
-      T w = 0;
-      if (c != ignore_index) {
-        HPML_CHECK(c >= 0 && c < C, "nll_loss: target ", c, " is out of bounds for ", C, " classes");
-        w = wp ? wp[c] : T(1);
-      }
-      sp[i] = c == ignore_index ? 0 : c;
-      const T li = c == ignore_index ? T(0) : -xp[i * rs + c * cs] * w;
-      nw[i] = -w;
-      total += static_cast<double>(w);
+      const bool ignored = c == ignore_index;
+      HPML_CHECK(ignored || (c >= 0 && c < C), "nll_loss: target ", c, " is out of bounds for ", C, " classes");
+      const T w = ignored ? T(0) : wp ? wp[c] : T(1);
+      const T li = ignored ? T(0) : -xp[i * rs + c * cs] * w;
+      if (grad) sp[i] = ignored ? 0 : c, nw[i] = -w;
       if (rp) rp[i] = li;
+      total += static_cast<double>(w);
       sum += static_cast<double>(li);
     }
-    if (rows.defined()) loss = rows;
-    else if (reduction == Reduction::sum) loss = scalar_tensor(sum, x.dtype());
-    else loss = scalar_tensor(sum / total, x.dtype());  // 0 / 0 = NaN when every target is ignored
   };
   if (x.dtype() == kFloat32) run.template operator()<float>();
   else run.template operator()<double>();
-  if (reduction == Reduction::mean) neg_w = total > 0 ? neg_w / total : zeros_like(neg_w);  // Note [Mean over ignored targets]
-  if (autograd::should_record(x)) {
+  if (reduction == Reduction::sum) loss = scalar_tensor(sum, x.dtype());
+  if (reduction == Reduction::mean) loss = scalar_tensor(sum / total, x.dtype());  // 0 / 0 = NaN: every target ignored
+  if (grad) {
+    // Note [Mean over ignored targets]: with no weight at all the gradient is 0, not NaN.
+    if (reduction == Reduction::mean) neg_w = total != 0 ? neg_w / total : zeros_like(neg_w);
     autograd::record("nll_loss", {x}, {loss}, {}, [=](const autograd::Ctx& c) {
       // grad x [M, C]: row i gets neg_w[i] * g (g [M] for none, a scalar otherwise) at column t_i.
-      const Tensor& g = c.g(0);
-      Tensor coef = (neg_w * g).unsqueeze(1);  // [M, 1]
+      Tensor coef = (neg_w * c.g(0)).unsqueeze(1);  // [M, 1]
       return TensorList{scatter(zeros({M, C}, coef.dtype()), 1, safe_t, coef)};
     });
   }

@@ -180,7 +180,7 @@ namespace {
 std::pair<Tensor, Tensor> max_pool2d_impl(const Tensor& x, const PoolOptions& o, bool compact_if_2x2) {
   ops::check_defined("max_pool2d", x);
   const Window2d w = pool_window("max_pool2d", x, o, true);
-  const bool compact = compact_if_2x2 && x.device().is_cpu() && kernels::is_2x2_pool(w);
+  const bool compact = compact_if_2x2 && kernels::is_2x2_pool(w);
   Tensor xc = x.contiguous();
   Tensor out = ops::empty_tensor(pooled_shape(x, w), x.dtype(), x.device());
   Tensor idx = ops::empty_tensor(pooled_shape(x, w), compact ? kUInt8 : kInt64, x.device());

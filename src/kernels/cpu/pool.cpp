@@ -32,19 +32,8 @@ int64_t avg_divisor(const Window2d& w, int64_t h0, int64_t w0, bool include_pad,
 // loop's window clipping. Same answer as the general loop, about ten times faster: the choice is
 // made with SIMD masks (vec::max_pool_2x2_plane). A scalar `best = v > best ? v : best` compiles
 // to a branch, and with random data the winner is a coin toss, so that loop ran at ~40 cycles
-// per output.
-bool is_2x2(const Window2d& w) { return is_2x2_pool(w); }
-
-template <typename T>
-void max_pool_2x2_plane(const T* xp, T* yp, int64_t* ip, T* k, const Window2d& w) {
-  vec::max_pool_2x2_plane(xp, w.W, w.OH, w.OW, yp, k);
-  for (int64_t oh = 0; oh < w.OH; ++oh)
-    for (int64_t ow = 0; ow < w.OW; ++ow) {
-      const auto kk = static_cast<int64_t>(k[oh * w.OW + ow]);  // row kk / 2, column kk % 2 of the window
-      ip[oh * w.OW + ow] = (2 * oh + (kk >> 1)) * w.W + 2 * ow + (kk & 1);
-    }
-}
-
+// per output. kernels/backend.h's is_2x2_pool says which windows qualify.
+//
 // Note [Compact 2x2 max pooling indices]
 // max_pool2d without return_indices keeps, for 2x2 windows, only which of the four won (u8: 0..3,
 // row by row within the window) rather than the i64 flat index: the forward writes 1 byte per
@@ -52,19 +41,30 @@ void max_pool_2x2_plane(const T* xp, T* yp, int64_t* ip, T* k, const Window2d& w
 // backward writes each input gradient element exactly once (the winner of its window gets the
 // output gradient, the other three 0; a last odd row or column, in no window, gets 0) instead of
 // zero-filling the plane and then scattering into it. Together about half the memory traffic of
-// the i64 path. max_pool2d_with_indices, which returns PyTorch's i64 indices, keeps that path.
+// the i64 path. max_pool2d_with_indices, which returns PyTorch's i64 indices, computes them from
+// the same byte positions (below) and keeps the fill-and-scatter backward.
+template <typename T>
+void max_pool_2x2_plane(const T* xp, T* yp, int64_t* ip, uint8_t* k, const Window2d& w) {
+  vec::max_pool_2x2_plane(xp, w.W, w.OH, w.OW, yp, k);
+  for (int64_t oh = 0; oh < w.OH; ++oh)
+    for (int64_t ow = 0; ow < w.OW; ++ow) {
+      const int64_t kk = k[oh * w.OW + ow];  // row kk / 2, column kk % 2 of the window
+      ip[oh * w.OW + ow] = (2 * oh + (kk >> 1)) * w.W + 2 * ow + (kk & 1);
+    }
+}
+
 }  // namespace
 
 void max_pool2d(const TensorView& out, const TensorView& indices, const TensorView& in, const Window2d& w) {
   dispatch_floating(in.dtype, "max_pool2d", [&]<typename T>() {
     const T* x = in.ptr<T>();
     T* y = out.ptr<T>();
-    const bool fast = is_2x2(w), compact = indices.dtype == DType::u8;
+    const bool fast = is_2x2_pool(w), compact = indices.dtype == DType::u8;
     HPML_ASSERT(!compact || fast, "max_pool2d: u8 indices need 2x2 windows");
     int64_t* idx = compact ? nullptr : indices.ptr<int64_t>();
     uint8_t* kidx = compact ? indices.ptr<uint8_t>() : nullptr;
     parallel_for(0, planes(w), plane_grain(w), [&](int64_t lo, int64_t hi) {
-      std::vector<T> kbuf(fast && !compact ? static_cast<size_t>(w.OH * w.OW) : 0);
+      std::vector<uint8_t> kbuf(fast && !compact ? static_cast<size_t>(w.OH * w.OW) : 0);
       for (int64_t p = lo; p < hi; ++p) {
         const T* xp = x + p * w.H * w.W;
         T* yp = y + p * w.OH * w.OW;
@@ -113,7 +113,7 @@ void max_pool2d_backward(const TensorView& grad_in, const TensorView& grad_out, 
     const T* go = grad_out.ptr<T>();
     T* gx = grad_in.ptr<T>();
     if (indices.dtype == DType::u8) {  // Note [Compact 2x2 max pooling indices]
-      HPML_ASSERT(is_2x2(w), "max_pool2d_backward: u8 indices need 2x2 windows");
+      HPML_ASSERT(is_2x2_pool(w), "max_pool2d_backward: u8 indices need 2x2 windows");
       const uint8_t* k = indices.ptr<uint8_t>();
       parallel_for(0, planes(w), plane_grain(w), [&](int64_t lo, int64_t hi) {
         for (int64_t p = lo; p < hi; ++p)

@@ -20,9 +20,6 @@ HWY_INLINE auto LaterWins(V earlier, V later) {
   return hn::Or(hn::Gt(later, earlier), hn::IsNaN(later));  // not Ne(v, v): ordered, false on NaN
 }
 
-// A tournament: (a, b) and (c, d), then the two winners. Window order is a, b, c, d, and each
-// match keeps the earlier value unless the later one wins, so the result is the first maximum
-// (or the last NaN) of the four, as PyTorch's sequential loop finds. One step does Lanes(d) windows of a row pair.
 // Stores window positions (0..3, held as T) as bytes.
 template <class D>
 HWY_INLINE void StoreWindowPos(D d, hn::Vec<D> k, uint8_t* p) {
@@ -45,8 +42,12 @@ HWY_INLINE hn::Vec<D> LoadWindowPos(D d, const uint8_t* p) {
   else return hn::PromoteTo(d, ki);
 }
 
-template <class D, typename T = hn::TFromD<D>, typename K>
-HWY_INLINE void MaxPool2x2Step(D d, const T* p0, const T* p1, T* py, K* pk) {
+// A tournament: (a, b) and (c, d), then the two winners. Window order is a, b, c, d, and each
+// match keeps the earlier value unless the later one wins, so the result is the first maximum
+// (or the last NaN) of the four, as PyTorch's sequential loop finds. One step does Lanes(d) windows of a row pair;
+// pk gets each window's position 0..3 as a byte.
+template <class D, typename T = hn::TFromD<D>>
+HWY_INLINE void MaxPool2x2Step(D d, const T* p0, const T* p1, T* py, uint8_t* pk) {
   hn::Vec<D> a, b, c, e;
   hn::LoadInterleaved2(d, p0, a, b);
   hn::LoadInterleaved2(d, p1, c, e);
@@ -56,8 +57,7 @@ HWY_INLINE void MaxPool2x2Step(D d, const T* p0, const T* p1, T* py, K* pk) {
   const auto k1 = hn::IfThenElseZero(tb, one), k2 = hn::Add(hn::Set(d, T(2)), hn::IfThenElseZero(te, one));
   const auto t2 = LaterWins(m1, m2);
   hn::StoreU(hn::IfThenElse(t2, m2, m1), d, py);
-  if constexpr (sizeof(K) == 1) StoreWindowPos(d, hn::IfThenElse(t2, k2, k1), pk);
-  else hn::StoreU(hn::IfThenElse(t2, k2, k1), d, pk);
+  StoreWindowPos(d, hn::IfThenElse(t2, k2, k1), pk);
 }
 
 // The backward of one row pair of windows: input gradient rows r0, r1 [2 Lanes(d)] from the
@@ -88,13 +88,13 @@ HWY_INLINE void ForRowInVectors(int64_t n, const F& step) {
 }
 
 // A whole [2 OH (+1), W] plane.
-template <typename T, typename K>
-HWY_INLINE void MaxPool2x2Plane(const T* x, int64_t W, int64_t OH, int64_t OW, T* y, K* k) {
+template <typename T>
+HWY_INLINE void MaxPool2x2Plane(const T* x, int64_t W, int64_t OH, int64_t OW, T* y, uint8_t* k) {
   for (int64_t oh = 0; oh < OH; ++oh) {
     const T* r0 = x + 2 * oh * W;
     const T* r1 = r0 + W;
     T* py = y + oh * OW;
-    K* pk = k + oh * OW;
+    uint8_t* pk = k + oh * OW;
     ForRowInVectors<T>(OW, [&](auto tag, int64_t i) HWY_ATTR {
       MaxPool2x2Step(tag, r0 + 2 * i, r1 + 2 * i, py + i, pk + i);
     });
@@ -211,16 +211,10 @@ void Im2colShiftedF64(const ShiftedPlanes& p, const double* keep, const double* 
 void Col2imShiftedF32(const ShiftedPlanes& p, const float* keep, const float* cols, float* gx) { Col2imShifted(p, keep, cols, gx); }
 void Col2imShiftedF64(const ShiftedPlanes& p, const double* keep, const double* cols, double* gx) { Col2imShifted(p, keep, cols, gx); }
 
-void MaxPool2x2PlaneF32(const float* x, int64_t W, int64_t OH, int64_t OW, float* y, float* k) {
+void MaxPool2x2PlaneF32(const float* x, int64_t W, int64_t OH, int64_t OW, float* y, uint8_t* k) {
   MaxPool2x2Plane(x, W, OH, OW, y, k);
 }
-void MaxPool2x2PlaneF64(const double* x, int64_t W, int64_t OH, int64_t OW, double* y, double* k) {
-  MaxPool2x2Plane(x, W, OH, OW, y, k);
-}
-void MaxPool2x2PlaneU8F32(const float* x, int64_t W, int64_t OH, int64_t OW, float* y, uint8_t* k) {
-  MaxPool2x2Plane(x, W, OH, OW, y, k);
-}
-void MaxPool2x2PlaneU8F64(const double* x, int64_t W, int64_t OH, int64_t OW, double* y, uint8_t* k) {
+void MaxPool2x2PlaneF64(const double* x, int64_t W, int64_t OH, int64_t OW, double* y, uint8_t* k) {
   MaxPool2x2Plane(x, W, OH, OW, y, k);
 }
 void MaxPool2x2BackwardF32(const float* g, const uint8_t* k, int64_t H, int64_t W, int64_t OH, int64_t OW, float* gx) {
@@ -252,8 +246,6 @@ HWY_EXPORT(Col2imShiftedF32);
 HWY_EXPORT(Col2imShiftedF64);
 HWY_EXPORT(MaxPool2x2PlaneF32);
 HWY_EXPORT(MaxPool2x2PlaneF64);
-HWY_EXPORT(MaxPool2x2PlaneU8F32);
-HWY_EXPORT(MaxPool2x2PlaneU8F64);
 HWY_EXPORT(MaxPool2x2BackwardF32);
 HWY_EXPORT(MaxPool2x2BackwardF64);
 HWY_EXPORT(SumProdDevF32);
@@ -275,17 +267,11 @@ void col2im_shifted(const ShiftedPlanes& p, const float* keep, const float* cols
 void col2im_shifted(const ShiftedPlanes& p, const double* keep, const double* cols, double* gx) {
   HWY_DYNAMIC_DISPATCH(Col2imShiftedF64)(p, keep, cols, gx);
 }
-void max_pool_2x2_plane(const float* x, int64_t W, int64_t OH, int64_t OW, float* y, float* k) {
+void max_pool_2x2_plane(const float* x, int64_t W, int64_t OH, int64_t OW, float* y, uint8_t* k) {
   HWY_DYNAMIC_DISPATCH(MaxPool2x2PlaneF32)(x, W, OH, OW, y, k);
 }
-void max_pool_2x2_plane(const double* x, int64_t W, int64_t OH, int64_t OW, double* y, double* k) {
-  HWY_DYNAMIC_DISPATCH(MaxPool2x2PlaneF64)(x, W, OH, OW, y, k);
-}
-void max_pool_2x2_plane(const float* x, int64_t W, int64_t OH, int64_t OW, float* y, uint8_t* k) {
-  HWY_DYNAMIC_DISPATCH(MaxPool2x2PlaneU8F32)(x, W, OH, OW, y, k);
-}
 void max_pool_2x2_plane(const double* x, int64_t W, int64_t OH, int64_t OW, double* y, uint8_t* k) {
-  HWY_DYNAMIC_DISPATCH(MaxPool2x2PlaneU8F64)(x, W, OH, OW, y, k);
+  HWY_DYNAMIC_DISPATCH(MaxPool2x2PlaneF64)(x, W, OH, OW, y, k);
 }
 void max_pool_2x2_plane_backward(const float* g, const uint8_t* k, int64_t H, int64_t W, int64_t OH, int64_t OW,
                                  float* gx) {

@@ -7,16 +7,13 @@
 namespace hpml::kernels::cpu::vec {
 
 // One [OH, OW] plane of a 2x2, stride-2 max pool of the plane x [H >= 2 OH, W >= 2 OW]: y the
-// maximum of each window, k its position 0..3 in row-major window order (as a float: 0, 1, 2, 3).
-// Ties go to the first maximum; a NaN wins over numbers, the last NaN over earlier ones (PyTorch).
-// y and k are [OH * OW], contiguous.
-void max_pool_2x2_plane(const float* x, int64_t W, int64_t OH, int64_t OW, float* y, float* k);
-void max_pool_2x2_plane(const double* x, int64_t W, int64_t OH, int64_t OW, double* y, double* k);
-// The same with k as bytes (Note [Compact 2x2 max pooling indices] in pool.cpp), and its
-// backward: the plane gx [H, W] from g [OH, OW] and k, each element written once (the winner of
-// its window gets g, everything else 0).
+// maximum of each window, k its position 0..3 in row-major window order, as a byte. Ties go to
+// the first maximum; a NaN wins over numbers, the last NaN over earlier ones (PyTorch). y and k
+// are [OH * OW], contiguous.
 void max_pool_2x2_plane(const float* x, int64_t W, int64_t OH, int64_t OW, float* y, uint8_t* k);
 void max_pool_2x2_plane(const double* x, int64_t W, int64_t OH, int64_t OW, double* y, uint8_t* k);
+// Its backward (Note [Compact 2x2 max pooling indices] in pool.cpp): the plane gx [H, W] from
+// g [OH, OW] and k, each element written once (the winner of its window gets g, all else 0).
 void max_pool_2x2_plane_backward(const float* g, const uint8_t* k, int64_t H, int64_t W, int64_t OH, int64_t OW,
                                  float* gx);
 void max_pool_2x2_plane_backward(const double* g, const uint8_t* k, int64_t H, int64_t W, int64_t OH, int64_t OW,
