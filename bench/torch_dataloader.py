@@ -13,6 +13,7 @@ from torch.utils.data import DataLoader, Dataset
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fmnist_idx import read_idx  # noqa: E402
 
+
 class FMNIST(Dataset):
     def __init__(self, X, y):
         self.X, self.y = X, y.astype(np.int64)

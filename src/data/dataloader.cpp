@@ -92,13 +92,15 @@ struct DataLoader::Impl {
   }
 
   // Stops the epoch in progress (mid-epoch restart, loader destroyed).
-  void abandon() {
+  // Ends the epoch: stops the pin thread and tells the pool whether batches were left undone
+  // (always, after an error).
+  void abandon(bool after_error = false) {
     if (pin_thread.joinable()) {
       stop = true;
       cv.notify_all();
       pin_thread.join();
     }
-    if (pool && active) pool->end_epoch(/*abandon=*/next_yield_done() == false);
+    if (pool && active) pool->end_epoch(/*abandon=*/after_error || !next_yield_done());
     active = false;
   }
 
@@ -196,9 +198,7 @@ struct DataLoader::Impl {
       cv.notify_all();
       lock.unlock();
       if (r.error) {
-        pin_thread.join();  // it stopped after pushing the error
-        active = false;
-        if (pool) pool->end_epoch(true);
+        abandon(/*after_error=*/true);  // the pin thread stopped after pushing the error
         std::rethrow_exception(r.error);
       }
       if (r.batch >= 0) b = std::move(r.data);
@@ -206,8 +206,7 @@ struct DataLoader::Impl {
       try {
         b = next_unpinned();
       } catch (...) {
-        active = false;
-        if (pool) pool->end_epoch(true);
+        abandon(/*after_error=*/true);
         throw;
       }
       if (b && spec.options.pin_memory) b = detail::pin_batch(*b);

@@ -1,4 +1,5 @@
-// The whole content of a file as bytes, for the dataset readers (idx.cpp, csv.cpp).
+// The whole content of a file as bytes, for the readers of untrusted files (idx.cpp, csv.cpp,
+// io/checkpoint.cpp).
 #pragma once
 
 #include <fcntl.h>

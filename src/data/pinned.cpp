@@ -67,7 +67,6 @@ void* pinned_alloc(size_t nbytes, bool& locked) {
   }
   void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   HPML_CHECK(p != MAP_FAILED, "pin_memory: cannot allocate ", size, " bytes: ", std::strerror(errno));
-  madvise(p, size, MADV_DONTFORK);  // worker processes forked later need no copy of it
   locked = mlock(p, size) == 0;
   std::lock_guard<std::mutex> lock(c.mu);
   if (locked) {

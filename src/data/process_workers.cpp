@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <cstring>
@@ -289,9 +290,10 @@ class ProcessPool : public WorkerPool {
 
   void end_epoch(bool abandon) override {
     // An abandoned epoch (an error, a timeout, a break out of the loop) may have batches in flight
-    // or a worker that is stuck or dead: rather than wait for them, stop the workers; persistent
-    // ones are started again by the next epoch.
-    if (!spec_.options.persistent_workers || abandon) shutdown();
+    // or a worker that is stuck or dead: rather than wait for them, stop the workers (killing any
+    // still busy after a moment); persistent ones are started again by the next epoch.
+    if (abandon) shutdown(0.2);
+    else if (!spec_.options.persistent_workers) shutdown();
   }
 
  private:
@@ -384,7 +386,8 @@ class ProcessPool : public WorkerPool {
     return r;
   }
 
-  void shutdown() {
+  // Closes every worker's socket, gives them `grace` seconds in all to exit, then kills the rest.
+  void shutdown(double grace = 2.0) {
     for (auto& w : workers_) {
       // The worker reads end of file and exits. shutdown() first: fork workers started later
       // hold copies of this socket, so close() alone would not end the connection.
@@ -394,8 +397,10 @@ class ProcessPool : public WorkerPool {
       }
       w.sock = -1;
     }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(grace);
     for (auto& w : workers_) {
-      if (!w.process->join(2.0)) {
+      const double left = std::chrono::duration<double>(deadline - std::chrono::steady_clock::now()).count();
+      if (!w.process->join(std::max(left, 0.0))) {
         w.process->kill();
         w.process->join(2.0);
       }

@@ -2,17 +2,13 @@
 // hpml metadata, the checksum), and capture / restore between live objects and that state.
 #include "hpml/io/checkpoint.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <set>
 
+#include "data/file_bytes.h"
 #include "hpml/core/error.h"
 #include "hpml/nn/module.h"
 #include "hpml/ops/factories.h"
@@ -37,8 +33,9 @@ namespace hpml::io {
 // Note [Checkpoint checksum]
 // The checksum covers what the file means rather than its byte layout: for every tensor, in
 // name order, its name, dtype, shape and bytes, then every metadata entry (but the checksum
-// itself). Every byte of the data section belongs to some tensor, so a flipped data byte changes
-// the CRC; a changed header either fails to parse, fails the safetensors checks (offsets, sizes),
+// itself). In a file hpml writes every byte of the data section belongs to some tensor, so a
+// flipped data byte changes the CRC (bytes outside every tensor, which the safetensors reader
+// allows in a file from elsewhere, mean nothing and are not covered); a changed header either fails to parse, fails the safetensors checks (offsets, sizes),
 // or changes a name, dtype, shape or which bytes a tensor holds - all covered. Padding and key
 // order are not, as they change nothing. Truncation is caught before the CRC: the parser refuses
 // offsets past the end of the file. CRC-32 (zlib's, several GB/s) finds every error burst up to
@@ -115,29 +112,6 @@ std::pair<NamedTensors, Metadata> to_file(const CheckpointState& s) {
   return {std::move(out), std::move(meta)};
 }
 
-// The whole file, as bytes; a file that cannot be read raises naming it.
-std::vector<uint8_t> read_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  HPML_CHECK(fd >= 0, "load_checkpoint: cannot open ", path, ": ", std::strerror(errno));
-  std::vector<uint8_t> bytes;
-  struct stat st {};
-  if (::fstat(fd, &st) == 0 && st.st_size > 0) bytes.reserve(static_cast<size_t>(st.st_size));
-  uint8_t buf[1 << 16];
-  for (;;) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int err = errno;
-      ::close(fd);
-      HPML_FAIL("load_checkpoint: reading ", path, " failed: ", std::strerror(err));
-    }
-    if (n == 0) break;
-    bytes.insert(bytes.end(), buf, buf + n);
-  }
-  ::close(fd);
-  return bytes;
-}
-
 // A clone of each tensor (capture must not alias tensors that training keeps changing).
 NamedTensors cloned(NamedTensors sd, bool clone) {
   if (clone)
@@ -207,7 +181,7 @@ void save_checkpoint(const std::string& path, const CheckpointState& state) {
 }
 
 CheckpointState load_checkpoint(const std::string& path) {
-  const std::vector<uint8_t> bytes = read_file(path);
+  const std::vector<uint8_t> bytes = data::detail::read_file_bytes(path, "load_checkpoint");
   Metadata meta;
   NamedTensors tensors;
   try {

@@ -331,7 +331,7 @@ TEST(DataLoader, BadOptions) {
   EXPECT_THROW(DataLoader(data::DatasetPtr{}, {}), Error);
 }
 
-TEST(DataLoader, AfterATimeoutPersistentWorkersStartAgain) {
+TEST(DataLoader, ATimeoutDoesNotWaitForTheStuckPersistentWorker) {
   auto slow = std::make_shared<ProbeDataset>(8, hpml::testing::Failure::sleeps, 0);
   DataLoader loader(slow, {.batch_size = 2, .num_workers = 1, .worker_mode = WorkerMode::process,
                            .persistent_workers = true, .timeout = 0.3});

@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <memory>
+#include <thread>
+#include <vector>
 
 #include "hpml/hpml.h"
 #include "mp/mp_test_util.h"
@@ -103,22 +106,39 @@ TEST(Queue, ManyWritersOneReader) {
 TEST(Queue, MalformedHandle) { EXPECT_THROW(mp::SimpleQueue::from_handle("x y"), Error); }
 
 TEST(Queue, ReadersThatMissAMessageKeepTheirTimeout) {
-  mp::SimpleQueue q;
-  Tensor got = zeros({2}, kInt64);
-  got.share_memory_();
-  auto reader = [&q, got](int slot) mutable {
-    auto m = q.get(0.5);
-    got.data_ptr<int64_t>()[slot] = m ? 1 : 0;
-  };
-  mp::Process a([&] { reader(0); }), b([&] { reader(1); });
-  a.start();
-  b.start();
-  q.put(std::vector<Tensor>{}, "only one");
-  const auto t0 = std::chrono::steady_clock::now();
-  ASSERT_TRUE(a.join(10));
-  ASSERT_TRUE(b.join(10));
-  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 3.0);
-  EXPECT_EQ(got.sum().item<int64_t>(), 1) << "exactly one reader gets the message";
+  // All readers wait inside get() when the one message arrives. Those woken with it that lose the
+  // race for it must go back to waiting out their timeout, not block in a receive for good. Who
+  // is woken depends on the scheduler, so several readers and several rounds make a reader that
+  // loses the race all but certain.
+  constexpr int kReaders = 6, kRounds = 8;
+  for (int round = 0; round < kRounds; ++round) {
+    mp::SimpleQueue q;
+    Tensor got = zeros({2 * kReaders}, kInt64);  // [0, k): got a message; [k, 2k): about to wait
+    got.share_memory_();
+    std::vector<std::unique_ptr<mp::Process>> readers;
+    for (int r = 0; r < kReaders; ++r) {
+      readers.push_back(std::make_unique<mp::Process>([&q, got, r]() mutable {
+        got.data_ptr<int64_t>()[kReaders + r] = 1;
+        auto m = q.get(0.5);
+        got.data_ptr<int64_t>()[r] = m ? 1 : 0;
+      }));
+      readers.back()->start();
+    }
+    const volatile int64_t* ready = got.data_ptr<int64_t>() + kReaders;
+    auto all_ready = [&] {
+      for (int r = 0; r < kReaders; ++r)
+        if (!ready[r]) return false;
+      return true;
+    };
+    for (int i = 0; i < 5000 && !all_ready(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    ASSERT_TRUE(all_ready()) << "the readers did not start";
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // all are now inside get()
+    q.put(std::vector<Tensor>{}, "only one");
+    const auto t0 = std::chrono::steady_clock::now();
+    for (auto& p : readers) ASSERT_TRUE(p->join(10)) << "round " << round << ": a reader never returned";
+    EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 3.0) << "round " << round;
+    EXPECT_EQ(got.slice(0, 0, kReaders).sum().item<int64_t>(), 1) << "round " << round << ": exactly one reader gets it";
+  }
 }
 
 TEST(Queue, OversizedMessageIsRefused) {

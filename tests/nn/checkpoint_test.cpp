@@ -3,11 +3,11 @@
 // an uninterrupted run ends; truncated, corrupted, incomplete or mismatched checkpoints are refused
 // naming the file and what is wrong; a failed write keeps the previous checkpoint.
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -103,11 +103,20 @@ void expect_same_bytes(const io::NamedTensors& a, const io::NamedTensors& b, con
 }
 
 bool same_bytes(const io::NamedTensors& a, const io::NamedTensors& b) {
+  if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
     const Tensor x = a[i].second.detach().contiguous(), y = b[i].second.detach().contiguous();
-    if (std::memcmp(x.data_ptr(), y.data_ptr(), x.nbytes()) != 0) return false;
+    if (a[i].first != b[i].first || x.dtype() != y.dtype() || x.sizes() != y.sizes() ||
+        std::memcmp(x.data_ptr(), y.data_ptr(), x.nbytes()) != 0)
+      return false;
   }
-  return a.size() == b.size();
+  return true;
+}
+
+// Sorted by name: a loaded file lists its tensors in the header's order, not the state dict's.
+io::NamedTensors by_name(io::NamedTensors t) {
+  std::sort(t.begin(), t.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+  return t;
 }
 
 // A clone of a state dict, to compare with later.
@@ -195,9 +204,9 @@ TEST(Checkpoint, CaptureCopiesAndRoundTripsEverySection) {
   EXPECT_EQ(back.optimizer_type, "SGD");
   EXPECT_EQ(back.scheduler_type, "StepLR");
   EXPECT_EQ(back.metadata, (io::Metadata{{"note", "x"}}));
-  EXPECT_EQ(back.model.size(), ck.model.size());
-  EXPECT_EQ(back.optimizer.size(), ck.optimizer.size());
-  EXPECT_EQ(back.scheduler.size(), ck.scheduler.size());
+  expect_same_bytes(by_name(back.model), by_name(ck.model), "model after the round trip");
+  expect_same_bytes(by_name(back.optimizer), by_name(ck.optimizer), "optimizer after the round trip");
+  expect_same_bytes(by_name(back.scheduler), by_name(ck.scheduler), "scheduler after the round trip");
   EXPECT_TRUE(back.plateau.empty());
   // The file itself: prefixed names and hpml's metadata.
   io::Metadata meta;
@@ -348,6 +357,8 @@ TEST(Checkpoint, FailedWriteKeepsThePreviousCheckpoint) {
     const std::string e3 = error_of([&] { io::save_checkpoint(path, big); });
     ASSERT_EQ(::chmod(dir.path().c_str(), 0755), 0);
     still_good(e3, "is unchanged");
+  } else {
+    std::printf("[ NOTE     ] the read-only-folder case did not run: root may write into a read-only folder\n");
   }
 
   // Refused before any file is touched.

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -58,11 +59,18 @@ std::string error_of(F&& f) {
 template <typename F>
 std::string error_with_file_size_limit(rlim_t bytes, F&& f) {
   struct rlimit saved {};
-  if (::getrlimit(RLIMIT_FSIZE, &saved) != 0) return "<getrlimit failed>";
+  if (::getrlimit(RLIMIT_FSIZE, &saved) != 0) {
+    ADD_FAILURE() << "getrlimit(RLIMIT_FSIZE) failed: " << std::strerror(errno);
+    return "<getrlimit failed>";
+  }
   auto old_handler = ::signal(SIGXFSZ, SIG_IGN);
   struct rlimit small = saved;
   small.rlim_cur = bytes;
-  if (::setrlimit(RLIMIT_FSIZE, &small) != 0) return "<setrlimit failed>";
+  if (::setrlimit(RLIMIT_FSIZE, &small) != 0) {
+    ADD_FAILURE() << "setrlimit(RLIMIT_FSIZE, " << bytes << ") failed: " << std::strerror(errno);
+    ::signal(SIGXFSZ, old_handler);
+    return "<setrlimit failed>";
+  }
   std::string e = error_of(std::forward<F>(f));
   ::setrlimit(RLIMIT_FSIZE, &saved);
   ::signal(SIGXFSZ, old_handler);

@@ -1,7 +1,5 @@
 // safetensors I/O: dtype round trips, the on-disk layout parsed by hand, atomic writes, and every malformed-file error.
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <algorithm>

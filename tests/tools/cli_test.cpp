@@ -1,13 +1,10 @@
 // The hpml command: `hpml info`, and bad arguments (one line on stderr, exit status 2).
 #include <gtest/gtest.h>
 
-#include "tools/cli_util.h"
-#include <sys/wait.h>
-
 #include <algorithm>
-#include <array>
-#include <cstdio>
 #include <string>
+
+#include "tools/cli_util.h"
 
 using hpml::testing::CliRun;
 const auto run = hpml::testing::run_cli;

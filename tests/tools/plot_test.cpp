@@ -122,12 +122,13 @@ TEST(Plot, ALogAxisRejectsNonPositiveValuesNamingTheSeries) {
 }
 
 TEST(Plot, MismatchedLengthsThrow) {
+  hpml::testing::TempDir dir("hpml_plot_test");
   Chart c = loss_chart();
   c.series[0].hi.pop_back();
-  EXPECT_THROW(hpml::plot::save(c, "/tmp/unused"), hpml::Error);
+  EXPECT_THROW(hpml::plot::save(c, dir.file("bad_band")), hpml::Error);
   c = loss_chart();
   c.series[1].x.push_back(21);
-  EXPECT_THROW(hpml::plot::save(c, "/tmp/unused"), hpml::Error);
+  EXPECT_THROW(hpml::plot::save(c, dir.file("bad_x")), hpml::Error);
 }
 
 TEST(Plot, AnUnwritablePathThrowsNamingThePath) {

@@ -140,12 +140,25 @@ TEST(TrainCli, DamagedCheckpointIsRefused) {
 }
 
 TEST(TrainCli, BadOptionsExitWithStatus2) {
-  for (const char* args : {"train --model bogus", "train --batch-size -3", "train --dataset csv:/no/such.csv",
-                           "train --optimizer sgdd", "train --schedule sometimes", "train --epochs",
-                           "train --schedule multistep --milestones 3 1", "train --schedule warmup-cosine --epochs 2 --warmup-epochs 2"}) {
+  // Each error must be the one about the bad option (on a small dataset, so that nothing else
+  // can fail first), in one line.
+  const std::string ok = "train --model mlp --dataset blobs --epochs 1 ";
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"train --model bogus --dataset blobs", "unknown model 'bogus'"},
+      {ok + "--batch-size -3", "--batch-size must be at least 1, got -3"},
+      {"train --model mlp --dataset csv:/no/such.csv", "cannot open /no/such.csv"},
+      {ok + "--optimizer sgdd", "unknown optimizer 'sgdd'"},
+      {ok + "--schedule sometimes", "unknown schedule 'sometimes'"},
+      {"train --epochs", "--epochs"},
+      {ok + "--schedule multistep --milestones 3 1", "milestones"},
+      {"train --model mlp --dataset blobs --schedule warmup-cosine --epochs 2 --warmup-epochs 2",
+       "needs --epochs (2) greater than --warmup-epochs (2)"},
+  };
+  for (const auto& [args, says] : cases) {
     Out r = hpml_cli(args);
     EXPECT_EQ(r.status, 2) << args << ": " << r.out;
     EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << args << ": " << r.out;
+    EXPECT_NE(r.out.find(says), std::string::npos) << args << ": expected \"" << says << "\" in: " << r.out;
   }
 }
 

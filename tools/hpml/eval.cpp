@@ -27,9 +27,9 @@ int eval(const std::string& checkpoint, const std::string& split, const std::str
   std::vector<std::vector<int64_t>> confusion(static_cast<size_t>(C), std::vector<int64_t>(static_cast<size_t>(C), 0));
   data::DataLoader loader(split == "test" ? d.test : d.train, {.batch_size = 512});
   for (data::Batch& b : loader) {
-    Tensor pred = model->forward(b[0]).argmax(1);
+    const Tensor pred = model->forward(b[0]).argmax(1).contiguous(), labels = b[1].contiguous();
     const int64_t* p = pred.data_ptr<int64_t>();
-    const int64_t* y = b[1].contiguous().data_ptr<int64_t>();
+    const int64_t* y = labels.data_ptr<int64_t>();
     for (int64_t i = 0; i < pred.numel(); ++i) ++confusion[static_cast<size_t>(y[i])][static_cast<size_t>(p[i])];
   }
   std::vector<std::string> names;

@@ -1,6 +1,7 @@
-// `hpml experiment NAME`: the learning-rate experiments of the concepts list on the blobs task
-// (lr-decay, momentum, lr-range), each writing its figures, a CSV and a short table; `--seeds N`
-// repeats every run with N seeds and plots the median with a min-max band.
+// `hpml experiment NAME`: the experiments of the concepts list on the blobs task (lr-decay,
+// momentum, lr-range, batch-size, optimizers, batchnorm, init, activations), each writing its
+// figures, a CSV and a short table; `--seeds N` repeats every run with N seeds and plots the
+// median with a min-max band.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>

@@ -1,5 +1,6 @@
-// `hpml experiment NAME` (experiment.cpp): lr-decay, momentum and lr-range on the blobs task of
-// the concepts list; figures, a CSV and a table under OUT/NAME/.
+// `hpml experiment NAME` (experiment.cpp): lr-decay, momentum, lr-range, batch-size, optimizers,
+// batchnorm, init and activations on the blobs task of the concepts list; figures, a CSV and a
+// table under OUT/NAME/.
 #pragma once
 
 #include <string>

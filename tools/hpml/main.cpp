@@ -1,6 +1,5 @@
-// The hpml command. Subcommands so far: train, eval, graph, info (experiment is the rest of the
-// roadmap's item 5; see the README). Bad arguments get a one-line error and exit status 2, never
-// a stack trace.
+// The hpml command: train, eval, graph, experiment and info (docs/cli.md). Bad arguments get a
+// one-line error and exit status 2, never a stack trace.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -39,8 +38,10 @@ int main(int argc, char** argv) {
   eval->add_option("--out", eval_out, "where to write confusion.csv/.png/.svg (default: the checkpoint's folder)");
   std::string exp_name, exp_out = "runs/experiments";
   int exp_seeds = 1, exp_epochs = 200;
-  CLI::App* experiment = app.add_subcommand("experiment", "lr-decay | momentum | lr-range: figures, CSV and a table");
-  experiment->add_option("name", exp_name, "lr-decay | momentum | lr-range")->required();
+  const char* experiments =
+      "lr-decay | momentum | lr-range | batch-size | optimizers | batchnorm | init | activations";
+  CLI::App* experiment = app.add_subcommand("experiment", std::string(experiments) + ": figures, CSV and a table");
+  experiment->add_option("name", exp_name, experiments)->required();
   experiment->add_option("--seeds", exp_seeds, "seeds per setting (median and min-max band)")->capture_default_str();
   experiment->add_option("--epochs", exp_epochs, "epochs per run")->capture_default_str();
   experiment->add_option("--out", exp_out, "output folder")->capture_default_str();
@@ -72,7 +73,7 @@ int main(int argc, char** argv) {
     }
   } catch (const std::exception& e) {
     std::string what = e.what();
-    if (!hpml::cli::training_started()) {  // also every eval and graph error  // a bad option or a missing file: one line, status 2
+    if (!hpml::cli::training_started()) {  // a bad option or a missing file (every eval and graph error too): one line, status 2
       std::fprintf(stderr, "hpml: %s\n", what.substr(0, what.find('\n')).c_str());
       return 2;
     }

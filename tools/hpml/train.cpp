@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 namespace hpml::cli {
@@ -44,8 +45,15 @@ std::string csv_line(const EpochMetrics& m) {
   return os.str();
 }
 
+// Every digit of a double (std::to_string keeps 6 decimals: an lr of 1e-7 would read 0.000000).
+std::string exact(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
 std::string json_line(const EpochMetrics& m) {
-  auto num = [](double v) { return std::isnan(v) ? std::string("null") : std::to_string(v); };
+  auto num = [](double v) { return std::isfinite(v) ? exact(v) : std::string("null"); };  // JSON has no inf / nan
   std::ostringstream os;
   os << "{\"epoch\": " << m.epoch << ", \"train_loss\": " << num(m.train_loss) << ", \"train_acc\": "
      << num(m.train_acc) << ", \"test_loss\": " << num(m.test_loss) << ", \"test_acc\": " << num(m.test_acc)
@@ -140,7 +148,8 @@ int train(const TrainConfig& c, const std::string& command_line) {
   const DataSplits d = make_data(c);
   const bool classify = d.classes > 0;
   std::shared_ptr<nn::Module> model = make_model(c, d);
-  std::unique_ptr<optim::Optimizer> opt = make_optimizer(c, model->parameters());
+  const TensorList params = model->parameters();
+  std::unique_ptr<optim::Optimizer> opt = make_optimizer(c, params);
   auto data_gen = std::make_shared<Generator>(c.seed + 1);
   data::DataLoader loader(d.train, {.batch_size = c.batch_size, .shuffle = true, .num_workers = c.workers,
                                     .worker_mode = c.worker_mode == "process" ? data::WorkerMode::process
@@ -163,7 +172,7 @@ int train(const TrainConfig& c, const std::string& command_line) {
   io::TrainingObjects objects{.model = model.get(), .optimizer = opt.get(), .scheduler = sched, .plateau = schedule.plateau.get(),
                               .generators = {{"data", data_gen.get()}}};
   io::TrainingProgress pos;
-  double best_acc = -1;
+  double best_acc = -std::numeric_limits<double>::infinity();  // the best score: test accuracy, or -test loss
   if (!c.resume.empty()) {
     io::Metadata meta;
     pos = io::load_checkpoint(c.resume, objects, &meta);
@@ -181,7 +190,7 @@ int train(const TrainConfig& c, const std::string& command_line) {
   if (!c.quiet) std::printf("%s; %s, %lld parameters\n", d.description.c_str(), c.model.c_str(),
                             static_cast<long long>([&] {
                               int64_t n = 0;
-                              for (const Tensor& p : model->parameters()) n += p.numel();
+                              for (const Tensor& p : params) n += p.numel();
                               return n;
                             }()));
 
@@ -223,7 +232,7 @@ int train(const TrainConfig& c, const std::string& command_line) {
       seen += b[0].size(0);
       ++k;
       if (++micro % c.accumulate != 0 && k != batches) continue;
-      if (c.clip > 0) nn::utils::clip_grad_norm_(model->parameters(), c.clip);
+      if (c.clip > 0) nn::utils::clip_grad_norm_(params, c.clip);
       opt->step();
       opt->zero_grad();
       if (sched && per_batch) sched->step();
@@ -243,7 +252,7 @@ int train(const TrainConfig& c, const std::string& command_line) {
         signal(SIGTERM, SIG_IGN);
         Generator now = *data_gen;
         *data_gen = epoch_gen;  // saved as the epoch's start; see Note [Resuming inside an epoch]
-        meta["best_test_acc"] = std::to_string(best_acc);
+        meta["best_test_acc"] = exact(best_acc);
         io::save_checkpoint(last, objects, {epoch, pos.step, k}, meta);
         *data_gen = now;
         std::printf("%s\n%s: stopped after batch %lld of epoch %lld; checkpoint %s\nresume with: hpml train --resume %s "
@@ -270,7 +279,7 @@ int train(const TrainConfig& c, const std::string& command_line) {
     const double score = classify ? m.test_acc : -m.test_loss;
     const bool improved = score > best_acc;
     if (improved) best_acc = score;
-    meta["best_test_acc"] = std::to_string(best_acc);
+    meta["best_test_acc"] = exact(best_acc);
     io::save_checkpoint(last, objects, {epoch + 1, pos.step, 0}, meta);
     if (improved) io::save_checkpoint(best, objects, {epoch + 1, pos.step, 0}, meta);
     if (!c.quiet) {
