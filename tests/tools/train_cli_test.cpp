@@ -145,7 +145,7 @@ TEST(TrainCli, BadOptionsExitWithStatus2) {
   const std::string ok = "train --model mlp --dataset blobs --epochs 1 ";
   const std::vector<std::pair<std::string, std::string>> cases{
       {"train --model bogus --dataset blobs", "unknown model 'bogus'"},
-      {ok + "--batch-size -3", "--batch-size must be at least 1, got -3"},
+      {ok + "--batch-size -3", "--batch-size: '-3' is not an integer in [1, 1048576]"},
       {"train --model mlp --dataset csv:/no/such.csv", "cannot open /no/such.csv"},
       {ok + "--optimizer sgdd", "unknown optimizer 'sgdd'"},
       {ok + "--schedule sometimes", "unknown schedule 'sometimes'"},

@@ -1,24 +1,57 @@
 // `hpml eval` (a checkpoint on a split: accuracy, per-class report, confusion matrix) and
 // `hpml graph` (the autograd graph of a model's loss as DOT / PNG).
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
 #include "plot.h"
 #include "train.h"
 
+extern char** environ;
+
 namespace hpml::cli {
+
+namespace {
+
+constexpr int kNotFound = -2;
+
+// Runs a program found on PATH with these arguments, no shell in between (a quote or a `;` in
+// a path is just a character), and returns its exit status: kNotFound when there is no such
+// program, -1 when it did not exit normally.
+int run_program(const std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  const int err = posix_spawnp(&pid, argv[0], nullptr, nullptr, argv.data(), environ);
+  if (err == ENOENT) return kNotFound;
+  HPML_CHECK(err == 0, "graph: cannot start ", args[0], ": ", std::strerror(err));
+  int st = 0;
+  while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+}  // namespace
 
 int eval(const std::string& checkpoint, const std::string& split, const std::string& out_dir) {
   HPML_CHECK(split == "test" || split == "train", "--split must be test or train, got '", split, "'");
   io::CheckpointState state = io::load_checkpoint(checkpoint);
-  auto it = state.metadata.find("command");
-  HPML_CHECK(it != state.metadata.end(), checkpoint, " does not record the command that trained it");
-  const TrainConfig c = parse_train_command(it->second);
+  auto it = state.metadata.find("argv");
+  HPML_CHECK(it != state.metadata.end(), checkpoint, ": the checkpoint does not record the arguments of the run that "
+             "wrote it (metadata \"argv\"), so hpml eval cannot rebuild its model");
+  const TrainConfig c = parse_recorded_arguments(it->second, checkpoint);
   const DataSplits d = make_data(c);
   HPML_CHECK(d.classes > 0, "hpml eval reports classification metrics; ", checkpoint, " holds a regression model");
-  std::shared_ptr<nn::Module> model = make_model(c, d);
+  const std::vector<LayerSpec> plan = plan_model(c, d);
+  check_model_matches(plan, state.model, checkpoint);  // before a weight is allocated
+  std::shared_ptr<nn::Module> model = build_model(plan, "default");
   model->load_state_dict(state.model);
   model->eval();
   NoGradGuard ng;
@@ -30,7 +63,11 @@ int eval(const std::string& checkpoint, const std::string& split, const std::str
     const Tensor pred = model->forward(b[0]).argmax(1).contiguous(), labels = b[1].contiguous();
     const int64_t* p = pred.data_ptr<int64_t>();
     const int64_t* y = labels.data_ptr<int64_t>();
-    for (int64_t i = 0; i < pred.numel(); ++i) ++confusion[static_cast<size_t>(y[i])][static_cast<size_t>(p[i])];
+    for (int64_t i = 0; i < pred.numel(); ++i) {
+      HPML_CHECK(y[i] >= 0 && y[i] < C && p[i] >= 0 && p[i] < C, "hpml eval: a label ", y[i], " or prediction ", p[i],
+                 " is not a class in [0, ", C, ")");
+      ++confusion[static_cast<size_t>(y[i])][static_cast<size_t>(p[i])];
+    }
   }
   std::vector<std::string> names;
   if (auto* m = dynamic_cast<const data::datasets::MNIST*>(d.test.get())) names = m->classes();
@@ -102,13 +139,14 @@ int graph(const TrainConfig& c) {
   const std::string dot = c.out + "/graph.dot", png = c.out + "/graph.png";
   std::ofstream(dot) << autograd::to_dot(loss);
   std::printf("wrote %s (the autograd graph of the loss of a batch of 4)\n", dot.c_str());
-  if (std::system("command -v dot >/dev/null 2>&1") == 0) {
-    const std::string cmd = "dot -Tpng '" + dot + "' -o '" + png + "'";
-    HPML_CHECK(std::system(cmd.c_str()) == 0, "graph: `", cmd, "` failed");
-    std::printf("wrote %s\n", png.c_str());
-  } else {
+  const int status = run_program({"dot", "-Tpng", dot, "-o", png});
+  if (status == kNotFound) {
     std::printf("no PNG: Graphviz's `dot` is not installed (apt-get install graphviz)\n");
+    return 0;
   }
+  HPML_CHECK(status == 0, "graph: Graphviz's dot -Tpng ", escape_bytes(dot), " -o ", escape_bytes(png),
+             " failed with status ", status);
+  std::printf("wrote %s\n", png.c_str());
   return 0;
 }
 

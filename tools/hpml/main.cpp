@@ -4,9 +4,12 @@
 
 #include <cstdio>
 #include <exception>
+#include <string>
+#include <vector>
 
 #include "hpml/hpml.h"
 #include "experiment.h"
+#include "signals.h"
 #include "train.h"
 
 namespace {
@@ -25,6 +28,7 @@ int run_info() {
 
 int main(int argc, char** argv) {
   hpml::mp::init(argc, argv);  // data-loader workers with spawn / forkserver start here
+  hpml::cli::start_signal_thread();  // before any other thread: Note [Signals in one place]
   CLI::App app{"hpml: train and inspect models (a C++ deep-learning framework)", "hpml"};
   app.require_subcommand(1);
   CLI::App* info = app.add_subcommand("info", "version, build options, threads, BLAS, SIMD target, CUDA");
@@ -66,19 +70,15 @@ int main(int argc, char** argv) {
     if (eval->parsed()) return hpml::cli::eval(checkpoint, split, eval_out);
     if (graph->parsed()) return hpml::cli::graph(gc);
     if (experiment->parsed()) return hpml::cli::experiment(exp_name, exp_seeds, exp_epochs, exp_out);
-    if (train->parsed()) {
-      std::string command_line;
-      for (int i = 0; i < argc; ++i) command_line += (i ? " " : "") + std::string(argv[i]);
-      return hpml::cli::train(tc, command_line);
+    if (train->parsed()) {  // the arguments from "train" on, as the checkpoints record them
+      return hpml::cli::train(tc, hpml::cli::record_arguments(std::vector<std::string>(argv + 1, argv + argc)));
     }
   } catch (const std::exception& e) {
-    std::string what = e.what();
-    if (!hpml::cli::training_started()) {  // a bad option or a missing file (every eval and graph error too): one line, status 2
-      std::fprintf(stderr, "hpml: %s\n", what.substr(0, what.find('\n')).c_str());
-      return 2;
-    }
-    std::fprintf(stderr, "hpml: %s\n", what.c_str());
-    return 1;
+    // Before training starts, an error is a bad option or a bad file (every eval and graph error
+    // too): status 2. After it, the run failed: status 1. The whole message either way (a
+    // load_state_dict error lists the missing keys on lines of their own).
+    std::fprintf(stderr, "hpml: %s\n", e.what());
+    return hpml::cli::training_started() ? 1 : 2;
   }
   return 2;
 }

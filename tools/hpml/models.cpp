@@ -1,6 +1,8 @@
 // The pieces `hpml train` builds from its options: datasets, models, optimizers (schedules:
 // schedules.cpp).
+#include <algorithm>
 #include <functional>
+#include <map>
 
 #include "train.h"
 
@@ -39,6 +41,23 @@ void check_image(const std::string& model, const DataSplits& d) {
              IntArrayRef(d.input_shape));
 }
 
+// The classes of a CSV file's labels: 0 .. the largest. Each label must lie in [0, kMaxClasses):
+// a negative one (-100 is cross_entropy's ignore_index: training would skip the row in silence,
+// and eval would index its confusion matrix with it) or a huge one (the class count overflows)
+// is refused with its row (data rows counted from 1 after the header, blank lines not counted).
+int64_t csv_classes(const Tensor& labels, const std::string& path) {
+  const Tensor l = labels.contiguous();
+  const int64_t* y = l.data_ptr<int64_t>();
+  int64_t top = -1;
+  for (int64_t i = 0; i < l.numel(); ++i) {
+    HPML_CHECK(y[i] >= 0 && y[i] < kMaxClasses, path, ": data row ", i + 1, ": the label ", y[i],
+               " is not a class in [0, ", kMaxClasses, ")");
+    top = std::max(top, y[i]);
+  }
+  HPML_CHECK(top >= 0, path, ": no rows");
+  return top + 1;
+}
+
 }  // namespace
 
 DataSplits make_data(const TrainConfig& c) {
@@ -68,80 +87,165 @@ DataSplits make_data(const TrainConfig& c) {
   }
   if (d.rfind("csv:", 0) == 0) {
     data::CsvTable t = data::read_csv(d.substr(4));
-    const int64_t classes = t.labels.numel() ? t.labels.max().item<int64_t>() + 1 : 0;
+    const int64_t classes = csv_classes(t.labels, d.substr(4));
     return split(t.features, t.labels, classes, d.substr(4) + ": " + std::to_string(t.features.size(0)) + " rows");
   }
   HPML_CHECK(false, "unknown dataset '", d, "' (fashion-mnist, mnist:PATH, blobs, moons, regression, csv:PATH)");
   return {};
 }
 
-std::shared_ptr<nn::Module> make_model(const TrainConfig& c, const DataSplits& d) {
+// Note [Planning a model before building it]
+// `hpml eval` rebuilds a model from the arguments a checkpoint recorded, and a checkpoint is a
+// file from anywhere: its arguments could ask for --hidden 65536 65536 ... So the model is first
+// planned as a list of layers, whose state-dict shapes are known without allocating anything;
+// eval compares them with the checkpoint's own tensors, and every run checks the parameter count,
+// before a single weight exists.
+std::vector<LayerSpec> plan_model(const TrainConfig& c, const DataSplits& d) {
+  using K = LayerSpec::Kind;
   const int64_t in = numel(d.input_shape);
-  auto seq = std::make_shared<nn::Sequential>();
+  std::vector<LayerSpec> plan;
+  auto act = [&] { plan.push_back({.kind = K::activation, .activation = c.activation}); };
+  auto linear = [&](int64_t i, int64_t o) { plan.push_back({.kind = K::linear, .in = i, .out = o}); };
+  auto conv = [&](int64_t i, int64_t o, int64_t k, int64_t pad) {
+    plan.push_back({.kind = K::conv, .in = i, .out = o, .kernel = k, .padding = pad});
+  };
+  auto pool = [&](K kind) { plan.push_back({.kind = kind, .kernel = 2}); };
+  activation(c.activation);  // an unknown name fails here, before anything is planned
+  HPML_CHECK(c.init == "default" || c.init == "kaiming" || c.init == "xavier", "unknown init '", c.init,
+             "' (default, kaiming, xavier)");
   if (c.model == "linreg") {
     HPML_CHECK(d.classes == 0, "--model linreg needs a regression dataset (regression, or csv:PATH with a numeric target)");
-    seq->emplace_back<nn::Flatten>();
-    seq->emplace_back<nn::Linear>(in, 1);
+    plan.push_back({.kind = K::flatten});
+    linear(in, 1);
+    return plan;
+  }
+  HPML_CHECK(d.classes > 0, "--model ", c.model, " is a classifier; the dataset is a regression one (use linreg)");
+  if (c.model == "logreg") {
+    plan.push_back({.kind = K::flatten});
+    linear(in, d.classes);
+  } else if (c.model == "mlp") {
+    plan.push_back({.kind = K::flatten});
+    int64_t width = in;
+    for (int64_t h : c.hidden) {
+      HPML_CHECK(h > 0, "--hidden sizes must be positive, got ", h);
+      linear(width, h);
+      if (c.batchnorm) plan.push_back({.kind = K::batchnorm1d, .out = h});
+      act();
+      if (c.dropout > 0) plan.push_back({.kind = K::dropout, .p = c.dropout});
+      width = h;
+    }
+    linear(width, d.classes);
+  } else if (c.model == "cnn") {  // the nn issue's Fashion-MNIST CNN
+    check_image(c.model, d);
+    for (auto [i, o] : {std::pair<int64_t, int64_t>{1, 32}, {32, 64}}) {
+      conv(i, o, 3, 1);
+      if (c.batchnorm) plan.push_back({.kind = K::batchnorm2d, .out = o});
+      act();
+      pool(K::maxpool);
+    }
+    plan.push_back({.kind = K::flatten});
+    linear(64 * 7 * 7, 128);
+    act();
+    if (c.dropout > 0) plan.push_back({.kind = K::dropout, .p = c.dropout});
+    linear(128, d.classes);
+  } else if (c.model == "lenet") {  // LeNet-5 on 28x28 (padding 2 on the first convolution)
+    check_image(c.model, d);
+    conv(1, 6, 5, 2);
+    act();
+    pool(K::avgpool);
+    conv(6, 16, 5, 0);
+    act();
+    pool(K::avgpool);
+    plan.push_back({.kind = K::flatten});
+    linear(16 * 5 * 5, 120);
+    act();
+    linear(120, 84);
+    act();
+    linear(84, d.classes);
   } else {
-    HPML_CHECK(d.classes > 0, "--model ", c.model, " is a classifier; the dataset is a regression one (use linreg)");
-    if (c.model == "logreg") {
-      seq->emplace_back<nn::Flatten>();
-      seq->emplace_back<nn::Linear>(in, d.classes);
-    } else if (c.model == "mlp") {
-      seq->emplace_back<nn::Flatten>();
-      int64_t width = in;
-      for (int64_t h : c.hidden) {
-        HPML_CHECK(h > 0, "--hidden sizes must be positive, got ", h);
-        seq->emplace_back<nn::Linear>(width, h);
-        if (c.batchnorm) seq->emplace_back<nn::BatchNorm1d>(h);
-        seq->push_back(activation(c.activation));
-        if (c.dropout > 0) seq->emplace_back<nn::Dropout>(c.dropout);
-        width = h;
-      }
-      seq->emplace_back<nn::Linear>(width, d.classes);
-    } else if (c.model == "cnn") {  // the nn issue's Fashion-MNIST CNN
-      check_image(c.model, d);
-      seq->emplace_back<nn::Conv2d>(1, 32, 3, nn::ConvOptions{.padding = 1});
-      if (c.batchnorm) seq->emplace_back<nn::BatchNorm2d>(32);
-      seq->push_back(activation(c.activation));
-      seq->emplace_back<nn::MaxPool2d>(2);
-      seq->emplace_back<nn::Conv2d>(32, 64, 3, nn::ConvOptions{.padding = 1});
-      if (c.batchnorm) seq->emplace_back<nn::BatchNorm2d>(64);
-      seq->push_back(activation(c.activation));
-      seq->emplace_back<nn::MaxPool2d>(2);
-      seq->emplace_back<nn::Flatten>();
-      seq->emplace_back<nn::Linear>(64 * 7 * 7, 128);
-      seq->push_back(activation(c.activation));
-      if (c.dropout > 0) seq->emplace_back<nn::Dropout>(c.dropout);
-      seq->emplace_back<nn::Linear>(128, d.classes);
-    } else if (c.model == "lenet") {  // LeNet-5 on 28x28 (padding 2 on the first convolution)
-      check_image(c.model, d);
-      seq->emplace_back<nn::Conv2d>(1, 6, 5, nn::ConvOptions{.padding = 2});
-      seq->push_back(activation(c.activation));
-      seq->emplace_back<nn::AvgPool2d>(2);
-      seq->emplace_back<nn::Conv2d>(6, 16, 5);
-      seq->push_back(activation(c.activation));
-      seq->emplace_back<nn::AvgPool2d>(2);
-      seq->emplace_back<nn::Flatten>();
-      seq->emplace_back<nn::Linear>(16 * 5 * 5, 120);
-      seq->push_back(activation(c.activation));
-      seq->emplace_back<nn::Linear>(120, 84);
-      seq->push_back(activation(c.activation));
-      seq->emplace_back<nn::Linear>(84, d.classes);
-    } else {
-      HPML_CHECK(false, "unknown model '", c.model, "' (logreg, linreg, mlp, cnn, lenet)");
+    HPML_CHECK(false, "unknown model '", c.model, "' (logreg, linreg, mlp, cnn, lenet)");
+  }
+  return plan;
+}
+
+std::vector<std::pair<std::string, std::vector<int64_t>>> state_shapes(const std::vector<LayerSpec>& plan) {
+  using K = LayerSpec::Kind;
+  std::vector<std::pair<std::string, std::vector<int64_t>>> out;
+  for (size_t i = 0; i < plan.size(); ++i) {
+    const LayerSpec& l = plan[i];
+    const std::string p = std::to_string(i) + ".";
+    if (l.kind == K::linear) {
+      out.push_back({p + "weight", {l.out, l.in}});
+      out.push_back({p + "bias", {l.out}});
+    } else if (l.kind == K::conv) {
+      out.push_back({p + "weight", {l.out, l.in, l.kernel, l.kernel}});
+      out.push_back({p + "bias", {l.out}});
+    } else if (l.kind == K::batchnorm1d || l.kind == K::batchnorm2d) {
+      for (const char* n : {"weight", "bias", "running_mean", "running_var"}) out.push_back({p + n, {l.out}});
+      out.push_back({p + "num_batches_tracked", {}});
     }
   }
-  if (c.init != "default") {
-    HPML_CHECK(c.init == "kaiming" || c.init == "xavier", "unknown init '", c.init, "' (default, kaiming, xavier)");
+  return out;
+}
+
+int64_t parameter_count(const std::vector<LayerSpec>& plan) {
+  int64_t n = 0;
+  for (const auto& [name, shape] : state_shapes(plan)) {
+    int64_t k = 1;
+    for (int64_t s : shape) k *= s;  // widths <= 2^16, inputs and classes < 2^31: fits in int64
+    n += k;
+  }
+  return n;
+}
+
+void check_model_matches(const std::vector<LayerSpec>& plan, const io::NamedTensors& model, const std::string& source) {
+  const auto want = state_shapes(plan);
+  std::map<std::string, const Tensor*> have;
+  for (const auto& [name, t] : model) have[name] = &t;
+  for (const auto& [name, shape] : want) {
+    auto it = have.find(name);
+    HPML_CHECK(it != have.end(), source, ": the model its arguments describe has ", name, " ", IntArrayRef(shape),
+               ", the checkpoint has no such tensor");
+    HPML_CHECK(it->second->sizes() == IntArrayRef(shape), source, ": the model its arguments describe has ", name, " ",
+               IntArrayRef(shape), ", the checkpoint's is ", it->second->sizes());
+    have.erase(it);
+  }
+  HPML_CHECK(have.empty(), source, ": the checkpoint has ", have.size(), " model tensors that the model its arguments "
+             "describe does not, the first is ", escape_bytes(have.begin()->first));
+}
+
+std::shared_ptr<nn::Module> build_model(const std::vector<LayerSpec>& plan, const std::string& init) {
+  using K = LayerSpec::Kind;
+  const int64_t n = parameter_count(plan);
+  HPML_CHECK(n <= kMaxParameters, "the model has ", n, " parameters; hpml train builds at most ", kMaxParameters,
+             " (hint: smaller --hidden sizes)");
+  auto seq = std::make_shared<nn::Sequential>();
+  for (const LayerSpec& l : plan) {
+    switch (l.kind) {
+      case K::flatten: seq->emplace_back<nn::Flatten>(); break;
+      case K::linear: seq->emplace_back<nn::Linear>(l.in, l.out); break;
+      case K::conv: seq->emplace_back<nn::Conv2d>(l.in, l.out, l.kernel, nn::ConvOptions{.padding = l.padding}); break;
+      case K::batchnorm1d: seq->emplace_back<nn::BatchNorm1d>(l.out); break;
+      case K::batchnorm2d: seq->emplace_back<nn::BatchNorm2d>(l.out); break;
+      case K::activation: seq->push_back(activation(l.activation)); break;
+      case K::dropout: seq->emplace_back<nn::Dropout>(l.p); break;
+      case K::maxpool: seq->emplace_back<nn::MaxPool2d>(l.kernel); break;
+      case K::avgpool: seq->emplace_back<nn::AvgPool2d>(l.kernel); break;
+    }
+  }
+  if (init != "default") {
     for (auto& [name, p] : seq->named_parameters()) {
       if (p.dim() < 2) continue;  // weights only; biases keep their default
       NoGradGuard ng;
-      if (c.init == "kaiming") nn::init::kaiming_normal_(p);
+      if (init == "kaiming") nn::init::kaiming_normal_(p);
       else nn::init::xavier_uniform_(p);
     }
   }
   return seq;
+}
+
+std::shared_ptr<nn::Module> make_model(const TrainConfig& c, const DataSplits& d) {
+  return build_model(plan_model(c, d), c.init);
 }
 
 std::unique_ptr<optim::Optimizer> make_optimizer(const TrainConfig& c, const TensorList& params) {

@@ -1,78 +1,215 @@
-// The options of `hpml train` (shared with `hpml eval` and `hpml graph`, which rebuild a run's
-// model from the command line its checkpoint recorded).
+// The options of `hpml train` (shared with `hpml eval` and `hpml graph`): every number is bounded
+// and its error gives the allowed range; the argument list a checkpoint records (a JSON array),
+// read back strictly; and the option-by-option comparison that `--resume` uses.
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <charconv>
+#include <cmath>
+#include <limits>
+#include <sstream>
 
 #include "train.h"
 
 namespace hpml::cli {
 
+namespace {
+
+// Note [Bounded options]
+// Every number from the command line (or from a checkpoint's recorded arguments) is parsed whole
+// (`12abc`, `1e3` for an integer, `nan`, `inf` and values past int64 are refused, not clamped) and
+// must lie in a range that a run on this machine can use: CLI11's own Range lets NaN through and
+// its integer conversion saturates, so hpml uses these two validators instead. The message is
+// CLI11's "--name: ..." followed by the value and the range.
+CLI::Validator int_in(int64_t lo, int64_t hi) {
+  return CLI::Validator(
+      [lo, hi](std::string& s) -> std::string {
+        int64_t v = 0;
+        const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+        if (ec != std::errc() || end != s.data() + s.size() || v < lo || v > hi)
+          return "'" + s + "' is not an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
+        return {};
+      },
+      "INT in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+}
+
+std::string show(double v) {
+  std::ostringstream os;
+  os << v;
+  return os.str();
+}
+
+CLI::Validator real_in(double lo, double hi) {
+  return CLI::Validator(
+      [lo, hi](std::string& s) -> std::string {
+        double v = 0;
+        const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+        if (ec != std::errc() || end != s.data() + s.size() || !std::isfinite(v) || v < lo || v > hi)
+          return "'" + s + "' is not a number in [" + show(lo) + ", " + show(hi) + "]";
+        return {};
+      },
+      "NUMBER in [" + show(lo) + ", " + show(hi) + "]");
+}
+
+constexpr int64_t kMaxWidth = 1 << 16;  // a layer's width: keeps every shape product far from overflow
+
+}  // namespace
+
 void add_train_options(CLI::App& app, TrainConfig& tc) {
   app.add_option("--model", tc.model, "logreg | linreg | mlp | cnn | lenet")->capture_default_str();
-  app.add_option("--hidden", tc.hidden, "hidden sizes of the mlp, e.g. --hidden 256 128")->capture_default_str();
+  app.add_option("--hidden", tc.hidden, "hidden sizes of the mlp, e.g. --hidden 256 128")
+      ->check(int_in(1, kMaxWidth))->expected(1, kMaxHiddenLayers)->capture_default_str();
   app.add_option("--activation", tc.activation, "relu | tanh | sigmoid | gelu")->capture_default_str();
   app.add_flag("--batchnorm", tc.batchnorm, "batch normalization after each hidden layer");
-  app.add_option("--dropout", tc.dropout, "dropout probability")->check(CLI::Range(0.0, 0.999));
+  app.add_option("--dropout", tc.dropout, "dropout probability")->check(real_in(0, 0.999));
   app.add_option("--init", tc.init, "default | kaiming | xavier")->capture_default_str();
   app.add_option("--dataset", tc.dataset, "fashion-mnist | mnist:PATH | blobs | moons | regression | csv:PATH")
       ->capture_default_str();
-  app.add_option("--epochs", tc.epochs, "epochs")->capture_default_str();
-  app.add_option("--batch-size", tc.batch_size, "samples per batch")->capture_default_str();
+  app.add_option("--epochs", tc.epochs, "epochs")->check(int_in(1, kMaxEpochs))->capture_default_str();
+  app.add_option("--batch-size", tc.batch_size, "samples per batch")->check(int_in(1, 1 << 20))->capture_default_str();
   app.add_option("--workers", tc.workers, "DataLoader workers (0: load in the training thread)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(int_in(0, kMaxWorkers))->capture_default_str();
   app.add_option("--worker-mode", tc.worker_mode, "thread | process (forked, batches in shared memory)")
       ->check(CLI::IsMember({"thread", "process"}))
       ->capture_default_str();
+  app.add_option("--loader-timeout", tc.loader_timeout,
+                 "seconds to wait for a batch before the run fails (a stuck worker; 0: no limit)")
+      ->check(real_in(0, 86400))->capture_default_str();
   app.add_option("--optimizer", tc.optimizer, "sgd | adagrad | adadelta | rmsprop | adam | adamw")->capture_default_str();
-  app.add_option("--lr", tc.lr, "learning rate (default: the optimizer's usual one; sgd 0.05)");
-  app.add_option("--momentum", tc.momentum, "sgd / rmsprop momentum")->capture_default_str();
-  app.add_option("--weight-decay", tc.weight_decay, "L2 weight decay (adamw: decoupled)");
+  app.add_option("--lr", tc.lr, "learning rate (default: the optimizer's usual one; sgd 0.05)")->check(real_in(1e-12, 1e6));
+  app.add_option("--momentum", tc.momentum, "sgd / rmsprop momentum")->check(real_in(0, 0.9999))->capture_default_str();
+  app.add_option("--weight-decay", tc.weight_decay, "L2 weight decay (adamw: decoupled)")->check(real_in(0, 1e3));
   app.add_flag("--nesterov", tc.nesterov, "Nesterov momentum (sgd)");
-  app.add_option("--beta1", tc.beta1, "adam / adamw beta1")->capture_default_str();
-  app.add_option("--beta2", tc.beta2, "adam / adamw beta2")->capture_default_str();
+  app.add_option("--beta1", tc.beta1, "adam / adamw beta1")->check(real_in(0, 0.9999999))->capture_default_str();
+  app.add_option("--beta2", tc.beta2, "adam / adamw beta2")->check(real_in(0, 0.9999999))->capture_default_str();
   app.add_option("--schedule", tc.schedule,
                  "none | step | multistep | exponential | multiplicative | constant | linear | warmup | polynomial | "
                  "cosine | cosine-restarts | cyclic | onecycle | inverse-time | warmup-cosine | chained | plateau")
       ->capture_default_str();
   app.add_option("--step-size", tc.step_size, "step: epochs between decays; cyclic: epochs per cycle")
-      ->capture_default_str();
-  app.add_option("--milestones", tc.milestones, "multistep: the epochs at which the lr is multiplied by --gamma");
+      ->check(int_in(1, kMaxEpochs))->capture_default_str();
+  app.add_option("--milestones", tc.milestones, "multistep: the epochs at which the lr is multiplied by --gamma")
+      ->check(int_in(1, kMaxEpochs))->expected(1, 1000);
   app.add_option("--gamma", tc.gamma, "step / multistep / exponential / multiplicative / chained: decay factor")
-      ->capture_default_str();
-  app.add_option("--decay", tc.decay, "inverse-time: lr0 / (1 + decay * epoch)")->capture_default_str();
+      ->check(real_in(1e-6, 1e3))->capture_default_str();
+  app.add_option("--decay", tc.decay, "inverse-time: lr0 / (1 + decay * epoch)")->check(real_in(0, 1e6))->capture_default_str();
   app.add_option("--warmup-epochs", tc.warmup_epochs, "warmup / warmup-cosine: epochs of linear warm-up; "
-                 "constant / chained: epochs at --factor")->capture_default_str();
+                 "constant / chained: epochs at --factor")->check(int_in(1, kMaxEpochs))->capture_default_str();
   app.add_option("--factor", tc.factor, "constant / chained: lr factor at first; linear: at the end; plateau: "
-                 "the factor on a plateau")->capture_default_str();
-  app.add_option("--power", tc.power, "polynomial: the power")->capture_default_str();
-  app.add_option("--t0", tc.t0, "cosine-restarts: epochs of the first cycle")->capture_default_str();
-  app.add_option("--t-mult", tc.t_mult, "cosine-restarts: each cycle is this many times longer")->capture_default_str();
-  app.add_option("--max-lr", tc.max_lr, "onecycle / cyclic: the peak lr (default 10 x --lr)");
+                 "the factor on a plateau")->check(real_in(0, 1))->capture_default_str();
+  app.add_option("--power", tc.power, "polynomial: the power")->check(real_in(0, 100))->capture_default_str();
+  app.add_option("--t0", tc.t0, "cosine-restarts: epochs of the first cycle")->check(int_in(1, kMaxEpochs))->capture_default_str();
+  app.add_option("--t-mult", tc.t_mult, "cosine-restarts: each cycle is this many times longer")
+      ->check(int_in(1, 1000))->capture_default_str();
+  app.add_option("--max-lr", tc.max_lr, "onecycle / cyclic: the peak lr (default 10 x --lr)")->check(real_in(1e-12, 1e6));
   app.add_option("--patience", tc.patience, "plateau: epochs without a better test loss before the lr drops")
-      ->capture_default_str();
-  app.add_option("--accumulate", tc.accumulate, "micro-batches per optimizer step")->capture_default_str();
-  app.add_option("--clip", tc.clip, "clip the gradient norm to this (0: off)");
-  app.add_option("--seed", tc.seed, "random seed")->capture_default_str();
-  app.add_option("--threads", tc.threads, "threads (default: all cores)")->check(CLI::NonNegativeNumber);
+      ->check(int_in(0, kMaxEpochs))->capture_default_str();
+  app.add_option("--accumulate", tc.accumulate, "micro-batches per optimizer step")->check(int_in(1, 1 << 16))->capture_default_str();
+  app.add_option("--clip", tc.clip, "clip the gradient norm to this (0: off)")->check(real_in(0, 1e9));
+  app.add_option("--seed", tc.seed, "random seed")->check(int_in(0, std::numeric_limits<int64_t>::max()))->capture_default_str();
+  app.add_option("--threads", tc.threads, "threads (default: all cores)")->check(int_in(0, 1024));
   app.add_option("--out", tc.out, "output folder")->capture_default_str();
   app.add_option("--resume", tc.resume, "continue from this checkpoint (with the same options)");
   app.add_option("--stop-after", tc.stop_after, "end this run after that epoch, as if stopped by a signal "
-                 "there; --resume continues it")->check(CLI::PositiveNumber);
+                 "there; --resume continues it")->check(int_in(1, kMaxEpochs));
   app.add_flag("--quiet", tc.quiet, "no progress lines");
 }
 
-TrainConfig parse_train_command(const std::string& command) {
-  CLI::App app{"hpml"};
-  TrainConfig tc;
-  CLI::App* train = app.add_subcommand("train");
-  add_train_options(*train, tc);
-  app.allow_extras(true);
-  try {
-    app.parse(command, /*program_name_included=*/true);
-  } catch (const CLI::ParseError& e) {
-    HPML_CHECK(false, "cannot read the recorded command '", command, "': ", e.what());
+// ---- the settings, option by option ---------------------------------------------------------
+
+namespace {
+template <typename T>
+std::string text(const T& v) {
+  std::ostringstream os;
+  os.precision(17);
+  if constexpr (std::is_same_v<T, std::vector<int64_t>>) {
+    for (size_t i = 0; i < v.size(); ++i) os << (i ? " " : "") << v[i];
+  } else {
+    os << v;
   }
-  HPML_CHECK(train->parsed(), "the recorded command '", command, "' is not an `hpml train` command");
+  return os.str();
+}
+}  // namespace
+
+std::vector<OptionSetting> settings(const TrainConfig& c) {
+  // may change on --resume: where the run writes, how far it goes and how fast it loads; every
+  // other option decides the model, the data or the update and must stay as recorded.
+  return {
+      {"--model", text(c.model), false},          {"--hidden", text(c.hidden), false},
+      {"--activation", text(c.activation), false}, {"--batchnorm", text(c.batchnorm), false},
+      {"--dropout", text(c.dropout), false},      {"--init", text(c.init), false},
+      {"--dataset", text(c.dataset), false},      {"--epochs", text(c.epochs), true},
+      {"--batch-size", text(c.batch_size), false}, {"--workers", text(c.workers), true},
+      {"--worker-mode", text(c.worker_mode), true}, {"--loader-timeout", text(c.loader_timeout), true},
+      {"--optimizer", text(c.optimizer), false},  {"--lr", c.lr < 0 ? "the optimizer's default" : text(c.lr), false},
+      {"--momentum", text(c.momentum), false},    {"--weight-decay", text(c.weight_decay), false},
+      {"--nesterov", text(c.nesterov), false},    {"--beta1", text(c.beta1), false},
+      {"--beta2", text(c.beta2), false},          {"--schedule", text(c.schedule), false},
+      {"--step-size", text(c.step_size), false},  {"--milestones", text(c.milestones), false},
+      {"--gamma", text(c.gamma), false},          {"--decay", text(c.decay), false},
+      {"--warmup-epochs", text(c.warmup_epochs), false}, {"--factor", text(c.factor), false},
+      {"--power", text(c.power), false},          {"--t0", text(c.t0), false},
+      {"--t-mult", text(c.t_mult), false},        {"--max-lr", c.max_lr < 0 ? "10 x --lr" : text(c.max_lr), false},
+      {"--patience", text(c.patience), false},    {"--accumulate", text(c.accumulate), false},
+      {"--clip", text(c.clip), false},            {"--seed", text(c.seed), false},
+      {"--threads", text(c.threads), true},       {"--out", text(c.out), true},
+      {"--resume", text(c.resume), true},         {"--stop-after", text(c.stop_after), true},
+      {"--quiet", text(c.quiet), true},
+  };
+}
+
+std::vector<std::string> resume_differences(const TrainConfig& recorded, const TrainConfig& now) {
+  const std::vector<OptionSetting> a = settings(recorded), b = settings(now);
+  std::vector<std::string> out;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (!a[i].may_change_on_resume && a[i].value != b[i].value)
+      out.push_back(std::string(a[i].flag) + " was " + escape_bytes(a[i].value) + ", now " + escape_bytes(b[i].value));
+  return out;
+}
+
+// ---- the recorded arguments -----------------------------------------------------------------
+
+std::string record_arguments(const std::vector<std::string>& args) { return nlohmann::json(args).dump(); }
+
+TrainConfig parse_recorded_arguments(const std::string& json, const std::string& source) {
+  nlohmann::json j = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
+  HPML_CHECK(j.is_array() && !j.empty() && j.size() <= kMaxRecordedArguments, source,
+             ": the recorded arguments are not a JSON array of 1 to ", kMaxRecordedArguments, " strings");
+  std::vector<std::string> args;
+  for (const auto& a : j) {
+    HPML_CHECK(a.is_string() && a.get_ref<const std::string&>().size() <= 4096, source,
+               ": a recorded argument is not a string of at most 4096 bytes");
+    args.push_back(a.get<std::string>());
+  }
+  HPML_CHECK(args[0] == "train", source, ": the recorded arguments are not those of `hpml train` (they begin with '",
+             escape_bytes(args[0]), "')");
+  CLI::App app{"hpml train"};
+  TrainConfig tc;
+  add_train_options(app, tc);
+  std::vector<std::string> reversed(args.rbegin(), args.rend() - 1);  // CLI11 takes them last first, no "train"
+  try {
+    app.parse(reversed);
+  } catch (const CLI::ParseError& e) {
+    HPML_FAIL(source, ": cannot read the recorded arguments: ", escape_bytes(e.what()));
+  }
   return tc;
+}
+
+std::string escape_bytes(std::string_view s, size_t max_bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (size_t i = 0; i < s.size() && i < max_bytes; ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  if (s.size() > max_bytes) out += "... (" + std::to_string(s.size()) + " bytes)";
+  return out;
 }
 
 }  // namespace hpml::cli

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "hpml/hpml.h"
@@ -29,6 +31,7 @@ struct TrainConfig {
   int64_t batch_size = 128;
   int workers = 0;                     // DataLoader workers
   std::string worker_mode = "thread";  // thread | process (forked worker processes)
+  double loader_timeout = 120;         // seconds to wait for a batch (a stuck worker); 0: no limit
   // optimizer and schedule
   std::string optimizer = "sgd";  // sgd | adagrad | adadelta | rmsprop | adam | adamw
   double lr = -1;                 // < 0: the optimizer's usual value (sgd 0.05)
@@ -58,17 +61,41 @@ struct TrainConfig {
   bool quiet = false;  // no progress lines (tests)
 };
 
+// Bounds of the options (Note [Bounded options] in options.cpp) and of what a run builds.
+inline constexpr int64_t kMaxEpochs = 1'000'000;
+inline constexpr int kMaxWorkers = 64;
+inline constexpr size_t kMaxHiddenLayers = 16;
+inline constexpr size_t kMaxRecordedArguments = 512;
+inline constexpr int64_t kMaxClasses = 100'000;
+inline constexpr int64_t kMaxParameters = int64_t{1} << 28;  // 1 GiB of f32 weights
+
 // Trains as configured; returns the process exit status (0, or 130 / 143 after SIGINT / SIGTERM,
-// having written a checkpoint). Errors are thrown as hpml::Error.
-int train(const TrainConfig& config, const std::string& command_line);
+// having written a checkpoint). `arguments` is record_arguments() of the command line, which the
+// checkpoints keep. Errors are thrown as hpml::Error.
+int train(const TrainConfig& config, const std::string& arguments);
 // False until train() has checked its options and built its pieces: an error before that is a
 // usage error (exit status 2), after it a failure of the run (1).
 bool training_started();
 
 // ---- options (options.cpp) ----------------------------------------------------------------------
 void add_train_options(CLI::App& app, TrainConfig& config);
-// The configuration of a recorded `hpml train ...` command line (a checkpoint's "command").
-TrainConfig parse_train_command(const std::string& command);
+// The arguments of `hpml train ...` (from "train" on) as the JSON array a checkpoint keeps as its
+// metadata "argv", and the configuration they give, read back strictly (every option must be
+// known and within its bounds). `source` (the checkpoint) starts every error.
+std::string record_arguments(const std::vector<std::string>& args);
+TrainConfig parse_recorded_arguments(const std::string& json, const std::string& source);
+// Each option's value as text, and whether it may change when a run is resumed.
+struct OptionSetting {
+  const char* flag;
+  std::string value;
+  bool may_change_on_resume;
+};
+std::vector<OptionSetting> settings(const TrainConfig& config);
+// "--lr was 0.1, now 0.5" for each option that differs and may not change on --resume.
+std::vector<std::string> resume_differences(const TrainConfig& recorded, const TrainConfig& now);
+// Bytes from a file, fit for a message: printable ASCII as it is, the rest as \xNN, at most
+// `max_bytes` of them.
+std::string escape_bytes(std::string_view s, size_t max_bytes = 200);
 
 // `hpml eval` (eval.cpp): the checkpoint's model on a split: accuracy, a per-class report and the
 // confusion matrix, printed and written to `out` (confusion.csv, confusion.png / .svg).
@@ -85,6 +112,21 @@ struct DataSplits {
   std::string description;
 };
 DataSplits make_data(const TrainConfig& c);
+// A model as a list of layers (Note [Planning a model before building it] in models.cpp).
+struct LayerSpec {
+  enum class Kind { flatten, linear, conv, batchnorm1d, batchnorm2d, activation, dropout, maxpool, avgpool };
+  Kind kind;
+  int64_t in = 0, out = 0, kernel = 0, padding = 0;  // features or channels in / out
+  double p = 0;                                      // dropout
+  std::string activation = {};
+};
+std::vector<LayerSpec> plan_model(const TrainConfig& c, const DataSplits& d);
+// The names and shapes of the state dict the plan's model will have, without building it.
+std::vector<std::pair<std::string, std::vector<int64_t>>> state_shapes(const std::vector<LayerSpec>& plan);
+// Refuses a checkpoint's model tensors that are not exactly the plan's (name and shape).
+void check_model_matches(const std::vector<LayerSpec>& plan, const io::NamedTensors& model, const std::string& source);
+// The model of a plan (at most kMaxParameters parameters), initialized by --init.
+std::shared_ptr<nn::Module> build_model(const std::vector<LayerSpec>& plan, const std::string& init);
 std::shared_ptr<nn::Module> make_model(const TrainConfig& c, const DataSplits& d);
 std::unique_ptr<optim::Optimizer> make_optimizer(const TrainConfig& c, const TensorList& params);
 

@@ -1,0 +1,54 @@
+// One `hpml train` run as its parts: what train.cpp builds and loops over, and what
+// run_files.cpp reads and writes for it (metrics, plots, checkpoints, resume).
+#pragma once
+
+#include <cmath>
+#include <limits>
+#include <memory>
+#include <string>
+
+#include "train.h"
+
+namespace hpml::cli {
+
+struct EpochMetrics {
+  int64_t epoch = 0;
+  double train_loss = 0, train_acc = NAN, test_loss = 0, test_acc = NAN, lr = 0;
+  double seconds = 0;        // the whole epoch: training and evaluation
+  double train_seconds = 0;  // its training steps alone
+};
+
+struct Run {
+  TrainConfig config;
+  DataSplits data;
+  bool classify = false;
+  std::shared_ptr<nn::Module> model;
+  TensorList params;
+  std::unique_ptr<optim::Optimizer> optimizer;
+  std::shared_ptr<Generator> data_gen;
+  std::unique_ptr<data::DataLoader> loader;
+  int64_t batches = 0, steps_per_epoch = 0;
+  Schedule schedule;
+  io::TrainingObjects objects;
+  io::TrainingProgress pos;
+  // The loader's generator as it was when the epoch began: a checkpoint taken inside an epoch
+  // stores it, so that the resumed run draws the same order and skips the batches already done.
+  Generator epoch_gen{0};
+  double best_score = -std::numeric_limits<double>::infinity();  // test accuracy, or -test loss
+  io::Metadata meta;  // "argv" (the JSON array of the arguments) and "best_test_acc"
+  std::string last, best, csv, jsonl;  // paths under config.out
+};
+
+// ---- run_files.cpp --------------------------------------------------------------------------
+// A fresh run: metrics.csv with its header, an empty metrics.jsonl.
+void start_metrics(const Run& run);
+// Appends an epoch to metrics.csv / .jsonl and redraws loss and accuracy plots from the CSV.
+void write_metrics(const Run& run, const EpochMetrics& m);
+// --resume: checks the checkpoint against this run (its recorded arguments, its numbers) before
+// restoring it into the run's objects, then trims the metric files to its epochs. Every refusal
+// names the file and the value (Note [What resume checks]).
+void resume(Run& run);
+// Writes `path` with the run's objects at `pos` (the best score in the metadata).
+void save(Run& run, const std::string& path, const io::TrainingProgress& pos);
+
+}  // namespace hpml::cli
