@@ -116,8 +116,11 @@ void start_metrics(const Run& run) {
 }
 
 void write_metrics(const Run& run, const EpochMetrics& m) {
-  std::ofstream(run.csv, std::ios::app) << csv_line(m) << '\n';
-  std::ofstream(run.jsonl, std::ios::app) << json_line(m) << '\n';
+  for (const auto& [path, line] : {std::pair{run.csv, csv_line(m)}, std::pair{run.jsonl, json_line(m)}}) {
+    std::ofstream f(path, std::ios::app);
+    f << line << '\n';
+    HPML_CHECK(f.flush().good(), "hpml train: cannot append epoch ", m.epoch, " to ", path);
+  }
   plot_metrics(run.config.out, run.classify);
 }
 

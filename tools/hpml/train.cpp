@@ -158,13 +158,13 @@ void end_epoch(Run& r, int64_t epoch, EpochMetrics& m, Clock::time_point t0, boo
   if (r.schedule.plateau) r.schedule.plateau->step(m.test_loss);
   m.lr = r.optimizer->lr(0);
   m.seconds = since(t0);
-  write_metrics(r, m);
   const double score = r.classify ? m.test_acc : -m.test_loss;
   const bool improved = score > r.best_score;
   if (improved) r.best_score = score;
   r.pos = {epoch + 1, r.pos.step, 0};
-  save(r, r.last, r.pos);
+  save(r, r.last, r.pos);  // the checkpoints first: a folder that cannot take the plots keeps them
   if (improved) save(r, r.best, r.pos);
+  write_metrics(r, m);
   if (r.config.quiet) return;
   auto acc = [&](double a) { return r.classify ? ", acc " + std::to_string(a).substr(0, 6) : std::string(); };
   if (tty) std::printf("\n");
