@@ -104,6 +104,9 @@ TEST(HostileCli, RecordedArgumentsAreReadStrictly) {
       {R"({"train": 1})", {"not a JSON array"}},
       {"[\"train\",\"--model\",\"ml\\u001b[31m\"]", {"unknown model 'ml\\x1b[31m'"}},  // no escape codes echoed
   };
+  // Arguments are recorded as JSON text: one that is not UTF-8 is refused up front, by name.
+  expect_refused(run_cli_within("train " + kBlobs + " --epochs 1 --out " + quoted(dir.file("bad-\xff-name")), 30),
+                 "a non-UTF-8 --out", {"bad-\\xff-name", "not valid UTF-8"});
   for (const auto& [argv, says] : cases) {
     forge(ckpt, dir.file("forged.safetensors"), [&](io::CheckpointState& s) { s.metadata["argv"] = argv; });
     expect_refused(run_cli_within("eval " + dir.file("forged.safetensors"), 30), argv, says);

@@ -40,19 +40,29 @@ int run_program(const std::vector<std::string>& args) {
 
 }  // namespace
 
+TrainConfig recorded_config(const io::Metadata& metadata, const std::string& source) {
+  auto it = metadata.find("argv");
+  HPML_CHECK(it != metadata.end(), source, ": the checkpoint does not record the arguments of the run that "
+             "wrote it (metadata \"argv\"), so its model cannot be rebuilt");
+  return parse_recorded_arguments(it->second, source);
+}
+
+std::shared_ptr<nn::Module> rebuild_model(const TrainConfig& c, const DataSplits& d, const io::NamedTensors& model,
+                                          const std::string& source) {
+  const std::vector<LayerSpec> plan = plan_model(c, d);
+  check_model_matches(plan, model, source);  // before a weight is allocated
+  std::shared_ptr<nn::Module> m = build_model(plan, "default");
+  m->load_state_dict(model);
+  return m;
+}
+
 int eval(const std::string& checkpoint, const std::string& split, const std::string& out_dir) {
   HPML_CHECK(split == "test" || split == "train", "--split must be test or train, got '", split, "'");
   io::CheckpointState state = io::load_checkpoint(checkpoint);
-  auto it = state.metadata.find("argv");
-  HPML_CHECK(it != state.metadata.end(), checkpoint, ": the checkpoint does not record the arguments of the run that "
-             "wrote it (metadata \"argv\"), so hpml eval cannot rebuild its model");
-  const TrainConfig c = parse_recorded_arguments(it->second, checkpoint);
+  const TrainConfig c = recorded_config(state.metadata, checkpoint);
   const DataSplits d = make_data(c);
   HPML_CHECK(d.classes > 0, "hpml eval reports classification metrics; ", checkpoint, " holds a regression model");
-  const std::vector<LayerSpec> plan = plan_model(c, d);
-  check_model_matches(plan, state.model, checkpoint);  // before a weight is allocated
-  std::shared_ptr<nn::Module> model = build_model(plan, "default");
-  model->load_state_dict(state.model);
+  std::shared_ptr<nn::Module> model = rebuild_model(c, d, state.model, checkpoint);
   model->eval();
   NoGradGuard ng;
 

@@ -169,7 +169,17 @@ std::vector<std::string> resume_differences(const TrainConfig& recorded, const T
 
 // ---- the recorded arguments -----------------------------------------------------------------
 
-std::string record_arguments(const std::vector<std::string>& args) { return nlohmann::json(args).dump(); }
+std::string record_arguments(const std::vector<std::string>& args) {
+  for (const std::string& a : args) {  // the metadata is JSON text (safetensors' header), so UTF-8
+    try {
+      (void)nlohmann::json(a).dump();
+    } catch (const nlohmann::json::exception&) {
+      HPML_FAIL("hpml train: the argument '", escape_bytes(a), "' is not valid UTF-8; a checkpoint records the "
+                "arguments as JSON text (hint: rename the file or folder)");
+    }
+  }
+  return nlohmann::json(args).dump();
+}
 
 TrainConfig parse_recorded_arguments(const std::string& json, const std::string& source) {
   nlohmann::json j = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);

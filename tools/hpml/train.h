@@ -129,6 +129,11 @@ void check_model_matches(const std::vector<LayerSpec>& plan, const io::NamedTens
 std::shared_ptr<nn::Module> build_model(const std::vector<LayerSpec>& plan, const std::string& init);
 std::shared_ptr<nn::Module> make_model(const TrainConfig& c, const DataSplits& d);
 std::unique_ptr<optim::Optimizer> make_optimizer(const TrainConfig& c, const TensorList& params);
+// eval.cpp: the configuration of the run that wrote a checkpoint (its metadata "argv"), and its model
+// rebuilt with the checkpoint's weights: the shapes are checked before anything is allocated.
+TrainConfig recorded_config(const io::Metadata& metadata, const std::string& source);
+std::shared_ptr<nn::Module> rebuild_model(const TrainConfig& c, const DataSplits& d, const io::NamedTensors& model,
+                                          const std::string& source);
 
 // ---- the schedule (schedules.cpp) ---------------------------------------------------------------
 // At most one of the two is set (neither for "none"). per_batch: the scheduler steps after every
