@@ -49,14 +49,23 @@ Tensor Generator::state() const {
   return s;
 }
 
-void Generator::set_state(const Tensor& state) {
-  HPML_CHECK(state.defined() && state.dtype() == kUInt8 && state.numel() == 16,
+void Generator::check_state(const Tensor& state) {
+  HPML_CHECK(state.defined() && state.dtype() == kUInt8 && state.dim() == 1 && state.numel() == 16,
              "Generator::set_state: expected a u8 tensor of 16 bytes, got ",
              state.defined() ? dtype_name(state.dtype()) : "undefined", " with ",
              state.defined() ? state.numel() : 0, " elements");
-  Tensor c = state.contiguous();
   uint64_t words[2];
-  std::memcpy(words, c.data_ptr<uint8_t>(), 16);
+  std::memcpy(words, state.contiguous().data_ptr<uint8_t>(), 16);
+  // The offset counts 128-bit blocks drawn; 2^63 of them would take millennia, so a larger one is
+  // a forged state, and refusing it keeps offset + n from wrapping around to reused counters.
+  HPML_CHECK(words[1] <= (uint64_t{1} << 63), "Generator::set_state: the offset ", words[1],
+             " is larger than 2^63 (a state Generator::state() cannot have given)");
+}
+
+void Generator::set_state(const Tensor& state) {
+  check_state(state);
+  uint64_t words[2];
+  std::memcpy(words, state.contiguous().data_ptr<uint8_t>(), 16);
   seed_ = words[0];
   offset_ = words[1];
 }

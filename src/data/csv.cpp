@@ -1,17 +1,21 @@
 // Numeric CSV reading (features + an integer label column) from untrusted text.
 #include "hpml/data/csv.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <limits>
 
-#include "data/file_bytes.h"
 #include "hpml/core/error.h"
+#include "hpml/core/file.h"
 #include "hpml/ops/factories.h"
 
 namespace hpml::data {
 
 namespace {
+
+// The most columns a header may have (a line of a million commas is not a table).
+constexpr size_t kMaxCsvColumns = 1'000'000;
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -20,13 +24,7 @@ std::string_view trim(std::string_view s) {
 }
 
 // A field as it appears in a message: quoted, cut short if long.
-std::string shown(std::string_view field) {
-  constexpr size_t kMax = 40;
-  std::string s(1, '\'');  // appended piece by piece: GCC 12 warns (-Wrestrict) falsely on a + chain here
-  s.append(field.substr(0, kMax));
-  s.append(field.size() > kMax ? "...'" : "'");
-  return s;
-}
+std::string shown(std::string_view field) { return printable(field, 40); }
 
 void split(std::string_view line, char delimiter, std::vector<std::string_view>& out) {
   out.clear();
@@ -37,6 +35,16 @@ void split(std::string_view line, char delimiter, std::vector<std::string_view>&
     if (end == std::string_view::npos) break;
     start = end + 1;
   }
+}
+
+// Splits a line into at most `max_fields` fields; false (with `count` the number there are,
+// counted without building them) when it has more.
+bool split_bounded(std::string_view line, char delimiter, std::vector<std::string_view>& out, size_t max_fields,
+                   size_t& count) {
+  count = static_cast<size_t>(std::count(line.begin(), line.end(), delimiter)) + 1;
+  if (count > max_fields) return false;
+  split(line, delimiter, out);
+  return true;
 }
 
 // A leading '+' that from_chars does not accept ("+3"), but not one before another sign.
@@ -87,7 +95,9 @@ CsvTable parse_csv(std::string_view text, const std::string& src, const CsvOptio
   HPML_CHECK(lines.next(line, lineno), src, ": the file is empty; expected a header line");
 
   std::vector<std::string_view> fields;
-  split(line, options.delimiter, fields);
+  size_t header_count = 0;
+  HPML_CHECK(split_bounded(line, options.delimiter, fields, kMaxCsvColumns, header_count), src, ": line ", lineno,
+             ": the header has ", header_count, " columns, more than the limit of ", kMaxCsvColumns);
   std::vector<std::string> names;
   for (std::string_view f : fields) {
     if (f.size() >= 2 && f.front() == '"' && f.back() == '"') f = f.substr(1, f.size() - 2);
@@ -99,11 +109,11 @@ CsvTable parse_csv(std::string_view text, const std::string& src, const CsvOptio
     label = -1;
     for (int64_t c = 0; c < ncols; ++c) {
       if (names[static_cast<size_t>(c)] != options.label_column) continue;
-      HPML_CHECK(label < 0, src, ": line ", lineno, ": the label column '", options.label_column,
-                 "' appears twice (columns ", label + 1, " and ", c + 1, ")");
+      HPML_CHECK(label < 0, src, ": line ", lineno, ": the label column ", printable(options.label_column),
+                 " appears twice (columns ", label + 1, " and ", c + 1, ")");
       label = c;
     }
-    HPML_CHECK(label >= 0, src, ": line ", lineno, ": no column named '", options.label_column, "' in the header (",
+    HPML_CHECK(label >= 0, src, ": line ", lineno, ": no column named ", printable(options.label_column), " in the header (",
                ncols, " columns)");
   } else if (options.label_index) {
     label = *options.label_index < 0 ? *options.label_index + ncols : *options.label_index;
@@ -122,15 +132,16 @@ CsvTable parse_csv(std::string_view text, const std::string& src, const CsvOptio
   std::vector<float> x;
   std::vector<int64_t> y;
   while (lines.next(line, lineno)) {
-    split(line, options.delimiter, fields);
-    HPML_CHECK(static_cast<int64_t>(fields.size()) == ncols, src, ": line ", lineno, ": ", fields.size(),
+    size_t count = 0;
+    const bool fits = split_bounded(line, options.delimiter, fields, static_cast<size_t>(ncols), count);
+    HPML_CHECK(fits && static_cast<int64_t>(count) == ncols, src, ": line ", lineno, ": ", count,
                " fields, but the header has ", ncols);
     for (int64_t c = 0; c < ncols; ++c) {
       const std::string_view f = fields[static_cast<size_t>(c)];
       const char* b = f.data();
       const char* e = f.data() + f.size();
       auto col = [&] {
-        return hpml::detail::str_cat("column ", c + 1, " ('", names[static_cast<size_t>(c)].substr(0, 40), "')");
+        return hpml::detail::str_cat("column ", c + 1, " (", printable(names[static_cast<size_t>(c)], 40), ")");
       };
       HPML_CHECK(!f.empty(), src, ": line ", lineno, ", ", col(), ": the field is empty");
       if (c == label) {
@@ -161,8 +172,8 @@ CsvTable parse_csv(std::string_view text, const std::string& src, const CsvOptio
 }
 
 CsvTable read_csv(const std::string& path, const CsvOptions& options) {
-  const std::vector<uint8_t> bytes = detail::read_file_bytes(path, "read_csv");
-  return parse_csv(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), path, options);
+  const std::string text = read_regular_file_string(path, "read_csv");
+  return parse_csv(text, path, options);
 }
 
 }  // namespace hpml::data

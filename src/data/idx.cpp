@@ -8,8 +8,8 @@
 #include <cstring>
 #include <vector>
 
-#include "data/file_bytes.h"
 #include "hpml/core/error.h"
+#include "hpml/core/file.h"
 #include "hpml/ops/factories.h"
 
 namespace hpml::data {
@@ -163,6 +163,11 @@ ParsedIdx parse(const uint8_t* data, size_t size, const std::string& src) {
     bytes *= d;  // <= span: cannot overflow
     dims.push_back(d);
   }
+  // i8 and i16 widen to i32: the tensor, not the file's data, is what must fit the limit.
+  const uint64_t held = span / type->size * itemsize(type->dtype);
+  HPML_CHECK(held <= kMaxIdxDataBytes, in.at(4),
+             "the dims ", IntArrayRef(dims), " of ", type->name, " widen to ", itemsize(type->dtype),
+             "-byte elements: more than the limit of ", kMaxIdxDataBytes, " bytes");
   const uint64_t data_offset = in.pos();
   HPML_CHECK(bytes <= in.max_remaining(), in.at(data_offset), "the dims ", IntArrayRef(dims), " of ", type->name,
              " need ", bytes, " bytes of data but ",
@@ -219,7 +224,7 @@ Tensor parse_idx(const uint8_t* data, size_t size, const std::string& source) {
 }
 
 Tensor read_idx(const std::string& path) {
-  const std::vector<uint8_t> bytes = detail::read_file_bytes(path, "read_idx");
+  const std::vector<uint8_t> bytes = read_regular_file(path, "read_idx");
   return parse_idx(bytes.data(), bytes.size(), path);
 }
 
@@ -241,7 +246,7 @@ Tensor parse_idx_labels(const uint8_t* data, size_t size, const std::string& sou
 }
 
 Tensor read_idx_labels(const std::string& path, int64_t num_classes) {
-  const std::vector<uint8_t> bytes = detail::read_file_bytes(path, "read_idx_labels");
+  const std::vector<uint8_t> bytes = read_regular_file(path, "read_idx_labels");
   return parse_idx_labels(bytes.data(), bytes.size(), path, num_classes);
 }
 

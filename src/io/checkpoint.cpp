@@ -8,8 +8,8 @@
 #include <cstdio>
 #include <set>
 
-#include "data/file_bytes.h"
 #include "hpml/core/error.h"
+#include "hpml/core/file.h"
 #include "hpml/nn/module.h"
 #include "hpml/ops/factories.h"
 #include "hpml/optim/lr_scheduler.h"
@@ -21,21 +21,21 @@ namespace hpml::io {
 // A checkpoint replaces the previous one only once it is complete and on disk. save_checkpoint
 // first builds and checks everything in memory (undefined tensors, generator states, names,
 // reserved keys) - a refusal there never opens a file - and then calls save_safetensors, which
-// writes "<path>.tmp.<pid>" in the same folder, fsyncs it, renames it over <path> (atomic on one
+// (write_file_atomic, Note [Atomic writes] in src/core/atomic_write.cpp) writes a new
+// "<path>.tmp.<random>" in the same folder, fsyncs it, renames it over <path> (atomic on one
 // POSIX file system: a reader, or a run restarted after a crash, sees the old file or the new
 // one, never a mix) and fsyncs the folder, so that the rename itself survives a power cut. Any
 // failure before the rename (no space, a file size limit, an unwritable or missing folder, a
 // failed fsync) removes the temporary file and raises; the old checkpoint is untouched, and the
-// error says so. A crash between the write and the rename leaves at most a stale "*.tmp.<pid>".
+// error says so. A crash between the write and the rename leaves a stale "*.tmp.*", removed by the next write.
 // Keeping more than one generation (e.g. against a bug that writes a good-looking but wrong
 // state) is the caller's choice of file names.
 //
 // Note [Checkpoint checksum]
 // The checksum covers what the file means rather than its byte layout: for every tensor, in
 // name order, its name, dtype, shape and bytes, then every metadata entry (but the checksum
-// itself). In a file hpml writes every byte of the data section belongs to some tensor, so a
-// flipped data byte changes the CRC (bytes outside every tensor, which the safetensors reader
-// allows in a file from elsewhere, mean nothing and are not covered); a changed header either fails to parse, fails the safetensors checks (offsets, sizes),
+// itself). Every byte of the data section belongs to exactly one tensor (the safetensors reader
+// refuses gaps, overlaps and trailing bytes), so a flipped data byte changes the CRC; a changed header either fails to parse, fails the safetensors checks (offsets, sizes),
 // or changes a name, dtype, shape or which bytes a tensor holds - all covered. Padding and key
 // order are not, as they change nothing. Truncation is caught before the CRC: the parser refuses
 // offsets past the end of the file. CRC-32 (zlib's, several GB/s) finds every error burst up to
@@ -70,13 +70,24 @@ constexpr Counter kCounters[] = {
     {"epoch", &TrainingProgress::epoch}, {"step", &TrainingProgress::step}, {"batch", &TrainingProgress::batch}};
 constexpr const char* kReserved = "hpml.";
 
+// File text for a message, escaped (hpml::printable) but without its quotes.
+std::string bare(std::string_view s) {
+  const std::string p = printable(s);
+  return p.substr(1, p.size() - 2);
+}
+
 bool starts_with(const std::string& s, const std::string& prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
 
 void check_generator_state(const std::string& where, const std::string& name, const Tensor& t) {
-  HPML_CHECK(t.defined() && t.dtype() == kUInt8 && t.dim() == 1 && t.numel() == 16, where, ": generator '", name,
-             "' (rng.", name, ") must be a u8 tensor of 16 bytes, as Generator::state() gives, got ",
+  HPML_CHECK(t.defined() && t.dtype() == kUInt8 && t.dim() == 1 && t.numel() == 16, where, ": generator ",
+             printable(name), " (rng.", bare(name), ") must be a u8 tensor of 16 bytes, as Generator::state() gives, got ",
              t.defined() ? dtype_name(t.dtype()) : "an undefined tensor", t.defined() ? " of shape " : "",
              t.defined() ? ::hpml::detail::str_cat(t.sizes()) : "");
+  try {
+    Generator::check_state(t);
+  } catch (const Error& e) {
+    HPML_FAIL(where, ": generator ", printable(name), ": ", e.what());
+  }
 }
 
 // The file's tensors and metadata (without the checksum) for a state.
@@ -181,7 +192,7 @@ void save_checkpoint(const std::string& path, const CheckpointState& state) {
 }
 
 CheckpointState load_checkpoint(const std::string& path) {
-  const std::vector<uint8_t> bytes = data::detail::read_file_bytes(path, "load_checkpoint");
+  const std::vector<uint8_t> bytes = read_regular_file(path, "load_checkpoint");
   Metadata meta;
   NamedTensors tensors;
   try {
@@ -198,27 +209,27 @@ CheckpointState load_checkpoint(const std::string& path) {
   HPML_CHECK(meta.count("hpml.checksum"), where, " has no hpml.checksum in its metadata");
   const std::string found = checkpoint_checksum(tensors, meta);
   HPML_CHECK(found == meta["hpml.checksum"], where, " is corrupted: checksum mismatch, the file records ",
-             meta["hpml.checksum"], " but its contents give ", found);
-  HPML_CHECK(meta["hpml.format"] == kCheckpointFormat, where, ": hpml.format is '", meta["hpml.format"], "', not '",
-             kCheckpointFormat, "'");
+             bare(meta["hpml.checksum"]), " but its contents give ", found);
+  HPML_CHECK(meta["hpml.format"] == kCheckpointFormat, where, ": hpml.format is ", printable(meta["hpml.format"]),
+             ", not '", kCheckpointFormat, "'");
   const std::string version = meta.count("hpml.format_version") ? meta["hpml.format_version"] : "";
-  HPML_CHECK(version == std::to_string(kCheckpointFormatVersion), where, " has checkpoint format version '", version,
-             "'; this hpml reads version ", kCheckpointFormatVersion);
+  HPML_CHECK(version == std::to_string(kCheckpointFormatVersion), where, " has checkpoint format version ",
+             printable(version), "; this hpml reads version ", kCheckpointFormatVersion);
 
   CheckpointState s;
   std::set<std::string> seen_counters;
   for (auto& [name, t] : tensors) {
     const size_t dot = name.find('.');
     const std::string prefix = name.substr(0, dot), rest = dot == std::string::npos ? "" : name.substr(dot + 1);
-    HPML_CHECK(!rest.empty(), where, ": unexpected entry '", name, "'");
+    HPML_CHECK(!rest.empty(), where, ": unexpected entry ", printable(name));
     if (prefix == "rng") {
       check_generator_state(where, rest, t);
       s.rng[rest] = t;
     } else if (prefix == "meta") {
       const Counter* c =
           std::find_if(std::begin(kCounters), std::end(kCounters), [&](const Counter& k) { return rest == k.name; });
-      HPML_CHECK(c != std::end(kCounters), where, ": unexpected entry '", name,
-                 "' (meta.* holds epoch, step and batch)");
+      HPML_CHECK(c != std::end(kCounters), where, ": unexpected entry ", printable(name),
+                 " (meta.* holds epoch, step and batch)");
       HPML_CHECK(t.dtype() == kInt64 && t.dim() == 0, where, ": entry '", name, "' must be a 0-d i64 tensor, got ",
                  dtype_name(t.dtype()), " of shape ", t.sizes());
       const int64_t v = t.item<int64_t>();
@@ -228,8 +239,8 @@ CheckpointState load_checkpoint(const std::string& path) {
     } else {
       const Section* sec =
           std::find_if(std::begin(kSections), std::end(kSections), [&](const Section& k) { return prefix == k.name; });
-      HPML_CHECK(sec != std::end(kSections), where, ": unexpected entry '", name,
-                 "' (names start with model., optimizer., scheduler., plateau., rng. or meta.)");
+      HPML_CHECK(sec != std::end(kSections), where, ": unexpected entry ", printable(name),
+                 " (names start with model., optimizer., scheduler., plateau., rng. or meta.)");
       (s.*sec->member).emplace_back(rest, t);
     }
   }
@@ -290,8 +301,8 @@ TrainingProgress restore(const CheckpointState& s, const TrainingObjects& o, con
   }
   for (const auto& entry : s.rng)
     HPML_CHECK(std::any_of(gens.begin(), gens.end(), [&](const auto& e) { return e.first == entry.first; }), src,
-               ": the checkpoint holds the state of generator '", entry.first, "' (entry 'rng.", entry.first,
-               "'), but no generator of that name was given");
+               ": the checkpoint holds the state of generator ", printable(entry.first), " (entry ",
+               printable("rng." + entry.first), "), but no generator of that name was given");
 
   if (o.model) {
     const nn::StateDict own = o.model->state_dict();

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "hpml/autograd/grad_mode.h"
+#include "hpml/core/file.h"
 #include "hpml/autograd/node.h"
 #include "hpml/ops/binary.h"
 #include "hpml/ops/views.h"
@@ -246,6 +247,15 @@ StateDict Module::state_dict() const {
   return out;
 }
 
+namespace {
+// The first 20 keys (escaped: they may come from a file), then how many more there are.
+void list_keys(std::ostream& os, const std::vector<std::string>& keys) {
+  constexpr size_t kShown = 20;
+  for (size_t i = 0; i < keys.size() && i < kShown; ++i) os << " " << printable(keys[i]);
+  if (keys.size() > kShown) os << " and " << keys.size() - kShown << " more";
+}
+}  // namespace
+
 void Module::load_state_dict(const StateDict& state, bool strict) {
   StateDict own = state_dict();
   std::vector<std::string> missing, unexpected;
@@ -258,8 +268,8 @@ void Module::load_state_dict(const StateDict& state, bool strict) {
       missing.push_back(name);
       continue;
     }
-    HPML_CHECK(it->second.defined(), "load_state_dict: '", name, "' is an undefined tensor");
-    HPML_CHECK(it->second.sizes() == t.sizes(), "load_state_dict: size mismatch for '", name, "': the checkpoint has ",
+    HPML_CHECK(it->second.defined(), "load_state_dict: ", printable(name), " is an undefined tensor");
+    HPML_CHECK(it->second.sizes() == t.sizes(), "load_state_dict: size mismatch for ", printable(name), ": the checkpoint has ",
                it->second.sizes(), ", the model has ", t.sizes());
   }
   for (const auto& entry : state) {
@@ -271,11 +281,11 @@ void Module::load_state_dict(const StateDict& state, bool strict) {
     os << "load_state_dict: error(s) in loading the state dict for " << type_name_ << ":";
     if (!missing.empty()) {
       os << "\n  missing keys:";
-      for (const auto& k : missing) os << " '" << k << "'";
+      list_keys(os, missing);
     }
     if (!unexpected.empty()) {
       os << "\n  unexpected keys:";
-      for (const auto& k : unexpected) os << " '" << k << "'";
+      list_keys(os, unexpected);
     }
     os << "\nhint: pass strict = false to load the keys that match";
     throw Error(os.str());

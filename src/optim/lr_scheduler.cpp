@@ -3,9 +3,11 @@
 #include "hpml/optim/lr_scheduler.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <set>
 
+#include "hpml/core/file.h"
 #include "hpml/ops/factories.h"
 
 namespace hpml::optim {
@@ -14,7 +16,16 @@ namespace hpml::optim {
 // the first scheduler made on the optimizer records it (group.setdefault('initial_lr', lr)) and
 // every later one reads it as its base_lrs; SequentialLR resets the lrs to it. hpml keeps it in the
 // same place: Optimizer::initial_lr / set_initial_lr (and the optimizer's state dict).
+// Note [Checking scheduler state]
+// A scheduler's state dict may come from a forged file. Every entry must be a 0-d tensor of the
+// field's dtype, every key one the scheduler has (no unknown, no repeated ones), every float
+// finite (only ReduceLROnPlateau's "best" may be infinite: it starts at +-inf), every integer in
+// [-2^53, 2^53] (counters can then be stepped for ever without overflowing), lists exactly as
+// long as the optimizer has groups where they are per group, and then the scheduler's own
+// validate() checks the ranges of its options. On any refusal the old state comes back.
 namespace {
+constexpr int64_t kMaxCount = int64_t{1} << 53;
+
 class Saver final : public detail::StateVisitor {
  public:
   explicit Saver(std::string who) : StateVisitor(std::move(who)) {}
@@ -30,15 +41,26 @@ class Loader final : public detail::StateVisitor {
  public:
   Loader(std::string who, const StateDict& sd) : StateVisitor(std::move(who)) {
     for (const auto& [key, t] : sd) {
-      HPML_CHECK(t.defined(), who_, ".load_state_dict: entry '", key, "' is undefined");
-      HPML_CHECK(entries_.emplace(key, t).second, who_, ".load_state_dict: key '", key, "' appears twice");
+      HPML_CHECK(t.defined(), who_, ".load_state_dict: entry ", printable(key), " is undefined");
+      HPML_CHECK(entries_.emplace(key, t).second, who_, ".load_state_dict: key ", printable(key), " appears twice");
     }
   }
-  void value(const std::string& key, double& v) override { v = get(key, kFloat64).item<double>(); }
-  void value(const std::string& key, int64_t& v) override { v = get(key, kInt64).item<int64_t>(); }
+  // See Note [Checking scheduler state].
+  void value(const std::string& key, double& v) override {
+    const double x = get(key, kFloat64).item<double>();
+    HPML_CHECK(std::isfinite(x) || (key == "best" && !std::isnan(x)), who_, ".load_state_dict: ", printable(prefix_ + key),
+               " is ", x, ", not a finite number");
+    v = x;
+  }
+  void value(const std::string& key, int64_t& v) override {
+    const int64_t x = get(key, kInt64).item<int64_t>();
+    HPML_CHECK(x >= -kMaxCount && x <= kMaxCount, who_, ".load_state_dict: ", printable(prefix_ + key), " is ", x,
+               ", outside [-2^53, 2^53]");
+    v = x;
+  }
   void finish() const {
     for (const auto& [key, t] : entries_)
-      HPML_CHECK(used_.count(key), who_, ".load_state_dict: unexpected key '", key, "'");
+      HPML_CHECK(used_.count(key), who_, ".load_state_dict: unexpected key ", printable(key));
   }
 
  protected:
@@ -52,9 +74,9 @@ class Loader final : public detail::StateVisitor {
   const Tensor& get(const std::string& key, DType dtype) {
     const std::string full = prefix_ + key;
     auto it = entries_.find(full);
-    HPML_CHECK(it != entries_.end(), who_, ".load_state_dict: the state dict has no '", full, "'");
+    HPML_CHECK(it != entries_.end(), who_, ".load_state_dict: the state dict has no ", printable(full));
     const Tensor& t = it->second;
-    HPML_CHECK(t.dim() == 0 && t.dtype() == dtype, who_, ".load_state_dict: '", full, "' must be a 0-d ", dtype,
+    HPML_CHECK(t.dim() == 0 && t.dtype() == dtype, who_, ".load_state_dict: ", printable(full), " must be a 0-d ", dtype,
                " tensor, got ", t.dtype(), " of shape ", t.sizes());
     used_.insert(full);
     return t;
@@ -84,14 +106,14 @@ namespace detail {
 void StateVisitor::value(const std::string& key, bool& v) {
   int64_t i = v ? 1 : 0;
   value(key, i);
-  HPML_CHECK(i == 0 || i == 1, who_, ".load_state_dict: '", prefix_ + key, "' must be 0 or 1, got ", i);
+  HPML_CHECK(i == 0 || i == 1, who_, ".load_state_dict: ", printable(prefix_ + key), " must be 0 or 1, got ", i);
   if (v != (i != 0)) v = i != 0;  // a saver writes nothing
 }
 
 template <class T>
 static void visit_list(StateVisitor& v, const std::string& key, std::vector<T>& xs, size_t n,
                        std::optional<size_t> size, const std::string& who, const std::string& full) {
-  HPML_CHECK(!size || n == *size, who, ".load_state_dict: '", full, "' has ", n, " entries, expected ", *size);
+  HPML_CHECK(!size || n == *size, who, ".load_state_dict: ", printable(full), " has ", n, " entries, expected ", *size);
   if (xs.size() != n) xs.resize(n);
   for (size_t i = 0; i < n; ++i) v.value(key + "." + std::to_string(i), xs[i]);
 }

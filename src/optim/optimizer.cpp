@@ -1,9 +1,12 @@
 // Optimizer: parameter groups, zero_grad, step with a closure, and the flat state dict.
 #include "hpml/optim/optimizer.h"
 
+#include <algorithm>
+#include <cmath>
 #include <set>
 
 #include "hpml/autograd/grad_mode.h"
+#include "hpml/core/file.h"
 #include "hpml/ops/factories.h"
 
 namespace hpml::optim {
@@ -81,70 +84,130 @@ std::vector<std::string> split(const std::string& s) {
 
 size_t parse_index(const std::string& s, const std::string& key, const std::string& opt) {
   HPML_CHECK(!s.empty() && s.find_first_not_of("0123456789") == std::string::npos && s.size() < 10, opt,
-             ".load_state_dict: bad index in key '", key, "'");
+             ".load_state_dict: bad index in key ", printable(key));
   return std::stoul(s);
 }
 }  // namespace
 
+// Note [Checking optimizer state]
+// A state dict may come from a file anyone can write (a checkpoint's checksum is no protection:
+// it is recomputed as easily as the file is edited), and the fused steps trust their buffers: a
+// state tensor of the wrong size would be read and written past its end. So load_state_dict
+// trusts nothing. Each per-parameter state must be one this optimizer keeps (state_schema()),
+// have exactly its parameter's shape and dtype (no conversion: a checkpoint resumes the run that
+// wrote it), and "step" must be a 0-d number that is finite, integral and in [0, 2^53] (PyTorch
+// keeps integral counts; 2^53 keeps +1 exact). Options must be names the optimizer has, each a
+// single finite number (then the optimizer's own validate() checks their ranges), and a group's
+// "params" must be the indices this optimizer gives its parameters. Everything is checked before
+// anything changes.
+namespace {
+constexpr double kMaxStep = 9007199254740992.0;  // 2^53
+
+void check_state_entry(const std::string& op, const std::string& key, const std::string& name, const Tensor& t,
+                       size_t index, const Tensor& p, const std::vector<std::string>& tensors, bool has_step) {
+  if (name == "step" && has_step) {
+    HPML_CHECK(t.dim() == 0 && (is_floating(t.dtype()) || is_integral(t.dtype())), op, ": ", key,
+               " must be a 0-d number, got shape ", t.sizes(), " (", t.dtype(), ")");
+    const double v = t.to(kFloat64).item<double>();
+    HPML_CHECK(std::isfinite(v) && v >= 0 && v <= kMaxStep && v == std::floor(v), op, ": ", key, " is ", v,
+               "; a step count is an integer in [0, 2^53]");
+    return;
+  }
+  HPML_CHECK(std::find(tensors.begin(), tensors.end(), name) != tensors.end(), op, ": unexpected key ", printable(key),
+             ": this optimizer keeps no state named ", printable(name));
+  HPML_CHECK(t.sizes() == p.sizes() && t.dtype() == p.dtype(), op, ": ", key, " has shape ", t.sizes(), " (", t.dtype(),
+             "), its parameter ", index, " has ", p.sizes(), " (", p.dtype(), ")");
+}
+
+void check_option(const std::string& op, const std::string& key, const std::string& name, const Tensor& t,
+                  const OptionValues& known) {
+  HPML_CHECK(name == "initial_lr" || std::any_of(known.begin(), known.end(), [&](const auto& kv) { return kv.first == name; }),
+             op, ": unexpected key ", printable(key), ": this optimizer has no option ", printable(name));
+  HPML_CHECK(t.numel() == 1 && (is_floating(t.dtype()) || is_integral(t.dtype())), op, ": option ", printable(key),
+             " must be a single number, got shape ", t.sizes(), " (", t.dtype(), ")");
+  const double v = t.to(kFloat64).item<double>();
+  HPML_CHECK(std::isfinite(v), op, ": option ", printable(key), " is ", v, ", not a finite number");
+}
+}  // namespace
+
+void Optimizer::check_group_params(const std::string& op, size_t g, const Tensor& t) const {
+  const auto n = static_cast<int64_t>(groups_params_[g].size()), first = static_cast<int64_t>(offsets_[g]);
+  HPML_CHECK(t.dim() == 1 && t.numel() == n, op, ": parameter group ", g, " has ", t.numel(),
+             " parameters in the state dict and ", n, " here");
+  HPML_CHECK(t.dtype() == kInt64, op, ": param_groups.", g, ".params must be i64, got ", t.dtype());
+  const Tensor c = t.contiguous();
+  const int64_t* v = c.data_ptr<int64_t>();
+  for (int64_t k = 0; k < n; ++k)
+    HPML_CHECK(v[k] == first + k, op, ": param_groups.", g, ".params[", k, "] is ", v[k], ", expected ", first + k);
+}
+
 void Optimizer::load_state_dict(const StateDict& sd) {
   const std::string op = name_ + ".load_state_dict";
+  const StateSchema schema = state_schema();
   std::vector<OptionValues> options(groups_params_.size());
   std::vector<bool> saw_params(groups_params_.size(), false);
   std::vector<std::map<std::string, Tensor>> state(state_.size());
+  std::vector<size_t> group_of(state_.size());
+  for (size_t g = 0; g < groups_params_.size(); ++g)
+    for (size_t i = 0; i < groups_params_[g].size(); ++i) group_of[offsets_[g] + i] = g;
   for (const auto& [key, t] : sd) {
     const std::vector<std::string> parts = split(key);
-    HPML_CHECK(t.defined(), op, ": entry '", key, "' is undefined");
+    HPML_CHECK(t.defined(), op, ": entry ", printable(key), " is undefined");
     if (parts.size() == 3 && parts[0] == "param_groups") {
       const size_t g = parse_index(parts[1], key, name_);
       HPML_CHECK(g < groups_params_.size(), op, ": the state dict has parameter group ", g, ", this optimizer has ",
                  groups_params_.size(), " groups");
       if (parts[2] == "params") {
-        HPML_CHECK(t.dim() == 1 && t.numel() == static_cast<int64_t>(groups_params_[g].size()), op,
-                   ": parameter group ", g, " has ", t.numel(), " parameters in the state dict and ",
-                   groups_params_[g].size(), " here");
+        check_group_params(op, g, t);
         saw_params[g] = true;
       } else {
-        HPML_CHECK(t.numel() == 1, op, ": option '", key, "' must be a single value, got shape ", t.sizes());
+        check_option(op, key, parts[2], t, this->options(g));
         options[g].emplace_back(parts[2], t.to(kFloat64).item<double>());
       }
     } else if (parts.size() == 3 && parts[0] == "state") {
       const size_t i = parse_index(parts[1], key, name_);
       HPML_CHECK(i < state_.size(), op, ": state for parameter ", i, ", but this optimizer has ", state_.size(),
                  " parameters");
-      state[i][parts[2]] = t;
+      const size_t g = group_of[i];
+      check_state_entry(op, key, parts[2], t, i, groups_params_[g][i - offsets_[g]], schema.tensors, schema.step);
+      HPML_CHECK(state[i].emplace(parts[2], t).second, op, ": key ", printable(key), " appears twice");
     } else {
-      HPML_FAIL(op, ": unexpected key '", key, "'");
+      HPML_FAIL(op, ": unexpected key ", printable(key));
     }
   }
   for (size_t g = 0; g < groups_params_.size(); ++g)
     HPML_CHECK(saw_params[g], op, ": the state dict has no parameter group ", g, " (this optimizer has ",
                groups_params_.size(), ")");
-  // Shapes: a state tensor shaped like its parameter must match it (scalars such as "step" aside).
-  for (size_t g = 0; g < groups_params_.size(); ++g)
-    for (size_t i = 0; i < groups_params_[g].size(); ++i) {
-      const Tensor& p = groups_params_[g][i];
-      for (auto& [k, t] : state[offsets_[g] + i])
-        if (t.dim() > 0)
-          HPML_CHECK(t.sizes() == p.sizes(), op, ": state '", k, "' of parameter ", offsets_[g] + i, " has shape ",
-                     t.sizes(), ", the parameter has shape ", p.sizes());
+  apply_loaded(options, state);
+}
+
+void Optimizer::apply_loaded(const std::vector<OptionValues>& options, std::vector<std::map<std::string, Tensor>>& state) {
+  // The options are validated (set_options) group by group; on a refusal, the old ones come back.
+  std::vector<OptionValues> old_options;
+  for (size_t g = 0; g < groups_params_.size(); ++g) old_options.push_back(this->options(g));
+  try {
+    for (size_t g = 0; g < groups_params_.size(); ++g) {
+      OptionValues rest;
+      for (const auto& [k, v] : options[g])
+        if (k != "initial_lr") rest.emplace_back(k, v);
+      set_options(g, rest);
     }
+  } catch (...) {
+    for (size_t g = 0; g < groups_params_.size(); ++g) set_options(g, old_options[g]);
+    throw;
+  }
   for (size_t g = 0; g < groups_params_.size(); ++g) {
     initial_lrs_[g].reset();
-    OptionValues rest;
-    for (const auto& [k, v] : options[g]) {
+    for (const auto& [k, v] : options[g])
       if (k == "initial_lr") initial_lrs_[g] = v;
-      else rest.emplace_back(k, v);
-    }
-    set_options(g, rest);
   }
-  // State tensors are copied, in the parameter's dtype ("step" stays f64).
-  for (size_t g = 0; g < groups_params_.size(); ++g)
-    for (size_t i = 0; i < groups_params_[g].size(); ++i) {
-      std::map<std::string, Tensor> s;
-      for (auto& [k, t] : state[offsets_[g] + i])
-        s[k] = t.dim() > 0 ? t.detach().to(groups_params_[g][i].dtype()).contiguous().clone() : t.detach().to(kFloat64).clone();
-      state_[offsets_[g] + i] = std::move(s);
-    }
+  // State tensors are copied (already in the parameter's dtype; "step" as f64).
+  for (size_t i = 0; i < state_.size(); ++i) {
+    std::map<std::string, Tensor> s;
+    for (auto& [k, t] : state[i])
+      s[k] = k == "step" ? t.detach().to(kFloat64).clone() : t.detach().contiguous().clone();
+    state_[i] = std::move(s);
+  }
 }
 
 }  // namespace hpml::optim

@@ -173,6 +173,7 @@ NesterovOptions NesterovOptions::from_values(const OptionValues& v, const Nester
 // ---- steps -----------------------------------------------------------------------------------
 
 SGD::SGD(const TensorList& params, const SGDOptions& options) : OptimizerWith("SGD", params, options) {}
+Optimizer::StateSchema SGD::state_schema() const { return {{"momentum_buffer"}, false}; }
 
 void SGD::step() {
   NoGradGuard ng;
@@ -191,6 +192,7 @@ void SGD::step() {
 }
 
 Adagrad::Adagrad(const TensorList& params, const AdagradOptions& options) : OptimizerWith("Adagrad", params, options) {}
+Optimizer::StateSchema Adagrad::state_schema() const { return {{"sum"}, true}; }
 
 void Adagrad::step() {
   NoGradGuard ng;
@@ -211,6 +213,7 @@ void Adagrad::step() {
 
 Adadelta::Adadelta(const TensorList& params, const AdadeltaOptions& options)
     : OptimizerWith("Adadelta", params, options) {}
+Optimizer::StateSchema Adadelta::state_schema() const { return {{"square_avg", "acc_delta"}, true}; }
 
 void Adadelta::step() {
   NoGradGuard ng;
@@ -230,6 +233,7 @@ void Adadelta::step() {
 }
 
 RMSprop::RMSprop(const TensorList& params, const RMSpropOptions& options) : OptimizerWith("RMSprop", params, options) {}
+Optimizer::StateSchema RMSprop::state_schema() const { return {{"square_avg", "momentum_buffer", "grad_avg"}, true}; }
 
 void RMSprop::step() {
   NoGradGuard ng;
@@ -253,6 +257,10 @@ void RMSprop::step() {
 template <class O, bool kDecoupled>
 AdamFamily<O, kDecoupled>::AdamFamily(const TensorList& params, const O& options)
     : OptimizerWith<O>(kDecoupled ? "AdamW" : "Adam", params, options) {}
+template <class O, bool kDecoupled>
+Optimizer::StateSchema AdamFamily<O, kDecoupled>::state_schema() const {
+  return {{"exp_avg", "exp_avg_sq", "max_exp_avg_sq"}, true};
+}
 
 template <class O, bool kDecoupled>
 void AdamFamily<O, kDecoupled>::step() {
@@ -287,6 +295,7 @@ template class AdamFamily<AdamWOptions, true>;
 // and leaves the parameters at the look-ahead point, where the next backward computes g.
 ClassicalNesterov::ClassicalNesterov(const TensorList& params, const NesterovOptions& options)
     : OptimizerWith("ClassicalNesterov", params, options) {}
+Optimizer::StateSchema ClassicalNesterov::state_schema() const { return {{"weight", "velocity"}, false}; }
 
 void ClassicalNesterov::step() {
   NoGradGuard ng;

@@ -116,7 +116,7 @@ TEST(OptimizerBasics, LoadStateDictChecksGroupsCountsAndShapes) {
   Tensor c = optimtest::initial_param(4, 0);
   optim::Adam other({c}, {});
   EXPECT_CONTAINS(nntest::error_of([&] { other.load_state_dict(one.state_dict()); }),
-                  "state 'exp_avg' of parameter 0 has shape [3], the parameter has shape [4]");
+                  "state.0.exp_avg has shape [3] (f64), its parameter 0 has [4] (f64)");
   optim::StateDict bad = one.state_dict();
   bad.emplace_back("momentum", zeros({}));
   EXPECT_CONTAINS(nntest::error_of([&] { one.load_state_dict(bad); }), "unexpected key 'momentum'");

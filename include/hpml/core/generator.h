@@ -31,6 +31,8 @@ class Generator {
   // The full state as a u8 tensor of 16 bytes: seed then offset, little-endian.
   Tensor state() const;
   void set_state(const Tensor& state);
+  // Raises unless `state` is one set_state accepts (u8[16], an offset of at most 2^63).
+  static void check_state(const Tensor& state);
 
   // Reserves `n` consecutive 128-bit counters and returns the first.
   uint64_t reserve(uint64_t n) { return offset_.fetch_add(n); }

@@ -60,7 +60,8 @@ class Optimizer {
 
   StateDict state_dict() const;
   // Restores options and state from a state dict of an optimizer of the same type over parameters
-  // of the same shapes (by position); raises naming the first mismatch.
+  // of the same shapes (by position); raises naming the first mismatch and changes nothing then.
+  // Nothing in it is trusted (Note [Checking optimizer state] in src/optim/optimizer.cpp).
   void load_state_dict(const StateDict& sd);
 
   const std::string& name() const { return name_; }
@@ -69,6 +70,13 @@ class Optimizer {
   explicit Optimizer(std::string name) : name_(std::move(name)) {}
   void add_group_params(const TensorList& params);
   virtual void set_options(size_t group, const OptionValues& values) = 0;
+  // The per-parameter state an optimizer keeps: tensors shaped (and typed) like their parameter,
+  // and whether it counts steps ("step", a 0-d f64). load_state_dict refuses any other name.
+  struct StateSchema {
+    std::vector<std::string> tensors;
+    bool step = false;
+  };
+  virtual StateSchema state_schema() const = 0;
 
   // Parameter state by global index (groups' parameters in order) and name.
   std::map<std::string, Tensor>& state(size_t index) { return state_[index]; }
@@ -76,6 +84,9 @@ class Optimizer {
   size_t global_index(size_t group, size_t i) const { return offsets_[group] + i; }
 
  private:
+  void check_group_params(const std::string& op, size_t group, const Tensor& params) const;
+  void apply_loaded(const std::vector<OptionValues>& options, std::vector<std::map<std::string, Tensor>>& state);
+
   std::string name_;
   std::vector<TensorList> groups_params_;
   std::vector<size_t> offsets_;

@@ -79,6 +79,7 @@ struct NesterovOptions {
 
 class SGD : public OptimizerWith<SGDOptions> {
  public:
+  StateSchema state_schema() const override;
   SGD(const TensorList& params, const SGDOptions& options);
   using Optimizer::step;
   void step() override;
@@ -88,6 +89,7 @@ class SGD : public OptimizerWith<SGDOptions> {
 
 class Adagrad : public OptimizerWith<AdagradOptions> {
  public:
+  StateSchema state_schema() const override;
   Adagrad(const TensorList& params, const AdagradOptions& options = {});
   using Optimizer::step;
   void step() override;
@@ -95,6 +97,7 @@ class Adagrad : public OptimizerWith<AdagradOptions> {
 
 class Adadelta : public OptimizerWith<AdadeltaOptions> {
  public:
+  StateSchema state_schema() const override;
   Adadelta(const TensorList& params, const AdadeltaOptions& options = {});
   using Optimizer::step;
   void step() override;
@@ -102,6 +105,7 @@ class Adadelta : public OptimizerWith<AdadeltaOptions> {
 
 class RMSprop : public OptimizerWith<RMSpropOptions> {
  public:
+  StateSchema state_schema() const override;
   RMSprop(const TensorList& params, const RMSpropOptions& options = {});
   using Optimizer::step;
   void step() override;
@@ -114,6 +118,7 @@ class RMSprop : public OptimizerWith<RMSpropOptions> {
 template <class Options, bool kDecoupled>
 class AdamFamily : public OptimizerWith<Options> {
  public:
+  typename Optimizer::StateSchema state_schema() const override;
   AdamFamily(const TensorList& params, const Options& options = {});
   using Optimizer::step;
   void step() override;
@@ -125,6 +130,7 @@ using AdamW = AdamFamily<AdamWOptions, true>;
 
 class ClassicalNesterov : public OptimizerWith<NesterovOptions> {
  public:
+  StateSchema state_schema() const override;
   ClassicalNesterov(const TensorList& params, const NesterovOptions& options);
   using Optimizer::step;
   void step() override;
