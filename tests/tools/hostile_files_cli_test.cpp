@@ -153,8 +153,8 @@ TEST(HostileCli, ResumeChecksTheCheckpointsNumbersAndOptions) {
   // Changed options are listed, each with both values; the ones that may change are accepted.
   CliRun changed = run_cli_within(run_with + " --epochs 3 --lr 0.5 --batch-size 32 --seed 7 --resume " + ckpt, 30);
   expect_refused(changed, "changed options",
-                 {"3 option(s) differ", "--lr was the optimizer's default, now 0.5", "--batch-size was 16, now 32",
-                  "--seed was 0, now 7"});
+                 {"3 option(s) differ", "--lr was 'default', now '0.5'", "--batch-size was '16', now '32'",
+                  "--seed was '0', now '7'"});
   CliRun fine = run_cli_within(run_with + " --batch-size 16 --epochs 4 --workers 1 --threads 1 --resume " + ckpt, 60);
   EXPECT_EQ(fine.status, 0) << fine.out;
 }

@@ -154,7 +154,7 @@ int graph(const TrainConfig& c) {
     std::printf("no PNG: Graphviz's `dot` is not installed (apt-get install graphviz)\n");
     return 0;
   }
-  HPML_CHECK(status == 0, "graph: Graphviz's dot -Tpng ", escape_bytes(dot), " -o ", escape_bytes(png),
+  HPML_CHECK(status == 0, "graph: Graphviz's dot -Tpng ", printable(dot, 4096), " -o ", printable(png, 4096),
              " failed with status ", status);
   std::printf("wrote %s\n", png.c_str());
   return 0;

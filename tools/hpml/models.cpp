@@ -25,7 +25,7 @@ std::shared_ptr<nn::Module> activation(const std::string& name) {
   if (name == "tanh") return std::make_shared<nn::Tanh>();
   if (name == "sigmoid") return std::make_shared<nn::Sigmoid>();
   if (name == "gelu") return std::make_shared<nn::GELU>();
-  HPML_CHECK(false, "unknown activation '", escape_bytes(name), "' (relu, tanh, sigmoid, gelu)");
+  HPML_CHECK(false, "unknown activation ", printable(name), " (relu, tanh, sigmoid, gelu)");
   return nullptr;
 }
 
@@ -36,7 +36,7 @@ int64_t numel(const std::vector<int64_t>& shape) {
 }
 
 void check_image(const std::string& model, const DataSplits& d) {
-  HPML_CHECK(d.input_shape == std::vector<int64_t>({1, 28, 28}), "--model ", escape_bytes(model),
+  HPML_CHECK(d.input_shape == std::vector<int64_t>({1, 28, 28}), "--model ", printable(model),
              " needs 28x28 single-channel images (fashion-mnist or mnist:PATH), the dataset gives ",
              IntArrayRef(d.input_shape));
 }
@@ -90,7 +90,7 @@ DataSplits make_data(const TrainConfig& c) {
     const int64_t classes = csv_classes(t.labels, d.substr(4));
     return split(t.features, t.labels, classes, d.substr(4) + ": " + std::to_string(t.features.size(0)) + " rows");
   }
-  HPML_CHECK(false, "unknown dataset '", escape_bytes(d), "' (fashion-mnist, mnist:PATH, blobs, moons, regression, csv:PATH)");
+  HPML_CHECK(false, "unknown dataset ", printable(d), " (fashion-mnist, mnist:PATH, blobs, moons, regression, csv:PATH)");
   return {};
 }
 
@@ -111,15 +111,15 @@ std::vector<LayerSpec> plan_model(const TrainConfig& c, const DataSplits& d) {
   };
   auto pool = [&](K kind) { plan.push_back({.kind = kind, .kernel = 2}); };
   activation(c.activation);  // an unknown name fails here, before anything is planned
-  HPML_CHECK(c.init == "default" || c.init == "kaiming" || c.init == "xavier", "unknown init '", escape_bytes(c.init),
-             "' (default, kaiming, xavier)");
+  HPML_CHECK(c.init == "default" || c.init == "kaiming" || c.init == "xavier", "unknown init ", printable(c.init),
+             " (default, kaiming, xavier)");
   if (c.model == "linreg") {
     HPML_CHECK(d.classes == 0, "--model linreg needs a regression dataset (regression, or csv:PATH with a numeric target)");
     plan.push_back({.kind = K::flatten});
     linear(in, 1);
     return plan;
   }
-  HPML_CHECK(d.classes > 0, "--model ", escape_bytes(c.model), " is a classifier; the dataset is a regression one (use linreg)");
+  HPML_CHECK(d.classes > 0, "--model ", printable(c.model), " is a classifier; the dataset is a regression one (use linreg)");
   if (c.model == "logreg") {
     plan.push_back({.kind = K::flatten});
     linear(in, d.classes);
@@ -163,7 +163,7 @@ std::vector<LayerSpec> plan_model(const TrainConfig& c, const DataSplits& d) {
     act();
     linear(84, d.classes);
   } else {
-    HPML_CHECK(false, "unknown model '", escape_bytes(c.model), "' (logreg, linreg, mlp, cnn, lenet)");
+    HPML_CHECK(false, "unknown model ", printable(c.model), " (logreg, linreg, mlp, cnn, lenet)");
   }
   return plan;
 }
@@ -211,7 +211,7 @@ void check_model_matches(const std::vector<LayerSpec>& plan, const io::NamedTens
     have.erase(it);
   }
   HPML_CHECK(have.empty(), source, ": the checkpoint has ", have.size(), " model tensors that the model its arguments "
-             "describe does not, the first is ", escape_bytes(have.begin()->first));
+             "describe does not, the first is ", printable(have.begin()->first));
 }
 
 std::shared_ptr<nn::Module> build_model(const std::vector<LayerSpec>& plan, const std::string& init) {
@@ -267,7 +267,7 @@ std::unique_ptr<optim::Optimizer> make_optimizer(const TrainConfig& c, const Ten
   if (o == "adamw")
     return std::make_unique<optim::AdamW>(
         params, optim::AdamWOptions{.lr = lr(1e-3), .betas = {c.beta1, c.beta2}, .weight_decay = c.weight_decay > 0 ? c.weight_decay : 1e-2});
-  HPML_CHECK(false, "unknown optimizer '", escape_bytes(o), "' (sgd, adagrad, adadelta, rmsprop, adam, adamw)");
+  HPML_CHECK(false, "unknown optimizer ", printable(o), " (sgd, adagrad, adadelta, rmsprop, adam, adamw)");
   return nullptr;
 }
 

@@ -9,6 +9,7 @@
 #include <limits>
 #include <sstream>
 
+#include "hpml/core/file.h"
 #include "train.h"
 
 namespace hpml::cli {
@@ -141,7 +142,7 @@ std::vector<OptionSetting> settings(const TrainConfig& c) {
       {"--dataset", text(c.dataset), false},      {"--epochs", text(c.epochs), true},
       {"--batch-size", text(c.batch_size), false}, {"--workers", text(c.workers), true},
       {"--worker-mode", text(c.worker_mode), true}, {"--loader-timeout", text(c.loader_timeout), true},
-      {"--optimizer", text(c.optimizer), false},  {"--lr", c.lr < 0 ? "the optimizer's default" : text(c.lr), false},
+      {"--optimizer", text(c.optimizer), false},  {"--lr", c.lr < 0 ? "default" : text(c.lr), false},
       {"--momentum", text(c.momentum), false},    {"--weight-decay", text(c.weight_decay), false},
       {"--nesterov", text(c.nesterov), false},    {"--beta1", text(c.beta1), false},
       {"--beta2", text(c.beta2), false},          {"--schedule", text(c.schedule), false},
@@ -149,7 +150,7 @@ std::vector<OptionSetting> settings(const TrainConfig& c) {
       {"--gamma", text(c.gamma), false},          {"--decay", text(c.decay), false},
       {"--warmup-epochs", text(c.warmup_epochs), false}, {"--factor", text(c.factor), false},
       {"--power", text(c.power), false},          {"--t0", text(c.t0), false},
-      {"--t-mult", text(c.t_mult), false},        {"--max-lr", c.max_lr < 0 ? "10 x --lr" : text(c.max_lr), false},
+      {"--t-mult", text(c.t_mult), false},        {"--max-lr", c.max_lr < 0 ? "10x --lr" : text(c.max_lr), false},
       {"--patience", text(c.patience), false},    {"--accumulate", text(c.accumulate), false},
       {"--clip", text(c.clip), false},            {"--seed", text(c.seed), false},
       {"--threads", text(c.threads), true},       {"--out", text(c.out), true},
@@ -163,7 +164,7 @@ std::vector<std::string> resume_differences(const TrainConfig& recorded, const T
   std::vector<std::string> out;
   for (size_t i = 0; i < a.size(); ++i)
     if (!a[i].may_change_on_resume && a[i].value != b[i].value)
-      out.push_back(std::string(a[i].flag) + " was " + escape_bytes(a[i].value) + ", now " + escape_bytes(b[i].value));
+      out.push_back(std::string(a[i].flag) + " was " + printable(a[i].value, 300) + ", now " + printable(b[i].value, 300));
   return out;
 }
 
@@ -174,7 +175,7 @@ std::string record_arguments(const std::vector<std::string>& args) {
     try {
       (void)nlohmann::json(a).dump();
     } catch (const nlohmann::json::exception&) {
-      HPML_FAIL("hpml train: the argument '", escape_bytes(a), "' is not valid UTF-8; a checkpoint records the "
+      HPML_FAIL("hpml train: the argument ", printable(a), " is not valid UTF-8; a checkpoint records the "
                 "arguments as JSON text (hint: rename the file or folder)");
     }
   }
@@ -192,7 +193,7 @@ TrainConfig parse_recorded_arguments(const std::string& json, const std::string&
     args.push_back(a.get<std::string>());
   }
   HPML_CHECK(args[0] == "train", source, ": the recorded arguments are not those of `hpml train` (they begin with '",
-             escape_bytes(args[0]), "')");
+             printable(args[0]), ")");
   CLI::App app{"hpml train"};
   TrainConfig tc;
   add_train_options(app, tc);
@@ -200,26 +201,9 @@ TrainConfig parse_recorded_arguments(const std::string& json, const std::string&
   try {
     app.parse(reversed);
   } catch (const CLI::ParseError& e) {
-    HPML_FAIL(source, ": cannot read the recorded arguments: ", escape_bytes(e.what()));
+    HPML_FAIL(source, ": cannot read the recorded arguments: ", printable(e.what(), 400));
   }
   return tc;
-}
-
-std::string escape_bytes(std::string_view s, size_t max_bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (size_t i = 0; i < s.size() && i < max_bytes; ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c < 0x7f) {
-      out += static_cast<char>(c);
-    } else {
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  if (s.size() > max_bytes) out += "... (" + std::to_string(s.size()) + " bytes)";
-  return out;
 }
 
 }  // namespace hpml::cli

@@ -2,6 +2,7 @@
 // the last / best checkpoints, and what --resume reads back and checks.
 #include <charconv>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <vector>
@@ -38,9 +39,14 @@ std::string json_line(const EpochMetrics& m) {
 }
 
 // Keeps the metric lines of the first `done` epochs (a resumed run writes the rest again).
+// The run's own metric files, read like any other file (a FIFO put there cannot block the run).
+std::istringstream metrics_file(const std::string& path) {
+  return std::istringstream(read_regular_file_string(path, "hpml train", uint64_t{1} << 30));
+}
+
 void trim_metrics(const std::string& path, int64_t done, bool header) {
-  std::ifstream in(path);
-  if (!in) return;
+  if (!std::filesystem::exists(path)) return;
+  std::istringstream in = metrics_file(path);
   std::vector<std::string> keep;
   std::string line;
   bool first = true;
@@ -56,14 +62,13 @@ void trim_metrics(const std::string& path, int64_t done, bool header) {
     else e = std::atoll(line.c_str());
     if (e <= done) keep.push_back(line);
   }
-  in.close();
   std::ofstream out(path, std::ios::trunc);
   for (const auto& l : keep) out << l << '\n';
 }
 
 // loss.{png,svg} and accuracy.{png,svg} from metrics.csv (so a resumed run plots every epoch).
 void plot_metrics(const std::string& out, bool classify) {
-  std::ifstream in(out + "/metrics.csv");
+  std::istringstream in = metrics_file(out + "/metrics.csv");
   std::string line;
   std::getline(in, line);  // header
   plot::Series tl{"train loss"}, vl{"test loss"}, ta{"train accuracy"}, va{"test accuracy"};
@@ -92,8 +97,8 @@ double read_best_score(const io::Metadata& meta, const std::string& source) {
   const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   const bool ok = ec == std::errc() && end == s.data() + s.size() && !std::isnan(v) &&
                   v != std::numeric_limits<double>::infinity();
-  HPML_CHECK(ok, source, ": metadata best_test_acc is '", escape_bytes(s),
-             "', not a number (finite, or -inf before the first epoch ended)");
+  HPML_CHECK(ok, source, ": metadata best_test_acc is ", printable(s),
+             ", not a number (finite, or -inf before the first epoch ended)");
   return v;
 }
 

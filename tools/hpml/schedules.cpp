@@ -82,7 +82,7 @@ Schedule make_schedule(const TrainConfig& c, optim::Optimizer& opt, int64_t step
     return out;
   }
   out.scheduler = per_epoch(c, opt);
-  HPML_CHECK(out.scheduler != nullptr, "unknown schedule '", escape_bytes(s), "' (", kSchedules, ")");
+  HPML_CHECK(out.scheduler != nullptr, "unknown schedule ", printable(s), " (", kSchedules, ")");
   return out;
 }
 

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "hpml/core/file.h"  // printable(): bytes from a file or a command line, fit for a message
 #include "hpml/hpml.h"
 
 namespace CLI {
@@ -93,9 +94,6 @@ struct OptionSetting {
 std::vector<OptionSetting> settings(const TrainConfig& config);
 // "--lr was 0.1, now 0.5" for each option that differs and may not change on --resume.
 std::vector<std::string> resume_differences(const TrainConfig& recorded, const TrainConfig& now);
-// Bytes from a file, fit for a message: printable ASCII as it is, the rest as \xNN, at most
-// `max_bytes` of them.
-std::string escape_bytes(std::string_view s, size_t max_bytes = 200);
 
 // `hpml eval` (eval.cpp): the checkpoint's model on a split: accuracy, a per-class report and the
 // confusion matrix, printed and written to `out` (confusion.csv, confusion.png / .svg).
