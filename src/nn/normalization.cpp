@@ -63,6 +63,13 @@ Tensor group_norm(const Tensor& x, int64_t G, const Tensor& weight, const Tensor
     if (t->defined())
       HPML_CHECK(t->dim() == 1 && t->sizes()[0] == C, "group_norm: weight and bias must have shape [", C, "], got ",
                  t->sizes());
+  // Note [group_norm's one-value error]: PyTorch 1.13 (F.group_norm's _verify_batch_size) refuses
+  // an input where N * (C / G) * prod(spatial) == 1: each group then holds a single value (and
+  // there is one sample), so the output would be all zeros. It lets N > 1 through; so does hpml.
+  int64_t per_group = N * (C / G);
+  for (int64_t d = 2; d < x.dim(); ++d) per_group *= x.sizes()[d];
+  HPML_CHECK(per_group != 1, "group_norm: expected more than 1 value per group, got input.shape=", x.sizes(),
+             " with num_groups=", G, " (N * C/G * spatial = 1)");
   Tensor xr = x.reshape({N, G, -1});
   auto [var, mean] = var_mean(xr, {2}, 0, true);
   Tensor y = ((xr - mean) * rsqrt(var + eps)).reshape(x.sizes());

@@ -151,17 +151,19 @@ Window2d pool_window(const char* op, const Tensor& x, const PoolOptions& o, bool
   HPML_CHECK(w.PH >= 0 && w.PW >= 0 && w.PH <= w.KH / 2 && w.PW <= w.KW / 2, op,
              ": padding should be at most half of the kernel size, got padding [", w.PH, ", ", w.PW, "] for kernel [", w.KH,
              ", ", w.KW, "]");
-  HPML_CHECK(w.H + 2 * w.PH >= w.DH * (w.KH - 1) + 1 && w.W + 2 * w.PW >= w.DW * (w.KW - 1) + 1, op,
-             ": the (padded) input [", w.H, ", ", w.W, "] is smaller than the kernel [", w.KH, ", ", w.KW, "]");
   auto out_size = [&](int64_t in, int64_t k, int64_t s, int64_t p, int64_t d) {
-    const int64_t span = in + 2 * p - d * (k - 1) - 1;
-    int64_t n = (o.ceil_mode ? (span + s - 1) / s : span / s) + 1;
+    // PyTorch's pooling_output_shape: floor division rounding towards -inf (span may be
+    // negative: with ceil_mode an input smaller than the kernel still gets one window).
+    const int64_t span = in + 2 * p - d * (k - 1) - 1 + (o.ceil_mode ? s - 1 : 0);
+    int64_t n = (span >= 0 ? span / s : -((-span + s - 1) / s)) + 1;
     if (o.ceil_mode && (n - 1) * s >= in + p) --n;
     return n;
   };
   w.OH = out_size(w.H, w.KH, w.SH, w.PH, w.DH), w.OW = out_size(w.W, w.KW, w.SW, w.PW, w.DW);
   HPML_CHECK(w.OH > 0 && w.OW > 0, op, ": the output would be empty: input [", w.H, ", ", w.W, "], kernel [", w.KH, ", ",
-             w.KW, "]");
+             w.KW, "], stride [", w.SH, ", ", w.SW, "], padding [", w.PH, ", ", w.PW, "], ceil_mode=",
+             o.ceil_mode ? "true" : "false", " give output [", w.OH, ", ", w.OW, "]",
+             o.ceil_mode ? "" : "\nhint: ceil_mode=true keeps a partial last window");
   return w;
 }
 

@@ -48,41 +48,59 @@ void check_gather_shapes(const char* op, const Tensor& x, int64_t dim, const Ten
 
 }  // namespace
 
-Tensor cat(const TensorList& ts, int64_t dim) {
-  HPML_CHECK(!ts.empty(), "cat: expected a non-empty list of tensors");
-  for (size_t i = 0; i < ts.size(); ++i) ops::check_defined("cat", ts[i], "a tensor in the list");
+// Note [cat skips legacy empty tensors]
+// PyTorch 1.13 skips every 1-d tensor of size 0 in cat, whatever the other shapes (a relic of
+// the days when empty tensors had shape [0]): cat({x[2, 3], empty[0]}, 1) is x. hpml does the
+// same; the skipped tensor's gradient is an empty [0] tensor. If every tensor is [0], the result
+// is the first one's copy (shape [0]).
+Tensor cat(const TensorList& all, int64_t dim) {
+  HPML_CHECK(!all.empty(), "cat: expected a non-empty list of tensors");
+  for (size_t i = 0; i < all.size(); ++i) ops::check_defined("cat", all[i], "a tensor in the list");
+  TensorList ts;
+  std::vector<size_t> kept;  // positions in `all` of the tensors that take part
+  for (size_t i = 0; i < all.size(); ++i)
+    if (!(all[i].dim() == 1 && all[i].sizes()[0] == 0)) ts.push_back(all[i]), kept.push_back(i);
+  if (ts.empty()) ts.push_back(all[0]), kept.push_back(0);
   const Tensor& t0 = ts[0];
-  HPML_CHECK(t0.dim() > 0, "cat: zero-dimensional tensor (at position 0) cannot be concatenated");
+  HPML_CHECK(t0.dim() > 0, "cat: zero-dimensional tensor (at position ", kept[0], ") cannot be concatenated");
   const int64_t d = ops::wrap_dim(dim, t0.dim(), "cat");
   DType dt = t0.dtype();
+  for (const Tensor& t : all) dt = promote_types(dt, t.dtype());
   int64_t total = 0;
-  for (size_t i = 0; i < ts.size(); ++i) {
-    const Tensor& t = ts[i];
+  for (size_t j = 0; j < ts.size(); ++j) {
+    const Tensor& t = ts[j];
+    const size_t i = kept[j];
     HPML_CHECK(t.dim() == t0.dim(), "cat: tensors must have the same number of dimensions: got ", t0.dim(),
                " and ", t.dim(), " (tensor ", i, ", shape ", t.sizes(), ")");
     for (int64_t k = 0; k < t.dim(); ++k)
       HPML_CHECK(k == d || t.sizes()[k] == t0.sizes()[k], "cat: sizes of tensors must match except in dimension ", d,
-                 ": tensor 0 has shape ", t0.sizes(), ", tensor ", i, " has shape ", t.sizes());
-    HPML_CHECK(t.device() == t0.device(), "cat: tensor ", i, " is on ", t.device(), ", tensor 0 on ", t0.device());
-    dt = promote_types(dt, t.dtype());
+                 ": tensor ", kept[0], " has shape ", t0.sizes(), ", tensor ", i, " has shape ", t.sizes());
+    HPML_CHECK(t.device() == t0.device(), "cat: tensor ", i, " is on ", t.device(), ", tensor ", kept[0], " on ", t0.device());
     total += t.sizes()[d];
   }
   DimVector shape(t0.sizes());
   shape[d] = total;
   Tensor out = ops::empty_tensor(shape, dt, t0.device());
-  DimVector lengths;
+  // lengths[i] per tensor of `all`: its extent along d, or -1 for a skipped [0] tensor.
+  DimVector lengths(all.size(), -1);
   int64_t off = 0;
-  for (const Tensor& t : ts) {
+  for (size_t j = 0; j < ts.size(); ++j) {
+    const Tensor& t = ts[j];
     Tensor dst = ops::make_view(out, DimVector(t.sizes()), out.strides(), off * out.strides()[d]);
     ops::be(t, "cat").copy(view_of(dst), view_of(t));
-    lengths.push_back(t.sizes()[d]);
+    lengths[kept[j]] = t.sizes()[d];
     off += t.sizes()[d];
   }
-  if (autograd::should_record(std::span<const Tensor>(ts))) {
-    autograd::record("cat", std::span<const Tensor>(ts), std::span<const Tensor>(&out, 1), {}, [d, lengths](const Ctx& c) {
+  if (autograd::should_record(std::span<const Tensor>(all))) {
+    autograd::record("cat", std::span<const Tensor>(all), std::span<const Tensor>(&out, 1), {}, [d, lengths](const Ctx& c) {
+      // g [.., sum of lengths, ..] -> one slice per kept tensor; an empty [0] for each skipped one
       TensorList grads;
       int64_t start = 0;
       for (size_t i = 0; i < lengths.size(); ++i) {
+        if (lengths[i] < 0) {
+          grads.push_back(c.needs(i) ? zeros({0}, TensorOptions(c.g(0).dtype()).device(c.g(0).device())) : Tensor());
+          continue;
+        }
         grads.push_back(c.needs(i) ? c.g(0).narrow(d, start, lengths[i]) : Tensor());
         start += lengths[i];
       }

@@ -139,8 +139,30 @@ Tensor var(const Tensor& x, IntArrayRef dims, double correction, bool keepdim) {
   return var_mean(x, dims, correction, keepdim).first;
 }
 
+// Note [std's gradient where the deviation is 0]
+// std = sqrt(var) composed would give d std = g / (2 sqrt(var)) * d var = inf * 0 = NaN on a
+// constant row. PyTorch's std_backward sets g / (2 std) to 0 where std == 0, so the row gets a
+// zero gradient; std records its own node to do the same (the sqrt's backward is never built).
 Tensor std(const Tensor& x, IntArrayRef dims, double correction, bool keepdim) {
-  return sqrt(var(x, dims, correction, keepdim));
+  ReduceShape r = prepare(x, dims, "std");
+  Tensor out, m;
+  {
+    NoGradGuard ng;
+    auto [v, mean] = var_mean(x, dims, correction, keepdim);
+    out = sqrt(v), m = mean;
+  }
+  if (autograd::should_record(x)) {
+    DimVector keep = r.keep_sizes, xs(x.sizes());
+    const double dof = std::max(0.0, static_cast<double>(r.count) - correction);
+    autograd::record("std", {x}, {out}, {x, m, out}, [keep, xs, dof](const Ctx& c) {
+      // g, mean, out [reduced] -> x [xs]: d std/dx = (x - mean) / (dof * std), 0 where std == 0
+      Tensor y = c.s(2), zero = zeros_like(y);
+      Tensor gy = where(eq(y, zero), zero, c.g(0) / y);
+      Tensor centered = c.s(0) - c.s(1).reshape(keep);
+      return TensorList{expand_back(gy, keep, xs) * centered * (1.0 / dof)};
+    });
+  }
+  return out;
 }
 
 Tensor prod(const Tensor& x, IntArrayRef dims, bool keepdim) {

@@ -55,6 +55,11 @@ struct Sample {
   // Non-empty where PyTorch 1.13 itself cannot compute this sample's gradients (a PyTorch bug);
   // the parity test then compares the forward only and prints this reason. gradcheck still runs.
   std::string pytorch_grad_differs = {};
+  // Non-empty where the op is not differentiable in the finite-difference sense at this sample
+  // (std or a p-norm at exactly 0: a kink, where PyTorch's formula picks the 0 subgradient). The
+  // f64 gradcheck skips it and prints this reason; the PyTorch parity check compares its forward
+  // and gradients, which is what pins the chosen subgradient (as PyTorch's OpInfo does).
+  std::string fd_gradcheck_skip = {};
 };
 
 struct OpInfo {

@@ -79,7 +79,14 @@ void add_conv_ops(std::vector<OpInfo>& t) {
                            {"3x3 s2 p1", {distinct(g, {1, 2, 7, 7}, dt)}, {{"kernel", V{3}}, {"stride", V{2}}, {"padding", V{1}}}},
                            {"ceil_mode, dilation", {distinct(g, {1, 1, 7, 8}, dt)},
                             {{"kernel", V{2, 3}}, {"stride", V{2}}, {"padding", V{1}}, {"dilation", V{1, 2}}, {"ceil_mode", true}}},
-                           {"unbatched", {distinct(g, {2, 4, 4}, dt)}, {{"kernel", V{2}}, {"padding", V{0}}}}};
+                           {"unbatched", {distinct(g, {2, 4, 4}, dt)}, {{"kernel", V{2}}, {"padding", V{0}}}},
+                           // ceil_mode edges: input smaller than the kernel, last window partial.
+                           {"ceil, input < kernel", {distinct(g, {1, 1, 2, 2}, dt)},
+                            {{"kernel", V{3}}, {"stride", V{2}}, {"padding", V{0}}, {"ceil_mode", true}}},
+                           {"ceil, input < kernel, p1", {distinct(g, {1, 1, 2, 2}, dt)},
+                            {{"kernel", V{3}}, {"stride", V{2}}, {"padding", V{1}}, {"ceil_mode", true}}},
+                           {"ceil, partial last", {distinct(g, {1, 2, 5, 6}, dt)},
+                            {{"kernel", V{2}}, {"stride", V{2}}, {"padding", V{0}}, {"ceil_mode", true}}}};
                      }});
   t.push_back(OpInfo{"avg_pool2d", "nn", true,
                      [](const TensorList& in, const Args& a) { return TensorList{avg_pool2d(in[0], pool_options(a))}; },
@@ -89,7 +96,16 @@ void add_conv_ops(std::vector<OpInfo>& t) {
                            {"2x2", {rnd(g, {2, 2, 4, 6}, dt)}, {{"kernel", V{2}}, {"padding", V{0}}}},
                            {"3x3 s2 p1", {rnd(g, {1, 2, 7, 7}, dt)}, {{"kernel", V{3}}, {"stride", V{2}}, {"padding", V{1}}}},
                            {"exclude pad, ceil", {rnd(g, {1, 1, 7, 8}, dt)},
-                            {{"kernel", V{3}}, {"stride", V{2}}, {"padding", V{1}}, {"ceil_mode", true}, {"count_include_pad", false}}}};
+                            {{"kernel", V{3}}, {"stride", V{2}}, {"padding", V{1}}, {"ceil_mode", true}, {"count_include_pad", false}}},
+                           // ceil_mode edges: input smaller than the kernel, last window partial.
+                           {"ceil, input < kernel", {rnd(g, {1, 1, 2, 2}, dt)},
+                            {{"kernel", V{3}}, {"stride", V{2}}, {"padding", V{0}}, {"ceil_mode", true}}},
+                           {"ceil, input < kernel, p1", {rnd(g, {1, 1, 2, 2}, dt)},
+                            {{"kernel", V{3}}, {"stride", V{2}}, {"padding", V{1}}, {"ceil_mode", true}}},
+                           {"ceil, input < kernel, p1, exclude pad", {rnd(g, {1, 1, 2, 2}, dt)},
+                            {{"kernel", V{3}}, {"stride", V{2}}, {"padding", V{1}}, {"ceil_mode", true}, {"count_include_pad", false}}},
+                           {"ceil, partial last", {rnd(g, {1, 2, 5, 6}, dt)},
+                            {{"kernel", V{2}}, {"stride", V{2}}, {"padding", V{0}}, {"ceil_mode", true}}}};
                      }});
   t.push_back(OpInfo{"adaptive_avg_pool2d", "nn", true,
                      [](const TensorList& in, const Args& a) {

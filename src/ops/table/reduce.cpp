@@ -2,6 +2,7 @@
 #include <cmath>
 #include <limits>
 
+#include "hpml/ops/indexing.h"
 #include "hpml/ops/reduce.h"
 #include "ops/table/samples.h"
 
@@ -42,6 +43,12 @@ std::vector<Sample> along_dim(const std::string& name, DType dt, bool distinct_v
           {"empty kept dim", {x({0, 3})}, {{"dim", int64_t{1}}, {"keepdim", false}}}};
 }
 
+// x [3, 4] whose row 0 is constant (`c` everywhere): zero variance there, zero norm for c = 0.
+Tensor constant_row(Generator& g, DType dt, double c) {
+  return cat({full({1, 4}, c, TensorOptions(dt)), rnd(g, {2, 4}, dt, -2, 2)}, 0);
+}
+const char* const kKink = "not differentiable at 0 (std or norm of a constant / zero row); PyTorch's gradient there is 0";
+
 template <typename F>
 OpInfo reduction(std::string name, bool diff, bool distinct_values, F fn) {
   return OpInfo{name, "reduce", diff,
@@ -69,6 +76,14 @@ void add_reduce_ops(std::vector<OpInfo>& t) {
                          auto s0 = with_args(reductions(n + "0", dt, false), {{"correction", int64_t{0}}});
                          s.erase(s.begin() + 4, s.end());  // a 0-d variance divides by zero
                          s.push_back(s0[1]);
+                         // Zero variance in row 0, both corrections (issue 12: std's gradient was NaN there).
+                         Generator g = gen_for(n + " constant");
+                         for (int64_t corr : {int64_t{0}, int64_t{1}}) {
+                           Sample c{"constant row, correction " + std::to_string(corr), {constant_row(g, dt, 0.7)},
+                                    {{"dims", V{1}}, {"keepdim", false}, {"correction", corr}}};
+                           if (n == "std") c.fd_gradcheck_skip = kKink;
+                           s.push_back(c);
+                         }
                          return s;
                        }});
   }
@@ -80,6 +95,8 @@ void add_reduce_ops(std::vector<OpInfo>& t) {
                      [](DType dt) {
                        auto s = with_args(reductions("var_mean", dt, false), {{"correction", int64_t{1}}});
                        s.erase(s.begin() + 4, s.end());
+                       Generator g = gen_for("var_mean constant");
+                       s.push_back({"constant row", {constant_row(g, dt, 0.7)}, {{"dims", V{1}}, {"keepdim", true}, {"correction", int64_t{0}}}});
                        return s;
                      }});
   t.push_back(OpInfo{"prod", "reduce", true,
@@ -163,6 +180,8 @@ void add_reduce_ops(std::vector<OpInfo>& t) {
                        auto s = reductions("logsumexp", dt, false);
                        s.erase(s.begin());  // logsumexp needs explicit dims
                        s.erase(s.begin() + 3);
+                       Generator g = gen_for("logsumexp constant");
+                       s.push_back({"constant row", {constant_row(g, dt, 0.7)}, {{"dims", V{1}}, {"keepdim", false}}});
                        return s;
                      }});
   t.push_back(OpInfo{"norm", "reduce", true,
@@ -176,6 +195,13 @@ void add_reduce_ops(std::vector<OpInfo>& t) {
                        for (double p : {2.0, 1.0, 3.0, std::numeric_limits<double>::infinity()}) {
                          s.push_back({"p=" + std::to_string(p) + " all", {x}, {{"p", p}, {"dims", V{}}, {"keepdim", false}}});
                          s.push_back({"p=" + std::to_string(p) + " dim 1", {x}, {{"p", p}, {"dims", V{1}}, {"keepdim", true}}});
+                       }
+                       // A zero row: the norm is 0 there, a kink (gradcheck skips it, OpParity pins PyTorch's 0).
+                       for (double p : {2.0, 1.0, 3.0}) {
+                         Sample z{"p=" + std::to_string(p) + " zero row", {constant_row(g, dt, 0.0)},
+                                  {{"p", p}, {"dims", V{1}}, {"keepdim", false}}};
+                         z.fd_gradcheck_skip = kKink;
+                         s.push_back(z);
                        }
                        return s;
                      }});
