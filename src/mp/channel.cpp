@@ -187,7 +187,9 @@ void reset_child_signals() {
   sigset_t none;
   sigemptyset(&none);
   pthread_sigmask(SIG_SETMASK, &none, nullptr);
-  for (int sig = 1; sig < NSIG; ++sig) {
+  // The asynchronous signals only: handlers of SIGSEGV, SIGBUS, ... (a sanitizer's, a crash
+  // reporter's) stay, since they make sense in a copy of the same program.
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGCHLD, SIGPIPE}) {
     struct sigaction sa {};
     if (sigaction(sig, nullptr, &sa) != 0) continue;
     const bool handled = (sa.sa_flags & SA_SIGINFO) || (sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN);
