@@ -87,7 +87,7 @@ struct DataLoader::Impl {
     if (spec.options.pin_memory && workers > 0) {
       stop = false;
       pinned.clear();
-      pin_thread = std::thread([this] { pin_loop(); });
+      pin_thread = detail::start_library_thread([this] { pin_loop(); });
     }
   }
 

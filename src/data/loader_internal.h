@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <thread>
 #include <vector>
 
 #include "hpml/data/dataloader.h"
@@ -57,6 +58,11 @@ class WorkerPool {
 
 std::unique_ptr<WorkerPool> make_thread_pool(const LoaderSpec& spec);
 std::unique_ptr<WorkerPool> make_process_pool(const LoaderSpec& spec);
+
+// A library thread: starts with SIGINT and SIGTERM blocked (from its first instruction: they are
+// blocked in the creating thread around the start), so that a handler the program installs, or
+// its sigwait thread, gets them and not a worker thread.
+std::thread start_library_thread(std::function<void()> fn);
 
 // Copies every tensor of a batch into page-locked memory (pinned.cpp).
 Batch pin_batch(const Batch& b);

@@ -38,6 +38,23 @@ namespace hpml::data::detail {
 // seen as end of file on its socket (at once), or at the next liveness check, and raised as an
 // error naming the worker, its pid and the signal.
 
+// Note [Workers die with their parent]
+// A worker process must never outlive the main process, whatever kills it: a SIGKILLed main
+// process runs no destructor and a stuck or stopped worker never reads end of file. So a worker
+// asks the kernel for SIGKILL when its parent dies (PR_SET_PDEATHSIG) first thing, and then
+// compares getppid() with the pid its parent recorded before starting it: if the parent died
+// before prctl ran, the worker was already reparented and would never get the signal, so it
+// exits at once. (The signal follows the thread that started the worker: a loader started from a
+// thread that exits first takes its workers with it; start loaders from a thread that lives as
+// long as they do.) A forkserver worker's parent is the forkserver, which exits as soon as the
+// main process's control socket closes. A fork child also closes every descriptor hpml holds for
+// other children (other workers' sockets, the forkserver's), so a later worker does not keep an
+// earlier one's connection open.
+// Workers ignore SIGINT and SIGTERM: a Ctrl-C goes to the whole process group, and the main process
+// (which may take it to write a checkpoint first) shuts its workers down itself; a worker dying of
+// the Ctrl-C first would fail the very epoch the checkpoint needs. They still die with the main
+// process (above) and by SIGKILL.
+
 namespace {
 
 // ---- wire format --------------------------------------------------------------------------
@@ -137,7 +154,14 @@ void worker_main(const LoaderSpec& spec, int id, int workers, int sock) {
         std::string new_name;
         if (!seg || seg->size() < std::max<size_t>(total, 1)) {
           seg.reset();
-          seg = mp::SharedSegment::create(std::max<size_t>(total + total / 4, 1));
+          const size_t want = std::max<size_t>(total + total / 4, 1);
+          try {
+            seg = mp::SharedSegment::create(want);
+          } catch (const std::exception& e) {
+            throw Error("DataLoader worker " + std::to_string(id) + " (pid " + std::to_string(getpid()) +
+                        "): batch " + std::to_string(batch) + " needs a slot of " + std::to_string(want) +
+                        " bytes: " + e.what());
+          }
           new_name = seg->name();
         }
         out.put('B');
@@ -176,6 +200,7 @@ void spawned_worker(const std::string& args) {
   size_t n = 0;
   is >> id >> workers >> fd >> n;
   is.get();
+  mp::detail::die_with_parent(mp::detail::expected_parent());
   fcntl(fd, F_SETFD, FD_CLOEXEC);  // a program the dataset runs must not hold our socket
   std::vector<Tensor> tensors;
   for (size_t i = 0; i < n; ++i) {
@@ -204,7 +229,7 @@ struct Worker {
   int in_flight = 0;
 };
 
-std::string describe_death(int id, mp::Process& p) {
+std::string describe_death(int id, mp::Process& p, double waited = -1, int64_t batch = -1) {
   p.join(2.0);
   std::ostringstream os;
   os << "DataLoader worker " << id << " (pid " << p.pid() << ") ";
@@ -213,7 +238,27 @@ std::string describe_death(int id, mp::Process& p) {
   else if (*code < 0) os << "was killed by signal " << -*code << " (" << strsignal(-*code) << ")";
   else os << "exited unexpectedly with exit code " << *code;
   if (!p.error().empty()) os << ": " << p.error();
+  if (waited >= 0) os << "; noticed after waiting " << waited << " s for batch " << batch;
   return os.str();
+}
+
+// "stopped (SIGSTOP)", "running", ... from /proc/<pid>/stat, for a timeout's message.
+std::string process_state(pid_t pid) {
+  FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "r");
+  if (!f) return "gone";
+  char line[512] = {};
+  const size_t n = std::fread(line, 1, sizeof line - 1, f);
+  std::fclose(f);
+  const char* close = std::strrchr(line, ')');
+  const char st = close && close + 2 < line + n ? close[2] : '?';
+  switch (st) {
+    case 'T': case 't': return "stopped (SIGSTOP or a debugger)";
+    case 'R': return "running";
+    case 'S': return "sleeping";
+    case 'D': return "in uninterruptible I/O";
+    case 'Z': return "dead (not yet reaped)";
+    default: return std::string("in state ") + st;
+  }
 }
 
 class ProcessPool : public WorkerPool {
@@ -273,17 +318,17 @@ class ProcessPool : public WorkerPool {
       const int r = ::poll(fds.data(), fds.size(), 50);
       if (r > 0) {
         for (size_t i = 0; i < fds.size(); ++i)
-          if (fds[i].revents) return receive(static_cast<int>(i));
+          if (fds[i].revents) return receive(static_cast<int>(i), std::chrono::duration<double>(clock::now() - t0).count());
       }
       if (stop && *stop) return std::nullopt;
       const auto now = clock::now();
       const double waited = std::chrono::duration<double>(now - t0).count();
-      HPML_CHECK(timeout <= 0 || waited < timeout, "DataLoader timed out after ", timeout,
-                 " s waiting for a batch from its worker processes");
+      if (timeout > 0 && waited >= timeout) timed_out(timeout, waited);
       if (std::chrono::duration<double>(now - last_check).count() >= spec_.options.death_check_interval) {
         last_check = now;
         for (size_t i = 0; i < workers_.size(); ++i)
-          if (!workers_[i].process->is_alive()) HPML_CHECK(false, describe_death(static_cast<int>(i), *workers_[i].process));
+          if (!workers_[i].process->is_alive())
+            HPML_CHECK(false, describe_death(static_cast<int>(i), *workers_[i].process, waited, awaited().second));
       }
     }
   }
@@ -297,6 +342,30 @@ class ProcessPool : public WorkerPool {
   }
 
  private:
+  // The worker and batch the main process waits for: the lowest batch given out and not answered.
+  std::pair<int, int64_t> awaited() const {
+    std::pair<int, int64_t> best{-1, -1};
+    for (size_t i = 0; i < workers_.size(); ++i)
+      if (!workers_[i].reserved.empty() && (best.first < 0 || workers_[i].reserved.begin()->first < best.second))
+        best = {static_cast<int>(i), workers_[i].reserved.begin()->first};
+    return best;
+  }
+
+  [[noreturn]] void timed_out(double timeout, double waited) const {
+    const auto [id, batch] = awaited();
+    std::ostringstream os;
+    os << "DataLoader timed out after " << timeout << " s (waited " << waited << " s)";
+    if (id >= 0) {
+      const pid_t pid = workers_[static_cast<size_t>(id)].process->pid();
+      os << " waiting for batch " << batch << " from worker " << id << " (pid " << pid << "), which is "
+         << process_state(pid);
+    } else {
+      os << " waiting for a batch from its worker processes";
+    }
+    os << "\nhint: the epoch is abandoned and its workers stopped; raise DataLoaderOptions::timeout for slow datasets";
+    throw Error(os.str());
+  }
+
   void launch() {
     const auto method = spec_.options.multiprocessing_context;
     for (int i = 0; i < n_; ++i) {
@@ -305,10 +374,12 @@ class ProcessPool : public WorkerPool {
                  std::strerror(errno));
       Worker w;
       w.sock = fds[0];
+      mp::detail::mark_parent_only(fds[0]);  // a fork child (this worker included) closes it
       if (method == mp::StartMethod::fork) {
-        const int child = fds[1], parent = fds[0];
+        const int child = fds[1];
+        const pid_t parent = getpid();
         w.process = std::make_unique<mp::Process>([this, i, child, parent] {
-          close(parent);
+          mp::detail::die_with_parent(parent);
           worker_main(spec_, i, n_, child);
         });
       } else {
@@ -321,6 +392,7 @@ class ProcessPool : public WorkerPool {
       try {
         w.process->start();
       } catch (...) {
+        mp::detail::unmark_parent_only(fds[0]);
         close(fds[0]);
         close(fds[1]);
         shutdown();  // the workers already started: the next epoch starts from scratch
@@ -331,10 +403,10 @@ class ProcessPool : public WorkerPool {
     }
   }
 
-  Result receive(int i) {
+  Result receive(int i, double waited) {
     Worker& w = workers_[static_cast<size_t>(i)];
     std::string msg;
-    if (!mp::detail::recv_message(w.sock, msg)) HPML_CHECK(false, describe_death(i, *w.process));
+    if (!mp::detail::recv_message(w.sock, msg)) HPML_CHECK(false, describe_death(i, *w.process, waited, awaited().second));
     --w.in_flight;
     Reader in{msg};
     Result r;
@@ -393,6 +465,7 @@ class ProcessPool : public WorkerPool {
       // hold copies of this socket, so close() alone would not end the connection.
       if (w.sock >= 0) {
         ::shutdown(w.sock, SHUT_RDWR);
+        mp::detail::unmark_parent_only(w.sock);
         close(w.sock);
       }
       w.sock = -1;

@@ -1,5 +1,7 @@
 // DataLoader worker threads (WorkerMode::thread): one thread per worker, each with its own task
 // queue, sharing the dataset in place.
+#include <signal.h>
+
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -27,7 +29,7 @@ class ThreadPool : public WorkerPool {
     if (!threads_.empty()) return;  // persistent: the workers pick up the new seed and epoch
     quit_ = false;
     tasks_.assign(static_cast<size_t>(n_), {});
-    for (int w = 0; w < n_; ++w) threads_.emplace_back([this, w] { run(w); });
+    for (int w = 0; w < n_; ++w) threads_.push_back(start_library_thread([this, w] { run(w); }));
   }
 
   void submit(int worker, Task task) override {
@@ -135,6 +137,23 @@ class ThreadPool : public WorkerPool {
 };
 
 }  // namespace
+
+std::thread start_library_thread(std::function<void()> fn) {
+  sigset_t block, old;
+  sigemptyset(&block);
+  sigaddset(&block, SIGINT);
+  sigaddset(&block, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &block, &old);
+  std::thread t;
+  try {
+    t = std::thread(std::move(fn));  // inherits the mask
+  } catch (...) {
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    throw;
+  }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  return t;
+}
 
 std::unique_ptr<WorkerPool> make_thread_pool(const LoaderSpec& spec) { return std::make_unique<ThreadPool>(spec); }
 

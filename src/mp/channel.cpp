@@ -2,11 +2,15 @@
 #include "mp/channel.h"
 
 #include <poll.h>
+#include <signal.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <mutex>
 #include <array>
 #include <cerrno>
 #include <chrono>
@@ -137,9 +141,9 @@ int spawn_program(const std::string& role, const std::string& entry, int sock, i
                   const std::vector<int>& pass_fds) {
   const std::string exe = self_exe();
   HPML_CHECK(!exe.empty(), "mp: cannot resolve /proc/self/exe to start a ", role, " process");
-  // Above what a program usually has open and above every descriptor moved, so no dup2 below
-  // overwrites one that is still to be placed.
-  int base = std::max({200, sock + 1, tracker + 1});
+  // Above every descriptor moved, so no dup2 below overwrites one that is still to be placed, and
+  // no higher than that: a fixed number (it was 200) fails under a low RLIMIT_NOFILE.
+  int base = std::max({3, sock + 1, tracker + 1});
   for (int f : pass_fds) base = std::max(base, f + 1);
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
@@ -152,17 +156,80 @@ int spawn_program(const std::string& role, const std::string& entry, int sock, i
   env.push_back("HPML_MP_ROLE=" + role);
   env.push_back("HPML_MP_ENTRY=" + entry);
   env.push_back("HPML_MP_FD=" + std::to_string(base));
+  env.push_back("HPML_MP_PARENT_PID=" + std::to_string(getpid()));
   if (tracker >= 0) env.push_back("HPML_MP_TRACKER_FD=" + std::to_string(base + 1));
   std::vector<char*> envp;
   for (auto& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);
   std::string arg0 = exe;
   char* argv[] = {arg0.data(), nullptr};
+  // The child starts with no signal blocked and SIGINT/SIGTERM at their defaults, whatever the
+  // spawning thread blocks (Note [Signals of children] in process.cpp).
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none, defaults;
+  sigemptyset(&none);
+  sigemptyset(&defaults);
+  sigaddset(&defaults, SIGINT);
+  sigaddset(&defaults, SIGTERM);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   pid_t pid = -1;
-  const int rc = posix_spawn(&pid, exe.c_str(), &fa, nullptr, argv, envp.data());
+  const int rc = posix_spawn(&pid, exe.c_str(), &fa, &attr, argv, envp.data());
   posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
   HPML_CHECK(rc == 0, "mp: posix_spawn of ", exe, " (", role, ") failed: ", std::strerror(rc));
   return pid;
+}
+
+void reset_child_signals() {
+  sigset_t none;
+  sigemptyset(&none);
+  pthread_sigmask(SIG_SETMASK, &none, nullptr);
+  // The asynchronous signals only: handlers of SIGSEGV, SIGBUS, ... (a sanitizer's, a crash
+  // reporter's) stay, since they make sense in a copy of the same program.
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGCHLD, SIGPIPE}) {
+    struct sigaction sa {};
+    if (sigaction(sig, nullptr, &sa) != 0) continue;
+    const bool handled = (sa.sa_flags & SA_SIGINFO) || (sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN);
+    if (handled || sig == SIGINT || sig == SIGTERM) signal(sig, SIG_DFL);
+  }
+}
+
+namespace {
+std::mutex g_parent_only_mu;
+std::vector<int> g_parent_only;
+std::atomic<pid_t> g_expected_parent{-1};
+}  // namespace
+
+void mark_parent_only(int fd) {
+  std::lock_guard<std::mutex> lock(g_parent_only_mu);
+  g_parent_only.push_back(fd);
+}
+
+void unmark_parent_only(int fd) {
+  std::lock_guard<std::mutex> lock(g_parent_only_mu);
+  g_parent_only.erase(std::remove(g_parent_only.begin(), g_parent_only.end(), fd), g_parent_only.end());
+}
+
+std::vector<int> parent_only_fds() {
+  std::lock_guard<std::mutex> lock(g_parent_only_mu);
+  return g_parent_only;
+}
+
+void close_parent_only_fds(const std::vector<int>& snapshot) {
+  for (int fd : snapshot) close(fd);
+}
+
+pid_t expected_parent() { return g_expected_parent.load(); }
+void set_expected_parent(pid_t pid) { g_expected_parent.store(pid); }
+
+void die_with_parent(pid_t parent) {
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != parent) _exit(1);  // the parent died before the line above: nobody would kill us
+  signal(SIGINT, SIG_IGN);
+  signal(SIGTERM, SIG_IGN);
 }
 
 int spawn_self(const std::string& role, const std::string& entry, int sock, const std::vector<int>& pass_fds) {

@@ -2,6 +2,8 @@
 // messages, and passing file descriptors (SCM_RIGHTS). Internal to src/mp.
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 #include <vector>
 
@@ -34,6 +36,23 @@ int spawn_self(const std::string& role, const std::string& entry, int sock, cons
 // The same without the resource tracker's pipe (tracker < 0): how the tracker itself is started.
 int spawn_program(const std::string& role, const std::string& entry, int sock, int tracker,
                   const std::vector<int>& pass_fds);
+
+// In a child just forked or spawned: no signal blocked, handlers and SIGINT/SIGTERM back to their
+// defaults (Note [Signals of children] in process.cpp).
+void reset_child_signals();
+// In a DataLoader worker (Note [Workers die with their parent] in process_workers.cpp): SIGKILL
+// when the parent thread dies (exits at once if `parent` is already gone), SIGINT/SIGTERM ignored.
+void die_with_parent(pid_t parent);
+// Descriptors of this process that no fork child may keep (the parent's ends of its children's
+// sockets, the forkserver's control socket): a fork child closes them all at once.
+void mark_parent_only(int fd);
+void unmark_parent_only(int fd);
+// Called in a fork child: closes every descriptor marked above.
+void close_parent_only_fds(const std::vector<int>& snapshot);
+std::vector<int> parent_only_fds();
+// The parent pid a spawned or forkserver child should have (HPML_MP_PARENT_PID), -1 if unknown.
+pid_t expected_parent();
+void set_expected_parent(pid_t pid);
 
 // Record kinds a child (or the forkserver) writes to the parent's socket.
 inline constexpr char kRecordOk = 'O', kRecordError = 'E', kRecordStatus = 'S';

@@ -7,7 +7,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -47,7 +49,32 @@ void start_server_locked(Server& s) {
   }
   close(fds[1]);
   s.control = fds[0];
+  mark_parent_only(s.control);
   s.pid = pid;
+}
+
+// In a forked child: puts fds[i + 1] at targets[i] (fds[0], the child's socket, stays where it is
+// or moves above the targets). Every descriptor moves first to the lowest free number above all
+// the targets and every received one - not to a fixed number, which a low RLIMIT_NOFILE refuses -
+// so that no dup2 clobbers a descriptor not yet placed.
+void place_fds(std::vector<int>& fds, const std::vector<int>& targets) {
+  int base = 3;
+  for (int t : targets) base = std::max(base, t + 1);
+  for (int f : fds) base = std::max(base, f + 1);
+  for (int& f : fds) {
+    const int high = fcntl(f, F_DUPFD_CLOEXEC, base);
+    if (high < 0) {
+      std::fprintf(stderr, "hpml forkserver child: cannot move descriptor %d above %d: %s\n", f, base,
+                   std::strerror(errno));
+      _exit(127);
+    }
+    close(f);
+    f = high;
+  }
+  for (size_t i = 0; i < targets.size(); ++i) {
+    dup2(fds[i + 1], targets[i]);  // dup2 clears close-on-exec
+    close(fds[i + 1]);
+  }
 }
 
 }  // namespace
@@ -64,6 +91,7 @@ int forkserver_request(const std::string& entry, int child_fd, const std::vector
   std::string reply;
   std::vector<int> none;
   if (!send_fds(s.control, req.str(), fds) || !wait_readable(s.control, 30) || !recv_fds(s.control, reply, none, 0)) {
+    unmark_parent_only(s.control);
     close(s.control);
     s.control = -1;
     HPML_CHECK(false, "mp::Process(forkserver): the forkserver (pid ", s.pid, ") did not answer",
@@ -75,7 +103,10 @@ int forkserver_request(const std::string& entry, int child_fd, const std::vector
 }
 
 void forkserver_main(int control_fd) {
-  signal(SIGINT, SIG_IGN);  // a Ctrl-C belongs to the parent, which decides about the children
+  // A Ctrl-C belongs to the parent, which decides about the children.
+  signal(SIGINT, SIG_IGN);
+  signal(SIGTERM, SIG_IGN);
+  const pid_t server_pid = getpid();
   std::map<pid_t, int> children;  // pid -> the socket its parent listens on
   for (;;) {
     // Reap whatever ended, and tell each one's parent.
@@ -116,12 +147,10 @@ void forkserver_main(int control_fd) {
     if (pid == 0) {
       close(control_fd);
       for (auto& [cp, cfd] : children) close(cfd);
-      // Move every received descriptor above the targets first, so no dup2 clobbers one not yet placed.
-      std::vector<int> high(fds.size());
-      for (size_t i = 0; i < fds.size(); ++i) high[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 1024);
-      for (size_t i = 0; i < n; ++i) dup2(high[i + 1], targets[i]);  // dup2 clears close-on-exec
-      signal(SIGINT, SIG_DFL);
-      run_entry_child(high[0], entry);
+      reset_child_signals();
+      set_expected_parent(server_pid);
+      place_fds(fds, targets);
+      run_entry_child(fds[0], entry);
     }
     for (size_t i = 1; i < fds.size(); ++i) close(fds[i]);
     if (pid < 0) {

@@ -44,6 +44,15 @@ namespace hpml::mp {
 // In all three the child reports an exception that escapes it as a record on the socket
 // ('E' + message), so the parent's error() holds the message; it then exits with status 1.
 
+// Note [Signals of children]
+// A program may block SIGINT and SIGTERM in all its threads and take them in one sigwait thread
+// (the hpml command does), or install handlers. A child inherits the mask and, after fork, the
+// handlers: it would then ignore Ctrl-C and terminate() for good, or run a handler meant for
+// the parent's state. So every child hpml::mp starts (fork, spawn, forkserver) begins with an
+// empty signal mask, handlers reset to the default and SIGINT/SIGTERM at SIG_DFL. DataLoader
+// workers and the resource tracker then ignore SIGINT and SIGTERM on purpose (see Note [Workers
+// die with their parent] in src/data/process_workers.cpp and Note [Resource tracker]).
+
 namespace {
 
 std::map<std::string, Entry>& entries() {
@@ -83,6 +92,7 @@ void start_child(const char* method, const std::function<int(int child_fd)>& lau
   }
   close(fds[1]);
   sock = fds[0];
+  detail::mark_parent_only(sock);
   detail::send_message(sock, args);  // if the child already died, join() reports it
 }
 
@@ -165,7 +175,10 @@ void init(int /*argc*/, char** /*argv*/) {
   const int fd = std::atoi(env_or_empty("HPML_MP_FD").c_str());
   const std::string entry = env_or_empty("HPML_MP_ENTRY");
   const std::string tracker = env_or_empty("HPML_MP_TRACKER_FD");
-  for (const char* k : {"HPML_MP_ROLE", "HPML_MP_FD", "HPML_MP_ENTRY", "HPML_MP_TRACKER_FD"}) unsetenv(k);
+  const std::string parent = env_or_empty("HPML_MP_PARENT_PID");
+  if (!parent.empty()) detail::set_expected_parent(std::atoi(parent.c_str()));
+  for (const char* k : {"HPML_MP_ROLE", "HPML_MP_FD", "HPML_MP_ENTRY", "HPML_MP_TRACKER_FD", "HPML_MP_PARENT_PID"})
+    unsetenv(k);
   if (!tracker.empty()) detail::adopt_resource_tracker_fd(std::atoi(tracker.c_str()));
   if (role == "tracker") detail::tracker_main(fd);
   if (role == "forkserver") {
@@ -189,7 +202,10 @@ Process::~Process() {
     kill();
     poll_end(5.0);
   }
-  if (sock_ >= 0) close(sock_);
+  if (sock_ >= 0) {
+    detail::unmark_parent_only(sock_);
+    close(sock_);
+  }
 }
 
 void Process::start() {
@@ -219,6 +235,10 @@ void Process::start_fork() {
   int fds[2];
   socket_pair(fds, "fork");
   std::fflush(nullptr);
+  // Other children's sockets must not live on in this one (a copy would keep them open after
+  // their own child died); the list is taken before fork, when it can be read.
+  const std::vector<int> others = detail::parent_only_fds();
+  const pid_t parent = getpid();
   pid_t pid = ::fork();
   if (pid < 0) {
     const int err = errno;
@@ -227,6 +247,9 @@ void Process::start_fork() {
     HPML_CHECK(false, "mp::Process(fork): fork failed: ", std::strerror(err));
   }
   if (pid == 0) {
+    detail::reset_child_signals();
+    detail::set_expected_parent(parent);
+    detail::close_parent_only_fds(others);
     close(fds[0]);
     set_num_threads(1);
     if (fn_) detail::run_child(fds[1], fn_);
@@ -239,6 +262,7 @@ void Process::start_fork() {
   close(fds[1]);
   pid_ = pid;
   sock_ = fds[0];
+  detail::mark_parent_only(sock_);
 }
 
 void Process::start_spawn() {

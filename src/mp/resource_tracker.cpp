@@ -1,6 +1,7 @@
 // The resource tracker: a small process that remembers every shared-memory segment hpml creates
 // in this process tree and removes the ones still present once the last process has gone.
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <signal.h>
 #include <sys/syscall.h>
@@ -38,14 +39,15 @@ namespace hpml::mp {
 // tree has exited, however it died - read() returns 0, and the tracker unlinks what is still
 // registered, says so on stderr, and exits. It ignores SIGINT and SIGTERM so that a Ctrl-C to the
 // whole process group cannot stop it before it has cleaned up. Its loop calls only
-// async-signal-safe functions and its table is a static array, so the forked variant is safe in
-// the child of a threaded parent. Writers send with MSG_NOSIGNAL: if the tracker is killed, they
+// async-signal-safe functions (its table is an open-addressing hash set in memory from mmap,
+// doubled when half full), so the forked variant is safe in the child of a threaded parent. The
+// table is bounded by memory only (it was a fixed 16,384 entries that silently dropped the rest);
+// if mmap ever refuses, the tracker says so on stderr for each name it cannot keep. Writers send with MSG_NOSIGNAL: if the tracker is killed, they
 // warn once and carry on instead of dying of SIGPIPE.
 
 namespace {
 
 constexpr size_t kRecord = 128;
-constexpr size_t kMaxSegments = 16384;
 
 struct TrackerState {
   std::mutex mu;
@@ -59,7 +61,91 @@ TrackerState& state() {
   return s;
 }
 
-char g_table[kMaxSegments][kRecord];  // the tracker's registry (touched only in the tracker)
+// The tracker's registry: names in slots of kRecord bytes; slot[0] is 0 (empty), 1 (removed) or
+// the name's first byte ('/').
+struct Table {
+  char* slots = nullptr;
+  size_t cap = 0, live = 0, used = 0;  // used: live + removed
+};
+
+void say(const char* a, const char* b) {
+  ssize_t ignored = write(2, a, std::strlen(a));
+  ignored = write(2, b, std::strlen(b));
+  ignored = write(2, "\n", 1);
+  (void)ignored;
+}
+
+size_t hash_name(const char* n) {
+  size_t h = 1469598103934665603ULL;
+  for (; *n; ++n) h = (h ^ static_cast<unsigned char>(*n)) * 1099511628211ULL;
+  return h;
+}
+
+// The slot holding `name`, or (insert) the first free one on its probe path; nullptr if neither.
+char* find_slot(Table& t, const char* name, bool insert) {
+  if (t.cap == 0) return nullptr;
+  char* reuse = nullptr;
+  for (size_t i = hash_name(name) & (t.cap - 1), k = 0; k < t.cap; ++k, i = (i + 1) & (t.cap - 1)) {
+    char* s = t.slots + i * kRecord;
+    if (s[0] == '\0') return insert ? (reuse ? reuse : s) : nullptr;
+    if (s[0] == 1) {
+      if (!reuse) reuse = s;
+    } else if (std::strcmp(s, name) == 0) {
+      return s;
+    }
+  }
+  return insert ? reuse : nullptr;
+}
+
+bool grow(Table& t) {
+  const size_t cap = t.cap ? 2 * t.cap : 1024;
+  void* m = mmap(nullptr, cap * kRecord, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (m == MAP_FAILED) return false;
+  Table bigger{static_cast<char*>(m), cap, 0, 0};
+  for (size_t i = 0; i < t.cap; ++i) {
+    const char* s = t.slots + i * kRecord;
+    if (s[0] == '\0' || s[0] == 1) continue;
+    std::memcpy(find_slot(bigger, s, true), s, kRecord);
+    ++bigger.live;
+    ++bigger.used;
+  }
+  if (t.slots) munmap(t.slots, t.cap * kRecord);
+  t = bigger;
+  return true;
+}
+
+void table_add(Table& t, const char* name) {
+  if (find_slot(t, name, false)) return;
+  if ((t.used + 1) * 2 > t.cap && !grow(t) && t.used + 1 > t.cap) {
+    say("hpml: resource tracker: out of memory; will not remove after a crash: ", name);
+    return;
+  }
+  char* s = find_slot(t, name, true);
+  if (s[0] == '\0') ++t.used;
+  std::memcpy(s, name, kRecord - 1);
+  ++t.live;
+}
+
+void table_remove(Table& t, const char* name) {
+  if (char* s = find_slot(t, name, false)) {
+    s[0] = 1;
+    --t.live;
+  }
+}
+
+// Unlinks every name still registered; returns how many existed.
+int unlink_all(const Table& t) {
+  int removed = 0;
+  char path[kRecord + 16];
+  for (size_t i = 0; i < t.cap; ++i) {
+    const char* s = t.slots + i * kRecord;
+    if (s[0] == '\0' || s[0] == 1) continue;
+    std::memcpy(path, "/dev/shm", 8);
+    std::memcpy(path + 8, s, std::strlen(s) + 1);
+    if (unlink(path) == 0) ++removed;
+  }
+  return removed;
+}
 
 }  // namespace
 
@@ -67,12 +153,15 @@ char g_table[kMaxSegments][kRecord];  // the tracker's registry (touched only in
   signal(SIGINT, SIG_IGN);
   signal(SIGTERM, SIG_IGN);
   signal(SIGHUP, SIG_IGN);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
   if (fd != 3) {
     dup2(fd, 3);
     fd = 3;
   }
   syscall(SYS_close_range, 4U, ~0U, 0U);  // keep stdin/out/err and the pipe only
-  size_t used = 0;
+  Table table;
   char rec[kRecord];
   for (;;) {
     ssize_t n = read(fd, rec, kRecord);
@@ -80,30 +169,11 @@ char g_table[kMaxSegments][kRecord];  // the tracker's registry (touched only in
     if (n <= 0) break;
     if (static_cast<size_t>(n) != kRecord) continue;  // cannot happen with atomic writes
     rec[kRecord - 1] = '\0';
-    if (rec[0] == 'R') {
-      size_t i = 0;
-      while (i < used && g_table[i][0] != '\0') ++i;  // reuse a freed slot
-      if (i == used) {
-        if (used == kMaxSegments) continue;
-        ++used;
-      }
-      std::memcpy(g_table[i], rec + 1, kRecord - 1);
-    } else if (rec[0] == 'U') {
-      for (size_t i = 0; i < used; ++i)
-        if (std::strcmp(g_table[i], rec + 1) == 0) {
-          g_table[i][0] = '\0';
-          break;
-        }
-    }
+    if (rec[1] != '/') continue;  // every name starts with '/'; 0 and 1 mark free slots
+    if (rec[0] == 'R') table_add(table, rec + 1);
+    else if (rec[0] == 'U') table_remove(table, rec + 1);
   }
-  int removed = 0;
-  char path[kRecord + 16];
-  for (size_t i = 0; i < used; ++i) {
-    if (g_table[i][0] == '\0') continue;
-    std::memcpy(path, "/dev/shm", 8);
-    std::memcpy(path + 8, g_table[i], std::strlen(g_table[i]) + 1);
-    if (unlink(path) == 0) ++removed;
-  }
+  const int removed = unlink_all(table);
   if (removed > 0) {
     char msg[160];
     const char* head = "hpml: resource tracker: removed ";

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -40,6 +41,29 @@ std::string new_name() {
 
 std::string errno_text() { return std::strerror(errno); }
 
+uint64_t shm_free_bytes() {
+  struct statvfs s {};
+  if (statvfs("/dev/shm", &s) != 0) return 0;
+  return static_cast<uint64_t>(s.f_bavail) * s.f_frsize;
+}
+
+// Note [Reserving shared memory]
+// ftruncate only sets a segment's size: tmpfs allocates a page when it is first touched, so in a
+// full /dev/shm the first write into the mapping dies of SIGBUS, far from the cause. So the pages
+// are reserved up front with posix_fallocate, and a segment that cannot have them is an error
+// that says how much was asked and how much is free (a request larger than the free space fails
+// before any page is taken). Where the file system cannot fallocate (EOPNOTSUPP, EINVAL), the size
+// is set with ftruncate after the same free-space check: the best that can be done there.
+// Returns 0 or an errno.
+int reserve(int fd, size_t nbytes) {
+  if (nbytes > shm_free_bytes()) return ENOSPC;
+  int rc;
+  do rc = posix_fallocate(fd, 0, static_cast<off_t>(nbytes));
+  while (rc == EINTR);
+  if (rc == EOPNOTSUPP || rc == EINVAL) rc = ftruncate(fd, static_cast<off_t>(nbytes)) == 0 ? 0 : errno;
+  return rc;
+}
+
 }  // namespace
 
 SharedSegment::SharedSegment(std::string name, void* data, size_t size, bool owner)
@@ -51,16 +75,19 @@ std::shared_ptr<SharedSegment> SharedSegment::create(size_t nbytes) {
   int fd = shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600);
   HPML_CHECK(fd >= 0, "mp: cannot create shared-memory segment ", name, ": ", errno_text());
   detail::tracker_register(name);  // before anything can fail, so a crash here leaks nothing
-  void* p = MAP_FAILED;
-  if (ftruncate(fd, static_cast<off_t>(nbytes)) == 0)
-    p = mmap(nullptr, nbytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  const int err = errno;
+  const int rc = reserve(fd, nbytes);
+  void* p = rc == 0 ? mmap(nullptr, nbytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) : MAP_FAILED;
+  const int err = rc != 0 ? rc : errno;
   close(fd);
   if (p == MAP_FAILED) {
     shm_unlink(name.c_str());
     detail::tracker_unregister(name);
-    HPML_CHECK(false, "mp: cannot allocate ", nbytes, " bytes of shared memory (", std::strerror(err),
-               ")\nhint: /dev/shm may be full or too small (df -h /dev/shm)");
+    if (err == ENOSPC || err == ENOMEM || err == EFBIG)
+      HPML_CHECK(false, "mp::SharedSegment::create: needs ", nbytes, " bytes, ", shm_free_bytes(),
+                 " free in /dev/shm (", std::strerror(err), ")\nhint: free /dev/shm (df -h /dev/shm; leftover "
+                 "hpml.* segments of killed runs) or make it larger, or use smaller batches");
+    HPML_CHECK(false, "mp::SharedSegment::create: cannot allocate ", nbytes, " bytes of shared memory (",
+               std::strerror(err), ")\nhint: /dev/shm may be full or too small (df -h /dev/shm)");
   }
   return std::shared_ptr<SharedSegment>(new SharedSegment(std::move(name), p, nbytes, true));
 }
