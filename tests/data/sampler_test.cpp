@@ -46,7 +46,7 @@ const json& torch_fixture() {
   static const json fixture = [] {
     constexpr const char* kPython = "/usr/bin/python3";
     const std::string script =
-        (std::filesystem::path(__FILE__).parent_path().parent_path() / "python" / "sampler_torch.py").string();
+        (std::filesystem::path(HPML_TESTS_DIR) / "python" / "sampler_torch.py").string();
     if (!std::filesystem::exists(kPython)) {
       ADD_FAILURE() << kPython << " is missing (Debian: apt-get install python3-torch)";
       return json::object();

@@ -20,7 +20,7 @@ constexpr const char* kPython = "/usr/bin/python3";
 
 // tests/python/safetensors_torch.py, found from this source file's path.
 std::string script_path() {
-  std::filesystem::path p = std::filesystem::path(__FILE__).parent_path().parent_path() / "python" / "safetensors_torch.py";
+  std::filesystem::path p = std::filesystem::path(HPML_TESTS_DIR) / "python" / "safetensors_torch.py";
   return p.string();
 }
 

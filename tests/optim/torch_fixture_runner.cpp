@@ -18,7 +18,7 @@ TorchFixture run_torch_fixture(const std::string& script, const std::string& spe
   }
   nntest::TempDir dir;
   std::ofstream(dir.file("spec.json")) << spec_json;
-  const std::string path = (std::filesystem::path(__FILE__).parent_path().parent_path() / "python" / script).string();
+  const std::string path = (std::filesystem::path(HPML_TESTS_DIR) / "python" / script).string();
   const std::string cmd = std::string(kPython) + " '" + path + "' '" + dir.file("spec.json") + "' '" +
                           dir.file("out.safetensors") + "' 2>&1";
   std::string log;
