@@ -20,14 +20,7 @@ void plan_for(const TrainConfig& c, std::vector<int64_t> input, int64_t classes)
   d.input_shape = std::move(input);
   d.classes = classes;
   try {
-    const auto plan = plan_model(c, d);
-    int64_t n = 0;
-    for (const auto& [name, shape] : state_shapes(plan)) {
-      int64_t k = 1;
-      for (int64_t s : shape) k *= s;
-      n += k;
-    }
-    if (n < 0) __builtin_trap();  // the bounds must keep the count from overflowing
+    if (parameter_count(plan_model(c, d)) < 0) __builtin_trap();  // the bounds must keep the count from overflowing
   } catch (const hpml::Error&) {
   }
 }

@@ -61,7 +61,7 @@ TEST(HostileCli, CsvLabelsOutsideTheClassesAreRefusedWithTheirRow) {
     write_file(dir.file("bad.csv"), csv_text(40, label));
     CliRun r = run_cli_within("train --model mlp --epochs 1 --quiet --dataset csv:" + dir.file("bad.csv") + " --out " +
                                   dir.file("r"), 60);
-    expect_refused(r, "label " + label, {"bad.csv", "data row 40", "the label " + label, "[0, 100000)"});
+    expect_refused(r, "label " + label, {"bad.csv", "line 41", "the label " + label + " is out of range [0, 100000)"});
   }
   // eval reads the dataset again: a CSV whose labels changed since training must not index the
   // confusion matrix with -100.
@@ -69,7 +69,7 @@ TEST(HostileCli, CsvLabelsOutsideTheClassesAreRefusedWithTheirRow) {
   ASSERT_EQ(run_cli_within("train --model mlp --epochs 1 --quiet --dataset csv:" + dir.file("data.csv") + " --out " +
                                dir.file("r"), 60).status, 0);
   write_file(dir.file("data.csv"), csv_text(40, "-100"));
-  expect_refused(run_cli_within("eval " + dir.file("r/last.safetensors"), 60), "eval", {"data row 40", "-100"});
+  expect_refused(run_cli_within("eval " + dir.file("r/last.safetensors"), 60), "eval", {"line 41", "the label -100 is out of range"});
 }
 
 TEST(HostileCli, FifosDevicesAndFoldersAreRefusedWithoutBlocking) {

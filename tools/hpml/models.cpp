@@ -41,23 +41,6 @@ void check_image(const std::string& model, const DataSplits& d) {
              IntArrayRef(d.input_shape));
 }
 
-// The classes of a CSV file's labels: 0 .. the largest. Each label must lie in [0, kMaxClasses):
-// a negative one (-100 is cross_entropy's ignore_index: training would skip the row in silence,
-// and eval would index its confusion matrix with it) or a huge one (the class count overflows)
-// is refused with its row (data rows counted from 1 after the header, blank lines not counted).
-int64_t csv_classes(const Tensor& labels, const std::string& path) {
-  const Tensor l = labels.contiguous();
-  const int64_t* y = l.data_ptr<int64_t>();
-  int64_t top = -1;
-  for (int64_t i = 0; i < l.numel(); ++i) {
-    HPML_CHECK(y[i] >= 0 && y[i] < kMaxClasses, path, ": data row ", i + 1, ": the label ", y[i],
-               " is not a class in [0, ", kMaxClasses, ")");
-    top = std::max(top, y[i]);
-  }
-  HPML_CHECK(top >= 0, path, ": no rows");
-  return top + 1;
-}
-
 }  // namespace
 
 DataSplits make_data(const TrainConfig& c) {
@@ -86,8 +69,12 @@ DataSplits make_data(const TrainConfig& c) {
     return split(r.X, r.y.unsqueeze(1), 0, "regression: 2000 points, 10 features, noise 1");
   }
   if (d.rfind("csv:", 0) == 0) {
-    data::CsvTable t = data::read_csv(d.substr(4));
-    const int64_t classes = csv_classes(t.labels, d.substr(4));
+    // Each label must lie in [0, kMaxClasses): -100 (cross_entropy's ignore_index: training would
+    // skip the row in silence, and eval would index its confusion matrix with it) or a huge one
+    // (the class count overflows) is refused by the reader, with its line.
+    data::CsvTable t = data::read_csv(d.substr(4), {.num_classes = kMaxClasses});
+    HPML_CHECK(t.labels.numel() > 0, d.substr(4), ": no rows");
+    const int64_t classes = t.labels.max().item<int64_t>() + 1;
     return split(t.features, t.labels, classes, d.substr(4) + ": " + std::to_string(t.features.size(0)) + " rows");
   }
   HPML_CHECK(false, "unknown dataset ", printable(d), " (fashion-mnist, mnist:PATH, blobs, moons, regression, csv:PATH)");
@@ -188,7 +175,7 @@ std::vector<std::pair<std::string, std::vector<int64_t>>> state_shapes(const std
   return out;
 }
 
-int64_t parameter_count(const std::vector<LayerSpec>& plan) {
+int64_t parameter_count(const std::vector<LayerSpec>& plan) {  // tensors of the state dict included
   int64_t n = 0;
   for (const auto& [name, shape] : state_shapes(plan)) {
     int64_t k = 1;

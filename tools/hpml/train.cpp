@@ -111,7 +111,7 @@ int stop(Run& r, int sig, const io::TrainingProgress& at, bool tty) {
 
 struct EpochResult {
   EpochMetrics metrics;
-  int signal = 0;  // the epoch stopped early on this signal (its checkpoint written)
+  int stopped = 0;  // the exit status when a signal stopped the epoch (its checkpoint written), else 0
 };
 
 // The training steps of one epoch, from batch pos.batch when it was resumed inside it.
@@ -141,7 +141,7 @@ EpochResult train_epoch(Run& r, int64_t epoch, bool tty) {
     if (r.schedule.scheduler && r.schedule.per_batch) r.schedule.scheduler->step();
     ++r.pos.step;
     if (!c.quiet && (k % 50 == 0 || k == r.batches)) print_progress(r, epoch, k, skip, loss_sum, correct, seen, t0, tty);
-    if (int sig = stop_requested(); sig != 0) return {.metrics = {}, .signal = stop(r, sig, {epoch, r.pos.step, k}, tty) - 128};
+    if (int sig = stop_requested(); sig != 0) return {.metrics = {}, .stopped = stop(r, sig, {epoch, r.pos.step, k}, tty)};
   }
   EpochResult out;
   out.metrics.train_seconds = since(t0);
@@ -184,10 +184,6 @@ int64_t parameter_total(const TensorList& params) {
 bool training_started() { return g_started; }
 
 int train(const TrainConfig& c, const std::string& arguments) {
-  HPML_CHECK(c.epochs >= 1, "--epochs must be at least 1, got ", c.epochs);
-  HPML_CHECK(c.batch_size >= 1, "--batch-size must be at least 1, got ", c.batch_size);
-  HPML_CHECK(c.accumulate >= 1, "--accumulate must be at least 1, got ", c.accumulate);
-  HPML_CHECK(c.clip >= 0, "--clip must be >= 0, got ", c.clip);
   Run r = build(c, arguments);
   std::filesystem::create_directories(c.out);
   if (!c.resume.empty()) {
@@ -210,7 +206,7 @@ int train(const TrainConfig& c, const std::string& arguments) {
   for (int64_t epoch = r.pos.epoch; epoch < end; ++epoch) {
     const auto t0 = Clock::now();
     EpochResult e = train_epoch(r, epoch, tty);
-    if (e.signal) return 128 + e.signal;
+    if (e.stopped) return e.stopped;
     end_epoch(r, epoch, e.metrics, t0, tty);
     if (int sig = stop_requested(); sig != 0 && epoch + 1 < end) return stop(r, sig, r.pos, tty);
   }

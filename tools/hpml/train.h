@@ -121,6 +121,8 @@ struct LayerSpec {
 std::vector<LayerSpec> plan_model(const TrainConfig& c, const DataSplits& d);
 // The names and shapes of the state dict the plan's model will have, without building it.
 std::vector<std::pair<std::string, std::vector<int64_t>>> state_shapes(const std::vector<LayerSpec>& plan);
+// The elements of that state dict: at most kMaxParameters for a model hpml train builds.
+int64_t parameter_count(const std::vector<LayerSpec>& plan);
 // Refuses a checkpoint's model tensors that are not exactly the plan's (name and shape).
 void check_model_matches(const std::vector<LayerSpec>& plan, const io::NamedTensors& model, const std::string& source);
 // The model of a plan (at most kMaxParameters parameters), initialized by --init.
