@@ -2,6 +2,8 @@
 // repetitions of it; results print as one tab-separated line each, which bench/report.py merges.
 #pragma once
 
+#include <dlfcn.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -66,6 +68,34 @@ inline void report_to(std::FILE* out, const std::string& group, const std::strin
 inline void report(const std::string& group, const std::string& name, int threads, const std::string& unit,
                    const std::vector<double>& values) {
   report_to(stdout, group, name, threads, unit, values);
+}
+
+// One line of the report's header: INFO <side> <key> <value> (what each side ran with).
+inline void info(const std::string& side, const std::string& key, const std::string& value) {
+  std::printf("INFO\t%s\t%s\t%s\n", side.c_str(), key.c_str(), value.c_str());
+  std::fflush(stdout);
+}
+
+// The OpenBLAS already loaded into this process (by hpml or by libtorch): its build, the kernels
+// it runs and its threads; "not loaded" if none is.
+inline std::string loaded_openblas() {
+  void* h = dlopen("libopenblas.so.0", RTLD_NOW | RTLD_NOLOAD);
+  if (!h) return "not loaded";
+  auto config = reinterpret_cast<char* (*)()>(dlsym(h, "openblas_get_config"));
+  auto core = reinterpret_cast<char* (*)()>(dlsym(h, "openblas_get_corename"));
+  auto threads = reinterpret_cast<int (*)()>(dlsym(h, "openblas_get_num_threads"));
+  Dl_info where{};
+  std::string file = core && dladdr(reinterpret_cast<void*>(core), &where) ? where.dli_fname : "?";
+  return std::string(config ? config() : "?") + ", kernels " + (core ? core() : "?") + ", " +
+         std::to_string(threads ? threads() : -1) + " threads, " + file;
+}
+
+// Sets the threads of the OpenBLAS loaded into this process (libtorch's pthread build keeps its
+// own pool, sized by OPENBLAS_NUM_THREADS, which torch::set_num_threads does not change).
+inline void set_openblas_threads(int n) {
+  void* h = dlopen("libopenblas.so.0", RTLD_NOW | RTLD_NOLOAD);
+  auto set = h ? reinterpret_cast<void (*)(int)>(dlsym(h, "openblas_set_num_threads")) : nullptr;
+  if (set) set(n);
 }
 
 // Converts seconds per call into another unit with `f` (e.g. GB/s, GFLOP/s, us).

@@ -1,6 +1,8 @@
 // hpml's side of scripts/bench: per-op overhead, elementwise bandwidth, matmul (and OpenBLAS sgemm
 // called directly), row reductions, and an MLP training step written with raw ops.
-// Usage: hpml_bench [group ...]   groups: overhead bandwidth matmul reduce mlp nn cnn (default: all; optim is optim_pair_bench)
+// Usage: hpml_bench [group ...]   groups: info limits overhead bandwidth matmul reduce mlp nn cnn blobs
+//        (default: all but limits; optim is optim_pair_bench)
+//        hpml_bench --openblas-coretype   the OpenBLAS kernels hpml picks for this CPU ("" if OpenBLAS's own)
 #include <cblas.h>
 #include <dlfcn.h>
 
@@ -111,13 +113,30 @@ void mlp_bench() {
 
 }  // namespace
 
+void limits_bench();  // limits.cpp
 void nn_bench();   // hpml_bench_nn.cpp
 void cnn_bench();
 void blobs_bench();  // hpml_bench_train.cpp
 
+// The header lines of hpml's side: what it runs with.
+void print_info() {
+  matmul(ones({2, 2}, kFloat64), ones({2, 2}, kFloat64));  // loads OpenBLAS, as a first f64 product would
+  const BuildInfo b = build_info();
+  bench::info("hpml", "version", b.version + " (" + b.build_type + ", " + b.compiler + ", SIMD " + b.simd_target + ")");
+  bench::info("hpml", "threads", std::to_string(b.threads) + " by default; each row sets its own (the threads column)");
+  bench::info("hpml", "f32 GEMM", "oneDNN dnnl_sgemm on hpml's OpenMP pool (Note [Which GEMM])");
+  bench::info("hpml", "OpenBLAS (f64 GEMM)", bench::loaded_openblas() + "; kernels chosen: " + b.blas_choice);
+}
+
 int main(int argc, char** argv) {
+  if (argc == 2 && std::strcmp(argv[1], "--openblas-coretype") == 0) {  // scripts/bench's PyTorch gets the same
+    std::printf("%s\n", openblas_coretype_for_cpu().c_str());
+    return 0;
+  }
   std::set<std::string> groups;
   for (int i = 1; i < argc; ++i) groups.insert(argv[i]);
+  if (groups.empty() || groups.count("info")) print_info();
+  if (groups.count("limits")) limits_bench();
   auto want = [&](const char* g) { return groups.empty() || groups.count(g); };
   if (want("overhead")) overhead();
   if (want("bandwidth")) bandwidth();

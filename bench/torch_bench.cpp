@@ -37,9 +37,12 @@ void bandwidth() {
   }
 }
 
+// A pure BLAS row: libtorch's matmul is OpenBLAS's sgemm, so its OpenBLAS gets the row's threads
+// (Note [A fair PyTorch] in scripts/bench), and goes back to 1 afterwards.
 void matmul_bench() {
   for (int t : {1, 2}) {
     torch::set_num_threads(t);
+    bench::set_openblas_threads(t);
     for (int64_t n : {64, 128, 256, 512, 1024, 2048}) {
       auto a = torch::rand({n, n}), b = torch::rand({n, n});
       auto gf = [n](double s) { return 2.0 * static_cast<double>(n * n * n) / s / 1e9; };
@@ -47,6 +50,7 @@ void matmul_bench() {
                     bench::convert(bench::time_calls([&] { auto r = torch::matmul(a, b); }), gf));
     }
   }
+  bench::set_openblas_threads(1);
 }
 
 void reduce_bench() {
@@ -90,9 +94,20 @@ void nn_bench();   // torch_bench_nn.cpp
 void cnn_bench();
 void blobs_bench();  // torch_bench_train.cpp
 
+// The header lines of libtorch's side: what it runs with.
+void print_info() {
+  torch::matmul(torch::ones({2, 2}), torch::ones({2, 2}));  // loads and starts its OpenBLAS
+  bench::info("libtorch", "version", std::string(TORCH_VERSION) + " (Debian), oneDNN " +
+                                         (at::hasMKLDNN() ? "on" : "off") + ", MKL " + (at::hasMKL() ? "on" : "off"));
+  bench::info("libtorch", "threads", "torch::set_num_threads per row (the threads column); OpenBLAS as below, "
+                                     "matmul rows give it the row's threads");
+  bench::info("libtorch", "OpenBLAS", bench::loaded_openblas());
+}
+
 int main(int argc, char** argv) {
   std::set<std::string> groups;
   for (int i = 1; i < argc; ++i) groups.insert(argv[i]);
+  if (groups.empty() || groups.count("info")) print_info();
   auto want = [&](const char* g) { return groups.empty() || groups.count(g); };
   if (want("overhead")) overhead();
   if (want("bandwidth")) bandwidth();

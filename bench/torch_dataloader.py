@@ -12,6 +12,7 @@ from torch.utils.data import DataLoader, Dataset
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fmnist_idx import read_idx  # noqa: E402
+from torch_info import print_info  # noqa: E402
 
 
 class FMNIST(Dataset):
@@ -46,6 +47,7 @@ def main():
     runs = int(sys.argv[2]) if len(sys.argv) > 2 else 5
     threads = os.cpu_count()
     torch.set_num_threads(threads)
+    print_info(f"data {config}")
     ds = FMNIST(read_idx("train-images-idx3-ubyte.gz").copy(), read_idx("train-labels-idx1-ubyte.gz"))
     nw, pers, label = {"w0": (0, False, "in-process (0 workers)"),
                        "procs2": (2, False, "2 worker processes"),

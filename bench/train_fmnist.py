@@ -111,8 +111,8 @@ def run_torch(model, runs):
             acc = evaluate(net, Xte, yte)
         walls.append(time.perf_counter() - t0)
         accs.append(acc)
-    print(f"# PyTorch {torch.__version__}, threads {torch.get_num_threads()}, OPENBLAS_NUM_THREADS="
-          f"{os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}, import {import_s:.1f} s (not counted)", flush=True)
+    from torch_info import print_info
+    print_info(f"train {model}, import {import_s:.1f} s not counted")
     report(model, walls, epochs, accs)
 
 

@@ -4,6 +4,7 @@
 #include <hwy/highway.h>
 #include <hwy/targets.h>
 
+#include <cstdlib>
 #include <exception>
 
 #include "hpml/core/threads.h"
@@ -17,6 +18,8 @@
 #endif
 
 namespace hpml {
+
+std::string openblas_coretype_for_cpu() { return kernels::cpu::blas::openblas_coretype_for_cpu(); }
 
 BuildInfo build_info() {
   BuildInfo b;
@@ -38,6 +41,11 @@ BuildInfo build_info() {
   } catch (const std::exception& e) {
     b.blas = std::string("not loaded: ") + e.what();
   }
+  const char* user = std::getenv("OPENBLAS_CORETYPE");
+  const std::string mine = openblas_coretype_for_cpu();
+  b.blas_choice = user ? std::string("OPENBLAS_CORETYPE=") + user + ", set by the user"
+                  : mine.empty() ? std::string("OpenBLAS's own, by the CPU model (no AVX-512)")
+                                 : "hpml's, by the CPU's AVX-512 flags: " + mine;
   // The best target compiled in that this CPU supports: the lowest set bit is the best.
   const int64_t targets = hwy::SupportedTargets() & HWY_TARGETS;
   b.simd_target = targets ? hwy::TargetName(targets & -targets) : "none";

@@ -12,7 +12,7 @@ const auto run = hpml::testing::run_cli;
 TEST(Cli, InfoPrintsTheBuild) {
   CliRun r = run("info");
   EXPECT_EQ(r.status, 0) << r.out;
-  for (const char* want : {"hpml 0.", "threads:", "BLAS:", "OpenBLAS", "SIMD target:", "CUDA:"})
+  for (const char* want : {"hpml 0.", "threads:", "BLAS:", "OpenBLAS", "kernels chosen: ", "SIMD target:", "CUDA:"})
     EXPECT_NE(r.out.find(want), std::string::npos) << want << "\n" << r.out;
 }
 

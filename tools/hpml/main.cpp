@@ -19,6 +19,7 @@ int run_info() {
   std::printf("hpml %s (%s build, %s)\n", b.version.c_str(), b.build_type.c_str(), b.compiler.c_str());
   std::printf("threads:     %d (hpml::set_num_threads; OMP_NUM_THREADS sets the default)\n", b.threads);
   std::printf("BLAS:        %s\n", b.blas.c_str());
+  std::printf("             kernels chosen: %s\n", b.blas_choice.c_str());
   std::printf("SIMD target: %s\n", b.simd_target.c_str());
   std::printf("CUDA:        %s\n", b.cuda.c_str());
   return 0;

@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <mutex>
+#include <string>
 
 #include "hpml/core/error.h"
 #include "hpml/core/threads.h"
@@ -12,26 +13,23 @@
 namespace hpml::kernels::cpu::blas {
 
 // Note [Loading OpenBLAS]
-// hpml does not link OpenBLAS; it loads it on the first matrix product, for two reasons.
+// hpml does not link OpenBLAS; it loads it on the first f64 matrix product, for two reasons.
 // 1. Kernel choice. Debian builds OpenBLAS for every x86 core and picks kernels at load time
-//    from the CPU model. OpenBLAS 0.3.21 does not know AMD Zen 4, so it falls back to its Haswell
-//    (AVX2) kernels although the CPU has AVX-512: sgemm runs at ~125 GFLOP/s per core where its
-//    SkylakeX (AVX-512) kernels reach ~230 (scripts/bench, matmul group). The choice can only be
-//    made through the environment variable OPENBLAS_CORETYPE, read once when the library loads —
-//    before any code of a program that links it could set it. So on an AMD CPU with AVX-512,
-//    unless the user set OPENBLAS_CORETYPE, hpml sets it to SKYLAKEX for the load and removes it
-//    afterwards.
+//    from the CPU's model number, and OpenBLAS 0.3.21 misreads CPUs newer than itself: AMD Zen 4
+//    gets its Haswell (AVX2) kernels, and some Intel Xeons under KVM get Prescott (SSE3), where
+//    sgemm runs at a fifth of its AVX-512 speed. The flags say what the CPU can do whatever its
+//    model number, so hpml chooses from them (openblas_coretype_for_cpu): Cooperlake where the CPU
+//    has the AVX-512 base and avx512_bf16, SkylakeX where it has the base alone; on CPUs without
+//    AVX-512 OpenBLAS's own choice stands (its AVX2 kernels know those models). The choice can only
+//    be made through the environment variable OPENBLAS_CORETYPE, read once when the library loads
+//    — before any code of a program that links it could set it. So unless the user set
+//    OPENBLAS_CORETYPE, hpml sets it for the load and removes it afterwards. scripts/bench gives
+//    PyTorch's OpenBLAS the same kernels the same way (Note [A fair PyTorch]).
 // 2. Flavour. The OpenMP build shares hpml's thread pool (Note [One thread budget]); hpml loads it
 //    by its full path (HPML_OPENBLAS_PATH), as Debian's default libopenblas.so.0 is the pthread build.
 // If another library already loaded an OpenBLAS into the process (libtorch in the parity tests),
 // dlopen returns that one, and its kernels stay as they were.
 namespace {
-
-bool amd_with_avx512() {
-  __builtin_cpu_init();
-  return __builtin_cpu_is("amd") && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-         __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
-}
 
 template <typename F>
 F symbol(void* handle, const char* name) {
@@ -41,8 +39,9 @@ F symbol(void* handle, const char* name) {
 }
 
 Api load() {
-  bool set_core = std::getenv("OPENBLAS_CORETYPE") == nullptr && amd_with_avx512();
-  if (set_core) setenv("OPENBLAS_CORETYPE", "SKYLAKEX", 0);
+  const std::string core = openblas_coretype_for_cpu();
+  const bool set_core = std::getenv("OPENBLAS_CORETYPE") == nullptr && !core.empty();
+  if (set_core) setenv("OPENBLAS_CORETYPE", core.c_str(), 0);
   void* handle = dlopen(HPML_OPENBLAS_PATH, RTLD_NOW | RTLD_GLOBAL);
   if (!handle) handle = dlopen("libopenblas.so.0", RTLD_NOW | RTLD_GLOBAL);
   if (set_core) unsetenv("OPENBLAS_CORETYPE");
@@ -54,6 +53,15 @@ Api load() {
 }
 
 }  // namespace
+
+std::string openblas_coretype_for_cpu() {
+  __builtin_cpu_init();
+  const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
+                      __builtin_cpu_supports("avx512cd");
+  if (!avx512) return "";
+  return __builtin_cpu_supports("avx512bf16") ? "Cooperlake" : "SkylakeX";
+}
 
 const Api& api() {
   static const Api a = [] {

@@ -3,6 +3,8 @@
 
 #include <cblas.h>
 
+#include <string>
+
 namespace hpml::kernels::cpu::blas {
 
 struct Api {
@@ -11,6 +13,10 @@ struct Api {
   void (*set_num_threads)(int);
   char* (*get_corename)();
 };
+
+// The OpenBLAS kernels hpml asks for on this CPU, by its flags ("Cooperlake", "SkylakeX"), or ""
+// where OpenBLAS's own choice stands (Note [Loading OpenBLAS]).
+std::string openblas_coretype_for_cpu();
 
 // The loaded library's functions; throws hpml::Error if OpenBLAS cannot be loaded.
 const Api& api();

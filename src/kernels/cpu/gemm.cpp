@@ -17,10 +17,11 @@
 namespace hpml::kernels::cpu {
 
 // Note [Which GEMM]
-// f32 products go to oneDNN's dnnl_sgemm: its JIT kernels use AVX-512 where the CPU has it and
-// measured 2x OpenBLAS's sgemm on these machines at every size from 64 to 2048 and on the layer
-// shapes of the benchmarks (OpenBLAS 0.3.21 runs its Haswell kernels here: the environment pins
-// OPENBLAS_CORETYPE=Haswell, and it does not know Zen 4 anyway — Note [Loading OpenBLAS]). oneDNN
+// f32 products go to oneDNN's dnnl_sgemm: its JIT kernels use AVX-512 where the CPU has it. On
+// the AMD Zen 4 machines of the first sessions it measured 2x OpenBLAS's sgemm (then on its
+// Haswell kernels); on the Intel Xeon of 2026-12-02, with OpenBLAS on its Cooperlake (AVX-512)
+// kernels (Note [Loading OpenBLAS]), it is 1.0-1.4x OpenBLAS at 128 to 2048 and 1.05-1.3x on the
+// Linear layers' shapes, though OpenBLAS wins at n=64 (scripts/bench matmul prints both). oneDNN
 // uses the same OpenMP pool as hpml and runs single-threaded inside a parallel region. oneDNN
 // has no f64 GEMM, so f64 (gradcheck, tests) stays on OpenBLAS.
 namespace {
