@@ -162,5 +162,47 @@ TEST(Matmul, AddmmAndOuter) {
   EXPECT_HPML_ERROR(addmm(ones({3}), ones({2, 2}), ones({2, 2})), "addmm");
 }
 
+// Largest |a - b| over equal shapes (f64 values, contiguous copies).
+double max_diff(const Tensor& a, const Tensor& b) {
+  EXPECT_EQ(shape_of(a), shape_of(b));
+  std::vector<double> va = values<double>(a.contiguous()), vb = values<double>(b.contiguous());
+  double m = 0;
+  for (size_t i = 0; i < va.size() && i < vb.size(); ++i) m = std::max(m, std::abs(va[i] - vb[i]));
+  return m;
+}
+
+// Note [Gradients in their operand's layout]: an operand that is the transpose of a contiguous
+// matrix (a Linear layer's weight.t()) gets its gradient in that layout, so the leaf's .grad is
+// contiguous (no strided copy) and equal to the gradient of the same product of plain copies.
+TEST(Matmul, GradientOfATransposedOperandKeepsItsLayout) {
+  manual_seed(3);
+  for (bool with_bias : {false, true}) {
+    Tensor w = randn({5, 7}, kFloat64).requires_grad_(), x = randn({4, 7}, kFloat64).requires_grad_();
+    Tensor bias = randn({5}, kFloat64).requires_grad_();
+    Tensor y = with_bias ? addmm(bias, x, w.t(), 1.0, 2.0) : mm(x, w.t());
+    (y * y).sum().backward();
+    EXPECT_TRUE(w.grad().is_contiguous()) << "with_bias=" << with_bias;
+    Tensor wc = w.detach().t().contiguous().requires_grad_(), xc = x.detach().clone().requires_grad_();
+    Tensor yc = with_bias ? addmm(bias.detach(), xc, wc, 1.0, 2.0) : mm(xc, wc);
+    (yc * yc).sum().backward();
+    EXPECT_LT(max_diff(w.grad(), wc.grad().t()), 1e-12) << "with_bias=" << with_bias;
+    EXPECT_LT(max_diff(x.grad(), xc.grad()), 1e-12) << "with_bias=" << with_bias;
+    // The first operand transposed too: x = xt.t().
+    Tensor xt = randn({7, 4}, kFloat64).requires_grad_();
+    (mm(xt.t(), w.t()) * 3.0).sum().backward();
+    EXPECT_TRUE(xt.grad().is_contiguous());
+    EXPECT_LT(max_diff(xt.grad(), (ones({4, 5}, kFloat64) * 3.0).mm(w.detach()).t()), 1e-12);
+  }
+  // Finite differences through both layouts (alpha and beta not 1).
+  Tensor w = randn({3, 4}, kFloat64).requires_grad_(), x = randn({2, 4}, kFloat64).requires_grad_();
+  Tensor b = randn({3}, kFloat64).requires_grad_(), at = randn({4, 2}, kFloat64).requires_grad_();
+  auto r = autograd::gradcheck(
+      [](const TensorList& in) {
+        return TensorList{addmm(in[2], in[1], in[0].t(), 0.5, 1.5), mm(in[3].t(), in[0].t())};
+      },
+      {w, x, b, at});
+  EXPECT_TRUE(r.ok) << r.message;
+}
+
 }  // namespace
 }  // namespace hpml
