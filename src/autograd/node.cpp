@@ -97,18 +97,11 @@ void check_hook_result(const char* node_name, const TensorMeta& meta, const Tens
              "\nhint: a hook may return a new gradient, but of the same shape and dtype");
 }
 
-TensorList unpack_saved(Node& node) {
-  TensorList out;
+void unpack_saved(Node& node, SmallVector<Tensor, 4>& out) {
+  if (node.saved.size() == 0) return;
   out.reserve(node.saved.size());
   auto self = node.shared_from_this();
   for (size_t i = 0; i < node.saved.size(); ++i) out.push_back(node.saved[i].unpack(self, i));
-  return out;
-}
-
-std::vector<bool> needs_input_grad(const Node& node) {
-  std::vector<bool> needs(node.next_edges.size());
-  for (size_t i = 0; i < needs.size(); ++i) needs[i] = node.next_edges[i].valid();
-  return needs;
 }
 
 void attach(const std::shared_ptr<Node>& node, std::span<const Tensor> inputs, std::span<const Tensor> outputs,

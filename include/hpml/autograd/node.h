@@ -62,13 +62,15 @@ class SavedTensor {
 };
 
 // What a backward function sees.
+// It borrows the node's own state (no copies: a backward function runs for every node of every
+// step, and allocating here was a measurable part of a small model's step).
 struct Ctx {
-  const TensorList& grads;   // one per output of the op (zeros where an output got no gradient)
-  const TensorList& saved;   // the tensors passed as `save`, in order
-  const std::vector<bool>& needs_input_grad;
+  const TensorList& grads;        // one per output of the op (zeros where an output got no gradient)
+  std::span<const Tensor> saved;  // the tensors passed as `save`, in order
+  std::span<const Edge> edges;    // one per input; an input needs a gradient if its edge is valid
   const Tensor& g(size_t i) const { return grads[i]; }
   const Tensor& s(size_t i) const { return saved[i]; }
-  bool needs(size_t i) const { return needs_input_grad[i]; }
+  bool needs(size_t i) const { return edges[i].valid(); }
 };
 
 class Node : public std::enable_shared_from_this<Node> {
@@ -116,18 +118,18 @@ class FnNode final : public Node {
  private:
   F fn_;
 };
-// Unpacks saved tensors and checks versions; shared by every FnNode.
-TensorList unpack_saved(Node& node);
-std::vector<bool> needs_input_grad(const Node& node);
+// Unpacks saved tensors into `out` and checks versions; shared by every FnNode.
+void unpack_saved(Node& node, SmallVector<Tensor, 4>& out);
 void attach(const std::shared_ptr<Node>& node, std::span<const Tensor> inputs, std::span<const Tensor> outputs,
             std::span<const Tensor> save);
 void check_forward_anomaly(const char* name, std::span<const Tensor> inputs, std::span<const Tensor> outputs);
 
 template <typename F>
 TensorList FnNode<F>::apply(TensorList&& grads) {
-  TensorList s = unpack_saved(*this);
-  std::vector<bool> needs = needs_input_grad(*this);
-  return fn_(Ctx{grads, s, needs});
+  SmallVector<Tensor, 4> s;
+  unpack_saved(*this, s);
+  return fn_(Ctx{grads, std::span<const Tensor>(s.begin(), s.size()),
+                 std::span<const Edge>(next_edges.begin(), next_edges.size())});
 }
 }  // namespace detail
 

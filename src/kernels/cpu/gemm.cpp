@@ -3,6 +3,7 @@
 // bmm accepts any strides: a matrix BLAS can read as it is (unit stride along rows or columns)
 // is passed with the matching transpose flag; any other is first copied into scratch memory.
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <vector>
 
@@ -24,7 +25,12 @@ namespace hpml::kernels::cpu {
 // Linear layers' shapes, though OpenBLAS wins at n=64 (scripts/bench matmul prints both). oneDNN
 // uses the same OpenMP pool as hpml and runs single-threaded inside a parallel region. oneDNN
 // has no f64 GEMM, so f64 (gradcheck, tests) stays on OpenBLAS.
+// Small products (m n k <= 64^3) go to OpenBLAS's sgemm instead: dnnl_sgemm spends 0.4-0.8 µs
+// choosing its kernel on every call, OpenBLAS 0.14-0.28 µs, and the small model of the blobs
+// benchmark makes five such products a step (32x50x2, 32x3x50, ...). At 64^3 the two are even.
 namespace {
+
+constexpr int64_t kSmallGemm = int64_t{64} * 64 * 64;  // at most this m n k: OpenBLAS (Note [Which GEMM])
 
 template <typename T>
 void naive_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b,
@@ -65,6 +71,13 @@ void gemm(DType dtype, bool ta, bool tb, int64_t m, int64_t n, int64_t k, double
   switch (dtype) {
     case DType::f32: {
       if (k == 0) break;  // oneDNN wants K > 0; the integer path below handles C = beta * C
+      if (m * n * k <= kSmallGemm && std::max({lda, ldb, ldc}) <= INT32_MAX) {
+        blas::api().sgemm(CblasRowMajor, TA, TB, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k),
+                          static_cast<float>(alpha), static_cast<const float*>(a), static_cast<int>(lda),
+                          static_cast<const float*>(b), static_cast<int>(ldb), static_cast<float>(beta),
+                          static_cast<float*>(c), static_cast<int>(ldc));
+        return;
+      }
       dnnl_status_t st = dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, static_cast<float>(alpha),
                                     static_cast<const float*>(a), lda, static_cast<const float*>(b), ldb,
                                     static_cast<float>(beta), static_cast<float*>(c), ldc);
