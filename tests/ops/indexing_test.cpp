@@ -152,5 +152,25 @@ TEST(Pad, NegativeAmountsCrop) {
   EXPECT_HPML_ERROR(pad(x, {1, 1, 1, 1, 1, 1}), "pad");
 }
 
+// index_select along dim 0 copies whole rows with memcpy when rows are contiguous blocks; rows
+// that are not (a transposed or column-sliced input), 1-d inputs, repeated indices and a strided
+// index must give the same values as the element-by-element definition.
+TEST(IndexSelect, RowsContiguousOrNotMatchTheDefinition) {
+  Tensor base = arange(0, 24, 1, kInt64).reshape({4, 6});
+  const Tensor idx = tensor({3, 0, 3, 1});
+  for (const Tensor& x : {base, base.t().contiguous().t(), base.slice(1, 1, 5), base.t(), base.reshape({24})}) {
+    Tensor r = x.index_select(0, idx);
+    std::vector<int64_t> want;
+    std::vector<int64_t> xs = values<int64_t>(x);
+    const int64_t row = x.dim() == 1 ? 1 : x.sizes()[1];
+    for (int64_t i : {3, 0, 3, 1})
+      for (int64_t j = 0; j < row; ++j) want.push_back(xs[static_cast<size_t>(i * row + j)]);
+    EXPECT_EQ(values<int64_t>(r), want) << "input shape " << x.sizes() << " strides " << x.strides();
+  }
+  Tensor strided_idx = tensor({2, 9, 0, 9}).slice(0, 0, 4, 2);  // [2, 0], stride 2
+  EXPECT_EQ(values<int64_t>(base.index_select(0, strided_idx)),
+            (std::vector<int64_t>{12, 13, 14, 15, 16, 17, 0, 1, 2, 3, 4, 5}));
+}
+
 }  // namespace
 }  // namespace hpml
