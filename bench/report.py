@@ -162,9 +162,9 @@ def print_group(g, hp, th, py):
     keys = [k for k in hp if k[0] == g]
     pypi_cols = any(k in py for k in keys)
     print(f"\n### {g}: {title}\n")
-    head = "| case | threads | hpml | libtorch 1.13 | hpml / libtorch |"
+    head = "| case | threads | hpml | PyTorch 1.13 (Debian) | hpml / 1.13 |"
     if pypi_cols:
-        head += " PyTorch PyPI | hpml / PyPI |"
+        head += " PyTorch (PyPI) | hpml / PyPI |"
     head += " % of limit | |"
     print(head + "\n" + "|---" * (head.count("|") - 1) + "|")
     limits = limits_of(hp)
@@ -202,7 +202,8 @@ def main():
     (hp, hinfo), (th, tinfo) = load(sys.argv[1]), load(sys.argv[2])
     py, pinfo = load(sys.argv[3] if len(sys.argv) > 3 else None)
     print_header(hinfo + tinfo + pinfo, {k: v for k, v in hp.items() if k[0] == "limits"})
-    print("Cells: min / **median** / max over the repetitions; ratios use medians (hpml / other: for times "
+    print("PyTorch 1.13 (Debian) is libtorch from C++, and Debian's PyTorch in Python for the data and train "
+          "groups. Cells: min / **median** / max over the repetitions; ratios use medians (hpml / other: for times "
           "lower is better, for rates higher). % of limit: the time the row's FLOPs and bytes need at the "
           "measured FMA peak and bandwidth at the row's sizes (the larger of the two), over hpml's time "
           "(bench/report_work.py); for a rate, hpml's rate over the limit. A convolution's FLOPs are the direct "
