@@ -89,6 +89,11 @@ GROUPS = {
 DATA_TWIN = {"in-process, per-item dataset": "in-process (0 workers)", "2 worker threads": "2 worker processes"}
 
 
+def data_parts(name):
+    """A data row's name as (configuration, metric): "2 worker processes, persistent, batches/s (epoch 1)"."""
+    return name.split(", ", 1) if name.count(", ") == 1 else name.rsplit(", ", 1)
+
+
 def other_row(rows, k):
     """The PyTorch row compared with hpml's row k (a twin for rows only hpml has)."""
     if k in rows:
@@ -98,7 +103,7 @@ def other_row(rows, k):
         metric = name.rsplit(", ", 1)[1]
         return rows.get((g, f"randperm + index_select, {metric}", threads)), ""
     if g == "data":
-        config, metric = name.split(", ", 1) if name.count(", ") == 1 else name.rsplit(", ", 1)
+        config, metric = data_parts(name)
         if config in DATA_TWIN:
             return rows.get((g, f"{DATA_TWIN[config]}, {metric}", threads)), f" [{DATA_TWIN[config]}]"
     if g == "matmul" and name.startswith("sgemm"):
@@ -113,7 +118,7 @@ def special_goal(k, h, t, r, hp):
         s = hp.get((g, name.replace("matmul", "sgemm"), k[2]))
         return s is not None and h[2] / s[2] >= 0.95
     if g == "data":
-        config, metric = name.split(", ", 1) if name.count(", ") == 1 else name.rsplit(", ", 1)
+        config, metric = data_parts(name)
         if "batches/s" in metric and config == "in-process (0 workers)":
             return r >= 5
         if "batches/s" in metric and config.startswith("2 worker processes"):

@@ -5,13 +5,13 @@ mlp, nn and cnn rows of bench/torch_bench*.cpp with the same shapes, update and 
 to ~min_time, then 7 timed slices; 5 for the CNN step). Python's per-call cost is in these rows,
 a few microseconds per op, small beside their milliseconds.
 Usage: python torch_py_bench.py [group ...]   groups: info matmul mlp nn cnn (default: all)"""
-import resource, sys, time
+import os, resource, sys, time
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-sys.path.insert(0, __import__("os").path.dirname(__import__("os").path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from torch_info import side  # noqa: E402
 
 SIDE = side()

@@ -13,7 +13,8 @@
 namespace hpml::kernels::cpu::blas {
 
 // Note [Loading OpenBLAS]
-// hpml does not link OpenBLAS; it loads it on the first f64 matrix product, for two reasons.
+// hpml does not link OpenBLAS; it loads it on the first product it does (every f64 one, and f32
+// ones up to 64^3: Note [Which GEMM]), for two reasons.
 // 1. Kernel choice. Debian builds OpenBLAS for every x86 core and picks kernels at load time
 //    from the CPU's model number, and OpenBLAS 0.3.21 misreads CPUs newer than itself: AMD Zen 4
 //    gets its Haswell (AVX2) kernels, and some Intel Xeons under KVM get Prescott (SSE3), where

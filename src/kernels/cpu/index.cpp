@@ -33,9 +33,7 @@ TensorView select_view(const TensorView& t, int64_t dim, int64_t i) {
   return v;
 }
 constexpr int64_t kSerial = std::numeric_limits<int64_t>::max();
-}  // namespace
 
-namespace {
 // Bytes of one row of t along dim 0 when every row is one contiguous block (0 if not).
 int64_t contiguous_row_bytes(const TensorView& t) {
   int64_t expected = 1;
