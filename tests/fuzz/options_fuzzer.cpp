@@ -52,6 +52,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
     const TrainConfig back = parse_recorded_arguments(record_arguments(args), "fuzz-input");
     if (!resume_differences(tc, back).empty()) __builtin_trap();  // the recorded arguments must mean the same run
+    // so must the resolved configuration a checkpoint records (canonical_arguments)
+    const TrainConfig again = parse_recorded_arguments(record_arguments(canonical_arguments(tc)), "fuzz-input");
+    if (!resume_differences(tc, again).empty()) __builtin_trap();
   } catch (const hpml::Error&) {
     // a parsed command line records arguments that parse again: only a stray "train"-less list may fail
   }

@@ -138,10 +138,11 @@ TEST(HostileCli, ResumeChecksTheCheckpointsNumbersAndOptions) {
     std::vector<std::string> says;
   };
   const std::vector<Case> cases{
-      {"nan best", [](auto& s) { s.metadata["best_test_acc"] = "nan"; }, {"best_test_acc is 'nan'"}},
-      {"text best", [](auto& s) { s.metadata["best_test_acc"] = "1e999x"; }, {"best_test_acc is '1e999x'"}},
+      {"nan best", [](auto& s) { s.metadata["best_val_score"] = "nan"; }, {"best_val_score is 'nan'"}},
+      {"text best", [](auto& s) { s.metadata["best_val_score"] = "1e999x"; }, {"best_val_score is '1e999x'"}},
+      {"best epoch ahead", [](auto& s) { s.metadata["best_epoch"] = "7"; }, {"best_epoch is '7'", "[0, 1]"}},
       {"huge epoch", [](auto& s) { s.progress.epoch = int64_t{1} << 62; }, {"meta.epoch is 4611686018427387904"}},
-      {"batch past the epoch", [](auto& s) { s.progress.batch = 1000; }, {"meta.batch is 1000", "100 batches"}},
+      {"batch past the epoch", [](auto& s) { s.progress.batch = 1000; }, {"meta.batch is 1000", "90 batches"}},
       {"step past the run", [](auto& s) { s.progress.step = 1000000; }, {"meta.step is 1000000"}},
       {"no model tensor", [](auto& s) { std::erase_if(s.model, [](const auto& e) { return e.first == "3.bias"; }); },
        {"3.bias"}},
@@ -153,7 +154,7 @@ TEST(HostileCli, ResumeChecksTheCheckpointsNumbersAndOptions) {
   // Changed options are listed, each with both values; the ones that may change are accepted.
   CliRun changed = run_cli_within(run_with + " --epochs 3 --lr 0.5 --batch-size 32 --seed 7 --resume " + ckpt, 30);
   expect_refused(changed, "changed options",
-                 {"3 option(s) differ", "--lr was 'default', now '0.5'", "--batch-size was '16', now '32'",
+                 {"3 option(s) differ", "--lr was '0.05', now '0.5'", "--batch-size was '16', now '32'",
                   "--seed was '0', now '7'"});
   CliRun fine = run_cli_within(run_with + " --batch-size 16 --epochs 4 --workers 1 --threads 1 --resume " + ckpt, 60);
   EXPECT_EQ(fine.status, 0) << fine.out;

@@ -1,7 +1,10 @@
 // `hpml eval` (a checkpoint on a split: accuracy, per-class report, confusion matrix) and
 // `hpml graph` (the autograd graph of a model's loss as DOT / PNG).
+#include <fcntl.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -38,7 +41,39 @@ int run_program(const std::vector<std::string>& args) {
   return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+// What the first bytes of a file that is not a safetensors file look like, for the error.
+std::string kind_of_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return {};
+  struct stat st {};
+  unsigned char b[16] = {};
+  ssize_t n = 0;
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) n = ::read(fd, b, sizeof b);
+  ::close(fd);
+  if (n <= 0) return {};
+  // safetensors: an 8-byte little-endian header length, then the JSON header's '{'
+  if (n >= 9 && b[8] == '{') return {};
+  if (n >= 4 && b[0] == 0x89 && b[1] == 'P' && b[2] == 'N' && b[3] == 'G') return "a PNG image";
+  if (n >= 2 && b[0] == 0x1f && b[1] == 0x8b) return "gzip data";
+  if (n >= 2 && b[0] == 'P' && b[1] >= '1' && b[1] <= '6') return "a PGM/PPM image";
+  if (n >= 4 && b[0] == 0 && b[1] == 0 && b[2] == 8) return "an IDX data file";
+  bool text = true;
+  for (ssize_t i = 0; i < n; ++i) text = text && (b[i] == '\n' || b[i] == '\r' || b[i] == '\t' || (b[i] >= 32 && b[i] < 127));
+  return text ? "text" : "not a safetensors file";
+}
+
 }  // namespace
+
+io::CheckpointState load_run_checkpoint(const std::string& path, const char* command) {
+  try {
+    return io::load_checkpoint(path);
+  } catch (const Error& e) {
+    const std::string kind = kind_of_file(path);
+    if (kind.empty()) throw;  // a safetensors file that is damaged or not a checkpoint: its own message says how
+    HPML_FAIL(command, ": ", printable(path, 4096), " is not an hpml checkpoint (a safetensors file written by hpml "
+              "train); it looks like ", kind);
+  }
+}
 
 TrainConfig recorded_config(const io::Metadata& metadata, const std::string& source) {
   auto it = metadata.find("argv");
@@ -57,8 +92,9 @@ std::shared_ptr<nn::Module> rebuild_model(const TrainConfig& c, const DataSplits
 }
 
 int eval(const std::string& checkpoint, const std::string& split, const std::string& out_dir) {
-  HPML_CHECK(split == "test" || split == "train", "--split must be test or train, got '", split, "'");
-  io::CheckpointState state = io::load_checkpoint(checkpoint);
+  HPML_CHECK(split == "test" || split == "val" || split == "train", "--split must be test, val or train, got '",
+             printable(split, 100), "'");
+  io::CheckpointState state = load_run_checkpoint(checkpoint, "hpml eval");
   const TrainConfig c = recorded_config(state.metadata, checkpoint);
   const DataSplits d = make_data(c);
   HPML_CHECK(d.classes > 0, "hpml eval reports classification metrics; ", checkpoint, " holds a regression model");
@@ -68,7 +104,9 @@ int eval(const std::string& checkpoint, const std::string& split, const std::str
 
   const int64_t C = d.classes;
   std::vector<std::vector<int64_t>> confusion(static_cast<size_t>(C), std::vector<int64_t>(static_cast<size_t>(C), 0));
-  data::DataLoader loader(split == "test" ? d.test : d.train, {.batch_size = 512});
+  const data::DatasetPtr& part = split == "test" ? d.test : split == "val" ? d.val : d.train;
+  HPML_CHECK(part != nullptr, "hpml eval: ", checkpoint, " was trained with --val-split 0: it has no validation split");
+  data::DataLoader loader(part, {.batch_size = 512});
   for (data::Batch& b : loader) {
     const Tensor pred = model->forward(b[0]).argmax(1).contiguous(), labels = b[1].contiguous();
     const int64_t* p = pred.data_ptr<int64_t>();
@@ -79,10 +117,7 @@ int eval(const std::string& checkpoint, const std::string& split, const std::str
       ++confusion[static_cast<size_t>(y[i])][static_cast<size_t>(p[i])];
     }
   }
-  std::vector<std::string> names;
-  if (auto* m = dynamic_cast<const data::datasets::MNIST*>(d.test.get())) names = m->classes();
-  if (static_cast<int64_t>(names.size()) != C)
-    for (int64_t k = 0; k < C; ++k) names.push_back(std::to_string(k));
+  const std::vector<std::string>& names = d.class_names;
 
   int64_t right = 0, total = 0;
   for (int64_t k = 0; k < C; ++k)

@@ -1,7 +1,9 @@
 // The hpml command: train, eval, graph, experiment and info (docs/cli.md). Bad arguments get a
-// one-line error and exit status 2, never a stack trace.
+// one-line error (with "did you mean" for a misspelt option or command) and exit status 2, never
+// a stack trace.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -10,6 +12,7 @@
 #include "hpml/hpml.h"
 #include "experiment.h"
 #include "signals.h"
+#include "suggest.h"
 #include "train.h"
 
 namespace {
@@ -25,6 +28,41 @@ int run_info() {
   return 0;
 }
 
+std::vector<std::string> option_names(const CLI::App& app) {
+  std::vector<std::string> out;
+  for (const CLI::Option* o : app.get_options()) {
+    for (const std::string& n : o->get_lnames()) out.push_back("--" + n);
+    for (const std::string& n : o->get_snames()) out.push_back("-" + n);
+  }
+  return out;
+}
+
+// The message for a command line CLI11 refused: a misspelt command or option gets the nearest
+// name, and every message points at the --help of the command it is about.
+std::string usage_error(const CLI::App& app, const CLI::ParseError& e, const std::vector<std::string>& args) {
+  const std::vector<CLI::App*> parsed = app.get_subcommands();
+  if (parsed.empty()) {
+    std::vector<std::string> commands;
+    for (const CLI::App* sub : app.get_subcommands({})) commands.push_back(sub->get_name());
+    for (const std::string& a : args)
+      if (!a.empty() && a[0] != '-' && std::find(commands.begin(), commands.end(), a) == commands.end())
+        return "unknown command " + hpml::printable(a, 100) + hpml::cli::did_you_mean(a, commands) +
+               "; see hpml --help";
+    return std::string(e.what()) + " (see hpml --help)";
+  }
+  const CLI::App* sub = parsed.back();
+  const std::string help = "see hpml " + sub->get_name() + " --help";
+  const std::vector<std::string> known = option_names(*sub);
+  for (const std::string& a : args) {
+    if (a.rfind("--", 0) != 0 || a == "--") continue;
+    const std::string name = a.substr(0, a.find('='));
+    if (std::find(known.begin(), known.end(), name) == known.end())
+      return "unknown option " + hpml::printable(name, 100) + " for hpml " + sub->get_name() +
+             hpml::cli::did_you_mean(name, known) + "; " + help;
+  }
+  return std::string(e.what()) + " (" + help + ")";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -32,6 +70,7 @@ int main(int argc, char** argv) {
   hpml::cli::start_signal_thread();  // before any other thread: Note [Signals in one place]
   CLI::App app{"hpml: train and inspect models (a C++ deep-learning framework)", "hpml"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", "hpml " + hpml::build_info().version);
   CLI::App* info = app.add_subcommand("info", "version, build options, threads, BLAS, SIMD target, CUDA");
   hpml::cli::TrainConfig tc;
   CLI::App* train = app.add_subcommand("train", "train a model, writing metrics, plots and checkpoints to --out");
@@ -39,7 +78,7 @@ int main(int argc, char** argv) {
   std::string checkpoint, split = "test", eval_out;
   CLI::App* eval = app.add_subcommand("eval", "a checkpoint on a split: accuracy, per-class report, confusion matrix");
   eval->add_option("checkpoint", checkpoint, "a checkpoint written by hpml train")->required();
-  eval->add_option("--split", split, "test | train")->capture_default_str();
+  eval->add_option("--split", split, "test | val | train")->capture_default_str();
   eval->add_option("--out", eval_out, "where to write confusion.csv/.png/.svg (default: the checkpoint's folder)");
   std::string exp_name, exp_out = "runs/experiments";
   int exp_seeds = 1, exp_epochs = 200;
@@ -56,6 +95,9 @@ int main(int argc, char** argv) {
   hpml::cli::add_train_options(*graph, gc);
   try {
     app.parse(argc, argv);
+  } catch (const CLI::CallForVersion& e) {
+    std::printf("%s\n", e.what());
+    return 0;
   } catch (const CLI::CallForHelp&) {
     std::printf("%s", app.help().c_str());
     return 0;
@@ -63,7 +105,7 @@ int main(int argc, char** argv) {
     std::printf("%s", app.help("", CLI::AppFormatMode::All).c_str());
     return 0;
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "hpml: %s (see hpml --help)\n", e.what());
+    std::fprintf(stderr, "hpml: %s\n", usage_error(app, e, std::vector<std::string>(argv + 1, argv + argc)).c_str());
     return 2;
   }
   try {
@@ -71,8 +113,9 @@ int main(int argc, char** argv) {
     if (eval->parsed()) return hpml::cli::eval(checkpoint, split, eval_out);
     if (graph->parsed()) return hpml::cli::graph(gc);
     if (experiment->parsed()) return hpml::cli::experiment(exp_name, exp_seeds, exp_epochs, exp_out);
-    if (train->parsed()) {  // the arguments from "train" on, as the checkpoints record them
-      return hpml::cli::train(tc, hpml::cli::record_arguments(std::vector<std::string>(argv + 1, argv + argc)));
+    if (train->parsed()) {  // the arguments after "train"
+      char** at = std::find_if(argv + 1, argv + argc, [](const char* a) { return std::string(a) == "train"; });
+      return hpml::cli::train_command(tc, std::vector<std::string>(at + 1, argv + argc));
     }
   } catch (const std::exception& e) {
     // Before training starts, an error is a bad option or a bad file (every eval and graph error

@@ -66,12 +66,15 @@ void add_train_options(CLI::App& app, TrainConfig& tc) {
   app.add_option("--init", tc.init, "default | kaiming | xavier")->capture_default_str();
   app.add_option("--dataset", tc.dataset, "fashion-mnist | mnist:PATH | blobs | moons | regression | csv:PATH")
       ->capture_default_str();
+  app.add_option("--val-split", tc.val_split, "share of the training data held out for validation (best "
+                 "checkpoint, plateau, early stopping); 0: none")->check(real_in(0, 0.9))->capture_default_str();
   app.add_option("--epochs", tc.epochs, "epochs")->check(int_in(1, kMaxEpochs))->capture_default_str();
   app.add_option("--batch-size", tc.batch_size, "samples per batch")->check(int_in(1, 1 << 20))->capture_default_str();
   app.add_option("--workers", tc.workers, "DataLoader workers (0: load in the training thread)")
       ->check(int_in(0, kMaxWorkers))->capture_default_str();
-  app.add_option("--worker-mode", tc.worker_mode, "thread | process (forked, batches in shared memory)")
-      ->check(CLI::IsMember({"thread", "process"}))
+  app.add_option("--worker-mode", tc.worker_mode, "thread | fork | spawn | forkserver (worker processes, batches "
+                 "in shared memory; process is fork)")
+      ->check(CLI::IsMember({"thread", "fork", "spawn", "forkserver", "process"}))
       ->capture_default_str();
   app.add_option("--loader-timeout", tc.loader_timeout,
                  "seconds to wait for a batch before the run fails (a stuck worker; 0: no limit)")
@@ -103,43 +106,56 @@ void add_train_options(CLI::App& app, TrainConfig& tc) {
   app.add_option("--t-mult", tc.t_mult, "cosine-restarts: each cycle is this many times longer")
       ->check(int_in(1, 1000))->capture_default_str();
   app.add_option("--max-lr", tc.max_lr, "onecycle / cyclic: the peak lr (default 10 x --lr)")->check(real_in(1e-12, 1e6));
-  app.add_option("--patience", tc.patience, "plateau: epochs without a better test loss before the lr drops")
+  app.add_option("--patience", tc.patience, "plateau: epochs without a better validation loss before the lr drops")
       ->check(int_in(0, kMaxEpochs))->capture_default_str();
+  app.add_option("--early-stop", tc.early_stop, "stop after this many epochs without a better validation score "
+                 "(0: never)")->check(int_in(0, kMaxEpochs))->capture_default_str();
   app.add_option("--accumulate", tc.accumulate, "micro-batches per optimizer step")->check(int_in(1, 1 << 16))->capture_default_str();
   app.add_option("--clip", tc.clip, "clip the gradient norm to this (0: off)")->check(real_in(0, 1e9));
   app.add_option("--seed", tc.seed, "random seed")->check(int_in(0, std::numeric_limits<int64_t>::max()))->capture_default_str();
   app.add_option("--threads", tc.threads, "threads (default: all cores)")->check(int_in(0, 1024));
   app.add_option("--out", tc.out, "output folder")->capture_default_str();
-  app.add_option("--resume", tc.resume, "continue from this checkpoint (with the same options)");
+  app.add_option("--resume", tc.resume, "continue from this checkpoint with the options it recorded");
+  app.add_option("--config", tc.config, "a TOML file of options (keys without --); the command line overrides it");
   app.add_option("--stop-after", tc.stop_after, "end this run after that epoch, as if stopped by a signal "
                  "there; --resume continues it")->check(int_in(1, kMaxEpochs));
+  app.add_flag("--tensorboard", tc.tensorboard, "TensorBoard event files in OUT/tensorboard (scalars, and "
+               "histograms of weights and gradients per epoch)");
   app.add_flag("--quiet", tc.quiet, "no progress lines");
 }
 
 // ---- the settings, option by option ---------------------------------------------------------
 
 namespace {
+// The shortest text that reads back as the same value (0.1, not 0.10000000000000001).
 template <typename T>
 std::string text(const T& v) {
-  std::ostringstream os;
-  os.precision(17);
-  if constexpr (std::is_same_v<T, std::vector<int64_t>>) {
+  if constexpr (std::is_same_v<T, double>) {
+    char buf[32];
+    const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    return ec == std::errc() ? std::string(buf, end) : std::string("nan");
+  } else if constexpr (std::is_same_v<T, std::vector<int64_t>>) {
+    std::ostringstream os;
     for (size_t i = 0; i < v.size(); ++i) os << (i ? " " : "") << v[i];
+    return os.str();
   } else {
+    std::ostringstream os;
     os << v;
+    return os.str();
   }
-  return os.str();
 }
 }  // namespace
 
 std::vector<OptionSetting> settings(const TrainConfig& c) {
-  // may change on --resume: where the run writes, how far it goes and how fast it loads; every
-  // other option decides the model, the data or the update and must stay as recorded.
+  // may change on --resume: where the run writes, how far it goes, how it loads data and what it
+  // logs; every other option decides the model, the data or the update and must stay as
+  // recorded (--epochs only where the schedule does not span the run: resolve_config).
   return {
       {"--model", text(c.model), false},          {"--hidden", text(c.hidden), false},
       {"--activation", text(c.activation), false}, {"--batchnorm", text(c.batchnorm), false},
       {"--dropout", text(c.dropout), false},      {"--init", text(c.init), false},
-      {"--dataset", text(c.dataset), false},      {"--epochs", text(c.epochs), true},
+      {"--dataset", text(c.dataset), false},      {"--val-split", text(c.val_split), false},
+      {"--epochs", text(c.epochs), true},
       {"--batch-size", text(c.batch_size), false}, {"--workers", text(c.workers), true},
       {"--worker-mode", text(c.worker_mode), true}, {"--loader-timeout", text(c.loader_timeout), true},
       {"--optimizer", text(c.optimizer), false},  {"--lr", c.lr < 0 ? "default" : text(c.lr), false},
@@ -151,12 +167,52 @@ std::vector<OptionSetting> settings(const TrainConfig& c) {
       {"--warmup-epochs", text(c.warmup_epochs), false}, {"--factor", text(c.factor), false},
       {"--power", text(c.power), false},          {"--t0", text(c.t0), false},
       {"--t-mult", text(c.t_mult), false},        {"--max-lr", c.max_lr < 0 ? "10x --lr" : text(c.max_lr), false},
-      {"--patience", text(c.patience), false},    {"--accumulate", text(c.accumulate), false},
+      {"--patience", text(c.patience), false},    {"--early-stop", text(c.early_stop), true},
+      {"--accumulate", text(c.accumulate), false},
       {"--clip", text(c.clip), false},            {"--seed", text(c.seed), false},
       {"--threads", text(c.threads), true},       {"--out", text(c.out), true},
-      {"--resume", text(c.resume), true},         {"--stop-after", text(c.stop_after), true},
-      {"--quiet", text(c.quiet), true},
+      {"--tensorboard", text(c.tensorboard), true},
+      {"--resume", text(c.resume), true, false},  {"--config", text(c.config), true, false},
+      {"--stop-after", text(c.stop_after), true, false}, {"--quiet", text(c.quiet), true, false},
   };
+}
+
+std::vector<std::string> canonical_arguments(const TrainConfig& c) {
+  std::vector<std::string> args{"train"};
+  for (const OptionSetting& s : settings(c)) {
+    if (!s.recorded || s.value == "default" || s.value == "10x --lr" || s.value.empty()) continue;
+    const std::string flag = s.flag;
+    if (flag == "--batchnorm" || flag == "--nesterov" || flag == "--tensorboard") {
+      if (s.value == "1") args.push_back(flag);
+      continue;
+    }
+    args.push_back(flag);
+    if (flag == "--hidden" || flag == "--milestones") {  // one argument per value
+      std::istringstream is(s.value);
+      for (std::string v; is >> v;) args.push_back(v);
+    } else {
+      args.push_back(s.value);
+    }
+  }
+  return args;
+}
+
+TrainConfig overlay(TrainConfig base, const std::vector<std::string>& args, const std::string& source) {
+  CLI::App app{"hpml train"};
+  add_train_options(app, base);
+  std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 takes them last first
+  try {
+    app.parse(reversed);
+  } catch (const CLI::ParseError& e) {
+    HPML_FAIL(source, ": ", printable(e.what(), 400));
+  }
+  return base;
+}
+
+std::vector<std::string> train_option_names() {
+  std::vector<std::string> out;
+  for (const OptionSetting& s : settings(TrainConfig{})) out.emplace_back(s.flag);
+  return out;
 }
 
 std::vector<std::string> resume_differences(const TrainConfig& recorded, const TrainConfig& now) {
@@ -194,16 +250,8 @@ TrainConfig parse_recorded_arguments(const std::string& json, const std::string&
   }
   HPML_CHECK(args[0] == "train", source, ": the recorded arguments are not those of `hpml train` (they begin with '",
              printable(args[0]), ")");
-  CLI::App app{"hpml train"};
-  TrainConfig tc;
-  add_train_options(app, tc);
-  std::vector<std::string> reversed(args.rbegin(), args.rend() - 1);  // CLI11 takes them last first, no "train"
-  try {
-    app.parse(reversed);
-  } catch (const CLI::ParseError& e) {
-    HPML_FAIL(source, ": cannot read the recorded arguments: ", printable(e.what(), 400));
-  }
-  return tc;
+  return overlay(TrainConfig{}, std::vector<std::string>(args.begin() + 1, args.end()),
+                 source + ": cannot read the recorded arguments");
 }
 
 }  // namespace hpml::cli

@@ -7,13 +7,14 @@
 #include <memory>
 #include <string>
 
+#include "progress.h"
 #include "train.h"
 
 namespace hpml::cli {
 
 struct EpochMetrics {
   int64_t epoch = 0;
-  double train_loss = 0, train_acc = NAN, test_loss = 0, test_acc = NAN, lr = 0;
+  double train_loss = 0, train_acc = NAN, val_loss = NAN, val_acc = NAN, test_loss = 0, test_acc = NAN, lr = 0;
   double seconds = 0;        // the whole epoch: training and evaluation
   double train_seconds = 0;  // its training steps alone
 };
@@ -34,8 +35,12 @@ struct Run {
   // The loader's generator as it was when the epoch began: a checkpoint taken inside an epoch
   // stores it, so that the resumed run draws the same order and skips the batches already done.
   Generator epoch_gen{0};
-  double best_score = -std::numeric_limits<double>::infinity();  // test accuracy, or -test loss
-  io::Metadata meta;  // "argv" (the JSON array of the arguments) and "best_test_acc"
+  // Validation accuracy, or -validation loss (Note [Three splits] in models.cpp), and its epoch.
+  double best_score = -std::numeric_limits<double>::infinity();
+  int64_t best_epoch = 0;
+  int64_t saved_epoch = 0;  // the epoch after which last.safetensors was written (0: not yet)
+  std::unique_ptr<Progress> progress;
+  io::Metadata meta;  // "argv" (the JSON array of the arguments), "best_val_score", "best_epoch"
   std::string last, best, csv, jsonl;  // paths under config.out
 };
 
@@ -48,7 +53,7 @@ void write_metrics(const Run& run, const EpochMetrics& m);
 // restoring it into the run's objects, then trims the metric files to its epochs. Every refusal
 // names the file and the value (Note [What resume checks]).
 void resume(Run& run);
-// Writes `path` with the run's objects at `pos` (the best score in the metadata).
+// Writes `path` with the run's objects at `pos` (the best score and its epoch in the metadata).
 void save(Run& run, const std::string& path, const io::TrainingProgress& pos);
 
 }  // namespace hpml::cli

@@ -23,8 +23,8 @@ std::string exact(double v) {
 
 std::string csv_line(const EpochMetrics& m) {
   std::ostringstream os;
-  os << m.epoch << ',' << m.train_loss << ',' << m.train_acc << ',' << m.test_loss << ',' << m.test_acc << ','
-     << m.lr << ',' << m.seconds << ',' << m.train_seconds;
+  os << m.epoch << ',' << m.train_loss << ',' << m.train_acc << ',' << m.val_loss << ',' << m.val_acc << ','
+     << m.test_loss << ',' << m.test_acc << ',' << m.lr << ',' << m.seconds << ',' << m.train_seconds;
   return os.str();
 }
 
@@ -32,7 +32,8 @@ std::string json_line(const EpochMetrics& m) {
   auto num = [](double v) { return std::isfinite(v) ? exact(v) : std::string("null"); };  // JSON has no inf / nan
   std::ostringstream os;
   os << "{\"epoch\": " << m.epoch << ", \"train_loss\": " << num(m.train_loss) << ", \"train_acc\": "
-     << num(m.train_acc) << ", \"test_loss\": " << num(m.test_loss) << ", \"test_acc\": " << num(m.test_acc)
+     << num(m.train_acc) << ", \"val_loss\": " << num(m.val_loss) << ", \"val_acc\": " << num(m.val_acc)
+     << ", \"test_loss\": " << num(m.test_loss) << ", \"test_acc\": " << num(m.test_acc)
      << ", \"lr\": " << num(m.lr) << ", \"seconds\": " << num(m.seconds)
      << ", \"train_seconds\": " << num(m.train_seconds) << "}";
   return os.str();
@@ -66,38 +67,48 @@ void trim_metrics(const std::string& path, int64_t done, bool header) {
   for (const auto& l : keep) out << l << '\n';
 }
 
-// loss.{png,svg} and accuracy.{png,svg} from metrics.csv (so a resumed run plots every epoch).
+constexpr const char* kColumns = "epoch,train_loss,train_acc,val_loss,val_acc,test_loss,test_acc,lr,seconds,train_seconds";
+
+// loss, accuracy and lr (.png and .svg) from metrics.csv (so a resumed run plots every epoch):
+// train, validation and test on each chart.
 void plot_metrics(const std::string& out, bool classify) {
   std::istringstream in = metrics_file(out + "/metrics.csv");
   std::string line;
-  std::getline(in, line);  // header
-  plot::Series tl{"train loss"}, vl{"test loss"}, ta{"train accuracy"}, va{"test accuracy"};
+  std::getline(in, line);  // the header: kColumns
+  plot::Series loss[3] = {{"train"}, {"validation"}, {"test"}}, acc[3] = {{"train"}, {"validation"}, {"test"}};
+  plot::Series lr{"lr"};
   while (std::getline(in, line)) {
     std::vector<double> v;
     std::stringstream ss(line);
     for (std::string f; std::getline(ss, f, ',');) v.push_back(f == "nan" ? NAN : std::atof(f.c_str()));
-    if (v.size() < 5) continue;
-    for (plot::Series* s : {&tl, &vl, &ta, &va}) s->x.push_back(v[0]);
-    tl.y.push_back(v[1]);
-    ta.y.push_back(v[2]);
-    vl.y.push_back(v[3]);
-    va.y.push_back(v[4]);
+    if (v.size() < 8) continue;
+    for (int k = 0; k < 3; ++k) {
+      loss[k].x.push_back(v[0]);
+      loss[k].y.push_back(v[1 + 2 * static_cast<size_t>(k)]);
+      acc[k].x.push_back(v[0]);
+      acc[k].y.push_back(v[2 + 2 * static_cast<size_t>(k)]);
+    }
+    lr.x.push_back(v[0]);
+    lr.y.push_back(v[7]);
   }
-  plot::save({.title = "loss", .xlabel = "epoch", .ylabel = "loss", .series = {tl, vl}}, out + "/loss");
-  if (classify)
-    plot::save({.title = "accuracy", .xlabel = "epoch", .ylabel = "accuracy", .series = {ta, va}}, out + "/accuracy");
+  auto chart = [](const char* title, const char* y, std::vector<plot::Series> s) {
+    return plot::Chart{.title = title, .xlabel = "epoch", .ylabel = y, .series = std::move(s)};  // TODO(integer_x)
+  };
+  plot::save(chart("loss", "loss", {loss[0], loss[1], loss[2]}), out + "/loss");
+  if (classify) plot::save(chart("accuracy", "accuracy", {acc[0], acc[1], acc[2]}), out + "/accuracy");
+  plot::save(chart("learning rate (at the end of each epoch)", "lr", {lr}), out + "/lr");
 }
 
 // The best score a checkpoint recorded: a finite number, or -inf before any epoch ended.
 double read_best_score(const io::Metadata& meta, const std::string& source) {
-  auto it = meta.find("best_test_acc");
+  auto it = meta.find("best_val_score");
   if (it == meta.end()) return -std::numeric_limits<double>::infinity();
   const std::string& s = it->second;
   double v = 0;
   const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   const bool ok = ec == std::errc() && end == s.data() + s.size() && !std::isnan(v) &&
                   v != std::numeric_limits<double>::infinity();
-  HPML_CHECK(ok, source, ": metadata best_test_acc is ", printable(s),
+  HPML_CHECK(ok, source, ": metadata best_val_score is ", printable(s),
              ", not a number (finite, or -inf before the first epoch ended)");
   return v;
 }
@@ -106,6 +117,8 @@ double read_best_score(const io::Metadata& meta, const std::string& source) {
 void check_progress(const io::TrainingProgress& p, const Run& run, const std::string& source) {
   HPML_CHECK(p.epoch >= 0 && p.epoch <= kMaxEpochs, source, ": meta.epoch is ", p.epoch, ", not in [0, ",
              kMaxEpochs, "]");
+  HPML_CHECK(p.epoch <= run.config.epochs, "--resume ", source, ": the checkpoint is after epoch ", p.epoch,
+             ", past --epochs ", run.config.epochs, " (hint: a larger --epochs trains on)");
   HPML_CHECK(p.batch >= 0 && p.batch <= run.batches, source, ": meta.batch is ", p.batch,
              ", an epoch of this run has ", run.batches, " batches");
   const int64_t most = (p.epoch + 1) * run.steps_per_epoch;  // <= (10^6 + 1) * 2^20: no overflow
@@ -113,10 +126,22 @@ void check_progress(const io::TrainingProgress& p, const Run& run, const std::st
              " epochs and ", p.batch, " batches of ", run.steps_per_epoch, " steps each make at most ", most);
 }
 
+// The epoch of the best score: an integer in [0, the checkpoint's epoch] (0 before any).
+int64_t read_best_epoch(const io::Metadata& meta, int64_t epoch, const std::string& source) {
+  auto it = meta.find("best_epoch");
+  if (it == meta.end()) return 0;
+  const std::string& s = it->second;
+  int64_t v = -1;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  HPML_CHECK(ec == std::errc() && end == s.data() + s.size() && v >= 0 && v <= epoch, source,
+             ": metadata best_epoch is ", printable(s), ", not an epoch in [0, ", epoch, "]");
+  return v;
+}
+
 }  // namespace
 
 void start_metrics(const Run& run) {
-  std::ofstream(run.csv, std::ios::trunc) << "epoch,train_loss,train_acc,test_loss,test_acc,lr,seconds,train_seconds\n";
+  std::ofstream(run.csv, std::ios::trunc) << kColumns << "\n";
   std::ofstream(run.jsonl, std::ios::trunc);
 }
 
@@ -131,36 +156,30 @@ void write_metrics(const Run& run, const EpochMetrics& m) {
 
 // Note [What resume checks]
 // A checkpoint is a file like any other: its checksum says it is whole, not that it is honest.
-// Before anything is restored, --resume reads the arguments it recorded (a JSON array) and
-// refuses a run whose options differ, naming each (only where the run writes, how far it goes
-// and how it loads data may change: settings() in options.cpp); it reads the best score as a
-// number (NaN would switch off best checkpoints for good) and bounds the epoch, batch and step
-// against this run's loader. Only then do restore()'s own checks (tensor names, shapes, dtypes,
-// optimizer state) run.
+// The options were resolved against the arguments it recorded before the run was built (Note
+// [Resolving a run's options] in config.cpp: a changed option is refused there, with the list).
+// Here, before anything is restored, the best score is read as a number (NaN would switch off
+// best checkpoints for good), its epoch bounded, and the epoch, batch and step checked against
+// this run's loader and --epochs. Only then do restore()'s own checks (tensor names, shapes,
+// dtypes, optimizer state) run.
 void resume(Run& run) {
   const std::string& source = run.config.resume;
-  const io::CheckpointState state = io::load_checkpoint(source);
-  auto it = state.metadata.find("argv");
-  HPML_CHECK(it != state.metadata.end(), source, ": the checkpoint does not record the arguments of the run that "
-             "wrote it (metadata \"argv\"); hpml train cannot check that this run continues it");
-  const TrainConfig recorded = parse_recorded_arguments(it->second, source);
-  const std::vector<std::string> diff = resume_differences(recorded, run.config);
-  if (!diff.empty()) {
-    std::string list;
-    for (const std::string& d : diff) list += "\n  " + d;
-    HPML_FAIL("--resume ", source, ": ", diff.size(), " option(s) differ from the run that wrote it:", list,
-              "\nhint: resume with the recorded options (only --epochs, --stop-after, --out, --workers, "
-              "--worker-mode, --loader-timeout, --threads and --quiet may change)");
-  }
+  const io::CheckpointState state = load_run_checkpoint(source, "--resume");
   run.best_score = read_best_score(state.metadata, source);
+  run.best_epoch = read_best_epoch(state.metadata, state.progress.epoch, source);
   check_progress(state.progress, run, source);
   run.pos = io::restore(state, run.objects, source);
+  if (!std::filesystem::exists(run.csv)) {  // resumed into another --out: its metrics start here
+    start_metrics(run);
+    return;
+  }
   trim_metrics(run.csv, run.pos.epoch, true);
   trim_metrics(run.jsonl, run.pos.epoch, false);
 }
 
 void save(Run& run, const std::string& path, const io::TrainingProgress& pos) {
-  run.meta["best_test_acc"] = exact(run.best_score);
+  run.meta["best_val_score"] = exact(run.best_score);
+  run.meta["best_epoch"] = std::to_string(run.best_epoch);
   io::save_checkpoint(path, run.objects, pos, run.meta);
 }
 

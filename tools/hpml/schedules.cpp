@@ -1,6 +1,6 @@
 // `hpml train --schedule NAME`: every learning-rate schedule of hpml::optim, built from the
 // command line's options. Most step once per epoch; onecycle and cyclic step after every
-// optimizer step; plateau steps on each epoch's test loss.
+// optimizer step; plateau steps on each epoch's validation loss.
 #include "train.h"
 
 namespace hpml::cli {
@@ -53,12 +53,18 @@ std::unique_ptr<optim::LRScheduler> per_epoch(const TrainConfig& c, optim::Optim
 
 }  // namespace
 
+bool schedule_spans_the_run(const std::string& s) {
+  return s == "linear" || s == "polynomial" || s == "cosine" || s == "warmup-cosine" || s == "onecycle";
+}
+
 Schedule make_schedule(const TrainConfig& c, optim::Optimizer& opt, int64_t steps_per_epoch) {
   Schedule out;
   const std::string& s = c.schedule;
   const double max_lr = c.max_lr > 0 ? c.max_lr : opt.lr(0) * 10;
   if (s == "none") return out;
-  if (s == "plateau") {  // on the test loss
+  if (s == "plateau") {  // on the validation loss (Note [Three splits] in models.cpp)
+    HPML_CHECK(c.val_split > 0, "--schedule plateau steps on the validation loss; --val-split 0 leaves no validation "
+               "data (hint: --val-split 0.1)");
     out.plateau = std::make_unique<optim::ReduceLROnPlateau>(
         opt, optim::ReduceLROnPlateauOptions{.factor = c.factor, .patience = c.patience});
     return out;

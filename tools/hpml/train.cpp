@@ -1,5 +1,6 @@
 // The training loop of `hpml train`: it builds the run's parts, trains epoch by epoch with
-// progress lines, and stops cleanly on SIGINT / SIGTERM (files and resume: run_files.cpp).
+// progress lines, validates, stops early, on a non-finite loss or cleanly on SIGINT / SIGTERM
+// (files and resume: run_files.cpp; the options: config.cpp).
 #include <signal.h>
 #include <unistd.h>
 
@@ -7,7 +8,9 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 
+#include "progress.h"
 #include "run.h"
 #include "signals.h"
 
@@ -36,7 +39,9 @@ std::pair<Tensor, int64_t> loss_and_correct(const Tensor& out, const Tensor& y, 
   return {loss, correct};
 }
 
+// Mean loss and accuracy (NaN for regression) on a split; NaN and NaN for no split.
 std::pair<double, double> evaluate(nn::Module& model, const data::DatasetPtr& test, bool classify) {
+  if (!test) return {NAN, NAN};
   model.eval();
   NoGradGuard ng;
   data::DataLoader loader(test, {.batch_size = 512});
@@ -53,8 +58,21 @@ std::pair<double, double> evaluate(nn::Module& model, const data::DatasetPtr& te
   return {loss / count, classify ? static_cast<double>(correct) / count : NAN};
 }
 
-// The parts of a run from its options; no file is touched yet.
-Run build(const TrainConfig& c, const std::string& arguments) {
+data::DataLoaderOptions loader_options(const TrainConfig& c, std::shared_ptr<Generator> gen) {
+  data::DataLoaderOptions o{.batch_size = c.batch_size, .shuffle = true, .num_workers = c.workers,
+                            .timeout = c.loader_timeout, .generator = std::move(gen)};
+  if (c.worker_mode != "thread") {
+    o.worker_mode = data::WorkerMode::process;
+    o.multiprocessing_context = mp::parse_start_method(c.worker_mode == "process" ? "fork" : c.worker_mode);
+  }
+  return o;
+}
+
+// The parts of a run from its options; no file is touched yet. The lr the optimizer chose (its
+// usual one when --lr is not given) is written into the configuration the run records.
+Run build(const TrainConfig& c) {
+  HPML_CHECK(c.early_stop == 0 || c.val_split > 0, "--early-stop watches the validation score; --val-split 0 leaves "
+             "no validation data (hint: --val-split 0.1)");
   Run r;
   r.config = c;
   if (c.threads > 0) set_num_threads(c.threads);
@@ -64,18 +82,16 @@ Run build(const TrainConfig& c, const std::string& arguments) {
   r.model = make_model(c, r.data);
   r.params = r.model->parameters();
   r.optimizer = make_optimizer(c, r.params);
+  r.config.lr = r.optimizer->lr(0);
+  if (r.config.max_lr < 0 && (c.schedule == "onecycle" || c.schedule == "cyclic")) r.config.max_lr = 10 * r.config.lr;
   r.data_gen = std::make_shared<Generator>(c.seed + 1);
-  r.loader = std::make_unique<data::DataLoader>(
-      r.data.train, data::DataLoaderOptions{.batch_size = c.batch_size, .shuffle = true, .num_workers = c.workers,
-                                            .worker_mode = c.worker_mode == "process" ? data::WorkerMode::process
-                                                                                      : data::WorkerMode::thread,
-                                            .timeout = c.loader_timeout, .generator = r.data_gen});
+  r.loader = std::make_unique<data::DataLoader>(r.data.train, loader_options(c, r.data_gen));
   r.batches = r.loader->size();
   r.steps_per_epoch = (r.batches + c.accumulate - 1) / c.accumulate;
-  r.schedule = make_schedule(c, *r.optimizer, r.steps_per_epoch);
+  r.schedule = make_schedule(r.config, *r.optimizer, r.steps_per_epoch);
   r.objects = {.model = r.model.get(), .optimizer = r.optimizer.get(), .scheduler = r.schedule.scheduler.get(),
                .plateau = r.schedule.plateau.get(), .generators = {{"data", r.data_gen.get()}}};
-  r.meta = {{"argv", arguments}};
+  r.meta = {{"argv", record_arguments(canonical_arguments(r.config))}};
   r.last = c.out + "/last.safetensors";
   r.best = c.out + "/best.safetensors";
   r.csv = c.out + "/metrics.csv";
@@ -83,28 +99,34 @@ Run build(const TrainConfig& c, const std::string& arguments) {
   return r;
 }
 
-void print_progress(const Run& r, int64_t epoch, int64_t k, int64_t skip, double loss_sum, int64_t correct,
-                    int64_t seen, Clock::time_point t0, bool tty) {
-  const double rate = static_cast<double>(k - skip) / std::max(since(t0), 1e-9);
-  std::string acc;
-  if (r.classify) acc = "  acc " + std::to_string(static_cast<double>(correct) / static_cast<double>(seen)).substr(0, 6);
-  std::printf("%sepoch %lld/%lld  batch %lld/%lld  loss %.4f%s  %.0f batches/s  ETA %.0fs%s", tty ? "\r" : "",
-              static_cast<long long>(epoch + 1), static_cast<long long>(r.config.epochs), static_cast<long long>(k),
-              static_cast<long long>(r.batches), loss_sum / static_cast<double>(seen), acc.c_str(), rate,
-              static_cast<double>(r.batches - k) / std::max(rate, 1e-9), tty ? "" : "\n");
-  std::fflush(stdout);
+// Note [Stopping on a non-finite loss]
+// A loss of NaN or inf (an lr of 1000, a bad row of data) would otherwise run on to the end and
+// exit 0, with every later checkpoint worthless. The loss of each batch is looked at before its
+// backward pass, and each epoch's validation and test losses before its checkpoints: the first
+// non-finite one ends the run with status 1, naming the step, the epoch, the batch and the lr,
+// and the checkpoints are left as the last good epoch wrote them.
+[[noreturn]] void non_finite(const Run& r, const std::string& what, double value) {
+  const std::string kept = r.saved_epoch > 0 ? r.last + " (after epoch " + std::to_string(r.saved_epoch) + ") is the "
+                                               "last good checkpoint, left as it was"
+                                             : "No checkpoint was written (no epoch had finished)";
+  HPML_FAIL("hpml train: the ", what, " is ", value, " (lr ", r.optimizer->lr(0), ", after ", r.pos.step,
+            " optimizer steps); the run stopped before another update. ", kept, "\nhint: a smaller --lr (try ", r.optimizer->lr(0) / 10,
+            "), --clip 1.0, or look for NaN / inf in the data");
 }
 
+std::string resume_hint(const Run& r) { return "resume with: hpml train --resume " + r.last; }
+
 // Writes the checkpoint of a stopped run and says how to resume it; returns the exit status.
-int stop(Run& r, int sig, const io::TrainingProgress& at, bool tty) {
+int stop(Run& r, int sig, const io::TrainingProgress& at) {
   Generator now = *r.data_gen;
   if (at.batch > 0) *r.data_gen = r.epoch_gen;  // saved as the epoch's start; see Note [Resuming inside an epoch]
   save(r, r.last, at);
   *r.data_gen = now;
   const std::string where = at.batch > 0 ? "batch " + std::to_string(at.batch) + " of epoch " + std::to_string(at.epoch + 1)
                                          : "epoch " + std::to_string(at.epoch);
-  std::printf("%s\n%s: stopped after %s; checkpoint %s\nresume with: hpml train --resume %s (and the same options)\n",
-              tty ? "" : "", sig == SIGINT ? "SIGINT" : "SIGTERM", where.c_str(), r.last.c_str(), r.last.c_str());
+  r.progress->end_epoch(0);
+  std::printf("%s: stopped after %s; checkpoint %s\n%s\n", sig == SIGINT ? "SIGINT" : "SIGTERM", where.c_str(),
+              r.last.c_str(), resume_hint(r).c_str());
   std::fflush(stdout);
   return 128 + sig;
 }
@@ -115,7 +137,7 @@ struct EpochResult {
 };
 
 // The training steps of one epoch, from batch pos.batch when it was resumed inside it.
-EpochResult train_epoch(Run& r, int64_t epoch, bool tty) {
+EpochResult train_epoch(Run& r, int64_t epoch) {
   const TrainConfig& c = r.config;
   r.epoch_gen = *r.data_gen;
   r.model->train();
@@ -123,25 +145,30 @@ EpochResult train_epoch(Run& r, int64_t epoch, bool tty) {
   double loss_sum = 0;
   int64_t correct = 0, seen = 0, k = 0, micro = 0;
   const int64_t skip = epoch == r.pos.epoch ? r.pos.batch : 0;
+  r.progress->start_epoch(epoch, r.batches, skip);
   for (data::Batch& b : *r.loader) {
     if (k < skip) {  // resumed inside this epoch: these batches are done
       ++k;
       continue;
     }
     auto [loss, right] = loss_and_correct(r.model->forward(b[0]), b[1], r.classify);
+    const double value = loss.item<double>();
+    if (!std::isfinite(value))
+      non_finite(r, "training loss of batch " + std::to_string(k + 1) + " of epoch " + std::to_string(epoch + 1), value);
     (c.accumulate > 1 ? loss / static_cast<double>(c.accumulate) : loss).backward();
-    loss_sum += loss.item<double>() * static_cast<double>(b[0].size(0));
+    loss_sum += value * static_cast<double>(b[0].size(0));
     correct += right;
     seen += b[0].size(0);
     ++k;
+    const double n = static_cast<double>(seen);
+    r.progress->batch_done(k, loss_sum / n, r.classify ? static_cast<double>(correct) / n : -1);
     if (++micro % c.accumulate != 0 && k != r.batches) continue;
     if (c.clip > 0) nn::utils::clip_grad_norm_(r.params, c.clip);
     r.optimizer->step();
     r.optimizer->zero_grad();
     if (r.schedule.scheduler && r.schedule.per_batch) r.schedule.scheduler->step();
     ++r.pos.step;
-    if (!c.quiet && (k % 50 == 0 || k == r.batches)) print_progress(r, epoch, k, skip, loss_sum, correct, seen, t0, tty);
-    if (int sig = stop_requested(); sig != 0) return {.metrics = {}, .stopped = stop(r, sig, {epoch, r.pos.step, k}, tty)};
+    if (int sig = stop_requested(); sig != 0) return {.metrics = {}, .stopped = stop(r, sig, {epoch, r.pos.step, k})};
   }
   EpochResult out;
   out.metrics.train_seconds = since(t0);
@@ -151,26 +178,50 @@ EpochResult train_epoch(Run& r, int64_t epoch, bool tty) {
   return out;
 }
 
-// The end of an epoch: schedule, evaluation, metrics, plots, checkpoints, and its line.
-void end_epoch(Run& r, int64_t epoch, EpochMetrics& m, Clock::time_point t0, bool tty) {
+void print_epoch(const Run& r, const EpochMetrics& m) {
+  auto part = [&](const char* name, double loss, double acc) {
+    if (std::isnan(loss)) return std::string();
+    std::string s = std::string(", ") + name + " loss " + std::to_string(loss).substr(0, 6);
+    if (r.classify) s += " acc " + std::to_string(acc).substr(0, 6);
+    return s;
+  };
+  std::printf("epoch %lld:%s%s%s, lr %.4g, %.1f s\n", static_cast<long long>(m.epoch),
+              part("train", m.train_loss, m.train_acc).c_str() + 1, part("val", m.val_loss, m.val_acc).c_str(),
+              part("test", m.test_loss, m.test_acc).c_str(), m.lr, m.seconds);
+  std::fflush(stdout);
+}
+
+// The end of an epoch: schedule, evaluation, metrics, plots, checkpoints, and its line. Returns
+// true when early stopping ends the run here.
+bool end_epoch(Run& r, int64_t epoch, EpochMetrics& m, Clock::time_point t0) {
   if (r.schedule.scheduler && !r.schedule.per_batch) r.schedule.scheduler->step();
+  std::tie(m.val_loss, m.val_acc) = evaluate(*r.model, r.data.val, r.classify);
   std::tie(m.test_loss, m.test_acc) = evaluate(*r.model, r.data.test, r.classify);
-  if (r.schedule.plateau) r.schedule.plateau->step(m.test_loss);
+  const std::string after = " after epoch " + std::to_string(epoch + 1);
+  if (r.data.val && !std::isfinite(m.val_loss)) non_finite(r, "validation loss" + after, m.val_loss);
+  if (!std::isfinite(m.test_loss)) non_finite(r, "test loss" + after, m.test_loss);
+  if (r.schedule.plateau) r.schedule.plateau->step(m.val_loss);
   m.lr = r.optimizer->lr(0);
   m.seconds = since(t0);
-  const double score = r.classify ? m.test_acc : -m.test_loss;
-  const bool improved = score > r.best_score;
-  if (improved) r.best_score = score;
+  const double score = r.classify ? m.val_acc : -m.val_loss;  // never the test set: Note [Three splits]
+  const bool improved = r.data.val && score > r.best_score;
+  if (improved) {
+    r.best_score = score;
+    r.best_epoch = epoch + 1;
+  }
   r.pos = {epoch + 1, r.pos.step, 0};
   save(r, r.last, r.pos);  // the checkpoints first: a folder that cannot take the plots keeps them
+  r.saved_epoch = epoch + 1;
   if (improved) save(r, r.best, r.pos);
   write_metrics(r, m);
-  if (r.config.quiet) return;
-  auto acc = [&](double a) { return r.classify ? ", acc " + std::to_string(a).substr(0, 6) : std::string(); };
-  if (tty) std::printf("\n");
-  std::printf("epoch %lld: train loss %.4f%s, test loss %.4f%s, %.1f s\n", static_cast<long long>(m.epoch),
-              m.train_loss, acc(m.train_acc).c_str(), m.test_loss, acc(m.test_acc).c_str(), m.seconds);
-  std::fflush(stdout);
+  r.progress->end_epoch(m.seconds);
+  if (!r.config.quiet) print_epoch(r, m);
+  const TrainConfig& c = r.config;
+  if (c.early_stop == 0 || epoch + 1 - r.best_epoch < c.early_stop) return false;
+  std::printf("early stop: no better validation %s for %lld epochs; the best, %.4f after epoch %lld, is in %s\n",
+              r.classify ? "accuracy" : "loss", static_cast<long long>(c.early_stop),
+              r.classify ? r.best_score : -r.best_score, static_cast<long long>(r.best_epoch), r.best.c_str());
+  return true;
 }
 
 int64_t parameter_total(const TensorList& params) {
@@ -183,11 +234,14 @@ int64_t parameter_total(const TensorList& params) {
 
 bool training_started() { return g_started; }
 
-int train(const TrainConfig& c, const std::string& arguments) {
-  Run r = build(c, arguments);
+int train(const TrainConfig& config) {
+  Run r = build(config);
+  const TrainConfig& c = r.config;
   std::filesystem::create_directories(c.out);
+  std::ofstream(c.out + "/config.toml", std::ios::trunc) << config_toml(c);
   if (!c.resume.empty()) {
     resume(r);
+    r.saved_epoch = r.pos.epoch;
     if (!c.quiet)
       std::printf("resuming %s: epoch %lld, batch %lld, step %lld\n", c.resume.c_str(),
                   static_cast<long long>(r.pos.epoch + 1), static_cast<long long>(r.pos.batch),
@@ -198,28 +252,35 @@ int train(const TrainConfig& c, const std::string& arguments) {
   if (!c.quiet)
     std::printf("%s; %s, %lld parameters\n", r.data.description.c_str(), c.model.c_str(),
                 static_cast<long long>(parameter_total(r.params)));
-  const bool tty = isatty(1) != 0;
+  r.progress = std::make_unique<Progress>(isatty(1) != 0, c.quiet, c.epochs);
   g_started = true;
   accept_stop_requests(true);
 
   const int64_t end = c.stop_after > 0 ? std::min(c.stop_after, c.epochs) : c.epochs;
-  for (int64_t epoch = r.pos.epoch; epoch < end; ++epoch) {
+  bool early = false;
+  for (int64_t epoch = r.pos.epoch; epoch < end && !early; ++epoch) {
     const auto t0 = Clock::now();
-    EpochResult e = train_epoch(r, epoch, tty);
+    EpochResult e = train_epoch(r, epoch);
     if (e.stopped) return e.stopped;
-    end_epoch(r, epoch, e.metrics, t0, tty);
-    if (int sig = stop_requested(); sig != 0 && epoch + 1 < end) return stop(r, sig, r.pos, tty);
+    early = end_epoch(r, epoch, e.metrics, t0);
+    if (int sig = stop_requested(); sig != 0 && epoch + 1 < end && !early) return stop(r, sig, r.pos);
   }
-  if (!c.quiet) std::printf("done: metrics in %s, checkpoints %s and %s\n", r.csv.c_str(), r.last.c_str(), r.best.c_str());
-  if (!c.quiet && end < c.epochs)
-    std::printf("stopped after epoch %lld of %lld (--stop-after); resume with: hpml train --resume %s (and the same "
-                "options)\n", static_cast<long long>(end), static_cast<long long>(c.epochs), r.last.c_str());
+  if (!c.quiet)
+    std::printf("done: metrics in %s, checkpoints %s%s\n", r.csv.c_str(), r.last.c_str(),
+                r.data.val ? (" and " + r.best).c_str() : "");
+  if (!c.quiet && end < c.epochs && !early)
+    std::printf("stopped after epoch %lld of %lld (--stop-after); %s\n", static_cast<long long>(end),
+                static_cast<long long>(c.epochs), resume_hint(r).c_str());
   std::fflush(stdout);
   if (int sig = stop_requested(); sig != 0) {  // came after the last epoch: everything is written
     std::printf("%s: received after the last epoch; its checkpoints are complete\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
     return 128 + sig;
   }
   return 0;
+}
+
+int train_command(const TrainConfig& parsed, const std::vector<std::string>& args) {
+  return train(resolve_config(parsed, args));
 }
 
 }  // namespace hpml::cli

@@ -30,8 +30,9 @@ struct TrainConfig {
   std::string dataset = "fashion-mnist";  // fashion-mnist | mnist:PATH | blobs | moons | regression | csv:PATH
   int64_t epochs = 2;
   int64_t batch_size = 128;
+  double val_split = 0.1;              // the share of the training data held out for validation
   int workers = 0;                     // DataLoader workers
-  std::string worker_mode = "thread";  // thread | process (forked worker processes)
+  std::string worker_mode = "thread";  // thread | fork | spawn | forkserver (process: fork)
   double loader_timeout = 120;         // seconds to wait for a batch (a stuck worker); 0: no limit
   // optimizer and schedule
   std::string optimizer = "sgd";  // sgd | adagrad | adadelta | rmsprop | adam | adamw
@@ -51,6 +52,7 @@ struct TrainConfig {
   int64_t t0 = 2, t_mult = 1;     // cosine-restarts
   double max_lr = -1;             // onecycle, cyclic; < 0: 10 x the lr
   int64_t patience = 2;           // plateau
+  int64_t early_stop = 0;         // > 0: stop after this many epochs without a better validation score
   int64_t accumulate = 1;
   double clip = 0;  // max gradient norm; 0: no clipping
   // run
@@ -58,7 +60,9 @@ struct TrainConfig {
   int threads = 0;  // 0: all cores
   std::string out = "runs/train";
   std::string resume;  // a checkpoint to continue from
+  std::string config;  // a TOML file of options (config.cpp); the command line overrides it
   int64_t stop_after = 0;  // > 0: end this run after that epoch (a checkpoint to resume from)
+  bool tensorboard = false;  // TensorBoard event files in OUT/tensorboard
   bool quiet = false;  // no progress lines (tests)
 };
 
@@ -71,9 +75,12 @@ inline constexpr int64_t kMaxClasses = 100'000;
 inline constexpr int64_t kMaxParameters = int64_t{1} << 28;  // 1 GiB of f32 weights
 
 // Trains as configured; returns the process exit status (0, or 130 / 143 after SIGINT / SIGTERM,
-// having written a checkpoint). `arguments` is record_arguments() of the command line, which the
-// checkpoints keep. Errors are thrown as hpml::Error.
-int train(const TrainConfig& config, const std::string& arguments);
+// having written a checkpoint; 1 on a non-finite loss). The checkpoints record the resolved
+// configuration (canonical_arguments()). Errors are thrown as hpml::Error.
+int train(const TrainConfig& config);
+// `hpml train ARGS` (ARGS after "train", already checked by the parser into `parsed`): applies
+// --config and --resume (resolve_config) and trains.
+int train_command(const TrainConfig& parsed, const std::vector<std::string>& args);
 // False until train() has checked its options and built its pieces: an error before that is a
 // usage error (exit status 2), after it a failure of the run (1).
 bool training_started();
@@ -85,28 +92,58 @@ void add_train_options(CLI::App& app, TrainConfig& config);
 // known and within its bounds). `source` (the checkpoint) starts every error.
 std::string record_arguments(const std::vector<std::string>& args);
 TrainConfig parse_recorded_arguments(const std::string& json, const std::string& source);
-// Each option's value as text, and whether it may change when a run is resumed.
+// Each option's value as text, and what it is to a run: whether it may change when a run is
+// resumed, and whether it is recorded (--resume, --config, --stop-after and --quiet describe
+// one command, not the run).
 struct OptionSetting {
   const char* flag;
   std::string value;
   bool may_change_on_resume;
+  bool recorded = true;
 };
 std::vector<OptionSetting> settings(const TrainConfig& config);
 // "--lr was 0.1, now 0.5" for each option that differs and may not change on --resume.
 std::vector<std::string> resume_differences(const TrainConfig& recorded, const TrainConfig& now);
+// The configuration as the argument list that gives it ("train", "--model", "cnn", ...): every
+// recorded option, so that a checkpoint's "argv" rebuilds the run without the command line or
+// config file that started it.
+std::vector<std::string> canonical_arguments(const TrainConfig& config);
+// `base` with the options `args` (no "train") give applied on top: what is not given keeps its
+// value in `base`. `source` starts any error.
+TrainConfig overlay(TrainConfig base, const std::vector<std::string>& args, const std::string& source);
+// The names of train's options ("--epochs", ...), for "did you mean".
+std::vector<std::string> train_option_names();
+
+// ---- the resolved configuration (config.cpp) ---------------------------------------------------
+// Note [Resolving a run's options]: --config FILE first, the command line over it; with
+// --resume, the checkpoint's recorded options, the command line over them, refusing any change
+// that would break the resumed run.
+TrainConfig resolve_config(const TrainConfig& parsed, const std::vector<std::string>& args);
+// The options of a TOML file as arguments ("--lr", "0.1", ...): keys are option names without
+// "--"; strings, numbers, booleans (flags) and arrays of integers; anything else is refused with
+// the key and the file.
+std::vector<std::string> read_config_file(const std::string& path);
+// The configuration as TOML (every recorded option), as a run folder keeps it in config.toml.
+std::string config_toml(const TrainConfig& config);
 
 // `hpml eval` (eval.cpp): the checkpoint's model on a split: accuracy, a per-class report and the
 // confusion matrix, printed and written to `out` (confusion.csv, confusion.png / .svg).
 int eval(const std::string& checkpoint, const std::string& split, const std::string& out);
+// The checkpoint's state, or an error saying plainly that `path` is not an hpml checkpoint (an
+// image, a CSV, a bare safetensors model) before any detail of why.
+io::CheckpointState load_run_checkpoint(const std::string& path, const char* command);
 // `hpml graph` (eval.cpp): the autograd graph of the loss of one small batch as DOT (graph.dot),
 // and as PNG when Graphviz's `dot` is installed.
 int graph(const TrainConfig& config);
 
 // ---- the pieces (models.cpp) ------------------------------------------------------------------
+// Note [Three splits]: the model is trained on `train`, every choice (best checkpoint, plateau,
+// early stopping) is made on `val`, and `test` is only reported.
 struct DataSplits {
-  data::DatasetPtr train, test;
-  std::vector<int64_t> input_shape;  // one sample's input, e.g. {1, 28, 28} or {2}
-  int64_t classes = 0;               // 0: regression
+  data::DatasetPtr train, val, test;  // val: null when --val-split is 0
+  std::vector<int64_t> input_shape;   // one sample's input, e.g. {1, 28, 28} or {2}
+  int64_t classes = 0;                // 0: regression
+  std::vector<std::string> class_names;  // one per class ("0", "1", ... when the data has none)
   std::string description;
 };
 DataSplits make_data(const TrainConfig& c);
@@ -137,12 +174,15 @@ std::shared_ptr<nn::Module> rebuild_model(const TrainConfig& c, const DataSplits
 
 // ---- the schedule (schedules.cpp) ---------------------------------------------------------------
 // At most one of the two is set (neither for "none"). per_batch: the scheduler steps after every
-// optimizer step (onecycle, cyclic) rather than once per epoch; plateau steps on the test loss.
+// optimizer step (onecycle, cyclic) rather than once per epoch; plateau steps on the validation loss.
 struct Schedule {
   std::unique_ptr<optim::LRScheduler> scheduler;
   std::unique_ptr<optim::ReduceLROnPlateau> plateau;
   bool per_batch = false;
 };
 Schedule make_schedule(const TrainConfig& c, optim::Optimizer& opt, int64_t steps_per_epoch);
+// True for the schedules whose shape is fixed by --epochs (cosine, linear, ...): a resumed run
+// may not change --epochs under them.
+bool schedule_spans_the_run(const std::string& schedule);
 
 }  // namespace hpml::cli
