@@ -43,6 +43,7 @@
 #include "hpml/data/csv.h"
 #include "hpml/data/datasets.h"
 #include "hpml/data/synthetic.h"
+#include "hpml/data/sklearn.h"
 #include "hpml/data/sampler.h"
 #include "hpml/data/dataloader.h"
 #include "hpml/mp/mp.h"

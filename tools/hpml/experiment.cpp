@@ -1,7 +1,10 @@
 // `hpml experiment NAME`: the experiments of the concepts list on the blobs task (lr-decay,
 // momentum, lr-range, batch-size, optimizers, batchnorm, init, activations), each writing its
 // figures, a CSV and a short table; `--seeds N` repeats every run with N seeds and plots the
-// median with a min-max band.
+// median with a min-max band; `--data sklearn` uses scikit-learn's points, `--train-acc running`
+// adds the train curve as Keras draws it.
+#include <CLI/CLI.hpp>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -10,6 +13,7 @@
 #include <functional>
 
 #include "experiment.h"
+#include "hpml/core/file.h"
 #include "plot.h"
 
 namespace hpml::cli {
@@ -18,13 +22,29 @@ namespace {
 
 // Note [The blobs protocol]
 // Blobs data: 1000 points, 3 centres, 2 features, cluster spread 2.0, drawn once with a fixed
-// seed; the first 500 points train, the last 500 test. MLP 2 -> 50 (ReLU, He-uniform weights)
+// seed; the first 500 points train, the last 500 test (make_blobs shuffles, so both halves mix
+// the centres). --data default draws them with hpml's make_blobs (seed 1); --data sklearn takes
+// the very points of scikit-learn's make_blobs(n_samples=1000, centers=3, n_features=2,
+// cluster_std=2.0, random_state=2) that the course's figures were drawn from, reproduced bit for
+// bit in C++ (data::sklearn_make_blobs, numpy's legacy RandomState), split by the same rule
+// (X[:500] train, X[500:] test). Every experiment accepts either. MLP 2 -> 50 (ReLU, He-uniform weights)
 // -> 3 (Glorot-uniform), zero biases, cross-entropy, plain SGD with batch 32 reshuffled every
 // epoch. A run's seed changes the initial weights and the shuffling, never the data. Time-based
 // decay lr0 / (1 + decay * t) counts t in updates (the classic Keras `decay`): InverseTimeDecay
 // stepped after every update.
+
+// Note [Two train curves]
+// --train-acc pass (the default) measures train accuracy with one pass over the 500 training
+// points after the epoch's last update, like the test curve. Keras's fit() reports (and the
+// course plots) something else: the running accuracy of the epoch, every batch scored on the
+// forward pass that computes its loss, BEFORE that batch's update, accumulated as correct /
+// seen (Keras's Mean metric, weighted by batch size). It lags the end-of-epoch pass while the
+// model improves within an epoch and mixes the model's states over the epoch. --train-acc
+// running plots both, "train (running, as Keras)" and "train (end of epoch)", beside test, and
+// adds the train_acc_running column to results.csv.
 struct Run {
   std::vector<double> train_acc, test_acc, train_loss;  // per epoch
+  std::vector<double> train_running;                    // per epoch: Note [Two train curves]
   std::vector<double> lrs;                              // per update
   Tensor weights;                                       // every parameter at the end, flattened
 };
@@ -74,8 +94,12 @@ Recipe sgd(double lr, double momentum = 0, double decay = 0, bool nesterov = fal
 
 struct BlobsTask {
   Tensor xtr, ytr, xte, yte;
-  BlobsTask() {
-    auto b = data::make_blobs({.n_samples = 1000, .n_features = 2, .n_centers = 3, .cluster_std = {2.0}, .seed = 1});
+  explicit BlobsTask(const std::string& source) {
+    const data::BlobsOptions o{.n_samples = 1000, .n_features = 2, .n_centers = 3, .cluster_std = {2.0}};
+    data::BlobsOptions def = o, sk = o;
+    def.seed = 1;
+    sk.seed = 2;  // scikit-learn's random_state
+    auto b = source == "sklearn" ? data::sklearn_make_blobs(sk) : data::make_blobs(def);
     xtr = b.X.slice(0, 0, 500);
     ytr = b.y.slice(0, 0, 500);
     xte = b.X.slice(0, 500, 1000);
@@ -112,10 +136,15 @@ Run run_blobs(const BlobsTask& t, const Recipe& recipe, int epochs, uint64_t see
                                   .generator = std::make_shared<Generator>(seed + 1000)});
   Run r;
   for (int e = 0; e < epochs; ++e) {
-    double loss_sum = 0;
+    double loss_sum = 0, correct = 0;
     int64_t n = 0, micro = 0;
     for (data::Batch& b : loader) {
-      Tensor loss = nn::functional::cross_entropy(model.forward(b[0]), b[1]);
+      Tensor logits = model.forward(b[0]);
+      Tensor loss = nn::functional::cross_entropy(logits, b[1]);
+      {
+        NoGradGuard ng;  // this batch scored before its update: Note [Two train curves]
+        correct += eq(logits.detach().argmax(1), b[1]).to(kFloat64).sum().item<double>();
+      }
       (recipe.accumulate > 1 ? loss / static_cast<double>(recipe.accumulate) : loss).backward();
       loss_sum += loss.item<double>() * static_cast<double>(b[0].size(0));
       n += b[0].size(0);
@@ -126,6 +155,7 @@ Run run_blobs(const BlobsTask& t, const Recipe& recipe, int epochs, uint64_t see
       if (sched) sched->step();
     }
     r.train_loss.push_back(loss_sum / static_cast<double>(n));
+    r.train_running.push_back(correct / static_cast<double>(n));
     r.train_acc.push_back(accuracy(model, t.xtr, t.ytr));
     r.test_acc.push_back(accuracy(model, t.xte, t.yte));
   }
@@ -153,6 +183,9 @@ plot::Series summarize(const std::string& label, const std::vector<std::vector<d
   return s;
 }
 
+constexpr const char* kExperiments =
+    "lr-decay | momentum | lr-range | batch-size | optimizers | batchnorm | init | activations";
+
 std::string fmt(double v) {
   char b[32];
   std::snprintf(b, sizeof b, "%g", v);
@@ -165,38 +198,63 @@ struct Sweep {
   std::function<Run(const BlobsTask&, size_t setting, uint64_t seed)> run;
 };
 
-int run_sweep(const Sweep& sw, int seeds, const std::string& out_root) {
-  const std::string out = out_root + "/" + sw.name;
+// Every seed's curves of one setting; each epoch is also a row of results.csv.
+struct Curves {
+  std::vector<std::vector<double>> train, test, loss, running;
+  std::vector<double> lrs;  // seed 0's
+  Tensor weights;           // seed 0's
+};
+
+Curves run_setting(const Sweep& sw, const BlobsTask& task, size_t k, const ExperimentOptions& o, std::ofstream& csv) {
+  const bool running = o.train_acc == "running";
+  Curves c;
+  for (int s = 0; s < o.seeds; ++s) {
+    Run r = sw.run(task, k, static_cast<uint64_t>(s));
+    for (size_t e = 0; e < r.train_acc.size(); ++e) {
+      csv << sw.settings[k] << ',' << s << ',' << e + 1 << ',' << r.train_loss[e] << ',' << r.train_acc[e] << ','
+          << r.test_acc[e];
+      if (running) csv << ',' << r.train_running[e];
+      csv << '\n';
+    }
+    c.train.push_back(r.train_acc);
+    c.test.push_back(r.test_acc);
+    c.loss.push_back(r.train_loss);
+    c.running.push_back(r.train_running);
+    if (s == 0) c.lrs = r.lrs, c.weights = r.weights;
+  }
+  return c;
+}
+
+// One setting's accuracy panel: train and test; with --train-acc running also Keras's running
+// train accuracy (Note [Two train curves]), drawn third so that the other two keep their colours.
+plot::Chart accuracy_panel(const std::string& title, const Curves& c, bool running) {
+  plot::Chart p{.title = title, .xlabel = "epoch", .ylabel = "accuracy"};
+  p.series.push_back(summarize(running ? "train (end of epoch)" : "train", c.train));
+  p.series.push_back(summarize("test", c.test));
+  if (running) p.series.push_back(summarize("train (running, as Keras)", c.running));
+  return p;
+}
+
+int run_sweep(const Sweep& sw, const ExperimentOptions& o) {
+  const std::string out = o.out + "/" + sw.name;
+  const bool running = o.train_acc == "running";
   std::filesystem::create_directories(out);
-  BlobsTask task;
+  BlobsTask task(o.data);
   std::ofstream csv(out + "/results.csv");
-  csv << sw.param << ",seed,epoch,train_loss,train_acc,test_acc\n";
+  csv << sw.param << ",seed,epoch,train_loss,train_acc,test_acc" << (running ? ",train_acc_running" : "") << '\n';
   std::vector<plot::Chart> panels;
   plot::Chart lr_chart{.title = "learning rate per update", .xlabel = "update", .ylabel = "lr"};
   plot::Chart loss_chart{.title = "training loss (median over seeds)", .xlabel = "epoch", .ylabel = "loss", .log_y = true};
-  std::printf("%s: %d seed(s) per setting\n%-10s %12s %12s %12s\n", sw.title.c_str(), seeds, sw.param.c_str(),
-              "train acc", "test acc", "train loss");
+  std::printf("%s: %d seed(s) per setting, %s data\n%-10s %12s %12s %12s%s\n", sw.title.c_str(), o.seeds,
+              o.data.c_str(), sw.param.c_str(), "train acc", "test acc", "train loss", running ? "  running acc" : "");
   plot::Chart test_chart{.title = "test accuracy (median over seeds)", .xlabel = "epoch", .ylabel = "accuracy"};
   std::vector<Tensor> seed0_weights;
   for (size_t k = 0; k < sw.settings.size(); ++k) {
     const std::string& v = sw.settings[k];
-    std::vector<std::vector<double>> tr, te, tl;
-    std::vector<double> lrs;
-    for (int s = 0; s < seeds; ++s) {
-      Run r = sw.run(task, k, static_cast<uint64_t>(s));
-      if (s == 0) seed0_weights.push_back(r.weights);
-      for (size_t e = 0; e < r.train_acc.size(); ++e)
-        csv << v << ',' << s << ',' << e + 1 << ',' << r.train_loss[e] << ',' << r.train_acc[e] << ',' << r.test_acc[e]
-            << '\n';
-      tr.push_back(r.train_acc);
-      te.push_back(r.test_acc);
-      tl.push_back(r.train_loss);
-      if (s == 0) lrs = r.lrs;
-    }
-    plot::Series a = summarize("train", tr), b = summarize("test", te), l = summarize(sw.param + " " + v, tl);
-    panels.push_back({.title = sw.param + " = " + v, .xlabel = "epoch", .ylabel = "accuracy", .series = {a, b}});
-    plot::Series tb = b;
-    tb.label = v;
+    const Curves c = run_setting(sw, task, k, o, csv);
+    seed0_weights.push_back(c.weights);
+    panels.push_back(accuracy_panel(sw.param + " = " + v, c, running));
+    plot::Series tb = summarize(v, c.test), l = summarize(sw.param + " " + v, c.loss);
     tb.lo.clear();
     tb.hi.clear();
     test_chart.series.push_back(tb);
@@ -206,12 +264,15 @@ int run_sweep(const Sweep& sw, int seeds, const std::string& out_root) {
     l.hi.clear();
     loss_chart.series.push_back(l);
     plot::Series lr{.label = sw.param + " " + v};
-    for (size_t i = 0; i < std::min<size_t>(lrs.size(), 200); ++i) {
+    for (size_t i = 0; i < std::min<size_t>(c.lrs.size(), 200); ++i) {
       lr.x.push_back(static_cast<double>(i + 1));
-      lr.y.push_back(lrs[i]);
+      lr.y.push_back(c.lrs[i]);
     }
     lr_chart.series.push_back(lr);
-    std::printf("%-10s %12.4f %12.4f %12.4g\n", v.c_str(), a.y.back(), b.y.back(), summarize("", tl).y.back());
+    std::printf("%-10s %12.4f %12.4f %12.4g", v.c_str(), summarize("", c.train).y.back(), tb.y.back(),
+                summarize("", c.loss).y.back());
+    if (running) std::printf(" %12.4f", summarize("", c.running).y.back());
+    std::printf("\n");
   }
   if (sw.name == "batch-size")
     std::printf("largest |weight difference| between %s and %s (seed 0): %.3g\n", sw.settings[0].c_str(),
@@ -227,10 +288,11 @@ int run_sweep(const Sweep& sw, int seeds, const std::string& out_root) {
 
 // Per-layer gradient norms at initialization (one forward and backward over the 500 training
 // points), for activation / initialization pairs: vanishing and exploding gradients.
-int gradient_norms(int seeds, const std::string& out_root) {
-  const std::string out = out_root + "/activations";
+int gradient_norms(const ExperimentOptions& o) {
+  const int seeds = o.seeds;
+  const std::string out = o.out + "/activations";
   std::filesystem::create_directories(out);
-  BlobsTask task;
+  BlobsTask task(o.data);
   const std::vector<std::pair<std::string, std::string>> cases{
       {"sigmoid", "normal:1"}, {"sigmoid", "xavier"}, {"relu", "normal:1"}, {"relu", "kaiming"}};
   const int depth = 8;
@@ -264,16 +326,39 @@ int gradient_norms(int seeds, const std::string& out_root) {
 
 }  // namespace
 
-int experiment(const std::string& name, int seeds, int epochs, const std::string& out) {
-  HPML_CHECK(seeds >= 1, "--seeds must be at least 1, got ", seeds);
-  HPML_CHECK(epochs >= 1, "--epochs must be at least 1, got ", epochs);
+void add_experiment_options(CLI::App& app, ExperimentOptions& o) {
+  app.add_option("name", o.name, kExperiments)->required();
+  app.add_option("--seeds", o.seeds, "seeds per setting (median and min-max band)")->capture_default_str();
+  app.add_option("--epochs", o.epochs, "epochs per run")->capture_default_str();
+  app.add_option("--out", o.out, "output folder")->capture_default_str();
+  app.add_option("--data", o.data,
+                 "default: hpml's make_blobs (seed 1); sklearn: scikit-learn's make_blobs(n_samples=1000, centers=3, "
+                 "n_features=2, cluster_std=2.0, random_state=2), bit for bit")
+      ->check(CLI::IsMember({"default", "sklearn"}))
+      ->capture_default_str();
+  app.add_option("--train-acc", o.train_acc,
+                 "pass: train accuracy from a pass over the training set after each epoch; running: also the running "
+                 "mean over the epoch's batches, each scored before its update (as Keras reports it)")
+      ->check(CLI::IsMember({"pass", "running"}))
+      ->capture_default_str();
+}
+
+int experiment(const ExperimentOptions& o) {
+  const std::string& name = o.name;
+  const int epochs = o.epochs;
+  HPML_CHECK(o.seeds >= 1 && o.seeds <= 1000, "--seeds must be in [1, 1000], got ", o.seeds);
+  HPML_CHECK(epochs >= 1 && epochs <= 1000000, "--epochs must be in [1, 1000000], got ", epochs);
+  HPML_CHECK(o.data == "default" || o.data == "sklearn", "--data must be default or sklearn, got ",
+             printable(o.data, 100));
+  HPML_CHECK(o.train_acc == "pass" || o.train_acc == "running", "--train-acc must be pass or running, got ",
+             printable(o.train_acc, 100));
   auto numeric = [&](std::string title, std::string param, std::vector<double> values,
                      std::function<Recipe(double)> recipe) {
     std::vector<std::string> labels;
     for (double v : values) labels.push_back(fmt(v));
     return run_sweep({name, std::move(title), std::move(param), labels,
                       [=](const BlobsTask& t, size_t k, uint64_t s) { return run_blobs(t, recipe(values[k]), epochs, s); }},
-                     seeds, out);
+                     o);
   };
   if (name == "lr-decay")
     return numeric("SGD lr 0.01 with time-based decay lr0 / (1 + decay * t), t in updates", "decay",
@@ -294,7 +379,7 @@ int experiment(const std::string& name, int seeds, int epochs, const std::string
     return run_sweep({name, "SGD lr 0.05: one batch of 100, four accumulated micro-batches of 25, batches of 25",
                       "batch", {"100", "25x4", "25"},
                       [=](const BlobsTask& t, size_t k, uint64_t s) { return run_blobs(t, r[k], epochs, s); }},
-                     seeds, out);
+                     o);
   }
   if (name == "optimizers") {
     using F = std::function<std::unique_ptr<optim::Optimizer>(const TensorList&)>;
@@ -313,9 +398,9 @@ int experiment(const std::string& name, int seeds, int epochs, const std::string
                       [=](const BlobsTask& t, size_t k, uint64_t s) {
                         return run_blobs(t, Recipe{opts[k].second}, epochs, s);
                       }},
-                     seeds, out);
+                     o);
   }
-  if (name == "activations") return gradient_norms(seeds, out);
+  if (name == "activations") return gradient_norms(o);
   if (name == "batchnorm" || name == "init") {
     // batchnorm: a deep sigmoid MLP crawls without BatchNorm and trains with it, also at a 10x rate.
     // init: a deep ReLU MLP from zeros (stuck), too small (vanishing), too large (exploding), He.
@@ -341,7 +426,7 @@ int experiment(const std::string& name, int seeds, int epochs, const std::string
                                                 : "a 6-hidden-layer ReLU MLP from four initializations, SGD lr 0.01",
                       name == "batchnorm" ? "model" : "init", labels,
                       [=](const BlobsTask& t, size_t k, uint64_t s) { return run_blobs(t, recipes[k], epochs, s); }},
-                     seeds, out);
+                     o);
   }
   HPML_CHECK(false, "unknown experiment '", name,
              "' (lr-decay, momentum, lr-range, batch-size, optimizers, batchnorm, init, activations)");

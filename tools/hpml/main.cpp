@@ -80,15 +80,11 @@ int main(int argc, char** argv) {
   eval->add_option("checkpoint", checkpoint, "a checkpoint written by hpml train")->required();
   eval->add_option("--split", split, "test | val | train")->capture_default_str();
   eval->add_option("--out", eval_out, "where to write confusion.csv/.png/.svg (default: the checkpoint's folder)");
-  std::string exp_name, exp_out = "runs/experiments";
-  int exp_seeds = 1, exp_epochs = 200;
+  hpml::cli::ExperimentOptions exp_options;
   const char* experiments =
       "lr-decay | momentum | lr-range | batch-size | optimizers | batchnorm | init | activations";
   CLI::App* experiment = app.add_subcommand("experiment", std::string(experiments) + ": figures, CSV and a table");
-  experiment->add_option("name", exp_name, experiments)->required();
-  experiment->add_option("--seeds", exp_seeds, "seeds per setting (median and min-max band)")->capture_default_str();
-  experiment->add_option("--epochs", exp_epochs, "epochs per run")->capture_default_str();
-  experiment->add_option("--out", exp_out, "output folder")->capture_default_str();
+  hpml::cli::add_experiment_options(*experiment, exp_options);
   hpml::cli::TrainConfig gc;
   gc.out = "runs/graph";
   CLI::App* graph = app.add_subcommand("graph", "the autograd graph of a model's loss, as DOT (and PNG with Graphviz)");
@@ -112,7 +108,7 @@ int main(int argc, char** argv) {
     if (info->parsed()) return run_info();
     if (eval->parsed()) return hpml::cli::eval(checkpoint, split, eval_out);
     if (graph->parsed()) return hpml::cli::graph(gc);
-    if (experiment->parsed()) return hpml::cli::experiment(exp_name, exp_seeds, exp_epochs, exp_out);
+    if (experiment->parsed()) return hpml::cli::experiment(exp_options);
     if (train->parsed()) {  // the arguments after "train"
       char** at = std::find_if(argv + 1, argv + argc, [](const char* a) { return std::string(a) == "train"; });
       return hpml::cli::train_command(tc, std::vector<std::string>(at + 1, argv + argc));
