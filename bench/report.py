@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Merges the INFO and BENCH lines of the benchmark sides into one report: a header saying what
 each side ran with, the machine's limits measured in the same run, and one table per group with
-ratios, the share of the physical limit hpml reaches, and each group's goal (issues 2 to 6, 13).
+ratios, the share of the physical limit hpml reaches, and each group's goal.
 Usage: report.py hpml.txt libtorch.txt [pypi.txt]"""
 import os, sys
 
@@ -64,25 +64,25 @@ GROUPS = {
                lambda k, h, t, r: r <= 1.0),
     "mlp": ("MLP forward + backward with raw ops, ms per step. Goal: hpml <= 0.8x libtorch",
             lambda k, h, t, r: r <= 0.8),
-    "nn": ("Layers, forward + backward, ms. Goals (issue 13): hpml <= 0.8x libtorch at 1 and 2 threads; the "
+    "nn": ("Layers, forward + backward, ms. Goals: hpml <= 0.8x libtorch at 1 and 2 threads; the "
            "3x3 convolution 32->64 >= 60% of the FMA peak", nn_goal),
-    "cnn": ("Fashion-MNIST CNN, one training step (fwd + bwd + SGD momentum), ms. Goal (issue 13): hpml <= "
+    "cnn": ("Fashion-MNIST CNN, one training step (fwd + bwd + SGD momentum), ms. Goal: hpml <= "
             "0.45x libtorch; peak RSS <= libtorch's",
             lambda k, h, t, r: r <= (0.45 if k[1].startswith("Fashion") else 1.0)),
-    "optim": ("Optimizer step over 10M f32 parameters (Linear 3162 -> 3162 + bias). Goal (issue 4): hpml <= "
+    "optim": ("Optimizer step over 10M f32 parameters (Linear 3162 -> 3162 + bias). Goal: hpml <= "
               "1/1.5 of libtorch's time. Both sides in one process, taking turns (Note [Optimizer steps take "
               "turns]); GB/s = bytes a fused step moves (20 / 28 per element) / time on both sides",
               lambda k, h, t, r: None if k[1].endswith("GB/s") else r <= 1 / 1.5),
-    "data": ("DataLoader, Fashion-MNIST train, batch 128, shuffle (issue 5). Goals: in-process >= 5x PyTorch's "
+    "data": ("DataLoader, Fashion-MNIST train, batch 128, shuffle. Goals: in-process >= 5x PyTorch's "
              "0-worker batches/s; 2 worker processes >= 3x PyTorch's 2-worker batches/s and first batch <= 20 "
              "ms. PyTorch: map-style dataset of per-item tensors (Debian's PyTorch in Python); rows hpml alone "
              "has are compared with the PyTorch row named in brackets", None),
     "blobs": ("The blobs MLP of the lr-decay experiment (2-50-3, SGD momentum, batch 32, 200 epochs), 1 thread. "
-              "Goals: hpml <= 1/3 of libtorch C++'s µs per step (issue 6) and <= 15 µs (issue 13). libtorch "
+              "Goals: hpml <= 1/3 of libtorch C++'s µs per step and <= 15 µs. libtorch "
               "runs the randperm + index_select loop; hpml's DataLoader row is compared with it",
               lambda k, h, t, r: (r <= 1 / 3 and h[2] <= 15) if k[1].endswith("us per step") else None),
     "train": ("Fashion-MNIST training end to end: `hpml train` against PyTorch (Python) with the same model, "
-              "recipe and epochs, 2 threads each (bench/train_fmnist.py). Goals (issue 13): CNN to >= 91% test "
+              "recipe and epochs, 2 threads each (bench/train_fmnist.py). Goals: CNN to >= 91% test "
               "accuracy in <= 0.45x PyTorch's wall time; MLP epoch <= 0.5x PyTorch's", None),
 }
 

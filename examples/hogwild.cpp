@@ -24,14 +24,17 @@
 //
 // The training code is in hogwild.h (the test suite runs it too). Run:
 //   hogwild [--procs N] [--epochs E] [--limit K] [--lr LR]
-// N worker processes (default 2), E epochs (default 1) over each one's shard of the 60,000
-// Fashion-MNIST training images, at most K images per process (default: the whole shard).
+// N worker processes (1 to 64, default 2), E epochs (1 to 1000, default 1) over each one's shard
+// of the 60,000 Fashion-MNIST training images, at most K images per process (default 0: the whole
+// shard), SGD learning rate LR (above 0, at most 10; default 0.05). A value out of range, or not
+// a number as a whole, prints the usage and exits 2.
 // It prints the test accuracy before and after, how many steps each process took, how many of
 // them found another process's update in the parameters since their own previous step (the
 // processes really do write the same memory at the same time), and how much of the updates the
 // collisions lost: the parameters moved by the sum of all the updates but for a few percent.
 #include "hogwild.h"
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -41,8 +44,31 @@ using namespace hpml;
 namespace {
 
 int usage(const char* prog) {
-  std::fprintf(stderr, "usage: %s [--procs N] [--epochs E] [--limit K] [--lr LR]\n", prog);
+  std::fprintf(stderr,
+               "usage: %s [--procs N (1-64)] [--epochs E (1-1000)] [--limit K (0-60000; 0: whole shard)] "
+               "[--lr LR (0 < LR <= 10)]\n",
+               prog);
   return 2;
+}
+
+// The whole of `text` as an integer in [lo, hi], or false.
+bool parse_int(const char* text, long long lo, long long hi, long long& out) {
+  char* end = nullptr;
+  errno = 0;
+  const long long v = std::strtoll(text, &end, 10);
+  if (end == text || *end != '\0' || errno == ERANGE || v < lo || v > hi) return false;
+  out = v;
+  return true;
+}
+
+// The whole of `text` as a number in (lo, hi] (NaN refused), or false.
+bool parse_double(const char* text, double lo, double hi, double& out) {
+  char* end = nullptr;
+  errno = 0;
+  const double v = std::strtod(text, &end);
+  if (end == text || *end != '\0' || errno == ERANGE || !(v > lo && v <= hi)) return false;
+  out = v;
+  return true;
 }
 
 }  // namespace
@@ -55,18 +81,28 @@ int main(int argc, char** argv) {
     const std::string arg = argv[i];
     if (i + 1 >= argc) return usage(argv[0]);
     const char* value = argv[++i];
-    if (arg == "--procs")
-      opt.procs = std::atoi(value);
-    else if (arg == "--epochs")
-      opt.epochs = std::atoi(value);
-    else if (arg == "--limit")
-      opt.limit = std::atoll(value);
-    else if (arg == "--lr")
-      opt.lr = std::atof(value);
-    else
+    long long n = 0;
+    bool ok = false;
+    if (arg == "--procs") {
+      ok = parse_int(value, 1, 64, n);
+      opt.procs = static_cast<int>(n);
+    } else if (arg == "--epochs") {
+      ok = parse_int(value, 1, 1000, n);
+      opt.epochs = static_cast<int>(n);
+    } else if (arg == "--limit") {
+      ok = parse_int(value, 0, 60000, n);
+      opt.limit = n;
+    } else if (arg == "--lr") {
+      ok = parse_double(value, 0.0, 10.0, opt.lr);
+    }
+    if (!ok) {
+      if (arg == "--procs" || arg == "--epochs" || arg == "--limit" || arg == "--lr")
+        std::fprintf(stderr, "hogwild: %s %s is out of range or not a number\n", arg.c_str(), value);
+      else
+        std::fprintf(stderr, "hogwild: unknown option %s\n", arg.c_str());
       return usage(argv[0]);
+    }
   }
-  if (opt.procs < 1 || opt.epochs < 1 || opt.limit < 0 || !(opt.lr > 0)) return usage(argv[0]);
 
   // The parallelism is the processes: a forked child runs hpml on one thread (only the thread
   // that forked exists there), and the parent stays on one too, so that it holds no thread pool
@@ -90,9 +126,10 @@ int main(int argc, char** argv) {
   const int64_t per_proc = opt.limit > 0 ? std::min(opt.limit, (train_set->size() + opt.procs - 1) / opt.procs)
                                          : (train_set->size() + opt.procs - 1) / opt.procs;
   std::printf(
-      "Hogwild!: %d processes train one shared MLP 784-128-10, %d epoch(s) of %lld images each, "
+      "Hogwild!: %d process%s train%s one shared MLP 784-128-10, %d epoch%s of %lld images each, "
       "batch %lld, SGD lr %g\n",
-      opt.procs, opt.epochs, static_cast<long long>(per_proc), static_cast<long long>(opt.batch_size), opt.lr);
+      opt.procs, opt.procs == 1 ? "" : "es", opt.procs == 1 ? "s" : "", opt.epochs, opt.epochs == 1 ? "" : "s",
+      static_cast<long long>(per_proc), static_cast<long long>(opt.batch_size), opt.lr);
   const hogwild::Result r = hogwild::train(model, train_set, test_set->images(), test_set->labels(), opt);
 
   auto list = [](const std::vector<int64_t>& v) {

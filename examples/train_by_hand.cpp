@@ -1,6 +1,7 @@
 // A tiny model built from raw ops and trained by hand: a 2-8-1 tanh network learns XOR-like
-// data with plain gradient descent. The same program is in README.md; the test suite builds it
-// against an installed hpml through find_package(hpml) and checks that the loss falls.
+// data with plain gradient descent. README.md shows it without the printing and the exit status.
+// It prints the first and last loss and exits non-zero unless the loss fell to a quarter; the test
+// suite builds it against an installed hpml through find_package(hpml) and runs it.
 #include <hpml/hpml.h>
 
 #include <cstdio>
