@@ -1,4 +1,4 @@
-// hpml's side of the DataLoader benchmark (group "data", issue 5): Fashion-MNIST train, batch 128,
+// hpml's side of the DataLoader benchmark (group "data"): Fashion-MNIST train, batch 128,
 // shuffle, the consumer does nothing. Each run makes a fresh DataLoader and times two epochs
 // (the first includes starting the workers; the second shows persistent workers), and the time
 // from begin() to the first batch. One configuration per process, so that its peak RSS is its own.

@@ -1,4 +1,4 @@
-// The optimizer benchmark (group "optim", issue 4): one step of SGD with momentum and of Adam over
+// The optimizer benchmark (group "optim"): one step of SGD with momentum and of Adam over
 // the 10M parameters of a Linear 3162 -> 3162 with bias, hpml against libtorch in one process.
 // Usage: optim_pair_bench HPML_OUT TORCH_OUT   (appends BENCH lines to each, as hpml_bench and
 // torch_bench print them, so bench/report.py merges them the same way).

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Fashion-MNIST training, end to end (group "train", issue 6): hpml's side runs the `hpml train`
+"""Fashion-MNIST training, end to end (group "train"): hpml's side runs the `hpml train`
 command; PyTorch's side trains the same model with the same recipe in this process, the way
 PyTorch users write it (in-memory float tensors, randperm + index_select batches, no DataLoader).
 

@@ -1,6 +1,6 @@
 // The backend table: every kernel a device must provide, one slot each. The ops layer checks
 // user input, allocates outputs and then calls backend(device).slot(...). A new backend (CUDA,
-// roadmap item 6) fills the same table; a slot it cannot do yet points at a function that throws
+// not written yet) would fill the same table; a slot it cannot do yet points at a function that throws
 // "<op>: not implemented for <backend>" — see kernels/stub.cpp for that template.
 #pragma once
 

@@ -148,7 +148,7 @@ TEST(Threads, ParallelForDoesNotNestAndRethrows) {
                     "boom from chunk 0");
 }
 
-// The requirement: with 2 threads, a matmul issued inside an hpml parallel region does not run more
+// The thread budget: with 2 threads, a matmul issued inside an hpml parallel region does not run more
 // than 2 busy threads (OpenBLAS must run single-threaded there instead of starting its own team per call).
 TEST(Threads, MatmulInsideParallelRegionUsesAtMostTheBudget) {
   ThreadGuard guard;

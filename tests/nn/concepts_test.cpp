@@ -1,4 +1,5 @@
-// CONCEPTS §1 (BatchNorm identities) and §2 (activation modules: values and derivatives against closed forms).
+// docs/concepts.md §1 (BatchNorm identities) and §2 (activation modules: values and derivatives
+// against closed forms).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -176,7 +177,7 @@ TEST(BatchNormConcepts, GammaSqrtVarBetaMeanGivesBackTheInput) {
   }
 }
 
-// ---- activations (CONCEPTS §2) --------------------------------------------------------------
+// ---- activations (docs/concepts.md §2) -----------------------------------------------------------
 
 // z = k / 8 for odd k in [-25, 25]: never exactly at a kink (0, +-1, 0.5, -2).
 V grid() {

@@ -1,4 +1,4 @@
-// Issue 12's edge cases, one exact example each: masked_select's gradient through a transposed
+// Edge cases of ops, one exact example each: masked_select's gradient through a transposed
 // input, std's gradient on a zero-variance row, ceil_mode pooling of an input smaller than the
 // kernel, group_norm's one-value-per-group error, and cat skipping a legacy empty [0] tensor.
 // The op-table tests (OpGradcheck, OpParity) carry the same cases on random values.
@@ -17,8 +17,8 @@ using testing::shape_of;
 using testing::values;
 using Shape = std::vector<int64_t>;
 
-// Note [masked_select through a transposed input]: issue 12 quotes PyTorch 1.13's x.grad for
-// this example, [[1, 0, 2, 0], [0, 3, 4, 0], [5, 6, 0, 7]], as the reference. That value is
+// Note [masked_select through a transposed input]: PyTorch 1.13 gives x.grad =
+// [[1, 0, 2, 0], [0, 3, 4, 0], [5, 6, 0, 7]] for this example, and it is not the reference: it is
 // PyTorch 1.13's own bug (its masked_scatter_ into a non-contiguous zeros_like walks memory
 // order; torch.autograd.gradcheck fails on this very example, and a .contiguous() input gives the
 // values below). out[k] = x.t()[mask][k] = x[j, i], so out's gradient k lands at x[j, i].

@@ -1,4 +1,4 @@
-// CONCEPTS §6: n accumulated micro-batches (loss / n each) give the same parameters as one batch n
+// docs/concepts.md §6: n accumulated micro-batches (loss / n each) give the same parameters as one batch n
 // times larger, for SGD with momentum and for Adam (f32); the linear scaling rule.
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // Optimizer mechanics: state-dict round trips in the middle of a run (through safetensors too),
 // zero_grad, closures, parameters without gradients, option and state-dict errors, and the
-// classical Nesterov form of CONCEPTS §4 (the same trajectory as PyTorch's form, and the T-step test).
+// classical Nesterov form (docs/optim.md; the same trajectory as PyTorch's form, and the T-step test).
 #include <gtest/gtest.h>
 
 #include "nn/nn_test_util.h"
@@ -127,7 +127,7 @@ TEST(OptimizerBasics, LoadStateDictChecksGroupsCountsAndShapes) {
   EXPECT_DOUBLE_EQ(one.lr(0), 1e-3);
 }
 
-// CONCEPTS §4: the classical form with the gradient at the look-ahead point follows PyTorch's
+// The classical form with the gradient at the look-ahead point follows PyTorch's
 // Nesterov SGD after the change of variables p = W + momentum V (Note [Classical Nesterov]).
 // The loss is a quadratic, so the gradient depends on where it is taken.
 TEST(ClassicalNesterov, FollowsPyTorchsNesterovAfterTheChangeOfVariables) {
@@ -154,7 +154,7 @@ TEST(ClassicalNesterov, FollowsPyTorchsNesterovAfterTheChangeOfVariables) {
   }
 }
 
-// CONCEPTS §4: alpha(t) = 0.1 for t < T and 0 from T on. Then V_T = m V_{T-1},
+// The T-step test: alpha(t) = 0.1 for t < T and 0 from T on. Then V_T = m V_{T-1},
 // W_T = W_{T-1} + m V_{T-1} and W_{T+1} = W_{T-1} + (1 + m) V_T.
 TEST(ClassicalNesterov, StepSizeZeroFromTOnCoasts) {
   const double m = 0.8;

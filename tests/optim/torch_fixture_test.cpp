@@ -1,7 +1,7 @@
 // Every optimizer and option set for 20 steps against torch.optim, through a fixture that
 // tests/python/optim_torch.py writes with /usr/bin/python3 (python3-torch): the same starting
 // parameters and gradients on both sides, largest relative difference per step <= 1e-10 in f64
-// (the issue asks 1e-6; the rules are the same operation by operation, so only rounding differs).
+// (far tighter than 1e-6: the rules are the same operation by operation, so only rounding differs).
 // Fails, never skips, when Python or torch is missing.
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // BatchNorm's running statistics over several training steps next to libtorch (momentum 0.1,
 // momentum = nullopt (cumulative average), affine = false, track_running_stats = false), eval
-// mode on the statistics gathered, the one-value-per-channel error, the CONCEPTS identity (gamma
+// mode on the statistics gathered, the one-value-per-channel error, the identity (gamma
 // = sqrt(var + eps), beta = mean gives back the input), and Dropout's train/eval behaviour (its
 // random mask differs from libtorch's, so its statistics are checked instead of its values).
 #include <gtest/gtest.h>
@@ -182,7 +182,7 @@ TEST(BatchNormErrors, OneValuePerChannelInTrainingModeRaisesWithTheInputShape) {
   }
 }
 
-// CONCEPTS: BatchNorm normalizes x to (x - mean) / sqrt(var + eps) and then scales by gamma and
+// BatchNorm normalizes x to (x - mean) / sqrt(var + eps) and then scales by gamma and
 // shifts by beta; with gamma = sqrt(var + eps) and beta = mean (the batch's, computed here with
 // libtorch: biased variance) a training-mode BatchNorm gives back its input.
 TEST(BatchNormConcept, GammaSqrtVarBetaMeanGivesBackTheInput) {

@@ -1,5 +1,5 @@
-// Device: where a tensor's memory lives. `cpu` works; `cuda:N` is a value the CUDA backend fills
-// in (roadmap item 6) — until then using it raises "not built with CUDA".
+// Device: where a tensor's memory lives. `cpu` works; `cuda:N` is a value for a CUDA backend,
+// which hpml does not have yet: using it raises "not built with CUDA".
 #pragma once
 
 #include <cstdint>

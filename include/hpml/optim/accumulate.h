@@ -1,4 +1,4 @@
-// Batch size helpers (CONCEPTS §6): gradient accumulation, so that n micro-batches update the
+// Batch size helpers (docs/concepts.md §6): gradient accumulation, so that n micro-batches update the
 // weights as one batch n times larger would, and the linear scaling rule for the learning rate.
 //
 //   optim::GradientAccumulation acc(opt, 4);          // an update every 4 micro-batches

@@ -1,5 +1,5 @@
 // The optimizers: SGD, Adagrad, Adadelta, RMSprop, Adam, AdamW (PyTorch 1.13's update rules and
-// defaults, each step one fused pass per parameter) and ClassicalNesterov (CONCEPTS §4's form).
+// defaults, each step one fused pass per parameter) and ClassicalNesterov (the classical form; docs/optim.md).
 // Options are aggregates for designated initializers:
 //   optim::Adam opt(model.parameters(), {.lr = 3e-4, .weight_decay = 1e-4, .amsgrad = true});
 #pragma once
@@ -66,7 +66,7 @@ struct AdamFamilyOptions {
 using AdamOptions = AdamFamilyOptions<AdamDefaults>;
 using AdamWOptions = AdamFamilyOptions<AdamWDefaults>;
 
-// Classical Nesterov momentum (CONCEPTS §4): V_t = momentum V_{t-1} - lr grad L(W_{t-1} + momentum
+// Classical Nesterov momentum (Sutskever et al., 2013): V_t = momentum V_{t-1} - lr grad L(W_{t-1} + momentum
 // V_{t-1}),  W_t = W_{t-1} + V_t. The parameters hold the look-ahead point W + momentum V, where
 // the gradient is evaluated; weights(i) gives W. See Note [Classical Nesterov] in optimizers.cpp.
 struct NesterovOptions {

@@ -76,7 +76,7 @@ void add_reduce_ops(std::vector<OpInfo>& t) {
                          auto s0 = with_args(reductions(n + "0", dt, false), {{"correction", int64_t{0}}});
                          s.erase(s.begin() + 4, s.end());  // a 0-d variance divides by zero
                          s.push_back(s0[1]);
-                         // Zero variance in row 0, both corrections (issue 12: std's gradient was NaN there).
+                         // Zero variance in row 0, both corrections (std's gradient was once NaN there).
                          Generator g = gen_for(n + " constant");
                          for (int64_t corr : {int64_t{0}, int64_t{1}}) {
                            Sample c{"constant row, correction " + std::to_string(corr), {constant_row(g, dt, 0.7)},
