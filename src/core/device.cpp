@@ -38,7 +38,7 @@ std::string Device::str() const {
 
 void check_device_available(const Device& d, const char* op) {
   HPML_CHECK(d.is_cpu(), op, ": device ", d, " is not available: hpml was not built with CUDA",
-             "\nhint: use the cpu device; the CUDA backend is roadmap item 6");
+             "\nhint: use the cpu device; hpml has no CUDA backend yet");
 }
 
 }  // namespace hpml
