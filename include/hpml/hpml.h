@@ -36,6 +36,7 @@
 
 #include "hpml/io/safetensors.h"
 #include "hpml/io/checkpoint.h"
+#include "hpml/io/tensorboard.h"
 
 #include "hpml/data/dataset.h"
 #include "hpml/data/transforms.h"

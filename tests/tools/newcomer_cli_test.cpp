@@ -201,6 +201,11 @@ TEST(NewcomerCli, MisspeltNamesGetTheNearestOneAndVersionPrints) {
   EXPECT_EQ(opt.status, 2);
   EXPECT_TRUE(has(opt.out, "unknown option '--epoch' for hpml train (did you mean --epochs?); see hpml train --help"))
       << opt.out;
+  CliRun value = run_cli_within("train --model cnnn --quiet", 30);
+  EXPECT_EQ(value.status, 2);
+  EXPECT_TRUE(has(value.out, "unknown model 'cnnn' (did you mean cnn?)")) << value.out;
+  CliRun sched = run_cli_within("train --model mlp --dataset blobs --schedule cosin --quiet", 30);
+  EXPECT_TRUE(has(sched.out, "unknown schedule 'cosin' (did you mean cosine?)")) << sched.out;
   CliRun far = run_cli_within("eval x --frobnicate", 10);
   EXPECT_TRUE(has(far.out, "unknown option '--frobnicate' for hpml eval; see hpml eval --help")) << far.out;
   CliRun v = run_cli_within("--version", 10);
@@ -266,4 +271,40 @@ TEST(NewcomerCli, EarlyStoppingEndsTheRunOnTheValidationScore) {
   for (size_t e = 0; e + 2 < n; ++e) best = std::max(best, m["val_acc"][e]);
   EXPECT_LE(m["val_acc"][n - 1], best);  // the last two epochs did not beat what came before
   EXPECT_LE(m["val_acc"][n - 2], best);
+}
+
+TEST(NewcomerCli, TensorBoardReadsTheRunsScalarsAndHistograms) {
+  hpml::testing::TempDir dir("hpml_newcomer");
+  CliRun r = run_cli_within(kMlp + " --epochs 2 --tensorboard --out " + dir.file("r"), 60);
+  ASSERT_EQ(r.status, 0) << r.out;
+  std::string event;
+  for (const auto& e : std::filesystem::directory_iterator(dir.file("r/tensorboard")))
+    if (e.path().filename().string().rfind("events.out.tfevents.", 0) == 0) event = e.path().string();
+  ASSERT_FALSE(event.empty()) << "no event file in r/tensorboard";
+  const std::string py = std::string(HPML_TESTS_DIR) + "/../build/python-tensorboard/bin/python3";
+  ASSERT_TRUE(std::filesystem::exists(py)) << "TensorBoard's Python reader is missing: no " << py
+                                           << "; run scripts/setup (it installs PyPI tensorboard there)";
+  CliRun read;
+  FILE* p = popen((py + " " + HPML_TESTS_DIR + "/python/tensorboard_read.py " + event + " 2>&1").c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  for (int c; (c = std::fgetc(p)) != EOF;) read.out += static_cast<char>(c);
+  ASSERT_EQ(pclose(p), 0) << read.out;
+  // Every scalar of metrics.csv at steps 1 and 2, with metrics.csv's values (float32), and a
+  // histogram of each weight and each gradient per epoch.
+  auto m = metrics(dir.file("r/metrics.csv"));
+  const std::map<std::string, std::string> column{{"loss/train", "train_loss"}, {"loss/val", "val_loss"},
+                                                  {"loss/test", "test_loss"},   {"accuracy/val", "val_acc"},
+                                                  {"lr", "lr"}};
+  for (const auto& [tag, col] : column) {
+    const size_t at = read.out.find("\"" + tag + "\": [");
+    ASSERT_NE(at, std::string::npos) << tag << "\n" << read.out.substr(0, 2000);
+    for (int e = 0; e < 2; ++e) {
+      const size_t v = read.out.find("\"value\": ", read.out.find("\"step\": " + std::to_string(e + 1), at));
+      ASSERT_NE(v, std::string::npos) << tag;
+      const double got = std::stod(read.out.substr(v + 9, 30));
+      EXPECT_NEAR(got, m[col][static_cast<size_t>(e)], 1e-5 * std::max(1.0, std::fabs(got))) << tag << " epoch " << e + 1;
+    }
+  }
+  for (const char* tag : {"\"weights/1.weight\": [", "\"weights/3.bias\": [", "\"gradients/1.weight\": ["})
+    EXPECT_TRUE(has(read.out, tag)) << tag;
 }

@@ -1,4 +1,4 @@
-// The hpml command: train, eval, graph, experiment and info (docs/cli.md). Bad arguments get a
+// The hpml command: train, eval, predict, graph, experiment, list and info (docs/cli.md). Bad arguments get a
 // one-line error (with "did you mean" for a misspelt option or command) and exit status 2, never
 // a stack trace.
 #include <CLI/CLI.hpp>
@@ -10,7 +10,9 @@
 #include <vector>
 
 #include "hpml/hpml.h"
+#include "catalog.h"
 #include "experiment.h"
+#include "predict.h"
 #include "signals.h"
 #include "suggest.h"
 #include "train.h"
@@ -85,6 +87,13 @@ int main(int argc, char** argv) {
       "lr-decay | momentum | lr-range | batch-size | optimizers | batchnorm | init | activations";
   CLI::App* experiment = app.add_subcommand("experiment", std::string(experiments) + ": figures, CSV and a table");
   hpml::cli::add_experiment_options(*experiment, exp_options);
+  hpml::cli::PredictOptions predict_options;
+  CLI::App* predict = app.add_subcommand(
+      "predict", "one image or CSV row through a checkpoint's model: the top classes and their probabilities");
+  hpml::cli::add_predict_options(*predict, predict_options);
+  std::string list_group;
+  CLI::App* list = app.add_subcommand("list", "the models, datasets, optimizers, schedules and experiments hpml offers");
+  hpml::cli::add_list_options(*list, list_group);
   hpml::cli::TrainConfig gc;
   gc.out = "runs/graph";
   CLI::App* graph = app.add_subcommand("graph", "the autograd graph of a model's loss, as DOT (and PNG with Graphviz)");
@@ -108,6 +117,8 @@ int main(int argc, char** argv) {
     if (info->parsed()) return run_info();
     if (eval->parsed()) return hpml::cli::eval(checkpoint, split, eval_out);
     if (graph->parsed()) return hpml::cli::graph(gc);
+    if (predict->parsed()) return hpml::cli::predict(predict_options);
+    if (list->parsed()) return hpml::cli::list(list_group);
     if (experiment->parsed()) return hpml::cli::experiment(exp_options);
     if (train->parsed()) {  // the arguments after "train"
       char** at = std::find_if(argv + 1, argv + argc, [](const char* a) { return std::string(a) == "train"; });

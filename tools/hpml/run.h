@@ -40,6 +40,7 @@ struct Run {
   int64_t best_epoch = 0;
   int64_t saved_epoch = 0;  // the epoch after which last.safetensors was written (0: not yet)
   std::unique_ptr<Progress> progress;
+  std::unique_ptr<io::SummaryWriter> tensorboard;  // --tensorboard: OUT/tensorboard
   io::Metadata meta;  // "argv" (the JSON array of the arguments), "best_val_score", "best_epoch"
   std::string last, best, csv, jsonl;  // paths under config.out
 };
@@ -53,6 +54,10 @@ void write_metrics(const Run& run, const EpochMetrics& m);
 // restoring it into the run's objects, then trims the metric files to its epochs. Every refusal
 // names the file and the value (Note [What resume checks]).
 void resume(Run& run);
+// --tensorboard: an epoch's scalars (losses, accuracies, lr) and the histograms of the weights.
+void log_epoch(Run& run, const EpochMetrics& m);
+// --tensorboard: the histograms of the gradients of an epoch's last optimizer step.
+void log_gradients(Run& run, int64_t epoch);
 // Writes `path` with the run's objects at `pos` (the best score and its epoch in the metadata).
 void save(Run& run, const std::string& path, const io::TrainingProgress& pos);
 

@@ -177,6 +177,32 @@ void resume(Run& run) {
   trim_metrics(run.jsonl, run.pos.epoch, false);
 }
 
+// Note [What TensorBoard gets]
+// One step per epoch (the epoch number): the scalars of metrics.csv, grouped as TensorBoard
+// groups them by the tag's prefix (loss/train, loss/val, loss/test, accuracy/..., lr), and the
+// histograms of every parameter ("weights/0.weight") after the epoch and of its gradient
+// ("gradients/0.weight") at the epoch's last optimizer step, before zero_grad() clears it.
+void log_epoch(Run& run, const EpochMetrics& m) {
+  if (!run.tensorboard) return;
+  io::SummaryWriter& w = *run.tensorboard;
+  const struct {
+    const char* tag;
+    double v;
+  } scalars[] = {{"loss/train", m.train_loss}, {"loss/val", m.val_loss},     {"loss/test", m.test_loss},
+                 {"accuracy/train", m.train_acc}, {"accuracy/val", m.val_acc}, {"accuracy/test", m.test_acc},
+                 {"lr", m.lr}};
+  for (const auto& s : scalars)
+    if (!std::isnan(s.v)) w.add_scalar(s.tag, s.v, m.epoch);
+  for (const auto& [name, p] : run.model->named_parameters()) w.add_histogram("weights/" + name, p.detach(), m.epoch);
+  w.flush();
+}
+
+void log_gradients(Run& run, int64_t epoch) {
+  if (!run.tensorboard) return;
+  for (const auto& [name, p] : run.model->named_parameters())
+    if (p.grad().defined()) run.tensorboard->add_histogram("gradients/" + name, p.grad(), epoch);
+}
+
 void save(Run& run, const std::string& path, const io::TrainingProgress& pos) {
   run.meta["best_val_score"] = exact(run.best_score);
   run.meta["best_epoch"] = std::to_string(run.best_epoch);

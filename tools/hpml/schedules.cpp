@@ -1,6 +1,8 @@
 // `hpml train --schedule NAME`: every learning-rate schedule of hpml::optim, built from the
 // command line's options. Most step once per epoch; onecycle and cyclic step after every
 // optimizer step; plateau steps on each epoch's validation loss.
+#include "catalog.h"
+#include "suggest.h"
 #include "train.h"
 
 namespace hpml::cli {
@@ -88,7 +90,8 @@ Schedule make_schedule(const TrainConfig& c, optim::Optimizer& opt, int64_t step
     return out;
   }
   out.scheduler = per_epoch(c, opt);
-  HPML_CHECK(out.scheduler != nullptr, "unknown schedule ", printable(s), " (", kSchedules, ")");
+  HPML_CHECK(out.scheduler != nullptr, "unknown schedule ", printable(s), did_you_mean(s, names("schedules")), " (",
+             kSchedules, ")");
   return out;
 }
 

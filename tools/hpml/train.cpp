@@ -164,6 +164,7 @@ EpochResult train_epoch(Run& r, int64_t epoch) {
     r.progress->batch_done(k, loss_sum / n, r.classify ? static_cast<double>(correct) / n : -1);
     if (++micro % c.accumulate != 0 && k != r.batches) continue;
     if (c.clip > 0) nn::utils::clip_grad_norm_(r.params, c.clip);
+    if (k == r.batches) log_gradients(r, epoch + 1);
     r.optimizer->step();
     r.optimizer->zero_grad();
     if (r.schedule.scheduler && r.schedule.per_batch) r.schedule.scheduler->step();
@@ -214,6 +215,7 @@ bool end_epoch(Run& r, int64_t epoch, EpochMetrics& m, Clock::time_point t0) {
   r.saved_epoch = epoch + 1;
   if (improved) save(r, r.best, r.pos);
   write_metrics(r, m);
+  log_epoch(r, m);
   r.progress->end_epoch(m.seconds);
   if (!r.config.quiet) print_epoch(r, m);
   const TrainConfig& c = r.config;
@@ -253,6 +255,7 @@ int train(const TrainConfig& config) {
     std::printf("%s; %s, %lld parameters\n", r.data.description.c_str(), c.model.c_str(),
                 static_cast<long long>(parameter_total(r.params)));
   r.progress = std::make_unique<Progress>(isatty(1) != 0, c.quiet, c.epochs);
+  if (c.tensorboard) r.tensorboard = std::make_unique<io::SummaryWriter>(c.out + "/tensorboard");
   g_started = true;
   accept_stop_requests(true);
 
