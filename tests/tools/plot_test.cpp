@@ -1,4 +1,5 @@
-// hpml::plot::save: PNG and SVG charts with PLplot, and its errors.
+// hpml::plot: PNG and SVG charts, grids and heatmaps with PLplot, their errors, and the layout
+// rules of plot_rules.h (ticks, tick labels, the legend's corner, a grid's shared y range).
 #include "plot.h"
 
 #include <gtest/gtest.h>
@@ -9,8 +10,10 @@
 #include <iterator>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include "hpml/core/error.h"
+#include "plot_rules.h"
 #include "temp_dir.h"
 
 namespace {
@@ -35,6 +38,23 @@ std::string decode_entities(const std::string& s) {
     } else {
       out += s[i];
     }
+  }
+  return out;
+}
+
+// The text of each <text> element of an SVG (its tspans joined), decoded.
+std::vector<std::string> svg_texts(const std::string& svg) {
+  std::vector<std::string> out;
+  for (size_t at = svg.find("<text"); at != std::string::npos; at = svg.find("<text", at + 1)) {
+    const size_t open = svg.find('>', at), close = svg.find("</text>", at);
+    if (open == std::string::npos || close == std::string::npos) break;
+    std::string inner;
+    bool tag = false;
+    for (char c : svg.substr(open + 1, close - open - 1)) {
+      if (c == '<' || c == '>') tag = c == '<';
+      else if (!tag) inner += c;
+    }
+    out.push_back(decode_entities(inner));
   }
   return out;
 }
@@ -142,6 +162,226 @@ TEST(Plot, AnUnwritablePathThrowsNamingThePath) {
   }
   hpml::plot::save(loss_chart(), dir.file("after"));  // PLplot is still usable
   expect_files(dir.file("after"), 800, 500);
+}
+
+// ---- The layout rules ----
+
+namespace detail = hpml::plot::detail;
+
+std::vector<double> values(const std::vector<detail::Tick>& t) {
+  std::vector<double> v;
+  for (const auto& k : t) v.push_back(k.value);
+  return v;
+}
+std::vector<std::string> labels(const std::vector<detail::Tick>& t) {
+  std::vector<std::string> v;
+  for (const auto& k : t) v.push_back(k.label);
+  return v;
+}
+
+TEST(PlotRules, AnIntegerAxisHasWholeNumberTicksAtAStepForItsLength) {
+  EXPECT_EQ(values(detail::linear_ticks(0, 2, 8, true)), (std::vector<double>{0, 1, 2}));
+  EXPECT_EQ(labels(detail::linear_ticks(0, 2, 8, true)), (std::vector<std::string>{"0", "1", "2"}));
+  EXPECT_EQ(values(detail::linear_ticks(0, 200, 8, true)), (std::vector<double>{0, 50, 100, 150, 200}));
+  EXPECT_EQ(values(detail::linear_ticks(0.96, 3.04, 8, true)), (std::vector<double>{1, 2, 3}));  // 3 epochs, padded
+  EXPECT_EQ(values(detail::linear_ticks(0.5, 1.5, 8, true)), (std::vector<double>{1}));          // 1 epoch
+  EXPECT_EQ(values(detail::linear_ticks(0.62, 20.38, 6, true)), (std::vector<double>{5, 10, 15, 20}));
+  // Without `integer` a short axis gets halves: what the option is there to prevent.
+  EXPECT_EQ(values(detail::linear_ticks(0.96, 3.04, 8)), (std::vector<double>{1, 1.5, 2, 2.5, 3}));
+  for (double hi : {2.0, 3.0, 7.0, 20.0, 55.0, 200.0, 1000.0, 12345.0})
+    for (int max_ticks : {3, 5, 8, 10}) {
+      const auto t = detail::linear_ticks(1, hi, max_ticks, true);
+      EXPECT_GE(t.size(), 1u) << hi;
+      EXPECT_LE(t.size(), static_cast<size_t>(max_ticks)) << hi;
+      for (double v : values(t)) EXPECT_EQ(v, std::round(v)) << hi << " " << max_ticks;
+      // plbox's minor ticks fall on whole numbers too.
+      const auto a = detail::make_axis(1, hi, false, true, 5.0 * max_ticks, 5.0);
+      EXPECT_GE(a.step, 1) << hi;
+      EXPECT_GE(a.nsub, 1) << hi;
+      const double minor = a.step / a.nsub;
+      EXPECT_EQ(minor, std::round(minor)) << hi << ": step " << a.step << ", " << a.nsub << " minor intervals";
+    }
+}
+
+TEST(PlotRules, ALinearAxisLabelsPlainNumbers) {
+  // A narrow accuracy range: PLplot's own labels were "8.05 ... 8.25 (x10^-1)".
+  EXPECT_EQ(labels(detail::linear_ticks(0.803, 0.829, 6)),
+            (std::vector<std::string>{"0.805", "0.810", "0.815", "0.820", "0.825"}));
+  EXPECT_EQ(labels(detail::linear_ticks(-0.1, 0.1, 3)), (std::vector<std::string>{"-0.1", "0", "0.1"}));
+  EXPECT_EQ(labels(detail::linear_ticks(0, 0.0105, 6)),
+            (std::vector<std::string>{"0", "0.002", "0.004", "0.006", "0.008", "0.010"}));
+  EXPECT_EQ(detail::number_label(2e-5), "2\u00d710#u-5#d");
+  EXPECT_EQ(detail::number_label(1e6), "10#u6#d");
+  EXPECT_EQ(detail::number_label(-1e-7), "-10#u-7#d");
+  EXPECT_EQ(detail::number_label(1.25e5, 5e3), "1.25\u00d710#u5#d");
+  EXPECT_EQ(detail::number_label(0.30000000000000004, 0.1), "0.3");
+  EXPECT_EQ(detail::number_label(500), "500");
+  EXPECT_EQ(detail::number_label(0.02), "0.02");
+  EXPECT_THROW(detail::number_label(std::nan("")), hpml::Error);
+  EXPECT_THROW(detail::linear_ticks(1, 0, 5), hpml::Error);
+}
+
+TEST(PlotRules, ALogAxisUnderTwoDecadesStillHasThreeLabels) {
+  EXPECT_EQ(labels(detail::log_ticks(0.3, 4, 8)), (std::vector<std::string>{"0.5", "1", "2"}));
+  EXPECT_EQ(labels(detail::log_ticks(0.15, 9, 8)), (std::vector<std::string>{"0.2", "0.5", "1", "2", "5"}));
+  // lr-decay's loss, 0.33 to 1.9: 1..9 x 10^k, every second one so that they do not crowd 1.
+  EXPECT_EQ(labels(detail::log_ticks(0.33, 1.9, 10)), (std::vector<std::string>{"0.4", "0.6", "0.8", "1"}));
+  EXPECT_EQ(labels(detail::log_ticks(0.81, 0.85, 8)).size(), 5u);  // linear ticks 0.81 .. 0.85
+  // Many decades: powers of ten throughout, thinned to at most max_ticks, 10^0 kept.
+  const auto wide = labels(detail::log_ticks(2e-5, 3e6, 8));
+  EXPECT_EQ(wide, (std::vector<std::string>{"10#u-4#d", "10#u-2#d", "10#u0#d", "10#u2#d", "10#u4#d", "10#u6#d"}));
+  for (double lo : {1e-9, 3e-4, 0.07, 0.9, 1.0, 42.0, 7e5})
+    for (double f : {1.05, 1.3, 2.0, 3.3, 10.0, 31.0, 99.0, 1e3, 1e6, 1e12})
+      for (int max_ticks : {3, 6, 10}) {
+        const auto t = detail::log_ticks(lo, lo * f, max_ticks);
+        EXPECT_GE(t.size(), 3u) << lo << " x " << f;
+        EXPECT_LE(t.size(), static_cast<size_t>(std::max(max_ticks, 7))) << lo << " x " << f;  // 7: see log_ticks
+        if (f >= 10 && max_ticks >= 6) {  // 3 on an axis of 1 decade: 1, 2, 5, 10 (not evenly spaced)
+          EXPECT_LE(t.size(), static_cast<size_t>(max_ticks)) << lo << " x " << f;
+        }
+        for (double v : values(t)) EXPECT_TRUE(v >= lo * (1 - 1e-9) && v <= lo * f * (1 + 1e-9)) << v;
+      }
+  EXPECT_THROW(detail::log_ticks(0, 1, 5), hpml::Error);
+}
+
+// Curves in plot-area fractions: x from 0 to 1 with y = f(x).
+detail::Curve curve(double (*f)(double)) {
+  detail::Curve c;
+  for (int i = 0; i <= 20; ++i) c.push_back({i / 20.0, f(i / 20.0)});
+  return c;
+}
+
+TEST(PlotRules, TheLegendGoesWhereTheCurvesAreNot) {
+  using P = detail::LegendPlace;
+  // Accuracy curves: a quick rise, then flat near the top: the upper right is full.
+  const std::vector<detail::Curve> rising{curve([](double x) { return 0.95 - 0.7 * std::exp(-8 * x); }),
+                                          curve([](double x) { return 0.9 - 0.7 * std::exp(-8 * x); })};
+  EXPECT_EQ(detail::legend_place(rising, 0.3, 0.2), P::bottom_right);
+  // Loss curves: a fall, then flat near the bottom.
+  const std::vector<detail::Curve> falling{curve([](double x) { return 0.05 + 0.9 * std::exp(-8 * x); })};
+  EXPECT_EQ(detail::legend_place(falling, 0.3, 0.2), P::top_right);
+  // Rising from the lower left to the upper right: the upper left.
+  EXPECT_EQ(detail::legend_place({curve([](double x) { return x; })}, 0.3, 0.2), P::top_left);
+  // Curves through every corner: outside, or for a wide legend the least covered corner.
+  const std::vector<detail::Curve> everywhere{curve([](double x) { return x; }), curve([](double x) { return 1 - x; }),
+                                              curve([](double) { return 0.97; }), curve([](double) { return 0.03; })};
+  EXPECT_EQ(detail::legend_place(everywhere, 0.3, 0.2), P::outside_right);
+  const std::vector<detail::Curve> mostly{curve([](double x) { return x; }), curve([](double x) { return 1 - x; }),
+                                          curve([](double x) { return x < 0.5 ? 0.97 : 0.5; })};
+  EXPECT_EQ(detail::legend_place(mostly, 0.6, 0.2), P::bottom_right);
+  // A segment through the box counts though both its ends lie outside it.
+  const detail::Curve across{{0.0, 0.9}, {1.0, 0.9}};
+  EXPECT_GT(detail::points_under({across}, 0.6, 0.98, 0.7, 0.98), 0);
+  EXPECT_EQ(detail::points_under({{{0.0, 0.9}, {std::nan(""), 0.5}, {1.0, 0.9}}}, 0.4, 0.6, 0.7, 0.98), 0);
+}
+
+hpml::plot::Chart panel(double lo, double hi, double band_lo = std::nan("")) {
+  Series s{"train", {1, 2, 3, 4, 5}, {lo, (lo + hi) / 2, hi, std::nan(""), hi}, {}, {}};
+  if (!std::isnan(band_lo)) s.lo = {band_lo, lo, lo, lo, lo}, s.hi = {hi, hi, hi, hi, hi};
+  return Chart{.title = "panel", .xlabel = "epoch", .ylabel = "accuracy", .series = {s}, .integer_x = true};
+}
+
+TEST(PlotRules, TheSharedYRangeOfFourPanelsCoversThemAll) {
+  const std::vector<Chart> four{panel(0.80, 0.83), panel(0.70, 0.84), panel(0.68, 0.86, 0.62), panel(0.75, 0.85)};
+  EXPECT_EQ(detail::shared_y_range(four), (std::array<double, 2>{0.62, 0.86}));
+  EXPECT_TRUE(std::isnan(detail::shared_y_range({Chart{}, Chart{}})[0]));
+  std::vector<Chart> mixed = four;
+  mixed[2].log_y = true;
+  EXPECT_THROW(detail::shared_y_range(mixed), hpml::Error);
+}
+
+TEST(PlotRules, FashionMnistNamesFitAConfusionMatrixWithoutOverlapping) {
+  const std::vector<std::string> names{"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                                       "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+  const double w = 246.9, ch = 4.2;  // a 700-pixel page in mm, and PLplot's character height on it
+  const auto l = detail::heat_layout(names, w, w, ch);
+  EXPECT_EQ(l.angle, 45);  // "T-shirt/top" is wider than a cell
+  const double text = detail::kTextHeight * ch * l.label_scale;
+  EXPECT_LE(text, l.cell * std::sqrt(0.5)) << "turned labels overlap their neighbours";
+  EXPECT_LE(text, l.cell) << "row labels overlap";
+  EXPECT_GE(l.gx0, l.widest + 2 * ch) << "row labels and the y title do not fit left of the grid";
+  EXPECT_GE(l.gy0, l.below + 2 * ch) << "column labels and the x title do not fit under the grid";
+  EXPECT_LE(l.gx0 + l.side, w);
+  EXPECT_LE(l.gy0 + l.side, w);
+  EXPECT_GT(l.value_scale, 0);
+  // Short names stay level; 30 long ones stand upright, without the values that no longer fit.
+  EXPECT_EQ(detail::heat_layout({"0", "1", "2", "3"}, w, w, ch).angle, 0);
+  std::vector<std::string> many;
+  for (int i = 0; i < 30; ++i) many.push_back("class number " + std::to_string(i));
+  const auto m = detail::heat_layout(many, w, w, ch);
+  EXPECT_EQ(m.angle, 90);
+  EXPECT_LE(detail::kTextHeight * ch * m.label_scale, m.cell);
+  EXPECT_EQ(m.value_scale, 0);
+  EXPECT_EQ(detail::heat_label("#1"), "##1");  // PLplot's escape character, written as itself
+  EXPECT_EQ(detail::heat_label(std::string(30, 'a')), std::string(24, 'a') + "..");
+  // Cut on a character's boundary: 23 + 2 bytes keeps 23, 22 + 2 keeps all 24.
+  EXPECT_EQ(detail::heat_label(std::string(23, 'a') + "\u00e9\u00e9"), std::string(23, 'a') + "..");
+  EXPECT_EQ(detail::heat_label(std::string(22, 'a') + "\u00e9\u00e9"), std::string(22, 'a') + "\u00e9..");
+}
+
+// ---- The rules in the drawn files ----
+
+size_t count(const std::vector<std::string>& texts, const std::string& want) {
+  return static_cast<size_t>(std::count(texts.begin(), texts.end(), want));
+}
+
+TEST(Plot, AnIntegerXAxisIsLabelledInWholeEpochs) {
+  hpml::testing::TempDir dir("hpml_plot");
+  // y far from the x labels' numbers, so that the texts below can only be x labels.
+  Chart c{.title = "loss", .xlabel = "epoch", .ylabel = "loss", .integer_x = true};
+  c.series.push_back(Series{"train", {1, 2, 3}, {14, 12, 11}, {}, {}});
+  hpml::plot::save(c, dir.file("int"), 640, 400);
+  expect_files(dir.file("int"), 640, 400);
+  const auto texts = svg_texts(read(dir.file("int.svg")));
+  for (const char* want : {"1", "2", "3"}) EXPECT_EQ(count(texts, want), 1u) << want;
+  for (const char* never : {"1.5", "2.5", "1.0"}) EXPECT_EQ(count(texts, never), 0u) << never;
+}
+
+TEST(Plot, ALogAxisOverLessThanADecadeShowsItsLabels) {
+  hpml::testing::TempDir dir("hpml_plot");
+  Chart c{.title = "loss", .xlabel = "epoch", .ylabel = "loss", .log_y = true, .integer_x = true};
+  c.series.push_back(Series{"train", {10, 20, 30, 40}, {4, 2, 0.6, 0.3}, {}, {}});  // x labels 10, 20, ...
+  hpml::plot::save(c, dir.file("log"), 640, 400);
+  const auto texts = svg_texts(read(dir.file("log.svg")));
+  for (const char* want : {"0.5", "1", "2"}) EXPECT_EQ(count(texts, want), 1u) << want;
+}
+
+TEST(Plot, AGridHasOnePageTitleAndWithSharedYTheSameYLabelsOnEveryPanel) {
+  hpml::testing::TempDir dir("hpml_plot");
+  const std::vector<Chart> four{panel(0.80, 0.83), panel(0.70, 0.84), panel(0.68, 0.86), panel(0.75, 0.85)};
+  auto y_labels = [&](const std::string& file) {  // label -> how many panels show it
+    std::vector<size_t> counts;
+    for (const auto& t : svg_texts(read(file)))
+      if (t.find('.') != std::string::npos) counts.push_back(count(svg_texts(read(file)), t));
+    return counts;
+  };
+  hpml::plot::save_grid(four, {.title = "decay: accuracy per epoch", .shared_y = true}, dir.file("shared"));
+  expect_files(dir.file("shared"), 1200, 900);
+  EXPECT_EQ(count(svg_texts(read(dir.file("shared.svg"))), "decay: accuracy per epoch"), 1u);
+  const auto shared = y_labels(dir.file("shared.svg"));
+  ASSERT_FALSE(shared.empty());
+  for (size_t n : shared) EXPECT_EQ(n, 4u) << "a y label missing from some panel";
+  hpml::plot::save_grid(four, 2, dir.file("own"), 800, 600);  // the old call: each panel its own range
+  expect_files(dir.file("own"), 800, 600);
+  const auto own = y_labels(dir.file("own.svg"));
+  EXPECT_TRUE(std::any_of(own.begin(), own.end(), [](size_t n) { return n != 4; }));
+  std::vector<Chart> mixed = four;
+  mixed[1].log_y = true;
+  EXPECT_THROW(hpml::plot::save_grid(mixed, {.shared_y = true}, dir.file("mixed")), hpml::Error);
+}
+
+TEST(Plot, AHeatmapWritesEveryClassNameWhole) {
+  hpml::testing::TempDir dir("hpml_plot");
+  const std::vector<std::string> names{"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                                       "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+  std::vector<std::vector<double>> m(10, std::vector<double>(10, 0.01));
+  for (size_t i = 0; i < 10; ++i) m[i][i] = 0.91;
+  hpml::plot::save_heatmap(m, names, "confusion matrix", "predicted", "true", dir.file("confusion"));
+  expect_files(dir.file("confusion"), 700, 700);
+  const auto texts = svg_texts(read(dir.file("confusion.svg")));
+  for (const auto& n : names) EXPECT_EQ(count(texts, n), 2u) << n << ": once per axis";
+  EXPECT_EQ(count(texts, "0.91"), 10u);
+  EXPECT_THROW(hpml::plot::save_heatmap({{1, 0}}, {"a"}, "t", "x", "y", dir.file("bad")), hpml::Error);
 }
 
 }  // namespace

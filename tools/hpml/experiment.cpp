@@ -277,7 +277,8 @@ int run_sweep(const Sweep& sw, const ExperimentOptions& o) {
   if (sw.name == "batch-size")
     std::printf("largest |weight difference| between %s and %s (seed 0): %.3g\n", sw.settings[0].c_str(),
                 sw.settings[1].c_str(), (seed0_weights[0] - seed0_weights[1]).abs().max().item<double>());
-  if (panels.size() <= 4) plot::save_grid(panels, 2, out + "/accuracy");
+  if (panels.size() <= 4)
+    plot::save_grid(panels, {.title = sw.title + ": accuracy per epoch", .shared_y = true}, out + "/accuracy");
   else plot::save(test_chart, out + "/accuracy");
   plot::save(loss_chart, out + "/loss");
   if (sw.name == "lr-decay") plot::save(lr_chart, out + "/lr");

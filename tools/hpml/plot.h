@@ -1,4 +1,6 @@
-// Line charts of training curves (loss, accuracy), written as PNG and SVG with PLplot.
+// Line charts of training curves (loss, accuracy), grids of them and heatmaps, written as PNG
+// and SVG with PLplot. The layout rules they follow (ticks, tick labels, where the legend goes,
+// a grid's shared y range) are pure functions in plot_rules.h.
 #pragma once
 
 #include <string>
@@ -18,6 +20,7 @@ struct Chart {
   std::vector<Series> series = {};
   bool log_y = false;  // log axes need positive data (y, lo, hi for log_y)
   bool log_x = false;
+  bool integer_x = false;  // x counts whole things (epochs): ticks at integers only (a linear x axis)
 };
 
 // Writes `path_without_extension`.png (width x height pixels) and .svg. Safe to call from any
@@ -25,12 +28,20 @@ struct Chart {
 // PLplot driver.
 void save(const Chart& c, const std::string& path_without_extension, int width = 800, int height = 500);
 
-// Several charts on one page, `columns` per row (a 2x2 figure: 4 charts, 2 columns).
+// A page of charts, `columns` per row (a 2x2 figure: 4 charts, 2 columns).
+struct Grid {
+  int columns = 2;
+  std::string title = {};  // one title over the whole page; empty: none
+  bool shared_y = false;   // the same y range on every panel (the charts must agree on log_y)
+  int width = 1200, height = 900;
+};
+void save_grid(const std::vector<Chart>& charts, const Grid& grid, const std::string& path_without_extension);
 void save_grid(const std::vector<Chart>& charts, int columns, const std::string& path_without_extension,
                int width = 1200, int height = 900);
 
 // A square matrix (a confusion matrix of rates in [0, 1]) as a white-to-blue grid with each
-// cell's value written in it, row 0 at the top; `labels` name the rows and the columns.
+// cell's value written in it, row 0 at the top; `labels` name the rows and the columns (the
+// column labels turn 45 degrees when they are wider than a cell).
 void save_heatmap(const std::vector<std::vector<double>>& m, const std::vector<std::string>& labels,
                   const std::string& title, const std::string& xlabel, const std::string& ylabel,
                   const std::string& path_without_extension, int size = 700);
