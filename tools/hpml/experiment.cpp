@@ -1,4 +1,4 @@
-// `hpml experiment NAME`: the experiments of the concepts list on the blobs task (lr-decay,
+// `hpml experiment NAME`: the experiments of docs/concepts.md on the blobs task (lr-decay,
 // momentum, lr-range, batch-size, optimizers, batchnorm, init, activations), each writing its
 // figures, a CSV and a short table; `--seeds N` repeats every run with N seeds and plots the
 // median with a min-max band; `--data sklearn` uses scikit-learn's points, `--train-acc running`
@@ -228,7 +228,7 @@ Curves run_setting(const Sweep& sw, const BlobsTask& task, size_t k, const Exper
 // One setting's accuracy panel: train and test; with --train-acc running also Keras's running
 // train accuracy (Note [Two train curves]), drawn third so that the other two keep their colours.
 plot::Chart accuracy_panel(const std::string& title, const Curves& c, bool running) {
-  plot::Chart p{.title = title, .xlabel = "epoch", .ylabel = "accuracy"};
+  plot::Chart p{.title = title, .xlabel = "epoch", .ylabel = "accuracy", .integer_x = true};
   p.series.push_back(summarize(running ? "train (end of epoch)" : "train", c.train));
   p.series.push_back(summarize("test", c.test));
   if (running) p.series.push_back(summarize("train (running, as Keras)", c.running));
@@ -244,10 +244,12 @@ int run_sweep(const Sweep& sw, const ExperimentOptions& o) {
   csv << sw.param << ",seed,epoch,train_loss,train_acc,test_acc" << (running ? ",train_acc_running" : "") << '\n';
   std::vector<plot::Chart> panels;
   plot::Chart lr_chart{.title = "learning rate per update", .xlabel = "update", .ylabel = "lr"};
-  plot::Chart loss_chart{.title = "training loss (median over seeds)", .xlabel = "epoch", .ylabel = "loss", .log_y = true};
+  plot::Chart loss_chart{.title = "training loss (median over seeds)", .xlabel = "epoch", .ylabel = "loss", .log_y = true,
+                         .integer_x = true};
   std::printf("%s: %d seed(s) per setting, %s data\n%-10s %12s %12s %12s%s\n", sw.title.c_str(), o.seeds,
               o.data.c_str(), sw.param.c_str(), "train acc", "test acc", "train loss", running ? "  running acc" : "");
-  plot::Chart test_chart{.title = "test accuracy (median over seeds)", .xlabel = "epoch", .ylabel = "accuracy"};
+  plot::Chart test_chart{.title = "test accuracy (median over seeds)", .xlabel = "epoch", .ylabel = "accuracy",
+                         .integer_x = true};
   std::vector<Tensor> seed0_weights;
   for (size_t k = 0; k < sw.settings.size(); ++k) {
     const std::string& v = sw.settings[k];

@@ -1,5 +1,5 @@
 // `hpml experiment NAME` (experiment.cpp): lr-decay, momentum, lr-range, batch-size, optimizers,
-// batchnorm, init and activations on the blobs task of the concepts list; figures, a CSV and a
+// batchnorm, init and activations on the blobs task of docs/concepts.md; figures, a CSV and a
 // table under OUT/NAME/. --data picks the points (hpml's or scikit-learn's make_blobs), --train-acc
 // how the train curve is measured.
 #pragma once

@@ -92,7 +92,7 @@ void plot_metrics(const std::string& out, bool classify) {
     lr.y.push_back(v[7]);
   }
   auto chart = [](const char* title, const char* y, std::vector<plot::Series> s) {
-    return plot::Chart{.title = title, .xlabel = "epoch", .ylabel = y, .series = std::move(s)};  // TODO(integer_x)
+    return plot::Chart{.title = title, .xlabel = "epoch", .ylabel = y, .series = std::move(s), .integer_x = true};
   };
   plot::save(chart("loss", "loss", {loss[0], loss[1], loss[2]}), out + "/loss");
   if (classify) plot::save(chart("accuracy", "accuracy", {acc[0], acc[1], acc[2]}), out + "/accuracy");
