@@ -97,6 +97,17 @@ int create_temporary(const std::string& path, std::string_view who, std::string&
 
 }  // namespace
 
+int write_fully(int fd, std::string_view bytes) {
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t w = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return w < 0 ? errno : ENOSPC;
+    done += static_cast<size_t>(w);
+  }
+  return 0;
+}
+
 void write_file_atomic(const std::string& path, std::string_view bytes, std::string_view who) {
   std::string dir, base;
   split_path(path, dir, base);
@@ -108,16 +119,9 @@ void write_file_atomic(const std::string& path, std::string_view bytes, std::str
     ::unlink(tmp.c_str());
     HPML_FAIL(who, ": ", what, " ", tmp, " failed: ", std::strerror(err));
   };
-  size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t w = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) {
-      const int err = w < 0 ? errno : ENOSPC;
-      ::close(fd);
-      fail("writing", err);
-    }
-    done += static_cast<size_t>(w);
+  if (const int err = write_fully(fd, bytes); err != 0) {
+    ::close(fd);
+    fail("writing", err);
   }
   if (::fsync(fd) != 0) {
     const int err = errno;

@@ -323,19 +323,12 @@ struct SummaryWriterState {
   // On a failure the file is cut back to its last whole record (best effort), so that readers
   // see every event written before; the writer stays broken (see the header).
   void write_pending() {
-    size_t done = 0;
-    while (done < pending.size()) {
-      const ssize_t n = ::write(fd, pending.data() + done, pending.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        const int err = n < 0 ? errno : EIO;
-        const bool cut = ::ftruncate(fd, static_cast<off_t>(written)) == 0;
-        fail(hpml::detail::str_cat(
-            "SummaryWriter: cannot write the event file ", path, ": ", std::strerror(err), " (", pending_events,
-            " events lost; ", cut ? "the file keeps the events written before" : "the file may end in a partial record",
-            ")"));
-      }
-      done += static_cast<size_t>(n);
+    if (const int err = write_fully(fd, pending); err != 0) {
+      const bool cut = ::ftruncate(fd, static_cast<off_t>(written)) == 0;
+      fail(hpml::detail::str_cat(
+          "SummaryWriter: cannot write the event file ", path, ": ", std::strerror(err), " (", pending_events,
+          " events lost; ", cut ? "the file keeps the events written before" : "the file may end in a partial record",
+          ")"));
     }
     written += pending.size();
     pending.clear();

@@ -65,6 +65,11 @@ TEST(ExperimentOptionsCli, BadValuesExit2NamingThem) {
   auto t = hpml::testing::run_cli("experiment lr-decay --train-acc keras --epochs 1 --out " + dir.path());
   EXPECT_EQ(t.status, 2) << t.out;
   EXPECT_NE(t.out.find("keras"), std::string::npos) << t.out;
+  for (const char* bad : {"--seeds 0", "--seeds 1001", "--epochs 1e3", "--epochs 0"}) {
+    auto b = hpml::testing::run_cli(std::string("experiment lr-decay ") + bad + " --out " + dir.path());
+    EXPECT_EQ(b.status, 2) << bad << "\n" << b.out;
+    EXPECT_NE(b.out.find("is not an integer in ["), std::string::npos) << bad << "\n" << b.out;
+  }
   EXPECT_FALSE(std::filesystem::exists(dir.file("lr-decay"))) << "a refused command wrote files";
 }
 

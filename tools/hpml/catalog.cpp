@@ -1,7 +1,7 @@
 // The names `hpml` offers (models, datasets, optimizers, schedules, experiments) with one line
-// each, in one table, and `hpml list`, which prints them. The names follow models.cpp,
-// schedules.cpp (kSchedules), options.cpp's help and experiment.cpp; the catalog test checks
-// that each one is accepted where it is offered.
+// each, in one table, and `hpml list`, which prints them; the errors for an unknown name list
+// them from here too. The names follow models.cpp, schedules.cpp, options.cpp's help and
+// experiment.cpp; the catalog test checks that each one is accepted where it is offered.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -9,6 +9,7 @@
 #include "catalog.h"
 #include "hpml/core/error.h"
 #include "hpml/core/file.h"
+#include "suggest.h"
 
 namespace hpml::cli {
 
@@ -65,7 +66,7 @@ std::vector<CatalogEntry> make_catalog() {
        {"--lr", "--beta1", "--beta2", "--weight-decay"}},
       {"adamw", "optimizers", "AdamW: Adam with decoupled weight decay (0.01 unless --weight-decay), lr 1e-3",
        {"--lr", "--beta1", "--beta2", "--weight-decay"}},
-      // schedules (schedules.cpp, kSchedules)
+      // schedules (schedules.cpp)
       {"none", "schedules", "the same lr for the whole run", {}},
       {"step", "schedules", "the lr times --gamma every --step-size epochs", {"--step-size", "--gamma"}},
       {"multistep", "schedules", "the lr times --gamma at each of the --milestones epochs",
@@ -146,6 +147,13 @@ std::vector<std::string> names(std::string_view group) {
   for (const CatalogEntry& e : catalog())
     if (e.group == group) out.push_back(e.name);
   return out;
+}
+
+std::string unknown_name(std::string_view what, const std::string& value, std::string_view group) {
+  const std::vector<std::string> all = names(group);
+  std::string list;
+  for (const std::string& n : all) list += (list.empty() ? "" : ", ") + n;
+  return "unknown " + std::string(what) + " " + printable(value) + did_you_mean(value, all) + " (" + list + ")";
 }
 
 std::string list_text(const std::string& group) {

@@ -26,6 +26,10 @@ std::vector<std::string> catalog_groups();
 // The names of one group in table order; empty for a group that does not exist.
 std::vector<std::string> names(std::string_view group);
 
+// "unknown model 'cnnn' (did you mean cnn?) (logreg, linreg, mlp, cnn, lenet)": the error for
+// a `value` that is not a name of `group`.
+std::string unknown_name(std::string_view what, const std::string& value, std::string_view group);
+
 // What `hpml list GROUP` prints: one group under its heading, or every group for "". A singular
 // ("schedule") names its group too; any other name is an error naming it and the groups.
 std::string list_text(const std::string& group);

@@ -3,10 +3,8 @@
 // back as TOML into the run folder.
 #include <toml++/toml.h>
 
-#include <algorithm>
 #include <charconv>
 #include <cstdio>
-#include <set>
 #include <sstream>
 
 #include "suggest.h"
@@ -18,14 +16,11 @@ namespace {
 
 constexpr uint64_t kMaxConfigBytes = uint64_t{1} << 20;
 
-bool is_flag(std::string_view key) {
-  return key == "batchnorm" || key == "nesterov" || key == "tensorboard" || key == "quiet";
-}
-bool is_list(std::string_view key) { return key == "hidden" || key == "milestones"; }
-bool is_text(std::string_view key) {
-  static const std::set<std::string_view> text{"model", "activation", "init", "dataset", "worker-mode",
-                                               "optimizer", "schedule", "out", "resume"};
-  return text.count(key) != 0;
+// The setting of the option `--key` (its kind), or null for no such option.
+const OptionSetting* find_setting(const std::vector<OptionSetting>& all, const std::string& key) {
+  for (const OptionSetting& s : all)
+    if (s.flag == "--" + key) return &s;
+  return nullptr;
 }
 
 std::string number_text(const toml::node& v, const std::string& where) {
@@ -39,13 +34,15 @@ std::string number_text(const toml::node& v, const std::string& where) {
 }
 
 // One key of the file as arguments, or an error naming the file, the key and the value's type.
-void append_option(const std::string& key, const toml::node& v, const std::string& path, std::vector<std::string>& args) {
+void append_option(const std::string& key, OptionSetting::Kind kind, const toml::node& v, const std::string& path,
+                   std::vector<std::string>& args) {
+  using K = OptionSetting::Kind;
   const std::string where = path + ": " + printable(key, 100);
   const std::string flag = "--" + key;
-  if (is_flag(key)) {
+  if (kind == K::flag) {
     HPML_CHECK(v.is_boolean(), where, " is a switch: write ", key, " = true or false");
     if (v.as_boolean()->get()) args.push_back(flag);
-  } else if (is_list(key)) {
+  } else if (kind == K::list) {
     const toml::array* a = v.as_array();
     HPML_CHECK(a && !a->empty() && a->size() <= 1000, where, " must be an array of 1 to 1000 integers, e.g. ", key,
                " = [256, 128]");
@@ -54,7 +51,7 @@ void append_option(const std::string& key, const toml::node& v, const std::strin
       HPML_CHECK(e.is_integer(), where, " must hold integers only");
       args.push_back(std::to_string(e.as_integer()->get()));
     }
-  } else if (is_text(key)) {
+  } else if (kind == K::text) {
     HPML_CHECK(v.is_string(), where, " must be a string, e.g. ", key, " = \"...\"");
     args.push_back(flag);
     args.push_back(v.as_string()->get());
@@ -64,20 +61,21 @@ void append_option(const std::string& key, const toml::node& v, const std::strin
   }
 }
 
-std::string toml_value(const std::string& key, const std::string& value) {
-  if (is_flag(key)) return value == "1" ? "true" : "false";
-  if (is_list(key)) {
+std::string toml_value(const OptionSetting& s) {
+  using K = OptionSetting::Kind;
+  if (s.kind == K::flag) return s.value == "1" ? "true" : "false";
+  if (s.kind == K::list) {
     std::string out = "[";
-    std::istringstream is(value);
+    std::istringstream is(s.value);
     for (std::string v; is >> v;) out += (out.size() > 1 ? ", " : "") + v;
     return out + "]";
   }
-  if (is_text(key)) {
+  if (s.kind == K::text) {
     std::ostringstream os;
-    os << toml::value<std::string>(value);  // quoted and escaped as TOML wants
+    os << toml::value<std::string>(s.value);  // quoted and escaped as TOML wants
     return os.str();
   }
-  return value;
+  return s.value;
 }
 
 }  // namespace
@@ -93,27 +91,26 @@ std::vector<std::string> read_config_file(const std::string& path) {
   }
   std::vector<std::string> names;
   for (const std::string& n : train_option_names()) names.push_back(n.substr(2));
+  const std::vector<OptionSetting> all = settings(TrainConfig{});
   std::vector<std::string> args;
   for (const auto& [k, v] : table) {
     const std::string key(k.str());
     HPML_CHECK(key != "config", "--config ", printable(path, 300), ": a config file cannot name another (key config)");
-    HPML_CHECK(std::find(names.begin(), names.end(), key) != names.end(), "--config ", printable(path, 300),
+    const OptionSetting* setting = find_setting(all, key);
+    HPML_CHECK(setting != nullptr, "--config ", printable(path, 300),
                ": unknown option ", printable(key, 100), did_you_mean(key, names),
                " (keys are the options of hpml train without --, see hpml train --help)");
     HPML_CHECK(!v.is_table() && !v.is_array_of_tables(), "--config ", printable(path, 300), ": ", printable(key, 100),
                " is a table; options are plain keys at the top of the file");
-    append_option(key, v, "--config " + printable(path, 300), args);
+    append_option(key, setting->kind, v, "--config " + printable(path, 300), args);
   }
   return args;
 }
 
 std::string config_toml(const TrainConfig& c) {
   std::string out = "# The resolved options of this run: hpml train --config config.toml repeats it.\n";
-  for (const OptionSetting& s : settings(c)) {
-    if (!s.recorded || s.value == "default" || s.value == "10x --lr" || s.value.empty()) continue;
-    const std::string key = std::string(s.flag).substr(2);
-    out += key + " = " + toml_value(key, s.value) + "\n";
-  }
+  for (const OptionSetting& s : settings(c))
+    if (written(s)) out += std::string(s.flag).substr(2) + " = " + toml_value(s) + "\n";
   return out;
 }
 
@@ -130,7 +127,7 @@ std::string config_toml(const TrainConfig& c) {
 // depend on --epochs (step, exponential, plateau, ...); under one that spans the run (cosine,
 // linear, polynomial, warmup-cosine, onecycle) every lr after the first epoch depends on it, so
 // a resumed run cannot change it (a cosine restored with the old length would train on at lr 0).
-TrainConfig resolve_config(const TrainConfig& parsed, const std::vector<std::string>& args) {
+ResolvedRun resolve_config(const TrainConfig& parsed, const std::vector<std::string>& args) {
   std::vector<std::string> file_args;
   if (!parsed.config.empty()) file_args = read_config_file(parsed.config);
   auto layered = [&](const TrainConfig& base) {
@@ -138,10 +135,11 @@ TrainConfig resolve_config(const TrainConfig& parsed, const std::vector<std::str
     return overlay(from_file, args, "hpml train");
   };
   TrainConfig c = parsed.config.empty() ? parsed : layered(TrainConfig{});
-  if (c.resume.empty()) return c;
+  if (c.resume.empty()) return {c, std::nullopt};
 
   const std::string source = c.resume;
-  const TrainConfig recorded = recorded_config(load_run_checkpoint(source, "--resume").metadata, source);
+  io::CheckpointState state = load_run_checkpoint(source, "--resume");
+  const TrainConfig recorded = recorded_config(state.metadata, source);
   TrainConfig merged = layered(recorded);
   std::vector<std::string> diff = resume_differences(recorded, merged);
   if (merged.epochs != recorded.epochs && schedule_spans_the_run(recorded.schedule))
@@ -155,7 +153,7 @@ TrainConfig resolve_config(const TrainConfig& parsed, const std::vector<std::str
               "options; only --epochs (unless the schedule spans the run), --stop-after, --early-stop, --out, "
               "--workers, --worker-mode, --loader-timeout, --threads, --tensorboard and --quiet may change");
   }
-  return merged;
+  return {merged, std::move(state)};
 }
 
 }  // namespace hpml::cli

@@ -15,6 +15,7 @@
 #include "experiment.h"
 #include "hpml/core/file.h"
 #include "plot.h"
+#include "train.h"  // int_in, kMaxEpochs
 
 namespace hpml::cli {
 
@@ -331,8 +332,9 @@ int gradient_norms(const ExperimentOptions& o) {
 
 void add_experiment_options(CLI::App& app, ExperimentOptions& o) {
   app.add_option("name", o.name, kExperiments)->required();
-  app.add_option("--seeds", o.seeds, "seeds per setting (median and min-max band)")->capture_default_str();
-  app.add_option("--epochs", o.epochs, "epochs per run")->capture_default_str();
+  app.add_option("--seeds", o.seeds, "seeds per setting (median and min-max band)")
+      ->check(int_in(1, 1000))->capture_default_str();
+  app.add_option("--epochs", o.epochs, "epochs per run")->check(int_in(1, kMaxEpochs))->capture_default_str();
   app.add_option("--out", o.out, "output folder")->capture_default_str();
   app.add_option("--data", o.data,
                  "default: hpml's make_blobs (seed 1); sklearn: scikit-learn's make_blobs(n_samples=1000, centers=3, "
@@ -349,12 +351,6 @@ void add_experiment_options(CLI::App& app, ExperimentOptions& o) {
 int experiment(const ExperimentOptions& o) {
   const std::string& name = o.name;
   const int epochs = o.epochs;
-  HPML_CHECK(o.seeds >= 1 && o.seeds <= 1000, "--seeds must be in [1, 1000], got ", o.seeds);
-  HPML_CHECK(epochs >= 1 && epochs <= 1000000, "--epochs must be in [1, 1000000], got ", epochs);
-  HPML_CHECK(o.data == "default" || o.data == "sklearn", "--data must be default or sklearn, got ",
-             printable(o.data, 100));
-  HPML_CHECK(o.train_acc == "pass" || o.train_acc == "running", "--train-acc must be pass or running, got ",
-             printable(o.train_acc, 100));
   auto numeric = [&](std::string title, std::string param, std::vector<double> values,
                      std::function<Recipe(double)> recipe) {
     std::vector<std::string> labels;

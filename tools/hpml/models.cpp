@@ -6,7 +6,6 @@
 #include <map>
 
 #include "catalog.h"
-#include "suggest.h"
 #include "train.h"
 
 namespace hpml::cli {
@@ -123,7 +122,7 @@ DataSplits make_data(const TrainConfig& c) {
     out = labelled(t.features, t.labels, classes, d.substr(4) + ": " + std::to_string(t.features.size(0)) + " rows",
                    c.val_split);
   } else {
-    HPML_FAIL("unknown dataset ", printable(d), did_you_mean(d, names("datasets")), " (fashion-mnist, mnist:PATH, blobs, moons, regression, csv:PATH)");
+    HPML_FAIL(unknown_name("dataset", d, "datasets"));
   }
   if (out.class_names.empty())
     for (int64_t k = 0; k < out.classes; ++k) out.class_names.push_back(std::to_string(k));
@@ -199,7 +198,7 @@ std::vector<LayerSpec> plan_model(const TrainConfig& c, const DataSplits& d) {
     act();
     linear(84, d.classes);
   } else {
-    HPML_CHECK(false, "unknown model ", printable(c.model), did_you_mean(c.model, names("models")), " (logreg, linreg, mlp, cnn, lenet)");
+    HPML_FAIL(unknown_name("model", c.model, "models"));
   }
   return plan;
 }
@@ -303,8 +302,7 @@ std::unique_ptr<optim::Optimizer> make_optimizer(const TrainConfig& c, const Ten
   if (o == "adamw")
     return std::make_unique<optim::AdamW>(
         params, optim::AdamWOptions{.lr = lr(1e-3), .betas = {c.beta1, c.beta2}, .weight_decay = c.weight_decay > 0 ? c.weight_decay : 1e-2});
-  HPML_CHECK(false, "unknown optimizer ", printable(o), did_you_mean(o, names("optimizers")), " (sgd, adagrad, adadelta, rmsprop, adam, adamw)");
-  return nullptr;
+  HPML_FAIL(unknown_name("optimizer", o, "optimizers"));
 }
 
 }  // namespace hpml::cli

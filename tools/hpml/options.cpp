@@ -14,8 +14,6 @@
 
 namespace hpml::cli {
 
-namespace {
-
 // Note [Bounded options]
 // Every number from the command line (or from a checkpoint's recorded arguments) is parsed whole
 // (`12abc`, `1e3` for an integer, `nan`, `inf` and values past int64 are refused, not clamped) and
@@ -34,11 +32,13 @@ CLI::Validator int_in(int64_t lo, int64_t hi) {
       "INT in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
 }
 
+namespace {
 std::string show(double v) {
   std::ostringstream os;
   os << v;
   return os.str();
 }
+}  // namespace
 
 CLI::Validator real_in(double lo, double hi) {
   return CLI::Validator(
@@ -52,8 +52,8 @@ CLI::Validator real_in(double lo, double hi) {
       "NUMBER in [" + show(lo) + ", " + show(hi) + "]");
 }
 
+namespace {
 constexpr int64_t kMaxWidth = 1 << 16;  // a layer's width: keeps every shape product far from overflow
-
 }  // namespace
 
 void add_train_options(CLI::App& app, TrainConfig& tc) {
@@ -144,6 +144,21 @@ std::string text(const T& v) {
     return os.str();
   }
 }
+
+// One option's setting; its kind follows from the field's C++ type.
+template <typename T>
+OptionSetting option(const char* flag, const T& v, bool may_change, bool recorded = true) {
+  using K = OptionSetting::Kind;
+  const K kind = std::is_same_v<T, std::string>            ? K::text
+                 : std::is_same_v<T, bool>                 ? K::flag
+                 : std::is_same_v<T, std::vector<int64_t>> ? K::list
+                                                           : K::number;
+  return {flag, text(v), may_change, recorded, kind};
+}
+// A number left to the run to choose (--lr: the optimizer's usual one): `shown` instead of a value.
+OptionSetting unset(const char* flag, const char* shown) {
+  return {flag, shown, false, true, OptionSetting::Kind::number, false};
+}
 }  // namespace
 
 std::vector<OptionSetting> settings(const TrainConfig& c) {
@@ -151,48 +166,46 @@ std::vector<OptionSetting> settings(const TrainConfig& c) {
   // logs; every other option decides the model, the data or the update and must stay as
   // recorded (--epochs only where the schedule does not span the run: resolve_config).
   return {
-      {"--model", text(c.model), false},          {"--hidden", text(c.hidden), false},
-      {"--activation", text(c.activation), false}, {"--batchnorm", text(c.batchnorm), false},
-      {"--dropout", text(c.dropout), false},      {"--init", text(c.init), false},
-      {"--dataset", text(c.dataset), false},      {"--val-split", text(c.val_split), false},
-      {"--epochs", text(c.epochs), true},
-      {"--batch-size", text(c.batch_size), false}, {"--workers", text(c.workers), true},
-      {"--worker-mode", text(c.worker_mode), true}, {"--loader-timeout", text(c.loader_timeout), true},
-      {"--optimizer", text(c.optimizer), false},  {"--lr", c.lr < 0 ? "default" : text(c.lr), false},
-      {"--momentum", text(c.momentum), false},    {"--weight-decay", text(c.weight_decay), false},
-      {"--nesterov", text(c.nesterov), false},    {"--beta1", text(c.beta1), false},
-      {"--beta2", text(c.beta2), false},          {"--schedule", text(c.schedule), false},
-      {"--step-size", text(c.step_size), false},  {"--milestones", text(c.milestones), false},
-      {"--gamma", text(c.gamma), false},          {"--decay", text(c.decay), false},
-      {"--warmup-epochs", text(c.warmup_epochs), false}, {"--factor", text(c.factor), false},
-      {"--power", text(c.power), false},          {"--t0", text(c.t0), false},
-      {"--t-mult", text(c.t_mult), false},        {"--max-lr", c.max_lr < 0 ? "10x --lr" : text(c.max_lr), false},
-      {"--patience", text(c.patience), false},    {"--early-stop", text(c.early_stop), true},
-      {"--accumulate", text(c.accumulate), false},
-      {"--clip", text(c.clip), false},            {"--seed", text(c.seed), false},
-      {"--threads", text(c.threads), true},       {"--out", text(c.out), true},
-      {"--tensorboard", text(c.tensorboard), true},
-      {"--resume", text(c.resume), true, false},  {"--config", text(c.config), true, false},
-      {"--stop-after", text(c.stop_after), true, false}, {"--quiet", text(c.quiet), true, false},
+      option("--model", c.model, false),           option("--hidden", c.hidden, false),
+      option("--activation", c.activation, false), option("--batchnorm", c.batchnorm, false),
+      option("--dropout", c.dropout, false),       option("--init", c.init, false),
+      option("--dataset", c.dataset, false),       option("--val-split", c.val_split, false),
+      option("--epochs", c.epochs, true),          option("--batch-size", c.batch_size, false),
+      option("--workers", c.workers, true),        option("--worker-mode", c.worker_mode, true),
+      option("--loader-timeout", c.loader_timeout, true), option("--optimizer", c.optimizer, false),
+      c.lr < 0 ? unset("--lr", "default") : option("--lr", c.lr, false),
+      option("--momentum", c.momentum, false),     option("--weight-decay", c.weight_decay, false),
+      option("--nesterov", c.nesterov, false),     option("--beta1", c.beta1, false),
+      option("--beta2", c.beta2, false),           option("--schedule", c.schedule, false),
+      option("--step-size", c.step_size, false),   option("--milestones", c.milestones, false),
+      option("--gamma", c.gamma, false),           option("--decay", c.decay, false),
+      option("--warmup-epochs", c.warmup_epochs, false), option("--factor", c.factor, false),
+      option("--power", c.power, false),           option("--t0", c.t0, false),
+      option("--t-mult", c.t_mult, false),
+      c.max_lr < 0 ? unset("--max-lr", "10x --lr") : option("--max-lr", c.max_lr, false),
+      option("--patience", c.patience, false),     option("--early-stop", c.early_stop, true),
+      option("--accumulate", c.accumulate, false), option("--clip", c.clip, false),
+      option("--seed", c.seed, false),             option("--threads", c.threads, true),
+      option("--out", c.out, true),                option("--tensorboard", c.tensorboard, true),
+      option("--resume", c.resume, true, false),   option("--config", c.config, true, false),
+      option("--stop-after", c.stop_after, true, false), option("--quiet", c.quiet, true, false),
   };
 }
+
+bool written(const OptionSetting& s) { return s.recorded && s.given && !s.value.empty(); }
 
 std::vector<std::string> canonical_arguments(const TrainConfig& c) {
   std::vector<std::string> args{"train"};
   for (const OptionSetting& s : settings(c)) {
-    if (!s.recorded || s.value == "default" || s.value == "10x --lr" || s.value.empty()) continue;
-    const std::string flag = s.flag;
-    if (flag == "--batchnorm" || flag == "--nesterov" || flag == "--tensorboard") {
-      if (s.value == "1") args.push_back(flag);
+    if (!written(s)) continue;
+    if (s.kind == OptionSetting::Kind::flag) {
+      if (s.value == "1") args.push_back(s.flag);
       continue;
     }
-    args.push_back(flag);
-    if (flag == "--hidden" || flag == "--milestones") {  // one argument per value
-      std::istringstream is(s.value);
-      for (std::string v; is >> v;) args.push_back(v);
-    } else {
-      args.push_back(s.value);
-    }
+    args.push_back(s.flag);
+    std::istringstream is(s.value);  // a list: one argument per value
+    if (s.kind != OptionSetting::Kind::list) args.push_back(s.value);
+    else for (std::string v; is >> v;) args.push_back(v);
   }
   return args;
 }

@@ -5,7 +5,6 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <numeric>
@@ -18,19 +17,6 @@ namespace hpml::cli {
 namespace {
 
 constexpr int64_t kSide = 28;  // what fashion-mnist and mnist:PATH models take: 1 x 28 x 28
-
-// An integer option parsed whole and bounded (Note [Bounded options] in options.cpp).
-CLI::Validator int_in(int64_t lo, int64_t hi) {
-  return CLI::Validator(
-      [lo, hi](std::string& s) -> std::string {
-        int64_t v = 0;
-        const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-        if (ec != std::errc() || end != s.data() + s.size() || v < lo || v > hi)
-          return "'" + s + "' is not an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
-        return {};
-      },
-      "INT in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
-}
 
 struct Input {
   Tensor x;          // [1, input shape...]

@@ -53,7 +53,7 @@ void write_metrics(const Run& run, const EpochMetrics& m);
 // --resume: checks the checkpoint against this run (its recorded arguments, its numbers) before
 // restoring it into the run's objects, then trims the metric files to its epochs. Every refusal
 // names the file and the value (Note [What resume checks]).
-void resume(Run& run);
+void resume(Run& run, const io::CheckpointState& state);
 // --tensorboard: an epoch's scalars (losses, accuracies, lr) and the histograms of the weights.
 void log_epoch(Run& run, const EpochMetrics& m);
 // --tensorboard: the histograms of the gradients of an epoch's last optimizer step.

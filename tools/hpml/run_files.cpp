@@ -162,9 +162,8 @@ void write_metrics(const Run& run, const EpochMetrics& m) {
 // best checkpoints for good), its epoch bounded, and the epoch, batch and step checked against
 // this run's loader and --epochs. Only then do restore()'s own checks (tensor names, shapes,
 // dtypes, optimizer state) run.
-void resume(Run& run) {
+void resume(Run& run, const io::CheckpointState& state) {
   const std::string& source = run.config.resume;
-  const io::CheckpointState state = load_run_checkpoint(source, "--resume");
   run.best_score = read_best_score(state.metadata, source);
   run.best_epoch = read_best_epoch(state.metadata, state.progress.epoch, source);
   check_progress(state.progress, run, source);

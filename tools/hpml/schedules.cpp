@@ -2,17 +2,11 @@
 // command line's options. Most step once per epoch; onecycle and cyclic step after every
 // optimizer step; plateau steps on each epoch's validation loss.
 #include "catalog.h"
-#include "suggest.h"
 #include "train.h"
 
 namespace hpml::cli {
 
 namespace {
-
-// The schedules, for the error message and --help.
-constexpr const char* kSchedules =
-    "none, step, multistep, exponential, multiplicative, constant, linear, warmup, polynomial, cosine, "
-    "cosine-restarts, cyclic, onecycle, inverse-time, warmup-cosine, chained, plateau";
 
 std::unique_ptr<optim::LRScheduler> per_epoch(const TrainConfig& c, optim::Optimizer& opt) {
   const std::string& s = c.schedule;
@@ -90,8 +84,7 @@ Schedule make_schedule(const TrainConfig& c, optim::Optimizer& opt, int64_t step
     return out;
   }
   out.scheduler = per_epoch(c, opt);
-  HPML_CHECK(out.scheduler != nullptr, "unknown schedule ", printable(s), did_you_mean(s, names("schedules")), " (",
-             kSchedules, ")");
+  HPML_CHECK(out.scheduler != nullptr, unknown_name("schedule", s, "schedules"));
   return out;
 }
 

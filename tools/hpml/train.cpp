@@ -236,13 +236,15 @@ int64_t parameter_total(const TensorList& params) {
 
 bool training_started() { return g_started; }
 
-int train(const TrainConfig& config) {
+int train(const TrainConfig& config, const io::CheckpointState* resumed) {
   Run r = build(config);
   const TrainConfig& c = r.config;
   std::filesystem::create_directories(c.out);
   std::ofstream(c.out + "/config.toml", std::ios::trunc) << config_toml(c);
   if (!c.resume.empty()) {
-    resume(r);
+    std::optional<io::CheckpointState> read;
+    if (!resumed) read = load_run_checkpoint(c.resume, "--resume");
+    resume(r, resumed ? *resumed : *read);
     r.saved_epoch = r.pos.epoch;
     if (!c.quiet)
       std::printf("resuming %s: epoch %lld, batch %lld, step %lld\n", c.resume.c_str(),
@@ -283,7 +285,8 @@ int train(const TrainConfig& config) {
 }
 
 int train_command(const TrainConfig& parsed, const std::vector<std::string>& args) {
-  return train(resolve_config(parsed, args));
+  const ResolvedRun run = resolve_config(parsed, args);
+  return train(run.config, run.resumed ? &*run.resumed : nullptr);
 }
 
 }  // namespace hpml::cli

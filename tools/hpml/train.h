@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -14,6 +15,7 @@
 
 namespace CLI {
 class App;
+class Validator;
 }
 
 namespace hpml::cli {
@@ -77,7 +79,8 @@ inline constexpr int64_t kMaxParameters = int64_t{1} << 28;  // 1 GiB of f32 wei
 // Trains as configured; returns the process exit status (0, or 130 / 143 after SIGINT / SIGTERM,
 // having written a checkpoint; 1 on a non-finite loss). The checkpoints record the resolved
 // configuration (canonical_arguments()). Errors are thrown as hpml::Error.
-int train(const TrainConfig& config);
+// `resumed` is --resume's checkpoint when the caller has read it already (resolve_config did).
+int train(const TrainConfig& config, const io::CheckpointState* resumed = nullptr);
 // `hpml train ARGS` (ARGS after "train", already checked by the parser into `parsed`): applies
 // --config and --resume (resolve_config) and trains.
 int train_command(const TrainConfig& parsed, const std::vector<std::string>& args);
@@ -86,6 +89,10 @@ int train_command(const TrainConfig& parsed, const std::vector<std::string>& arg
 bool training_started();
 
 // ---- options (options.cpp) ----------------------------------------------------------------------
+// The validators of every number option of the command (Note [Bounded options]): the value
+// parsed whole and within [lo, hi], or CLI11's error with the value and the range.
+CLI::Validator int_in(int64_t lo, int64_t hi);
+CLI::Validator real_in(double lo, double hi);
 void add_train_options(CLI::App& app, TrainConfig& config);
 // The arguments of `hpml train ...` (from "train" on) as the JSON array a checkpoint keeps as its
 // metadata "argv", and the configuration they give, read back strictly (every option must be
@@ -96,12 +103,17 @@ TrainConfig parse_recorded_arguments(const std::string& json, const std::string&
 // resumed, and whether it is recorded (--resume, --config, --stop-after and --quiet describe
 // one command, not the run).
 struct OptionSetting {
+  enum class Kind { text, number, flag, list };  // how it is written: "cnn", 0.1, a switch, "256 128"
   const char* flag;
   std::string value;
   bool may_change_on_resume;
   bool recorded = true;
+  Kind kind = Kind::text;
+  bool given = true;  // false: left to the run (--lr: the optimizer's usual one), `value` says so
 };
 std::vector<OptionSetting> settings(const TrainConfig& config);
+// Whether a checkpoint's arguments and config.toml write the setting: recorded and given.
+bool written(const OptionSetting& setting);
 // "--lr was 0.1, now 0.5" for each option that differs and may not change on --resume.
 std::vector<std::string> resume_differences(const TrainConfig& recorded, const TrainConfig& now);
 // The configuration as the argument list that gives it ("train", "--model", "cnn", ...): every
@@ -118,7 +130,11 @@ std::vector<std::string> train_option_names();
 // Note [Resolving a run's options]: --config FILE first, the command line over it; with
 // --resume, the checkpoint's recorded options, the command line over them, refusing any change
 // that would break the resumed run.
-TrainConfig resolve_config(const TrainConfig& parsed, const std::vector<std::string>& args);
+struct ResolvedRun {
+  TrainConfig config;
+  std::optional<io::CheckpointState> resumed;  // --resume's checkpoint, read once
+};
+ResolvedRun resolve_config(const TrainConfig& parsed, const std::vector<std::string>& args);
 // The options of a TOML file as arguments ("--lr", "0.1", ...): keys are option names without
 // "--"; strings, numbers, booleans (flags) and arrays of integers; anything else is refused with
 // the key and the file.

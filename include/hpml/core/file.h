@@ -36,6 +36,10 @@ std::string read_regular_file_string(const std::string& path, std::string_view w
 // See Note [Atomic writes] in src/core/file.cpp.
 void write_file_atomic(const std::string& path, std::string_view bytes, std::string_view who);
 
+// Writes every byte of `bytes` to the open file `fd`, retrying after a signal or a short write.
+// Returns 0, or the errno of the write that failed (ENOSPC when write() wrote nothing).
+int write_fully(int fd, std::string_view bytes);
+
 // `bytes` quoted and safe to print: printable ASCII is kept, a quote or backslash is escaped,
 // every other byte becomes \xNN; longer than `max_bytes` input bytes, it is cut and ends in "...".
 //   printable("a\nb\xff") == "'a\\x0ab\\xff'"
