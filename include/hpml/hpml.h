@@ -7,6 +7,7 @@
 #include "hpml/core/dtype.h"
 #include "hpml/core/error.h"
 #include "hpml/core/generator.h"
+#include "hpml/core/record.h"
 #include "hpml/core/scalar.h"
 #include "hpml/core/tensor.h"
 #include "hpml/core/threads.h"
@@ -48,3 +49,5 @@
 #include "hpml/data/sampler.h"
 #include "hpml/data/dataloader.h"
 #include "hpml/mp/mp.h"
+
+#include "hpml/profiler/profiler.h"

@@ -3,11 +3,14 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
+#include <string>
 #include <queue>
 #include <unordered_map>
 
 #include "autograd/internal.h"
 #include "hpml/core/error.h"
+#include "hpml/core/record.h"
 #include "hpml/ops/factories.h"
 #include "hpml/ops/reduce.h"
 
@@ -26,6 +29,23 @@ namespace hpml::autograd {
 // autograd::grad() runs the same walk, but only the nodes that lead to the requested inputs,
 // and captures the gradient arriving at each input instead of accumulating it into .grad.
 namespace {
+
+// The profiler's name for a node's backward, as PyTorch writes it: "max_pool2d" -> "MaxPool2dBackward".
+// Nodes already named in CamelCase (AccumulateGrad) keep their name.
+std::string backward_event_name(const char* op) {
+  std::string out;
+  if (op[0] >= 'A' && op[0] <= 'Z') return op;
+  bool upper = true;
+  for (const char* c = op; *c; ++c) {
+    if (*c == '_') {
+      upper = true;
+      continue;
+    }
+    out += upper && *c >= 'a' && *c <= 'z' ? static_cast<char>(*c - 'a' + 'A') : *c;
+    upper = false;
+  }
+  return out + "Backward";
+}
 
 struct NodeState {
   int dependencies = 0;
@@ -240,6 +260,11 @@ class GraphTask {
       }
       {
         detail::BackwardScope scope;
+        std::optional<record::Scope> event;  // "MulBackward", with the forward op's sequence number
+        if (record::on()) {
+          event.emplace(record::Kind::backward, backward_event_name(node->name()));
+          record::set_sequence_nr(node->sequence_nr());
+        }
         outs = node->apply(std::move(grads));
       }
       if (AnomalyMode::is_enabled()) check_backward_anomaly(*node, outs);

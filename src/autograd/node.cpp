@@ -5,6 +5,7 @@
 
 #include "autograd/internal.h"
 #include "hpml/core/error.h"
+#include "hpml/core/record.h"
 #include "hpml/ops/binary.h"
 
 namespace hpml::autograd {
@@ -106,6 +107,7 @@ void unpack_saved(Node& node, SmallVector<Tensor, 4>& out) {
 
 void attach(const std::shared_ptr<Node>& node, std::span<const Tensor> inputs, std::span<const Tensor> outputs,
             std::span<const Tensor> save) {
+  if (record::on()) record::set_sequence_nr(node->sequence_nr());  // links the op's event to its backward
   node->next_edges.reserve(inputs.size());
   node->input_meta.reserve(inputs.size());
   for (const Tensor& in : inputs) {

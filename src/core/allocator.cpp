@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "hpml/core/error.h"
+#include "hpml/core/record.h"
 
 namespace hpml {
 namespace {
@@ -42,6 +43,11 @@ size_t round_to_class(size_t n, int* cls) {
   return base + k * step;
 }
 
+size_t rounded(size_t n) {
+  int cls = 0;
+  return round_to_class(n, &cls);
+}
+
 class CachingCpuAllocator final : public Allocator {
  public:
   CachingCpuAllocator() {
@@ -50,6 +56,18 @@ class CachingCpuAllocator final : public Allocator {
   ~CachingCpuAllocator() override = default;  // cached blocks are released with the process
 
   void* allocate(size_t nbytes) override {
+    void* p = allocate_block(nbytes);
+    if (record::detail::memory_on() && p) record::memory_changed(static_cast<int64_t>(rounded(nbytes)), kCPU);
+    return p;
+  }
+
+  void deallocate(void* p, size_t nbytes) override {
+    if (!p) return;
+    if (record::detail::memory_on()) record::memory_changed(-static_cast<int64_t>(rounded(nbytes)), kCPU);
+    deallocate_block(p, nbytes);
+  }
+
+  void* allocate_block(size_t nbytes) {
     if (nbytes == 0) return nullptr;
     HPML_CHECK(nbytes <= kMaxBytes, "cpu allocator: cannot allocate ", nbytes, " bytes (more than 2^56)");
     int cls = 0;
@@ -82,8 +100,7 @@ class CachingCpuAllocator final : public Allocator {
     return p;
   }
 
-  void deallocate(void* p, size_t nbytes) override {
-    if (!p) return;
+  void deallocate_block(void* p, size_t nbytes) {
     int cls = 0;
     size_t size = round_to_class(nbytes, &cls);
     {

@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "hpml/core/error.h"
+#include "hpml/core/record.h"
 #include "hpml/core/file.h"
 
 namespace hpml {
@@ -109,6 +110,7 @@ int write_fully(int fd, std::string_view bytes) {
 }
 
 void write_file_atomic(const std::string& path, std::string_view bytes, std::string_view who) {
+  record::Scope event(record::Kind::io, "write_file_atomic");  // the write, fsync and rename
   std::string dir, base;
   split_path(path, dir, base);
   HPML_CHECK(!base.empty(), who, ": ", path, " names a folder, not a file");

@@ -6,6 +6,7 @@
 
 #include "data/loader_internal.h"
 #include "hpml/core/error.h"
+#include "hpml/core/record.h"
 #include "hpml/ops/factories.h"
 #include "hpml/ops/indexing.h"
 
@@ -101,9 +102,14 @@ Batch fetch_batch(const LoaderSpec& spec, const std::vector<int64_t>& indices, i
   const Dataset& ds = *spec.dataset;
   const CollateFn& collate = spec.options.collate_fn;
   try {
-    if (!collate)
-      if (auto b = ds.get_batch(indices)) return std::move(*b);
-    std::vector<Sample> samples = ds.get_many(indices);
+    std::vector<Sample> samples;
+    {
+      record::Scope fetch(record::Kind::data, "DataLoader.fetch");
+      if (!collate)
+        if (auto b = ds.get_batch(indices)) return std::move(*b);
+      samples = ds.get_many(indices);
+    }
+    record::Scope collating(record::Kind::data, "DataLoader.collate");
     return collate ? collate(samples) : default_collate(samples);
   } catch (const std::exception& e) {
     // Find the sample that fails on its own, to name it.
@@ -126,6 +132,7 @@ std::optional<Batch> fetch_iterable(const LoaderSpec& spec, std::function<std::o
   const auto& o = spec.options;
   std::vector<Sample> samples;
   try {
+    record::Scope fetch(record::Kind::data, "DataLoader.fetch");
     while (static_cast<int64_t>(samples.size()) < o.batch_size) {
       std::optional<Sample> s = next();
       if (!s) break;

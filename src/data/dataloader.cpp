@@ -10,6 +10,7 @@
 
 #include "data/loader_internal.h"
 #include "hpml/core/error.h"
+#include "hpml/core/record.h"
 
 namespace hpml::data {
 
@@ -167,6 +168,7 @@ struct DataLoader::Impl {
   }
 
   void pin_loop() {
+    record::set_thread_name("DataLoader pin_memory");
     for (;;) {
       detail::Result out;
       try {
@@ -287,7 +289,11 @@ DataLoader::Iterator& DataLoader::Iterator::operator++() {
   HPML_CHECK(loader_->impl_->epoch == epoch_, "DataLoader: this iterator belongs to epoch ", epoch_,
              ", but begin() has since started epoch ", loader_->impl_->epoch,
              "; a DataLoader runs one epoch at a time (make a second DataLoader to iterate twice at once)");
-  std::optional<Batch> b = loader_->impl_->next();
+  std::optional<Batch> b;
+  {
+    record::Scope wait(record::Kind::data, "DataLoader.next");  // the training loop waiting for a batch
+    b = loader_->impl_->next();
+  }
   if (b) {
     current_ = std::move(*b);
   } else {

@@ -12,6 +12,7 @@
 
 #include "data/loader_internal.h"
 #include "hpml/core/error.h"
+#include "hpml/core/record.h"
 #include "hpml/core/tensor_impl.h"
 
 namespace hpml::data {
@@ -116,6 +117,7 @@ Tensor pin_memory(const Tensor& t) {
 
 namespace detail {
 Batch pin_batch(const Batch& b) {
+  record::Scope scope(record::Kind::data, "DataLoader.pin_memory");
   Batch out;
   out.reserve(b.size());
   for (const Tensor& t : b) out.push_back(pin_memory(t));

@@ -18,6 +18,7 @@
 #include "data/loader_internal.h"
 #include "data/worker_state.h"
 #include "hpml/core/error.h"
+#include "hpml/core/record.h"
 #include "hpml/core/tensor_impl.h"
 #include "hpml/core/threads.h"
 #include "hpml/mp/shared_memory.h"
@@ -98,6 +99,38 @@ size_t align_up(size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
 
 // ---- the worker process -------------------------------------------------------------------
 
+// Note [Worker processes in the profile]
+// A worker process cannot write into the main process's recording. So while the main process
+// records, each task it sends says so (a byte of record::Config flags); the worker records that
+// task by itself (fetch, collate, the copy into shared memory, and any op or RECORD_FUNCTION its
+// dataset runs) and sends the events back after the batch's tensors. Both sides read the same
+// clock (CLOCK_MONOTONIC), so the main process adds them as they are, under the worker's pid,
+// and one trace shows every process.
+class WorkerRecording {
+ public:
+  explicit WorkerRecording(uint8_t flags) : on_(flags != 0) {
+    if (on_) record::start({.shapes = (flags & 2) != 0, .memory = (flags & 4) != 0});
+  }
+  ~WorkerRecording() {
+    if (on_) record::stop();
+  }
+  // The task's events as bytes (empty when not recording); ends the recording.
+  std::string take() {
+    if (!on_) return {};
+    on_ = false;
+    return record::encode_events(record::stop().events);
+  }
+
+ private:
+  bool on_;
+};
+
+uint8_t profile_flags() {
+  if (!record::on()) return 0;
+  const record::Config c = record::running_config();
+  return static_cast<uint8_t>(1 | (c.shapes ? 2 : 0) | (c.memory ? 4 : 0));
+}
+
 [[noreturn]] void fail(const std::string& why) {
   std::fprintf(stderr, "hpml DataLoader worker: %s\n", why.c_str());
   _exit(1);
@@ -135,6 +168,8 @@ void worker_main(const LoaderSpec& spec, int id, int workers, int sock) {
     const auto n = in.get<uint64_t>();
     std::vector<int64_t> indices(n);
     for (auto& i : indices) i = in.get<int64_t>();
+    const auto profile = in.get<uint8_t>();  // Note [Worker processes in the profile]
+    WorkerRecording recording(profile);
     Writer out;
     try {
       std::optional<Batch> b;
@@ -169,16 +204,20 @@ void worker_main(const LoaderSpec& spec, int id, int workers, int sock) {
         out.put(slot);
         out.str(new_name);
         out.put<uint32_t>(static_cast<uint32_t>(ts.size()));
-        size_t off = 0;
-        for (const Tensor& t : ts) {
-          off = align_up(off);
-          if (t.nbytes()) std::memcpy(static_cast<char*>(seg->data()) + off, t.data_ptr(), t.nbytes());
-          out.put<uint8_t>(static_cast<uint8_t>(t.dtype()));
-          out.put<uint8_t>(static_cast<uint8_t>(t.dim()));
-          for (int64_t s : t.sizes()) out.put(s);
-          out.put<uint64_t>(off);
-          off += t.nbytes();
+        {
+          record::Scope copy(record::Kind::data, "DataLoader.to_shared_memory");
+          size_t off = 0;
+          for (const Tensor& t : ts) {
+            off = align_up(off);
+            if (t.nbytes()) std::memcpy(static_cast<char*>(seg->data()) + off, t.data_ptr(), t.nbytes());
+            out.put<uint8_t>(static_cast<uint8_t>(t.dtype()));
+            out.put<uint8_t>(static_cast<uint8_t>(t.dim()));
+            for (int64_t s : t.sizes()) out.put(s);
+            out.put<uint64_t>(off);
+            off += t.nbytes();
+          }
         }
+        out.str(recording.take());
       }
     } catch (const std::exception& e) {
       out = Writer{};
@@ -304,6 +343,7 @@ class ProcessPool : public WorkerPool {
     m.put(slot);
     m.put<uint64_t>(task.indices.size());
     for (int64_t i : task.indices) m.put(i);
+    m.put(profile_flags());
     if (!mp::detail::send_message(w.sock, m.s)) HPML_CHECK(false, describe_death(worker, *w.process));
     ++w.in_flight;
   }
@@ -455,7 +495,18 @@ class ProcessPool : public WorkerPool {
       r.data.emplace_back(IntrusivePtr<TensorImpl>::make(st, dtype, sizes, strides,
                                                          static_cast<int64_t>(off / itemsize(dtype))));
     }
+    add_worker_events(i, *w.process, in.str());
     return r;
+  }
+
+  // The events a worker recorded for its task, under its pid (Note [Worker processes in the profile]).
+  static void add_worker_events(int id, const mp::Process& p, const std::string& bytes) {
+    if (bytes.empty() || !record::on()) return;
+    const std::string who = "DataLoader worker " + std::to_string(id) + " (pid " + std::to_string(p.pid()) + ")";
+    std::vector<record::Event> events = record::decode_events(bytes, who);
+    for (record::Event& e : events) e.pid = p.pid();
+    record::set_process_name(p.pid(), "DataLoader worker " + std::to_string(id));
+    record::add_events(std::move(events));
   }
 
   // Closes every worker's socket, gives them `grace` seconds in all to exit, then kills the rest.

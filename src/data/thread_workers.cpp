@@ -11,6 +11,7 @@
 #include "data/loader_internal.h"
 #include "data/worker_state.h"
 #include "hpml/core/error.h"
+#include "hpml/core/record.h"
 #include "hpml/core/threads.h"
 
 namespace hpml::data::detail {
@@ -83,6 +84,7 @@ class ThreadPool : public WorkerPool {
 
   void run(int w) {
     hpml::detail::set_thread_serial(true);
+    record::set_thread_name("DataLoader worker " + std::to_string(w));
     std::function<std::optional<Sample>()> iteration;
     int64_t seen_epoch = -1;
     std::unique_lock<std::mutex> lock(mu_);

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "hpml/core/error.h"
+#include "hpml/core/record.h"
 #include "hpml/core/file.h"
 #include "hpml/nn/module.h"
 #include "hpml/ops/factories.h"
@@ -182,6 +183,7 @@ std::string checkpoint_checksum(const NamedTensors& tensors, const Metadata& met
 }
 
 void save_checkpoint(const std::string& path, const CheckpointState& state) {
+  record::Scope event(record::Kind::io, "io::save_checkpoint");
   auto [tensors, meta] = to_file(state);
   meta["hpml.checksum"] = checkpoint_checksum(tensors, meta);
   try {
@@ -192,6 +194,7 @@ void save_checkpoint(const std::string& path, const CheckpointState& state) {
 }
 
 CheckpointState load_checkpoint(const std::string& path) {
+  record::Scope event(record::Kind::io, "io::load_checkpoint");
   const std::vector<uint8_t> bytes = read_regular_file(path, "load_checkpoint");
   Metadata meta;
   NamedTensors tensors;

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "hpml/core/error.h"
+#include "hpml/core/record.h"
 #include "hpml/core/file.h"
 #include "hpml/nn/module.h"
 #include "hpml/ops/factories.h"
@@ -247,10 +248,12 @@ NamedTensors parse_safetensors(const uint8_t* data, size_t size, const std::stri
 }
 
 void save_safetensors(const std::string& path, const NamedTensors& tensors, const Metadata& metadata) {
+  record::Scope event(record::Kind::io, "io::save_safetensors");
   write_file_atomic(path, serialize_safetensors(tensors, metadata), "save_safetensors");
 }
 
 NamedTensors load_safetensors(const std::string& path, Metadata* metadata) {
+  record::Scope event(record::Kind::io, "io::load_safetensors");
   const std::vector<uint8_t> bytes = read_regular_file(path, "load_safetensors");
   return parse_safetensors(bytes.data(), bytes.size(), path, metadata);
 }

@@ -1,6 +1,7 @@
 // nn::functional layers: linear, dropout, embedding, softmax. Losses are in loss.cpp.
 #include "hpml/nn/functional.h"
 
+#include "hpml/core/record.h"
 #include "hpml/ops/binary.h"
 #include "hpml/ops/factories.h"
 #include "hpml/ops/indexing.h"
@@ -11,6 +12,7 @@
 namespace hpml::nn::functional {
 
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  HPML_RECORD_OP("linear", x, weight, bias);
   HPML_CHECK(x.defined() && weight.defined(), "linear: input and weight must be defined");
   HPML_CHECK(weight.dim() == 2, "linear: weight must be 2-d [out_features, in_features], got shape ", weight.sizes());
   HPML_CHECK(x.dim() >= 1 && x.sizes().back() == weight.sizes()[1], "linear: input has ",
@@ -26,6 +28,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
 }
 
 Tensor dropout(const Tensor& x, double p, bool training, Generator* gen) {
+  HPML_RECORD_OP("dropout", x);
   HPML_CHECK(p >= 0 && p <= 1, "dropout: probability has to be between 0 and 1, but got ", p);
   HPML_CHECK(x.defined(), "dropout: input is undefined");
   if (!training || p == 0) return x;
@@ -37,6 +40,7 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator* gen) {
 }
 
 Tensor embedding(const Tensor& indices, const Tensor& weight, std::optional<int64_t> padding_idx) {
+  HPML_RECORD_OP("embedding", indices, weight);
   HPML_CHECK(indices.defined() && weight.defined(), "embedding: indices and weight must be defined");
   HPML_CHECK(indices.dtype() == kInt64 || indices.dtype() == kInt32, "embedding: indices must be i64 or i32, got ",
              indices.dtype());

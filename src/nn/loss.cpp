@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "hpml/autograd/node.h"
+#include "hpml/core/record.h"
 #include "hpml/nn/functional.h"
 #include "hpml/ops/binary.h"
 #include "hpml/ops/factories.h"
@@ -110,16 +111,19 @@ Tensor nll_fused(const Tensor& x, const Tensor& t, const Tensor& weight, int64_t
 }  // namespace
 
 Tensor mse_loss(const Tensor& input, const Tensor& target, LossOptions o) {
+  HPML_RECORD_OP("mse_loss", input, target);
   check_pair("mse_loss", input, target);
   return reduce((input - target).square(), o.reduction);
 }
 
 Tensor l1_loss(const Tensor& input, const Tensor& target, LossOptions o) {
+  HPML_RECORD_OP("l1_loss", input, target);
   check_pair("l1_loss", input, target);
   return reduce((input - target).abs(), o.reduction);
 }
 
 Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, SmoothL1Options o) {
+  HPML_RECORD_OP("smooth_l1_loss", input, target);
   check_pair("smooth_l1_loss", input, target);
   HPML_CHECK(o.beta >= 0, "smooth_l1_loss: beta must be non-negative, got ", o.beta);
   if (o.beta == 0) {
@@ -146,6 +150,7 @@ Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, SmoothL1Options
 }
 
 Tensor huber_loss(const Tensor& input, const Tensor& target, HuberOptions o) {
+  HPML_RECORD_OP("huber_loss", input, target);
   check_pair("huber_loss", input, target);
   HPML_CHECK(o.delta > 0, "huber_loss: delta must be positive, got ", o.delta);
   Tensor d = (input - target).abs();
@@ -154,6 +159,7 @@ Tensor huber_loss(const Tensor& input, const Tensor& target, HuberOptions o) {
 }
 
 Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, BCEOptions o) {
+  HPML_RECORD_OP("binary_cross_entropy", input, target);
   check_pair("binary_cross_entropy", input, target);
   {
     NoGradGuard ng;
@@ -185,6 +191,7 @@ Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, BCEOption
 }
 
 Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target, BCEOptions o) {
+  HPML_RECORD_OP("binary_cross_entropy_with_logits", input, target);
   check_pair("binary_cross_entropy_with_logits", input, target);
   const Tensor& pw = o.pos_weight;
   Tensor loss;
@@ -213,6 +220,7 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& targe
 }
 
 Tensor nll_loss(const Tensor& input, const Tensor& target, NLLOptions o) {
+  HPML_RECORD_OP("nll_loss", input, target);
   HPML_CHECK(input.defined() && target.defined(), "nll_loss: input and target must be defined");
   HPML_CHECK(input.dim() >= 1, "nll_loss: input must have at least 1 dimension, got a 0-d tensor");
   HPML_CHECK(target.dtype() == kInt64, "nll_loss: target must hold class indices (i64), got ", target.dtype(),
@@ -257,6 +265,7 @@ Tensor nll_loss(const Tensor& input, const Tensor& target, NLLOptions o) {
 }
 
 Tensor cross_entropy(const Tensor& input, const Tensor& target, CrossEntropyOptions o) {
+  HPML_RECORD_OP("cross_entropy", input, target);
   HPML_CHECK(input.defined() && target.defined(), "cross_entropy: input and target must be defined");
   HPML_CHECK(input.is_floating_point(), "cross_entropy: input (logits) must be floating point, got ", input.dtype());
   HPML_CHECK(o.label_smoothing >= 0 && o.label_smoothing <= 1,
@@ -305,6 +314,7 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, CrossEntropyOpti
 }
 
 Tensor kl_div(const Tensor& input, const Tensor& target, KLDivOptions o) {
+  HPML_RECORD_OP("kl_div", input, target);
   check_pair("kl_div", input, target);
   // target (log target - input), with 0 log 0 = 0
   Tensor loss = o.log_target ? exp(target) * (target - input)

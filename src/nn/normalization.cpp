@@ -1,6 +1,7 @@
 // batch_norm (checks, then the fused op of hpml/ops/normalization.h), layer_norm and group_norm
 // (composed from ops; gradients come from autograd).
 #include "hpml/autograd/grad_mode.h"
+#include "hpml/core/record.h"
 #include "hpml/nn/functional.h"
 #include "hpml/ops/binary.h"
 #include "hpml/ops/normalization.h"
@@ -20,6 +21,7 @@ Tensor per_channel(const Tensor& t, const Tensor& x) {
 
 Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
                   const Tensor& bias, bool training, double momentum, double eps) {
+  HPML_RECORD_OP("batch_norm", x, running_mean, running_var, weight, bias);
   HPML_CHECK(x.defined() && x.dim() >= 2, "batch_norm: expected an input of shape [N, C, *], got ",
              x.defined() ? x.sizes() : IntArrayRef());
   HPML_CHECK(x.is_floating_point(), "batch_norm: expected a floating input, got ", x.dtype());
@@ -37,6 +39,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
 }
 
 Tensor layer_norm(const Tensor& x, IntArrayRef normalized_shape, const Tensor& weight, const Tensor& bias, double eps) {
+  HPML_RECORD_OP("layer_norm", x, weight, bias);
   HPML_CHECK(x.defined() && x.is_floating_point(), "layer_norm: expected a floating input");
   const int64_t k = static_cast<int64_t>(normalized_shape.size());
   HPML_CHECK(k >= 1 && x.dim() >= k && IntArrayRef(x.sizes().data() + x.dim() - k, static_cast<size_t>(k)) == normalized_shape,
@@ -56,6 +59,7 @@ Tensor layer_norm(const Tensor& x, IntArrayRef normalized_shape, const Tensor& w
 }
 
 Tensor group_norm(const Tensor& x, int64_t G, const Tensor& weight, const Tensor& bias, double eps) {
+  HPML_RECORD_OP("group_norm", x, weight, bias);
   HPML_CHECK(x.defined() && x.dim() >= 2 && x.is_floating_point(), "group_norm: expected a floating input [N, C, *]");
   const int64_t N = x.sizes()[0], C = x.sizes()[1];
   HPML_CHECK(G > 0 && C % G == 0, "group_norm: num_groups (", G, ") must divide the number of channels (", C, ")");

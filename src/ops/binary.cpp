@@ -3,6 +3,7 @@
 #include "hpml/ops/binary.h"
 
 #include "hpml/autograd/node.h"
+#include "hpml/core/record.h"
 #include "hpml/ops/factories.h"
 #include "hpml/ops/reduce.h"
 #include "hpml/ops/unary.h"
@@ -92,6 +93,7 @@ Tensor& binary_out(const char* name, Tensor& out, const Tensor& a, const Tensor&
 }  // namespace
 
 Tensor add(const Tensor& a, const Tensor& b, const Scalar& alpha) {
+  HPML_RECORD_OP("add", a, b);
   ops::check_defined("add", a, "first input");
   ops::check_defined("add", b, "second input");
   DType dt = ops::result_type(a, b);
@@ -108,6 +110,7 @@ Tensor add(const Tensor& a, const Tensor& b, const Scalar& alpha) {
 }
 
 Tensor sub(const Tensor& a, const Tensor& b, const Scalar& alpha) {
+  HPML_RECORD_OP("sub", a, b);
   ops::check_defined("sub", a, "first input");
   ops::check_defined("sub", b, "second input");
   HPML_CHECK(a.dtype() != kBool && b.dtype() != kBool,
@@ -125,6 +128,7 @@ Tensor sub(const Tensor& a, const Tensor& b, const Scalar& alpha) {
 }
 
 Tensor mul(const Tensor& a, const Tensor& b) {
+  HPML_RECORD_OP("mul", a, b);
   ops::check_defined("mul", a, "first input");
   ops::check_defined("mul", b, "second input");
   DType dt = ops::result_type(a, b);
@@ -138,6 +142,7 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 }
 
 Tensor div(const Tensor& a, const Tensor& b, std::optional<std::string_view> rounding_mode) {
+  HPML_RECORD_OP("div", a, b);
   ops::check_defined("div", a, "first input");
   ops::check_defined("div", b, "second input");
   DType dt = ops::result_type(a, b);
@@ -171,6 +176,7 @@ Tensor div(const Tensor& a, const Tensor& b, std::optional<std::string_view> rou
 }
 
 Tensor pow(const Tensor& a, const Tensor& e) {
+  HPML_RECORD_OP("pow", a, e);
   ops::check_defined("pow", a, "base");
   ops::check_defined("pow", e, "exponent");
   DType dt = ops::result_type(a, e);
@@ -196,6 +202,7 @@ Tensor pow(const Scalar& a, const Tensor& e) { return pow(ops::wrap_scalar(a, e.
 
 #define HPML_MINMAX(name, kop, loses)                                                                   \
   Tensor name(const Tensor& a, const Tensor& b) {                                                      \
+    HPML_RECORD_OP(#name, a, b);                                                                       \
     ops::check_defined(#name, a, "first input");                                                      \
     ops::check_defined(#name, b, "second input");                                                     \
     DType dt = ops::result_type(a, b);                                                                 \
@@ -214,16 +221,41 @@ HPML_MINMAX(maximum, maximum, lt)
 HPML_MINMAX(minimum, minimum, gt)
 #undef HPML_MINMAX
 
-Tensor eq(const Tensor& a, const Tensor& b) { return compare(BinaryOp::eq, "eq", a, b); }
-Tensor ne(const Tensor& a, const Tensor& b) { return compare(BinaryOp::ne, "ne", a, b); }
-Tensor lt(const Tensor& a, const Tensor& b) { return compare(BinaryOp::lt, "lt", a, b); }
-Tensor le(const Tensor& a, const Tensor& b) { return compare(BinaryOp::le, "le", a, b); }
-Tensor gt(const Tensor& a, const Tensor& b) { return compare(BinaryOp::gt, "gt", a, b); }
-Tensor ge(const Tensor& a, const Tensor& b) { return compare(BinaryOp::ge, "ge", a, b); }
-Tensor logical_and(const Tensor& a, const Tensor& b) { return compare(BinaryOp::logical_and, "logical_and", a, b); }
-Tensor logical_or(const Tensor& a, const Tensor& b) { return compare(BinaryOp::logical_or, "logical_or", a, b); }
+Tensor eq(const Tensor& a, const Tensor& b) {
+  HPML_RECORD_OP("eq", a, b);
+  return compare(BinaryOp::eq, "eq", a, b);
+}
+Tensor ne(const Tensor& a, const Tensor& b) {
+  HPML_RECORD_OP("ne", a, b);
+  return compare(BinaryOp::ne, "ne", a, b);
+}
+Tensor lt(const Tensor& a, const Tensor& b) {
+  HPML_RECORD_OP("lt", a, b);
+  return compare(BinaryOp::lt, "lt", a, b);
+}
+Tensor le(const Tensor& a, const Tensor& b) {
+  HPML_RECORD_OP("le", a, b);
+  return compare(BinaryOp::le, "le", a, b);
+}
+Tensor gt(const Tensor& a, const Tensor& b) {
+  HPML_RECORD_OP("gt", a, b);
+  return compare(BinaryOp::gt, "gt", a, b);
+}
+Tensor ge(const Tensor& a, const Tensor& b) {
+  HPML_RECORD_OP("ge", a, b);
+  return compare(BinaryOp::ge, "ge", a, b);
+}
+Tensor logical_and(const Tensor& a, const Tensor& b) {
+  HPML_RECORD_OP("logical_and", a, b);
+  return compare(BinaryOp::logical_and, "logical_and", a, b);
+}
+Tensor logical_or(const Tensor& a, const Tensor& b) {
+  HPML_RECORD_OP("logical_or", a, b);
+  return compare(BinaryOp::logical_or, "logical_or", a, b);
+}
 
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
+  HPML_RECORD_OP("where", cond, a, b);
   ops::check_defined("where", cond, "condition");
   ops::check_defined("where", a, "first input");
   ops::check_defined("where", b, "second input");
@@ -244,9 +276,12 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   return out;
 }
 
-Tensor where(const Tensor& cond, const Tensor& a, const Scalar& b) { return where(cond, a, ops::wrap_scalar(b, a.device())); }
+Tensor where(const Tensor& cond, const Tensor& a, const Scalar& b) {
+  return where(cond, a, ops::wrap_scalar(b, a.device()));
+}
 
 Tensor masked_fill(const Tensor& t, const Tensor& mask, const Scalar& value) {
+  HPML_RECORD_OP("masked_fill", t, mask);
   ops::check_defined("masked_fill", t);
   ops::check_defined("masked_fill", mask, "mask");
   HPML_CHECK(mask.dtype() == kBool, "masked_fill: expected a bool mask, got ", mask.dtype());
@@ -285,9 +320,11 @@ static void out_kernel(const char* name, Tensor& out, const Tensor& a, const Ten
 }
 
 Tensor& add_out(Tensor& out, const Tensor& a, const Tensor& b, const Scalar& alpha) {
+  HPML_RECORD_OP("add_out", out, a, b);
   return binary_out("add_out", out, a, b, [&] { out_kernel("add_out", out, a, b, BinaryOp::add, alpha); });
 }
 Tensor& sub_out(Tensor& out, const Tensor& a, const Tensor& b, const Scalar& alpha) {
+  HPML_RECORD_OP("sub_out", out, a, b);
   return binary_out("sub_out", out, a, b, [&] {
     Tensor r = sub(a, b, alpha);
     HPML_CHECK(ops::can_cast(r.dtype(), out.dtype()), "sub_out: result type ", r.dtype(), " can't be cast to out's dtype ",
@@ -296,9 +333,11 @@ Tensor& sub_out(Tensor& out, const Tensor& a, const Tensor& b, const Scalar& alp
   });
 }
 Tensor& mul_out(Tensor& out, const Tensor& a, const Tensor& b) {
+  HPML_RECORD_OP("mul_out", out, a, b);
   return binary_out("mul_out", out, a, b, [&] { out_kernel("mul_out", out, a, b, BinaryOp::mul, 1); });
 }
 Tensor& div_out(Tensor& out, const Tensor& a, const Tensor& b) {
+  HPML_RECORD_OP("div_out", out, a, b);
   return binary_out("div_out", out, a, b, [&] {
     Tensor r = div(a, b);
     HPML_CHECK(ops::can_cast(r.dtype(), out.dtype()), "div_out: result type ", r.dtype(), " can't be cast to out's dtype ",
@@ -308,23 +347,28 @@ Tensor& div_out(Tensor& out, const Tensor& a, const Tensor& b) {
 }
 
 Tensor& add_(Tensor& self, const Tensor& b, const Scalar& alpha) {
+  HPML_RECORD_OP("add_", self, b);
   const double al = alpha.to_double();
   return binary_inplace("add_", self, b, BinaryOp::add, {al, 0, 0}, [&](const Tensor& old) { return add(old, b, alpha); });
 }
 Tensor& sub_(Tensor& self, const Tensor& b, const Scalar& alpha) {
+  HPML_RECORD_OP("sub_", self, b);
   const double al = alpha.to_double();
   return binary_inplace("sub_", self, b, BinaryOp::sub, {al, 0, 0}, [&](const Tensor& old) { return sub(old, b, alpha); });
 }
 Tensor& mul_(Tensor& self, const Tensor& b) {
+  HPML_RECORD_OP("mul_", self, b);
   return binary_inplace("mul_", self, b, BinaryOp::mul, {}, [&](const Tensor& old) { return mul(old, b); });
 }
 Tensor& div_(Tensor& self, const Tensor& b) {
+  HPML_RECORD_OP("div_", self, b);
   ops::check_defined("div_", self, "self");
   HPML_CHECK(self.is_floating_point(), "div_: result type f32 can't be cast to the desired output type ", self.dtype());
   return binary_inplace("div_", self, b, BinaryOp::div, {}, [&](const Tensor& old) { return div(old, b); });
 }
 
 Tensor& masked_fill_(Tensor& self, const Tensor& mask, const Scalar& value) {
+  HPML_RECORD_OP("masked_fill_", self, mask);
   ops::check_defined("masked_fill_", self, "self");
   return ops::apply_inplace("masked_fill_", self, {}, [&] {
     Tensor r = masked_fill(self, mask, value);
@@ -333,6 +377,7 @@ Tensor& masked_fill_(Tensor& self, const Tensor& mask, const Scalar& value) {
 }
 
 Tensor& copy_(Tensor& self, const Tensor& src) {
+  HPML_RECORD_OP("copy_", self, src);
   ops::check_defined("copy_", self, "self");
   ops::check_defined("copy_", src, "src");
   DimVector shape = ops::broadcast_shapes("copy_", self.sizes(), src.sizes());
@@ -348,11 +393,15 @@ Tensor& copy_(Tensor& self, const Tensor& src) {
 }
 
 Tensor& fill_(Tensor& self, const Scalar& value) {
+  HPML_RECORD_OP("fill_", self);
   ops::check_defined("fill_", self, "self");
   return ops::apply_inplace("fill_", self, {}, [&] { ops::be(self, "fill_").fill(view_of(self), value); },
                             [&](const Tensor& old) { return where(zeros_like(old, TensorOptions(kBool)), old, full_like(old, value)); });
 }
 
-Tensor& zero_(Tensor& self) { return fill_(self, 0); }
+Tensor& zero_(Tensor& self) {
+  HPML_RECORD_OP("zero_", self);
+  return fill_(self, 0);
+}
 
 }  // namespace hpml

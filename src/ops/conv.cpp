@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "hpml/autograd/node.h"
+#include "hpml/core/record.h"
 #include "hpml/ops/indexing.h"
 #include "hpml/ops/views.h"
 #include "ops/common.h"
@@ -50,6 +51,7 @@ int64_t conv_out_size(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d) { 
 }  // namespace
 
 Tensor conv2d(const Tensor& x_in, const Tensor& weight, const Tensor& bias, const ConvOptions& o) {
+  HPML_RECORD_OP("conv2d", x_in, weight, bias);
   ops::check_defined("conv2d", x_in);
   ops::check_defined("conv2d", weight, "weight");
   HPML_CHECK(x_in.dim() == 3 || x_in.dim() == 4, "conv2d: expected a 3-d [C, H, W] or 4-d [N, C, H, W] input, got shape ",
@@ -118,6 +120,7 @@ Tensor conv2d(const Tensor& x_in, const Tensor& weight, const Tensor& bias, cons
 }
 
 Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, const ConvOptions& o) {
+  HPML_RECORD_OP("conv1d", x, weight, bias);
   ops::check_defined("conv1d", x);
   ops::check_defined("conv1d", weight, "weight");
   HPML_CHECK(x.dim() == 2 || x.dim() == 3, "conv1d: expected a 2-d [C, L] or 3-d [N, C, L] input, got shape ", x.sizes());
@@ -202,12 +205,17 @@ std::pair<Tensor, Tensor> max_pool2d_impl(const Tensor& x, const PoolOptions& o,
 }  // namespace
 
 std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& x, const PoolOptions& o) {
+  HPML_RECORD_OP("max_pool2d_with_indices", x);
   return max_pool2d_impl(x, o, false);
 }
 
-Tensor max_pool2d(const Tensor& x, const PoolOptions& o) { return max_pool2d_impl(x, o, true).first; }
+Tensor max_pool2d(const Tensor& x, const PoolOptions& o) {
+  HPML_RECORD_OP("max_pool2d", x);
+  return max_pool2d_impl(x, o, true).first;
+}
 
 Tensor avg_pool2d(const Tensor& x, const PoolOptions& o) {
+  HPML_RECORD_OP("avg_pool2d", x);
   ops::check_defined("avg_pool2d", x);
   const Window2d w = pool_window("avg_pool2d", x, o, false);
   HPML_CHECK(o.divisor_override >= 0, "avg_pool2d: divisor_override must be positive, got ", o.divisor_override);
@@ -230,6 +238,7 @@ Tensor avg_pool2d(const Tensor& x, const PoolOptions& o) {
 }
 
 Tensor adaptive_avg_pool2d(const Tensor& x_in, Dims output_size) {
+  HPML_RECORD_OP("adaptive_avg_pool2d", x_in);
   ops::check_defined("adaptive_avg_pool2d", x_in);
   HPML_CHECK(x_in.dim() == 3 || x_in.dim() == 4, "adaptive_avg_pool2d: expected a 3-d or 4-d input, got shape ", x_in.sizes());
   HPML_CHECK(x_in.is_floating_point(), "adaptive_avg_pool2d: expected a floating input, got ", x_in.dtype());

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <numeric>
 
+#include "hpml/core/record.h"
 #include "hpml/ops/binary.h"
 #include "hpml/ops/views.h"
 #include "ops/common.h"
@@ -25,24 +26,39 @@ void check_float(const char* op, DType d) {
 }
 }  // namespace
 
-Tensor empty(IntArrayRef sizes, TensorOptions o) { return finish(empty_tensor(sizes, o.dtype(), o.device()), o); }
+Tensor empty(IntArrayRef sizes, TensorOptions o) {
+  HPML_RECORD_OP("empty");
+  return finish(empty_tensor(sizes, o.dtype(), o.device()), o);
+}
 
 Tensor full(IntArrayRef sizes, const Scalar& value, TensorOptions o) {
+  HPML_RECORD_OP("full");
   // Without a dtype, full() takes the value's: f32 for 2.5, i64 for 7, bool for true (PyTorch).
   Tensor t = empty_tensor(sizes, o.has_dtype() ? o.dtype() : value.dtype(), o.device());
   ops::be(t, "full").fill(view_of(t), value);
   return finish(t, o);
 }
-Tensor zeros(IntArrayRef sizes, TensorOptions o) { return full(sizes, 0, o.dtype(o.dtype())); }
-Tensor ones(IntArrayRef sizes, TensorOptions o) { return full(sizes, 1, o.dtype(o.dtype())); }
-Tensor scalar_tensor(const Scalar& value, TensorOptions o) { return full({}, value, o.dtype(o.dtype())); }
+Tensor zeros(IntArrayRef sizes, TensorOptions o) {
+  HPML_RECORD_OP("zeros");
+  return full(sizes, 0, o.dtype(o.dtype()));
+}
+Tensor ones(IntArrayRef sizes, TensorOptions o) {
+  HPML_RECORD_OP("ones");
+  return full(sizes, 1, o.dtype(o.dtype()));
+}
+Tensor scalar_tensor(const Scalar& value, TensorOptions o) {
+  HPML_RECORD_OP("scalar_tensor");
+  return full({}, value, o.dtype(o.dtype()));
+}
 
 Tensor arange(const Scalar& end) { return arange(0, end, 1); }
 Tensor arange(const Scalar& start, const Scalar& end, const Scalar& step) {
+  HPML_RECORD_OP("arange");
   bool all_int = !start.is_floating() && !end.is_floating() && !step.is_floating();
   return arange(start, end, step, TensorOptions(all_int ? kInt64 : kDefaultFloat));
 }
 Tensor arange(const Scalar& start, const Scalar& end, const Scalar& step, TensorOptions o) {
+  HPML_RECORD_OP("arange");
   double s = start.to_double(), e = end.to_double(), st = step.to_double();
   HPML_CHECK(st != 0, "arange: step must be nonzero");
   HPML_CHECK(std::isfinite(s) && std::isfinite(e), "arange: start (", s, ") and end (", e, ") must be finite");
@@ -55,6 +71,7 @@ Tensor arange(const Scalar& start, const Scalar& end, const Scalar& step, Tensor
 }
 
 Tensor linspace(double start, double end, int64_t steps, TensorOptions o) {
+  HPML_RECORD_OP("linspace");
   HPML_CHECK(steps >= 0, "linspace: number of steps must be non-negative, got ", steps);
   Tensor t = empty_tensor({steps}, o.dtype(), o.device());
   if (steps == 1) {
@@ -71,6 +88,7 @@ Tensor linspace(double start, double end, int64_t steps, TensorOptions o) {
 }
 
 Tensor eye(int64_t n, std::optional<int64_t> m, TensorOptions o) {
+  HPML_RECORD_OP("eye");
   int64_t cols = m.value_or(n);
   HPML_CHECK(n >= 0 && cols >= 0, "eye: sizes must be non-negative, got n=", n, ", m=", cols);
   Tensor t = zeros({n, cols}, TensorOptions(o.dtype()).device(o.device()));
@@ -80,13 +98,18 @@ Tensor eye(int64_t n, std::optional<int64_t> m, TensorOptions o) {
 }
 
 Tensor rand(IntArrayRef sizes, Generator* gen, TensorOptions o) {
+  HPML_RECORD_OP("rand");
   return uniform(sizes, 0.0, 1.0, gen, o);
 }
 Tensor rand(IntArrayRef sizes, TensorOptions o) { return rand(sizes, nullptr, o); }
-Tensor randn(IntArrayRef sizes, Generator* gen, TensorOptions o) { return normal(0.0, 1.0, sizes, gen, o); }
+Tensor randn(IntArrayRef sizes, Generator* gen, TensorOptions o) {
+  HPML_RECORD_OP("randn");
+  return normal(0.0, 1.0, sizes, gen, o);
+}
 Tensor randn(IntArrayRef sizes, TensorOptions o) { return randn(sizes, nullptr, o); }
 
 Tensor uniform(IntArrayRef sizes, double low, double high, Generator* gen, TensorOptions o) {
+  HPML_RECORD_OP("uniform");
   check_float("uniform", o.dtype());
   HPML_CHECK(low <= high, "uniform: expects low <= high, got low=", low, ", high=", high);
   Tensor t = empty_tensor(sizes, o.dtype(), o.device());
@@ -95,6 +118,7 @@ Tensor uniform(IntArrayRef sizes, double low, double high, Generator* gen, Tenso
 }
 
 Tensor normal(double mean, double std, IntArrayRef sizes, Generator* gen, TensorOptions o) {
+  HPML_RECORD_OP("normal");
   check_float("normal", o.dtype());
   HPML_CHECK(std >= 0, "normal: expects std >= 0, got ", std);
   Tensor t = empty_tensor(sizes, o.dtype(), o.device());
@@ -103,6 +127,7 @@ Tensor normal(double mean, double std, IntArrayRef sizes, Generator* gen, Tensor
 }
 
 Tensor randint(int64_t low, int64_t high, IntArrayRef sizes, Generator* gen, TensorOptions o) {
+  HPML_RECORD_OP("randint");
   HPML_CHECK(low < high, "randint: expects low < high, got low=", low, ", high=", high);
   HPML_CHECK(o.dtype() != kBool, "randint: bool is not a valid dtype");
   if (!is_floating(o.dtype())) {
@@ -119,6 +144,7 @@ Tensor randint(int64_t high, IntArrayRef sizes, Generator* gen, TensorOptions o)
 }
 
 Tensor randperm(int64_t n, Generator* gen, TensorOptions o) {
+  HPML_RECORD_OP("randperm");
   HPML_CHECK(n >= 0, "randperm: n must be non-negative, got ", n);
   std::vector<int64_t> p(static_cast<size_t>(n));
   std::iota(p.begin(), p.end(), 0);
@@ -132,12 +158,14 @@ Tensor randperm(int64_t n, Generator* gen, TensorOptions o) {
 }
 
 Tensor& uniform_(Tensor& t, double low, double high, Generator* gen) {
+  HPML_RECORD_OP("uniform_", t);
   ops::check_defined("uniform_", t);
   Tensor src = uniform(t.sizes(), low, high, gen, TensorOptions(t.dtype()).device(t.device()));
   return copy_(t, src);
 }
 
 Tensor& normal_(Tensor& t, double mean, double std, Generator* gen) {
+  HPML_RECORD_OP("normal_", t);
   ops::check_defined("normal_", t);
   Tensor src = normal(mean, std, t.sizes(), gen, TensorOptions(t.dtype()).device(t.device()));
   return copy_(t, src);
@@ -149,6 +177,7 @@ Tensor from_blob(void* data, IntArrayRef sizes, TensorOptions o, std::function<v
 
 Tensor from_blob(void* data, IntArrayRef sizes, IntArrayRef strides, TensorOptions o,
                  std::function<void(void*)> deleter) {
+  HPML_RECORD_OP("from_blob");
   HPML_CHECK(sizes.size() == strides.size(), "from_blob: sizes ", sizes, " and strides ", strides,
              " have different lengths");
   const int64_t n = checked_numel(sizes, "from_blob");
@@ -189,6 +218,7 @@ DType TensorData::inferred_dtype() const {
 Tensor tensor(const TensorData& data) { return tensor(data, TensorOptions(data.inferred_dtype())); }
 
 Tensor tensor(const TensorData& data, TensorOptions o) {
+  HPML_RECORD_OP("tensor");
   Tensor t = empty_tensor(data.sizes(), o.dtype(), o.device());
   dispatch_all(o.dtype(), "tensor", [&]<typename T>() {
     T* p = t.data_ptr<T>();
@@ -203,13 +233,32 @@ TensorOptions like(const Tensor& t, const std::optional<TensorOptions>& o) {
 }
 }  // namespace
 
-Tensor empty_like(const Tensor& t, std::optional<TensorOptions> o) { return empty(t.sizes(), like(t, o)); }
-Tensor zeros_like(const Tensor& t, std::optional<TensorOptions> o) { return zeros(t.sizes(), like(t, o)); }
-Tensor ones_like(const Tensor& t, std::optional<TensorOptions> o) { return ones(t.sizes(), like(t, o)); }
-Tensor full_like(const Tensor& t, const Scalar& v, std::optional<TensorOptions> o) { return full(t.sizes(), v, like(t, o)); }
-Tensor rand_like(const Tensor& t, Generator* gen) { return rand(t.sizes(), gen, like(t, std::nullopt)); }
-Tensor randn_like(const Tensor& t, Generator* gen) { return randn(t.sizes(), gen, like(t, std::nullopt)); }
+Tensor empty_like(const Tensor& t, std::optional<TensorOptions> o) {
+  HPML_RECORD_OP("empty_like", t);
+  return empty(t.sizes(), like(t, o));
+}
+Tensor zeros_like(const Tensor& t, std::optional<TensorOptions> o) {
+  HPML_RECORD_OP("zeros_like", t);
+  return zeros(t.sizes(), like(t, o));
+}
+Tensor ones_like(const Tensor& t, std::optional<TensorOptions> o) {
+  HPML_RECORD_OP("ones_like", t);
+  return ones(t.sizes(), like(t, o));
+}
+Tensor full_like(const Tensor& t, const Scalar& v, std::optional<TensorOptions> o) {
+  HPML_RECORD_OP("full_like", t);
+  return full(t.sizes(), v, like(t, o));
+}
+Tensor rand_like(const Tensor& t, Generator* gen) {
+  HPML_RECORD_OP("rand_like", t);
+  return rand(t.sizes(), gen, like(t, std::nullopt));
+}
+Tensor randn_like(const Tensor& t, Generator* gen) {
+  HPML_RECORD_OP("randn_like", t);
+  return randn(t.sizes(), gen, like(t, std::nullopt));
+}
 Tensor randint_like(const Tensor& t, int64_t low, int64_t high, Generator* gen) {
+  HPML_RECORD_OP("randint_like", t);
   return randint(low, high, t.sizes(), gen, like(t, std::nullopt));
 }
 

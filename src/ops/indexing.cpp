@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "hpml/autograd/node.h"
+#include "hpml/core/record.h"
 #include "hpml/ops/binary.h"
 #include "hpml/ops/factories.h"
 #include "hpml/ops/reduce.h"
@@ -54,6 +55,7 @@ void check_gather_shapes(const char* op, const Tensor& x, int64_t dim, const Ten
 // same; the skipped tensor's gradient is an empty [0] tensor. If every tensor is [0], the result
 // is the first one's copy (shape [0]).
 Tensor cat(const TensorList& all, int64_t dim) {
+  HPML_RECORD_OP("cat", std::span<const Tensor>(all));
   HPML_CHECK(!all.empty(), "cat: expected a non-empty list of tensors");
   for (size_t i = 0; i < all.size(); ++i) ops::check_defined("cat", all[i], "a tensor in the list");
   TensorList ts;
@@ -111,6 +113,7 @@ Tensor cat(const TensorList& all, int64_t dim) {
 }
 
 Tensor stack(const TensorList& ts, int64_t dim) {
+  HPML_RECORD_OP("stack", std::span<const Tensor>(ts));
   HPML_CHECK(!ts.empty(), "stack: expected a non-empty list of tensors");
   ops::check_defined("stack", ts[0], "a tensor in the list");
   const int64_t d = ops::wrap_dim(dim, ts[0].dim() + 1, "stack");
@@ -125,6 +128,7 @@ Tensor stack(const TensorList& ts, int64_t dim) {
 }
 
 Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
+  HPML_RECORD_OP("index_select", x, index);
   ops::check_defined("index_select", x);
   check_index("index_select", index);
   HPML_CHECK(index.dim() <= 1, "index_select: index must be 0-d or 1-d, got shape ", index.sizes());
@@ -151,6 +155,7 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
 }
 
 Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
+  HPML_RECORD_OP("gather", x, index);
   ops::check_defined("gather", x);
   check_index("gather", index);
   const int64_t d = ops::wrap_dim(dim, x.dim(), "gather");
@@ -205,19 +210,23 @@ Tensor scatter_impl(const char* op, const Tensor& x, int64_t dim, const Tensor& 
 }  // namespace
 
 Tensor scatter(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src) {
+  HPML_RECORD_OP("scatter", x, index, src);
   return scatter_impl("scatter", x, dim, index, src, false);
 }
 Tensor scatter(const Tensor& x, int64_t dim, const Tensor& index, const Scalar& value) {
+  HPML_RECORD_OP("scatter", x, index);
   ops::check_defined("scatter", x);
   check_index("scatter", index);
   return scatter_impl("scatter", x, dim, index, full(index.sizes(), value, TensorOptions(x.dtype()).device(x.device())),
                       false);
 }
 Tensor scatter_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src) {
+  HPML_RECORD_OP("scatter_add", x, index, src);
   return scatter_impl("scatter_add", x, dim, index, src, true);
 }
 
 Tensor index_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src, const Scalar& alpha) {
+  HPML_RECORD_OP("index_add", x, index, src);
   ops::check_defined("index_add", x);
   ops::check_defined("index_add", src, "src");
   check_index("index_add", index);
@@ -241,6 +250,7 @@ Tensor index_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor
 }
 
 Tensor one_hot(const Tensor& index, int64_t num_classes) {
+  HPML_RECORD_OP("one_hot", index);
   check_index("one_hot", index);
   Tensor c = index.contiguous();
   const int64_t* p = c.data_ptr<int64_t>();
@@ -263,6 +273,7 @@ Tensor one_hot(const Tensor& index, int64_t num_classes) {
 }
 
 Tensor masked_select(const Tensor& x, const Tensor& mask) {
+  HPML_RECORD_OP("masked_select", x, mask);
   ops::check_defined("masked_select", x);
   ops::check_defined("masked_select", mask, "mask");
   HPML_CHECK(mask.dtype() == kBool, "masked_select: expected a bool mask, got ", mask.dtype());
@@ -279,6 +290,7 @@ Tensor masked_select(const Tensor& x, const Tensor& mask) {
 }
 
 Tensor repeat(const Tensor& x, IntArrayRef repeats) {
+  HPML_RECORD_OP("repeat", x);
   ops::check_defined("repeat", x);
   HPML_CHECK(static_cast<int64_t>(repeats.size()) >= x.dim(), "repeat: number of repeat dims (", repeats.size(),
              ") can not be smaller than the number of dimensions of the tensor (", x.dim(), ")");
@@ -296,6 +308,7 @@ Tensor repeat(const Tensor& x, IntArrayRef repeats) {
 }
 
 Tensor flip(const Tensor& x, IntArrayRef dims) {
+  HPML_RECORD_OP("flip", x);
   ops::check_defined("flip", x);
   DimVector fd = ops::wrap_dims(dims, x.dim(), "flip");
   if (dims.empty()) fd.clear();
@@ -316,6 +329,7 @@ Tensor flip(const Tensor& x, IntArrayRef dims) {
 }
 
 Tensor pad(const Tensor& x, IntArrayRef pad_amounts, const Scalar& value) {
+  HPML_RECORD_OP("pad", x);
   ops::check_defined("pad", x);
   const int64_t np = static_cast<int64_t>(pad_amounts.size());
   HPML_CHECK(np % 2 == 0 && np / 2 <= x.dim(), "pad: padding length must be even and at most twice the number of dims (",
@@ -361,7 +375,13 @@ Tensor tri(const Tensor& x, int64_t diagonal, bool lower) {
 }
 }  // namespace
 
-Tensor tril(const Tensor& x, int64_t diagonal) { return tri(x, diagonal, true); }
-Tensor triu(const Tensor& x, int64_t diagonal) { return tri(x, diagonal, false); }
+Tensor tril(const Tensor& x, int64_t diagonal) {
+  HPML_RECORD_OP("tril", x);
+  return tri(x, diagonal, true);
+}
+Tensor triu(const Tensor& x, int64_t diagonal) {
+  HPML_RECORD_OP("triu", x);
+  return tri(x, diagonal, false);
+}
 
 }  // namespace hpml

@@ -4,6 +4,7 @@
 #include "hpml/ops/linalg.h"
 
 #include "hpml/autograd/node.h"
+#include "hpml/core/record.h"
 #include "hpml/ops/binary.h"
 #include "hpml/ops/factories.h"
 #include "hpml/ops/views.h"
@@ -69,6 +70,7 @@ Tensor times(Tensor t, double alpha) { return alpha == 1 ? t : t * alpha; }
 }  // namespace
 
 Tensor mm(const Tensor& a, const Tensor& b) {
+  HPML_RECORD_OP("mm", a, b);
   check_mm_args("mm", a, b, 2);
   Tensor out = ops::empty_tensor({a.sizes()[0], b.sizes()[1]}, a.dtype(), a.device());
   gemm_into(out, a, b, 1, 0, "mm");
@@ -83,6 +85,7 @@ Tensor mm(const Tensor& a, const Tensor& b) {
 }
 
 Tensor bmm(const Tensor& a, const Tensor& b) {
+  HPML_RECORD_OP("bmm", a, b);
   check_mm_args("bmm", a, b, 3);
   HPML_CHECK(a.sizes()[0] == b.sizes()[0], "bmm: batch sizes differ: a.shape=", a.sizes(), ", b.shape=", b.sizes());
   Tensor out = ops::empty_tensor({a.sizes()[0], a.sizes()[1], b.sizes()[2]}, a.dtype(), a.device());
@@ -98,6 +101,7 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
 }
 
 Tensor addmm(const Tensor& bias, const Tensor& a, const Tensor& b, const Scalar& beta, const Scalar& alpha) {
+  HPML_RECORD_OP("addmm", bias, a, b);
   check_mm_args("addmm", a, b, 2);
   ops::check_defined("addmm", bias, "bias");
   HPML_CHECK(bias.dtype() == a.dtype(), "addmm: bias has dtype ", bias.dtype(), " but the matrices have ", a.dtype());
@@ -122,6 +126,7 @@ Tensor addmm(const Tensor& bias, const Tensor& a, const Tensor& b, const Scalar&
 }
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
+  HPML_RECORD_OP("matmul", a, b);
   ops::check_defined("matmul", a, "first input");
   ops::check_defined("matmul", b, "second input");
   HPML_CHECK(a.dim() >= 1 && b.dim() >= 1, "matmul: both arguments need at least 1 dimension, got a.shape=",
@@ -162,6 +167,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
 }
 
 Tensor outer(const Tensor& a, const Tensor& b) {
+  HPML_RECORD_OP("outer", a, b);
   ops::check_defined("outer", a, "first input");
   ops::check_defined("outer", b, "second input");
   HPML_CHECK(a.dim() == 1 && b.dim() == 1, "outer: expected 1-d tensors, got shapes ", a.sizes(), " and ", b.sizes());
@@ -169,6 +175,7 @@ Tensor outer(const Tensor& a, const Tensor& b) {
 }
 
 Tensor dot(const Tensor& a, const Tensor& b) {
+  HPML_RECORD_OP("dot", a, b);
   ops::check_defined("dot", a, "first input");
   ops::check_defined("dot", b, "second input");
   HPML_CHECK(a.dim() == 1 && b.dim() == 1, "dot: expected 1-d tensors, got shapes ", a.sizes(), " and ", b.sizes());
@@ -180,6 +187,7 @@ Tensor dot(const Tensor& a, const Tensor& b) {
 }
 
 Tensor& mm_out(Tensor& out, const Tensor& a, const Tensor& b) {
+  HPML_RECORD_OP("mm_out", out, a, b);
   check_mm_args("mm_out", a, b, 2);
   ops::check_defined("mm_out", out, "out");
   HPML_CHECK(!autograd::GradMode::is_enabled() || !(a.requires_grad() || b.requires_grad()),
@@ -193,6 +201,7 @@ Tensor& mm_out(Tensor& out, const Tensor& a, const Tensor& b) {
 }
 
 Tensor& matmul_out(Tensor& out, const Tensor& a, const Tensor& b) {
+  HPML_RECORD_OP("matmul_out", out, a, b);
   ops::check_defined("matmul_out", a, "first input");
   ops::check_defined("matmul_out", b, "second input");
   if (a.dim() == 2 && b.dim() == 2) return mm_out(out, a, b);

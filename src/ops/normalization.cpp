@@ -7,6 +7,7 @@
 
 #include "hpml/autograd/grad_mode.h"
 #include "hpml/autograd/node.h"
+#include "hpml/core/record.h"
 #include "hpml/ops/binary.h"
 #include "hpml/ops/factories.h"
 #include "hpml/ops/reduce.h"
@@ -71,6 +72,7 @@ TensorList composite_backward(const Tensor& dy, const Tensor& x, const Tensor& w
 
 Tensor batch_norm(const Tensor& input, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
                   const Tensor& running_var, bool training, double momentum, double eps) {
+  HPML_RECORD_OP("batch_norm", input, weight, bias, running_mean, running_var);
   ops::check_defined("batch_norm", input);
   HPML_CHECK(input.dim() >= 2, "batch_norm: expected an input of shape [N, C, *], got ", input.sizes());
   HPML_CHECK(input.is_floating_point(), "batch_norm: expected a floating input, got ", input.dtype());

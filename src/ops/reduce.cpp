@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "hpml/autograd/node.h"
+#include "hpml/core/record.h"
 #include "hpml/ops/binary.h"
 #include "hpml/ops/factories.h"
 #include "hpml/ops/indexing.h"
@@ -83,6 +84,7 @@ void check_floating(const char* op, const Tensor& x) {
 }  // namespace
 
 Tensor sum(const Tensor& x, IntArrayRef dims, bool keepdim) {
+  HPML_RECORD_OP("sum", x);
   ReduceShape r = prepare(x, dims, "sum");
   Tensor out = reduce_forward(ReduceOp::sum, "sum", r, sum_dtype(x.dtype()), keepdim);
   if (autograd::should_record(x)) {
@@ -96,6 +98,7 @@ Tensor sum(const Tensor& x, IntArrayRef dims, bool keepdim) {
 }
 
 Tensor mean(const Tensor& x, IntArrayRef dims, bool keepdim) {
+  HPML_RECORD_OP("mean", x);
   ReduceShape r = prepare(x, dims, "mean");
   check_floating("mean", x);
   Tensor out = reduce_forward(ReduceOp::sum, "mean", r, x.dtype(), keepdim);
@@ -114,6 +117,7 @@ Tensor mean(const Tensor& x, IntArrayRef dims, bool keepdim) {
 }
 
 std::pair<Tensor, Tensor> var_mean(const Tensor& x, IntArrayRef dims, double correction, bool keepdim) {
+  HPML_RECORD_OP("var_mean", x);
   ReduceShape r = prepare(x, dims, "var");
   check_floating("var", x);
   Tensor v = ops::empty_tensor(r.out_sizes, x.dtype(), x.device());
@@ -136,6 +140,7 @@ std::pair<Tensor, Tensor> var_mean(const Tensor& x, IntArrayRef dims, double cor
 }
 
 Tensor var(const Tensor& x, IntArrayRef dims, double correction, bool keepdim) {
+  HPML_RECORD_OP("var", x);
   return var_mean(x, dims, correction, keepdim).first;
 }
 
@@ -144,6 +149,7 @@ Tensor var(const Tensor& x, IntArrayRef dims, double correction, bool keepdim) {
 // constant row. PyTorch's std_backward sets g / (2 std) to 0 where std == 0, so the row gets a
 // zero gradient; std records its own node to do the same (the sqrt's backward is never built).
 Tensor std(const Tensor& x, IntArrayRef dims, double correction, bool keepdim) {
+  HPML_RECORD_OP("std", x);
   ReduceShape r = prepare(x, dims, "std");
   Tensor out, m;
   {
@@ -166,6 +172,7 @@ Tensor std(const Tensor& x, IntArrayRef dims, double correction, bool keepdim) {
 }
 
 Tensor prod(const Tensor& x, IntArrayRef dims, bool keepdim) {
+  HPML_RECORD_OP("prod", x);
   ReduceShape r = prepare(x, dims, "prod");
   Tensor out = reduce_forward(ReduceOp::prod, "prod", r, sum_dtype(x.dtype()), keepdim);
   if (autograd::should_record(x)) {
@@ -228,12 +235,30 @@ std::pair<Tensor, Tensor> extreme_dim(const Tensor& x, int64_t dim, bool keepdim
 }
 }  // namespace
 
-Tensor amax(const Tensor& x, IntArrayRef dims, bool keepdim) { return extreme(x, dims, keepdim, true); }
-Tensor amin(const Tensor& x, IntArrayRef dims, bool keepdim) { return extreme(x, dims, keepdim, false); }
-Tensor max(const Tensor& x) { return extreme(x, {}, false, true); }
-Tensor min(const Tensor& x) { return extreme(x, {}, false, false); }
-std::pair<Tensor, Tensor> max(const Tensor& x, int64_t dim, bool keepdim) { return extreme_dim(x, dim, keepdim, true); }
-std::pair<Tensor, Tensor> min(const Tensor& x, int64_t dim, bool keepdim) { return extreme_dim(x, dim, keepdim, false); }
+Tensor amax(const Tensor& x, IntArrayRef dims, bool keepdim) {
+  HPML_RECORD_OP("amax", x);
+  return extreme(x, dims, keepdim, true);
+}
+Tensor amin(const Tensor& x, IntArrayRef dims, bool keepdim) {
+  HPML_RECORD_OP("amin", x);
+  return extreme(x, dims, keepdim, false);
+}
+Tensor max(const Tensor& x) {
+  HPML_RECORD_OP("max", x);
+  return extreme(x, {}, false, true);
+}
+Tensor min(const Tensor& x) {
+  HPML_RECORD_OP("min", x);
+  return extreme(x, {}, false, false);
+}
+std::pair<Tensor, Tensor> max(const Tensor& x, int64_t dim, bool keepdim) {
+  HPML_RECORD_OP("max", x);
+  return extreme_dim(x, dim, keepdim, true);
+}
+std::pair<Tensor, Tensor> min(const Tensor& x, int64_t dim, bool keepdim) {
+  HPML_RECORD_OP("min", x);
+  return extreme_dim(x, dim, keepdim, false);
+}
 
 namespace {
 Tensor arg_extreme(const Tensor& x, std::optional<int64_t> dim, bool keepdim, bool is_max) {
@@ -250,22 +275,31 @@ Tensor arg_extreme(const Tensor& x, std::optional<int64_t> dim, bool keepdim, bo
 }
 }  // namespace
 
-Tensor argmax(const Tensor& x, std::optional<int64_t> dim, bool keepdim) { return arg_extreme(x, dim, keepdim, true); }
-Tensor argmin(const Tensor& x, std::optional<int64_t> dim, bool keepdim) { return arg_extreme(x, dim, keepdim, false); }
+Tensor argmax(const Tensor& x, std::optional<int64_t> dim, bool keepdim) {
+  HPML_RECORD_OP("argmax", x);
+  return arg_extreme(x, dim, keepdim, true);
+}
+Tensor argmin(const Tensor& x, std::optional<int64_t> dim, bool keepdim) {
+  HPML_RECORD_OP("argmin", x);
+  return arg_extreme(x, dim, keepdim, false);
+}
 
 Tensor any(const Tensor& x, IntArrayRef dims, bool keepdim) {
+  HPML_RECORD_OP("any", x);
   ops::check_defined("any", x);
   autograd::NoGradGuard ng;
   return gt(sum(ne(x, ops::wrap_scalar(0)), dims, keepdim), ops::wrap_scalar(0));
 }
 
 Tensor all(const Tensor& x, IntArrayRef dims, bool keepdim) {
+  HPML_RECORD_OP("all", x);
   ops::check_defined("all", x);
   autograd::NoGradGuard ng;
   return eq(sum(eq(x, ops::wrap_scalar(0)), dims, keepdim), ops::wrap_scalar(0));
 }
 
 Tensor logsumexp(const Tensor& x, IntArrayRef dims, bool keepdim) {
+  HPML_RECORD_OP("logsumexp", x);
   ops::check_defined("logsumexp", x);
   check_floating("logsumexp", x);
   ReduceShape r = prepare(x, dims, "logsumexp");
@@ -281,6 +315,7 @@ Tensor logsumexp(const Tensor& x, IntArrayRef dims, bool keepdim) {
 }
 
 Tensor norm(const Tensor& x, double p, IntArrayRef dims, bool keepdim) {
+  HPML_RECORD_OP("norm", x);
   ops::check_defined("norm", x);
   check_floating("norm", x);
   HPML_CHECK(p > 0, "norm: p must be positive (or INFINITY), got ", p);
@@ -344,10 +379,17 @@ Tensor softmax_impl(const Tensor& x, int64_t dim, bool log) {
 }
 }  // namespace
 
-Tensor softmax(const Tensor& x, int64_t dim) { return softmax_impl(x, dim, false); }
-Tensor log_softmax(const Tensor& x, int64_t dim) { return softmax_impl(x, dim, true); }
+Tensor softmax(const Tensor& x, int64_t dim) {
+  HPML_RECORD_OP("softmax", x);
+  return softmax_impl(x, dim, false);
+}
+Tensor log_softmax(const Tensor& x, int64_t dim) {
+  HPML_RECORD_OP("log_softmax", x);
+  return softmax_impl(x, dim, true);
+}
 
 Tensor sum_to(const Tensor& x, IntArrayRef shape) {
+  HPML_RECORD_OP("sum_to", x);
   ops::check_defined("sum_to", x);
   if (x.sizes() == shape) return x;
   const int64_t lead = x.dim() - static_cast<int64_t>(shape.size());

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "hpml/autograd/node.h"
+#include "hpml/core/record.h"
 #include "hpml/ops/binary.h"
 #include "hpml/ops/factories.h"
 #include "ops/common.h"
@@ -60,6 +61,7 @@ Tensor zero_grad_like(const Tensor& g) { return zeros_like(g); }
 
 #define HPML_UNARY(name, float_op, save_x, save_y, formula)                                           \
   Tensor name(const Tensor& x) {                                                                      \
+    HPML_RECORD_OP(#name, x);                                                                         \
     Tensor out = unary_forward(UnaryOp::name, #name, x, {}, float_op);                                \
     return finish(#name, x, out, save_x, save_y,                                                      \
                   []([[maybe_unused]] const Tensor& g, [[maybe_unused]] const Tensor& x,              \
@@ -82,6 +84,7 @@ HPML_UNARY(round, false, false, false, zero_grad_like(g))
 #undef HPML_UNARY
 
 Tensor neg(const Tensor& x) {
+  HPML_RECORD_OP("neg", x);
   ops::check_defined("neg", x);
   check_not_bool("neg", x, "\nhint: use logical_not() to invert a bool tensor");
   Tensor out = unary_forward(UnaryOp::neg, "neg", x, {}, false);
@@ -89,6 +92,7 @@ Tensor neg(const Tensor& x) {
 }
 
 Tensor abs(const Tensor& x) {
+  HPML_RECORD_OP("abs", x);
   ops::check_defined("abs", x);
   check_not_bool("abs", x, "");
   Tensor out = unary_forward(UnaryOp::abs, "abs", x, {}, false);
@@ -96,11 +100,13 @@ Tensor abs(const Tensor& x) {
 }
 
 Tensor sign(const Tensor& x) {
+  HPML_RECORD_OP("sign", x);
   Tensor out = unary_forward(UnaryOp::sign, "sign", x, {}, false);
   return finish("sign", x, out, false, false, [](const Tensor& g, const Tensor&, const Tensor&) { return zeros_like(g); });
 }
 
 Tensor square(const Tensor& x) {
+  HPML_RECORD_OP("square", x);
   ops::check_defined("square", x);
   Tensor in = x.dtype() == kBool ? ops::cast(x, kInt64) : x;  // PyTorch: bool squares to i64
   Tensor out = unary_forward(UnaryOp::square, "square", in, {}, false);
@@ -108,6 +114,7 @@ Tensor square(const Tensor& x) {
 }
 
 Tensor tanh(const Tensor& x) {
+  HPML_RECORD_OP("tanh", x);
   Tensor out = unary_forward(UnaryOp::tanh, "tanh", x, {}, true);
   return finish("tanh", x, out, false, true, [](const Tensor& g, const Tensor&, const Tensor& y) {
     return act_grad(BinaryOp::tanh_backward, g, y, {}, [&] { return g * (1 - y * y); });
@@ -115,6 +122,7 @@ Tensor tanh(const Tensor& x) {
 }
 
 Tensor sigmoid(const Tensor& x) {
+  HPML_RECORD_OP("sigmoid", x);
   Tensor out = unary_forward(UnaryOp::sigmoid, "sigmoid", x, {}, true);
   return finish("sigmoid", x, out, false, true, [](const Tensor& g, const Tensor&, const Tensor& y) {
     return act_grad(BinaryOp::sigmoid_backward, g, y, {}, [&] { return g * y * (1 - y); });
@@ -122,6 +130,7 @@ Tensor sigmoid(const Tensor& x) {
 }
 
 Tensor relu(const Tensor& x) {
+  HPML_RECORD_OP("relu", x);
   ops::check_defined("relu", x);
   check_not_bool("relu", x, "");
   Tensor out = unary_forward(UnaryOp::relu, "relu", x, {}, false);
@@ -131,6 +140,7 @@ Tensor relu(const Tensor& x) {
 }
 
 Tensor leaky_relu(const Tensor& x, double slope) {
+  HPML_RECORD_OP("leaky_relu", x);
   Tensor out = unary_forward(UnaryOp::leaky_relu, "leaky_relu", x, {slope, 0}, true);
   return finish("leaky_relu", x, out, true, false, [slope](const Tensor& g, const Tensor& x, const Tensor&) {
     return act_grad(BinaryOp::leaky_relu_backward, g, x, {slope, 0, 0},
@@ -139,6 +149,7 @@ Tensor leaky_relu(const Tensor& x, double slope) {
 }
 
 Tensor hardtanh(const Tensor& x, double min_val, double max_val) {
+  HPML_RECORD_OP("hardtanh", x);
   HPML_CHECK(min_val <= max_val, "hardtanh: min_val (", min_val, ") cannot be greater than max_val (", max_val, ")");
   Tensor out = unary_forward(UnaryOp::hardtanh, "hardtanh", x, {min_val, max_val}, true);
   return finish("hardtanh", x, out, true, false, [min_val, max_val](const Tensor& g, const Tensor& x, const Tensor&) {
@@ -149,6 +160,7 @@ Tensor hardtanh(const Tensor& x, double min_val, double max_val) {
 }
 
 Tensor gelu(const Tensor& x, std::string_view approximate) {
+  HPML_RECORD_OP("gelu", x);
   HPML_CHECK(approximate == "none" || approximate == "tanh", "gelu: approximate must be \"none\" or \"tanh\", got \"",
              approximate, "\"");
   const double approx = approximate == "tanh" ? 1.0 : 0.0;
@@ -161,6 +173,7 @@ Tensor gelu(const Tensor& x, std::string_view approximate) {
 }
 
 Tensor softplus(const Tensor& x, double beta, double threshold) {
+  HPML_RECORD_OP("softplus", x);
   Tensor out = unary_forward(UnaryOp::softplus, "softplus", x, {beta, threshold}, true);
   return finish("softplus", x, out, true, false, [beta, threshold](const Tensor& g, const Tensor& x, const Tensor&) {
     return act_grad(BinaryOp::softplus_backward, g, x, {1, beta, threshold}, [&] {
@@ -170,6 +183,7 @@ Tensor softplus(const Tensor& x, double beta, double threshold) {
 }
 
 Tensor elu(const Tensor& x, double alpha) {
+  HPML_RECORD_OP("elu", x);
   Tensor out = unary_forward(UnaryOp::elu, "elu", x, {alpha, 0}, true);
   return finish("elu", x, out, true, false, [alpha](const Tensor& g, const Tensor& x, const Tensor&) {
     return act_grad(BinaryOp::elu_backward, g, x, {alpha, 0, 0},
@@ -178,6 +192,7 @@ Tensor elu(const Tensor& x, double alpha) {
 }
 
 Tensor clamp(const Tensor& x, std::optional<Scalar> min, std::optional<Scalar> max) {
+  HPML_RECORD_OP("clamp", x);
   ops::check_defined("clamp", x);
   HPML_CHECK(min || max, "clamp: at least one of min or max must be given");
   check_not_bool("clamp", x, "");
@@ -193,10 +208,17 @@ Tensor clamp(const Tensor& x, std::optional<Scalar> min, std::optional<Scalar> m
     return g * keep;
   });
 }
-Tensor clamp_min(const Tensor& x, const Scalar& min) { return clamp(x, min, std::nullopt); }
-Tensor clamp_max(const Tensor& x, const Scalar& max) { return clamp(x, std::nullopt, max); }
+Tensor clamp_min(const Tensor& x, const Scalar& min) {
+  HPML_RECORD_OP("clamp_min", x);
+  return clamp(x, min, std::nullopt);
+}
+Tensor clamp_max(const Tensor& x, const Scalar& max) {
+  HPML_RECORD_OP("clamp_max", x);
+  return clamp(x, std::nullopt, max);
+}
 
 Tensor pow(const Tensor& x, const Scalar& exponent) {
+  HPML_RECORD_OP("pow", x);
   ops::check_defined("pow", x);
   check_not_bool("pow", x, "");
   const double e = exponent.to_double();
@@ -213,6 +235,7 @@ Tensor pow(const Tensor& x, const Scalar& exponent) {
 }
 
 Tensor logical_not(const Tensor& x) {
+  HPML_RECORD_OP("logical_not", x);
   ops::check_defined("logical_not", x);
   Tensor out = ops::empty_tensor(x.sizes(), kBool, x.device());
   ops::be(x, "logical_not").unary(UnaryOp::logical_not, view_of(out), view_of(x), {});
@@ -222,6 +245,7 @@ Tensor logical_not(const Tensor& x) {
 // In place: the kernel writes into x, or (when recording) the out-of-place op runs on a clone.
 #define HPML_UNARY_INPLACE(name, op, params, call)                                                         \
   Tensor& name##_(Tensor& x) {                                                                             \
+    HPML_RECORD_OP(#name "_", x);                                                                          \
     return ops::apply_inplace(#name "_", x, {}, [&] {                                                     \
       check_not_bool(#name "_", x, "");                                                                    \
       HPML_CHECK(x.is_floating_point() || UnaryOp::op == UnaryOp::relu || UnaryOp::op == UnaryOp::neg,    \
@@ -236,6 +260,7 @@ HPML_UNARY_INPLACE(sqrt, sqrt, {}, sqrt)
 #undef HPML_UNARY_INPLACE
 
 Tensor& clamp_(Tensor& x, std::optional<Scalar> min, std::optional<Scalar> max) {
+  HPML_RECORD_OP("clamp_", x);
   return ops::apply_inplace("clamp_", x, {}, [&] {
     Tensor r = clamp(x, min, max);
     HPML_CHECK(r.dtype() == x.dtype(), "clamp_: result type ", r.dtype(), " can't be cast to the desired output type ",

@@ -7,6 +7,7 @@
 #include <numeric>
 
 #include "hpml/autograd/node.h"
+#include "hpml/core/record.h"
 #include "hpml/ops/factories.h"
 #include "hpml/ops/indexing.h"
 #include "hpml/ops/reduce.h"
@@ -109,6 +110,7 @@ Tensor reshape_backward(const Ctx& c, const DimVector& in_sizes) { return c.g(0)
 }  // namespace
 
 Tensor view(const Tensor& t, IntArrayRef shape) {
+  HPML_RECORD_OP("view", t);
   ops::check_defined("view", t);
   DimVector sizes = infer_size(shape, t.numel(), "view");
   auto st = view_strides(t.sizes(), t.strides(), sizes);
@@ -121,6 +123,7 @@ Tensor view(const Tensor& t, IntArrayRef shape) {
 }
 
 Tensor reshape(const Tensor& t, IntArrayRef shape) {
+  HPML_RECORD_OP("reshape", t);
   ops::check_defined("reshape", t);
   DimVector sizes = infer_size(shape, t.numel(), "reshape");
   if (view_strides(t.sizes(), t.strides(), sizes)) return view(t, sizes);
@@ -128,6 +131,7 @@ Tensor reshape(const Tensor& t, IntArrayRef shape) {
 }
 
 Tensor flatten(const Tensor& t, int64_t start_dim, int64_t end_dim) {
+  HPML_RECORD_OP("flatten", t);
   ops::check_defined("flatten", t);
   if (t.dim() == 0) return reshape(t, {1});
   int64_t s = wrap_dim(start_dim, t.dim(), "flatten"), e = wrap_dim(end_dim, t.dim(), "flatten");
@@ -142,6 +146,7 @@ Tensor flatten(const Tensor& t, int64_t start_dim, int64_t end_dim) {
 }
 
 Tensor unflatten(const Tensor& t, int64_t dim, IntArrayRef sizes) {
+  HPML_RECORD_OP("unflatten", t);
   ops::check_defined("unflatten", t);
   HPML_CHECK(t.dim() > 0, "unflatten: cannot unflatten a 0-d tensor");
   int64_t d = wrap_dim(dim, t.dim(), "unflatten");
@@ -155,6 +160,7 @@ Tensor unflatten(const Tensor& t, int64_t dim, IntArrayRef sizes) {
 }
 
 Tensor permute(const Tensor& t, IntArrayRef dims) {
+  HPML_RECORD_OP("permute", t);
   ops::check_defined("permute", t);
   HPML_CHECK(static_cast<int64_t>(dims.size()) == t.dim(), "permute: number of dims in ", dims,
              " does not match the tensor's ", t.dim(), " dims (shape ", t.sizes(), ")");
@@ -170,6 +176,7 @@ Tensor permute(const Tensor& t, IntArrayRef dims) {
 }
 
 Tensor transpose(const Tensor& t, int64_t d0, int64_t d1) {
+  HPML_RECORD_OP("transpose", t);
   ops::check_defined("transpose", t);
   if (t.dim() == 0) return permute(t, {});
   DimVector perm(t.dim());
@@ -179,6 +186,7 @@ Tensor transpose(const Tensor& t, int64_t d0, int64_t d1) {
 }
 
 Tensor movedim(const Tensor& t, int64_t source, int64_t destination) {
+  HPML_RECORD_OP("movedim", t);
   ops::check_defined("movedim", t);
   const int64_t n = t.dim(), src = wrap_dim(source, n, "movedim"), dst = wrap_dim(destination, n, "movedim");
   DimVector order;
@@ -189,6 +197,7 @@ Tensor movedim(const Tensor& t, int64_t source, int64_t destination) {
 }
 
 Tensor t(const Tensor& x) {
+  HPML_RECORD_OP("t", x);
   ops::check_defined("t", x);
   HPML_CHECK(x.dim() <= 2, "t: expects a tensor with <= 2 dimensions, but got one of shape ", x.sizes(),
              "\nhint: use transpose(dim0, dim1) or permute");
@@ -196,6 +205,7 @@ Tensor t(const Tensor& x) {
 }
 
 Tensor as_strided(const Tensor& t, IntArrayRef sizes, IntArrayRef strides, std::optional<int64_t> offset) {
+  HPML_RECORD_OP("as_strided", t);
   ops::check_defined("as_strided", t);
   HPML_CHECK(sizes.size() == strides.size(), "as_strided: sizes ", sizes, " and strides ", strides,
              " have different lengths");
@@ -241,6 +251,7 @@ Tensor as_strided(const Tensor& t, IntArrayRef sizes, IntArrayRef strides, std::
 }
 
 Tensor slice(const Tensor& t, int64_t dim, std::optional<int64_t> start, std::optional<int64_t> end, int64_t step) {
+  HPML_RECORD_OP("slice", t);
   ops::check_defined("slice", t);
   HPML_CHECK(t.dim() > 0, "slice: cannot slice a 0-d tensor");
   HPML_CHECK(step > 0, "slice: step must be positive, got ", step);
@@ -263,6 +274,7 @@ Tensor slice(const Tensor& t, int64_t dim, std::optional<int64_t> start, std::op
 }
 
 Tensor narrow(const Tensor& t, int64_t dim, int64_t start, int64_t length) {
+  HPML_RECORD_OP("narrow", t);
   ops::check_defined("narrow", t);
   HPML_CHECK(t.dim() > 0, "narrow: cannot narrow a 0-d tensor");
   const int64_t d = wrap_dim(dim, t.dim(), "narrow"), n = t.sizes()[d];
@@ -273,6 +285,7 @@ Tensor narrow(const Tensor& t, int64_t dim, int64_t start, int64_t length) {
 }
 
 Tensor select(const Tensor& t, int64_t dim, int64_t index) {
+  HPML_RECORD_OP("select", t);
   ops::check_defined("select", t);
   HPML_CHECK(t.dim() > 0, "select: cannot select from a 0-d tensor");
   const int64_t d = wrap_dim(dim, t.dim(), "select"), n = t.sizes()[d];
@@ -290,6 +303,7 @@ Tensor select(const Tensor& t, int64_t dim, int64_t index) {
 }
 
 Tensor expand(const Tensor& t, IntArrayRef sizes) {
+  HPML_RECORD_OP("expand", t);
   ops::check_defined("expand", t);
   HPML_CHECK(static_cast<int64_t>(sizes.size()) >= t.dim(), "expand: the number of sizes provided (", sizes.size(),
              ") must be greater or equal to the number of dimensions in the tensor (", t.dim(), ")");
@@ -315,6 +329,7 @@ Tensor expand(const Tensor& t, IntArrayRef sizes) {
 }
 
 Tensor squeeze(const Tensor& t) {
+  HPML_RECORD_OP("squeeze", t);
   ops::check_defined("squeeze", t);
   DimVector sizes, strides;
   for (int64_t d = 0; d < t.dim(); ++d) {
@@ -328,6 +343,7 @@ Tensor squeeze(const Tensor& t) {
 }
 
 Tensor squeeze(const Tensor& t, int64_t dim) {
+  HPML_RECORD_OP("squeeze", t);
   ops::check_defined("squeeze", t);
   const int64_t d = wrap_dim(dim, t.dim(), "squeeze");
   DimVector sizes(t.sizes()), strides(t.strides());
@@ -341,6 +357,7 @@ Tensor squeeze(const Tensor& t, int64_t dim) {
 }
 
 Tensor unsqueeze(const Tensor& t, int64_t dim) {
+  HPML_RECORD_OP("unsqueeze", t);
   ops::check_defined("unsqueeze", t);
   const int64_t d = wrap_dim(dim, t.dim() + 1, "unsqueeze");
   DimVector sizes(t.sizes()), strides(t.strides());
@@ -353,6 +370,7 @@ Tensor unsqueeze(const Tensor& t, int64_t dim) {
 }
 
 TensorList split(const Tensor& t, int64_t split_size, int64_t dim) {
+  HPML_RECORD_OP("split", t);
   ops::check_defined("split", t);
   HPML_CHECK(t.dim() > 0, "split: cannot split a 0-d tensor");
   const int64_t d = wrap_dim(dim, t.dim(), "split"), n = t.sizes()[d];
@@ -364,6 +382,7 @@ TensorList split(const Tensor& t, int64_t split_size, int64_t dim) {
 }
 
 TensorList split(const Tensor& t, IntArrayRef split_sizes, int64_t dim) {
+  HPML_RECORD_OP("split", t);
   ops::check_defined("split", t);
   HPML_CHECK(t.dim() > 0, "split: cannot split a 0-d tensor");
   const int64_t d = wrap_dim(dim, t.dim(), "split");
@@ -384,6 +403,7 @@ TensorList split(const Tensor& t, IntArrayRef split_sizes, int64_t dim) {
 }
 
 TensorList chunk(const Tensor& t, int64_t chunks, int64_t dim) {
+  HPML_RECORD_OP("chunk", t);
   ops::check_defined("chunk", t);
   HPML_CHECK(chunks > 0, "chunk: number of chunks must be positive, got ", chunks);
   HPML_CHECK(t.dim() > 0, "chunk: cannot chunk a 0-d tensor");
@@ -397,6 +417,7 @@ TensorList chunk(const Tensor& t, int64_t chunks, int64_t dim) {
 }
 
 TensorList unbind(const Tensor& t, int64_t dim) {
+  HPML_RECORD_OP("unbind", t);
   ops::check_defined("unbind", t);
   HPML_CHECK(t.dim() > 0, "unbind: cannot unbind a 0-d tensor");
   const int64_t d = wrap_dim(dim, t.dim(), "unbind");
@@ -406,6 +427,7 @@ TensorList unbind(const Tensor& t, int64_t dim) {
 }
 
 Tensor clone(const Tensor& t) {
+  HPML_RECORD_OP("clone", t);
   ops::check_defined("clone", t);
   Tensor out = ops::empty_tensor(t.sizes(), t.dtype(), t.device());
   ops::be(t, "clone").copy(kernels::view_of(out), kernels::view_of(t));
@@ -415,11 +437,13 @@ Tensor clone(const Tensor& t) {
 }
 
 Tensor contiguous(const Tensor& t) {
+  HPML_RECORD_OP("contiguous", t);
   ops::check_defined("contiguous", t);
   return t.is_contiguous() ? t : clone(t);
 }
 
 Tensor to(const Tensor& t, DType dtype, bool copy) {
+  HPML_RECORD_OP("to", t);
   ops::check_defined("to", t);
   if (t.dtype() == dtype && !copy) return t;
   Tensor out = ops::empty_tensor(t.sizes(), dtype, t.device());
@@ -432,6 +456,7 @@ Tensor to(const Tensor& t, DType dtype, bool copy) {
 }
 
 Tensor to(const Tensor& t, Device device, bool copy) {
+  HPML_RECORD_OP("to", t);
   ops::check_defined("to", t);
   check_device_available(device, "to");
   return copy ? clone(t) : t;

@@ -46,6 +46,7 @@ Tensor Optimizer::step(const std::function<Tensor()>& closure) {
 }
 
 void Optimizer::zero_grad(bool set_to_none) {
+  record::Scope event(record::Kind::optimizer, zero_grad_event_.c_str());
   for (const TensorList& g : groups_params_)
     for (const Tensor& p : g) {
       Tensor q = p;

@@ -176,6 +176,7 @@ SGD::SGD(const TensorList& params, const SGDOptions& options) : OptimizerWith("S
 Optimizer::StateSchema SGD::state_schema() const { return {{"momentum_buffer"}, false}; }
 
 void SGD::step() {
+  auto event = step_event();
   NoGradGuard ng;
   for (size_t g = 0; g < num_param_groups(); ++g) {
     const SGDOptions& o = group_options(g);
@@ -195,6 +196,7 @@ Adagrad::Adagrad(const TensorList& params, const AdagradOptions& options) : Opti
 Optimizer::StateSchema Adagrad::state_schema() const { return {{"sum"}, true}; }
 
 void Adagrad::step() {
+  auto event = step_event();
   NoGradGuard ng;
   for (size_t g = 0; g < num_param_groups(); ++g) {
     const AdagradOptions& o = group_options(g);
@@ -216,6 +218,7 @@ Adadelta::Adadelta(const TensorList& params, const AdadeltaOptions& options)
 Optimizer::StateSchema Adadelta::state_schema() const { return {{"square_avg", "acc_delta"}, true}; }
 
 void Adadelta::step() {
+  auto event = step_event();
   NoGradGuard ng;
   for (size_t g = 0; g < num_param_groups(); ++g) {
     const AdadeltaOptions& o = group_options(g);
@@ -236,6 +239,7 @@ RMSprop::RMSprop(const TensorList& params, const RMSpropOptions& options) : Opti
 Optimizer::StateSchema RMSprop::state_schema() const { return {{"square_avg", "momentum_buffer", "grad_avg"}, true}; }
 
 void RMSprop::step() {
+  auto event = step_event();
   NoGradGuard ng;
   for (size_t g = 0; g < num_param_groups(); ++g) {
     const RMSpropOptions& o = group_options(g);
@@ -264,6 +268,7 @@ Optimizer::StateSchema AdamFamily<O, kDecoupled>::state_schema() const {
 
 template <class O, bool kDecoupled>
 void AdamFamily<O, kDecoupled>::step() {
+  auto event = this->step_event();
   NoGradGuard ng;
   for (size_t g = 0; g < this->num_param_groups(); ++g) {
     const O& o = this->group_options(g);
@@ -298,6 +303,7 @@ ClassicalNesterov::ClassicalNesterov(const TensorList& params, const NesterovOpt
 Optimizer::StateSchema ClassicalNesterov::state_schema() const { return {{"weight", "velocity"}, false}; }
 
 void ClassicalNesterov::step() {
+  auto event = step_event();
   NoGradGuard ng;
   for (size_t g = 0; g < num_param_groups(); ++g) {
     const NesterovOptions& o = group_options(g);

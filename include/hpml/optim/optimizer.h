@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "hpml/core/error.h"
+#include "hpml/core/record.h"
 #include "hpml/core/tensor.h"
 
 namespace hpml::optim {
@@ -67,7 +68,12 @@ class Optimizer {
   const std::string& name() const { return name_; }
 
  protected:
-  explicit Optimizer(std::string name) : name_(std::move(name)) {}
+  explicit Optimizer(std::string name)
+      : name_(std::move(name)), step_event_("Optimizer.step#" + name_ + ".step"),
+        zero_grad_event_("Optimizer.zero_grad#" + name_ + ".zero_grad") {}
+  // The profiler's event around one step, named as PyTorch names it ("Optimizer.step#SGD.step");
+  // the first line of every step(): auto event = step_event();
+  record::Scope step_event() const { return record::Scope(record::Kind::optimizer, step_event_.c_str()); }
   void add_group_params(const TensorList& params);
   virtual void set_options(size_t group, const OptionValues& values) = 0;
   // The per-parameter state an optimizer keeps: tensors shaped (and typed) like their parameter,
@@ -88,6 +94,7 @@ class Optimizer {
   void apply_loaded(const std::vector<OptionValues>& options, std::vector<std::map<std::string, Tensor>>& state);
 
   std::string name_;
+  std::string step_event_, zero_grad_event_;
   std::vector<TensorList> groups_params_;
   std::vector<size_t> offsets_;
   std::vector<std::map<std::string, Tensor>> state_;

@@ -1,0 +1,222 @@
+// Reading a recording: each event's parent and self time, key_averages() and its table, and
+// the step breakdown (include/hpml/profiler/profiler.h).
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <map>
+#include <sstream>
+
+#include "hpml/core/error.h"
+#include "hpml/profiler/profiler.h"
+
+namespace hpml::profiler {
+
+// Note [Parents from intervals]
+// record::stop() sorts events by process, thread and start time (outer before inner at equal
+// starts). Walking one thread's events in that order with a stack of the open ones, an event's
+// parent is the innermost open event that has not ended by its start. Intervals are exact
+// nanoseconds of one clock, so a child never sticks out of its parent.
+namespace {
+// Whether p encloses e: e's interval lies in p's, and e began while p was open (deeper), which
+// tells a child from a sibling that begins in the very nanosecond p ends.
+bool contains(const record::Event& p, const record::Event& e) {
+  return p.start_ns <= e.start_ns && e.end_ns <= p.end_ns && p.depth < e.depth;
+}
+}  // namespace
+
+std::vector<int64_t> parents(const std::vector<record::Event>& events) {
+  std::vector<int64_t> parent(events.size(), -1);
+  std::vector<size_t> open;
+  for (size_t i = 0; i < events.size(); ++i) {
+    const record::Event& e = events[i];
+    if (i > 0 && (events[i - 1].pid != e.pid || events[i - 1].tid != e.tid)) open.clear();
+    while (!open.empty() && !contains(events[open.back()], e)) open.pop_back();
+    if (!open.empty()) parent[i] = static_cast<int64_t>(open.back());
+    open.push_back(i);
+  }
+  return parent;
+}
+
+std::vector<int64_t> self_times(const std::vector<record::Event>& events) {
+  std::vector<int64_t> self(events.size());
+  for (size_t i = 0; i < events.size(); ++i) self[i] = events[i].end_ns - events[i].start_ns;
+  const std::vector<int64_t> parent = parents(events);
+  for (size_t i = 0; i < events.size(); ++i)
+    if (parent[i] >= 0) self[static_cast<size_t>(parent[i])] -= events[i].end_ns - events[i].start_ns;
+  return self;
+}
+
+namespace {
+
+std::string shapes_of(const record::Event& e) {
+  std::ostringstream os;
+  os << '[';
+  for (size_t i = 0; i < e.inputs.size(); ++i) {
+    os << (i ? ", [" : "[");
+    for (size_t d = 0; d < e.inputs[i].sizes.size(); ++d) os << (d ? ", " : "") << e.inputs[i].sizes[d];
+    os << ']';
+  }
+  os << ']';
+  return os.str();
+}
+
+int64_t sort_value(const FunctionStats& s, const std::string& key) {
+  if (key == "self_cpu_time_total") return s.self_ns;
+  if (key == "cpu_time_total") return s.total_ns;
+  if (key == "count") return s.count;
+  if (key == "self_cpu_memory_usage") return s.self_bytes;
+  return s.total_bytes;  // cpu_memory_usage
+}
+
+std::string ms(int64_t ns) {
+  char buf[32];
+  if (ns >= 1000000) std::snprintf(buf, sizeof buf, "%.3fms", static_cast<double>(ns) / 1e6);
+  else std::snprintf(buf, sizeof buf, "%.3fus", static_cast<double>(ns) / 1e3);
+  return buf;
+}
+
+std::string bytes(int64_t b) {
+  char buf[32];
+  const double a = static_cast<double>(b < 0 ? -b : b);
+  if (a >= 1 << 20) std::snprintf(buf, sizeof buf, "%.2f Mb", static_cast<double>(b) / (1 << 20));
+  else if (a >= 1 << 10) std::snprintf(buf, sizeof buf, "%.2f Kb", static_cast<double>(b) / (1 << 10));
+  else std::snprintf(buf, sizeof buf, "%" PRId64 " b", b);
+  return buf;
+}
+
+std::string pct(int64_t part, int64_t whole) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%.2f%%", whole > 0 ? 100.0 * static_cast<double>(part) / static_cast<double>(whole) : 0.0);
+  return buf;
+}
+
+}  // namespace
+
+EventAverages Profile::key_averages(bool group_by_input_shape) const {
+  const auto& ev = result_.events;
+  const std::vector<int64_t> self = self_times(ev);
+  const std::vector<int64_t> parent = parents(ev);
+  // Bytes of an event with its children: its own, plus each descendant's, added up the tree.
+  std::vector<int64_t> total_bytes(ev.size());
+  for (size_t i = 0; i < ev.size(); ++i) total_bytes[i] = ev[i].bytes_allocated - ev[i].bytes_freed;
+  for (size_t i = ev.size(); i-- > 0;)  // children come after their parents
+    if (parent[i] >= 0) total_bytes[static_cast<size_t>(parent[i])] += total_bytes[i];
+  std::map<std::pair<std::string, std::string>, size_t> rows;
+  EventAverages out;
+  for (size_t i = 0; i < ev.size(); ++i) {
+    const record::Event& e = ev[i];
+    const std::string shapes = group_by_input_shape ? shapes_of(e) : std::string();
+    auto [it, fresh] = rows.try_emplace({e.name, shapes}, out.size());
+    if (fresh) out.push_back(FunctionStats{.name = e.name, .input_shapes = shapes, .kind = e.kind});
+    FunctionStats& s = out[it->second];
+    ++s.count;
+    s.self_ns += self[i];
+    s.total_ns += e.end_ns - e.start_ns;
+    s.self_bytes += e.bytes_allocated - e.bytes_freed;
+    s.total_bytes += total_bytes[i];
+  }
+  return out;
+}
+
+EventAverages EventAverages::sorted(const std::string& sort_by) const {
+  static const char* const kKeys[] = {"self_cpu_time_total", "cpu_time_total", "count", "self_cpu_memory_usage",
+                                      "cpu_memory_usage"};
+  HPML_CHECK(std::find(std::begin(kKeys), std::end(kKeys), sort_by) != std::end(kKeys), "key_averages().table: unknown "
+             "sort_by '", sort_by, "'; use self_cpu_time_total, cpu_time_total, count, self_cpu_memory_usage or "
+             "cpu_memory_usage");
+  EventAverages out = *this;
+  std::stable_sort(out.begin(), out.end(), [&](const FunctionStats& a, const FunctionStats& b) {
+    return sort_value(a, sort_by) > sort_value(b, sort_by);
+  });
+  return out;
+}
+
+std::string EventAverages::table(const std::string& sort_by, int row_limit, bool with_memory) const {
+  const EventAverages rows = sorted(sort_by);
+  int64_t self_total = 0, total_max = 0;
+  size_t name_w = 4;
+  bool shapes = false;
+  for (const FunctionStats& s : rows) {
+    self_total += s.self_ns;
+    total_max = std::max(total_max, s.total_ns);
+    name_w = std::max(name_w, std::min<size_t>(s.name.size(), 60));
+    shapes = shapes || !s.input_shapes.empty();
+  }
+  std::vector<std::string> heads = {"Self CPU %", "Self CPU", "CPU total %", "CPU total", "CPU time avg"};
+  if (with_memory) heads.insert(heads.end(), {"CPU Mem", "Self CPU Mem"});
+  heads.push_back("# of Calls");
+  std::ostringstream os;
+  auto rule = [&] {
+    os << std::string(name_w, '-');
+    for (size_t i = 0; i < heads.size(); ++i) os << "  " << std::string(12, '-');
+    if (shapes) os << "  " << std::string(40, '-');
+    os << '\n';
+  };
+  auto cell = [&](const std::string& v) {
+    os << "  " << std::string(v.size() < 12 ? 12 - v.size() : 0, ' ') << v;
+  };
+  rule();
+  os << "Name" << std::string(name_w - 4, ' ');
+  for (const std::string& h : heads) cell(h);
+  if (shapes) os << "  Input Shapes";
+  os << '\n';
+  rule();
+  int shown = 0;
+  for (const FunctionStats& s : rows) {
+    if (row_limit >= 0 && shown++ >= row_limit) break;
+    std::string name = s.name.size() > name_w ? s.name.substr(0, name_w - 3) + "..." : s.name;
+    os << name << std::string(name_w - name.size(), ' ');
+    cell(pct(s.self_ns, self_total));
+    cell(ms(s.self_ns));
+    cell(pct(s.total_ns, self_total));
+    cell(ms(s.total_ns));
+    cell(ms(s.count ? s.total_ns / s.count : 0));
+    if (with_memory) {
+      cell(bytes(s.total_bytes));
+      cell(bytes(s.self_bytes));
+    }
+    cell(std::to_string(s.count));
+    if (shapes) os << "  " << s.input_shapes;
+    os << '\n';
+  }
+  rule();
+  os << "Self CPU time total: " << ms(self_total) << '\n';
+  return os.str();
+}
+
+// Note [The step breakdown]
+// Each ProfilerStep#N event is split by its phases: an event inside the step, on the step's
+// thread, whose name a phase lists counts with its whole duration, unless it lies inside an
+// event already counted (a forward inside a forward). What no phase covers is "other". So the
+// parts add up to the steps' time exactly, and "other" is the time the phases do not explain.
+StepBreakdown step_breakdown(const std::vector<record::Event>& events, const std::vector<Phase>& phases) {
+  StepBreakdown out;
+  std::vector<int64_t> sums(phases.size(), 0);
+  for (size_t i = 0; i < events.size(); ++i) {
+    const record::Event& step = events[i];
+    if (step.kind != record::Kind::step) continue;
+    ++out.steps;
+    out.total_ns += step.end_ns - step.start_ns;
+    int64_t counted_until = step.start_ns;
+    for (size_t j = i + 1; j < events.size(); ++j) {
+      const record::Event& e = events[j];
+      if (e.pid != step.pid || e.tid != step.tid || e.start_ns >= step.end_ns) break;
+      if (e.start_ns < counted_until || e.end_ns > step.end_ns) continue;
+      for (size_t p = 0; p < phases.size(); ++p) {
+        if (std::find(phases[p].names.begin(), phases[p].names.end(), e.name) == phases[p].names.end()) continue;
+        sums[p] += e.end_ns - e.start_ns;
+        counted_until = e.end_ns;
+        break;
+      }
+    }
+  }
+  int64_t covered = 0;
+  for (size_t p = 0; p < phases.size(); ++p) {
+    out.parts.emplace_back(phases[p].label, sums[p]);
+    covered += sums[p];
+  }
+  out.parts.emplace_back("other", out.total_ns - covered);
+  return out;
+}
+
+}  // namespace hpml::profiler
