@@ -32,6 +32,31 @@ void overhead() {
   }
 }
 
+// The profiler's cost: add n=1 with no profile (the one branch of Note [Recording costs one
+// branch]), and with a profile running, plain and with shapes and memory. Each call is one event,
+// so the difference from the first row is the cost of an event. Each repetition is its own
+// profile, so that the events it keeps stay a few megabytes.
+void profiler_bench() {
+  set_num_threads(1);
+  Tensor a = rand({1}), b = rand({1});
+  auto us = [](double s) { return s * 1e6; };
+  auto fn = [&] { Tensor r = add(a, b); };
+  bench::report("profiler", "add n=1, no profile", 1, "us", bench::convert(bench::time_calls(fn), us));
+  const long iters = bench::calibrate(fn, 0.05);
+  for (bool full : {false, true}) {
+    std::vector<double> secs;
+    for (int r = 0; r < 7; ++r) {
+      profiler::Profile p({.record_shapes = full, .profile_memory = full});
+      p.start();
+      secs.push_back(bench::time_slice(fn, iters));
+      p.stop();
+      if (static_cast<long>(p.events().size()) < iters) std::fprintf(stderr, "hpml_bench: fewer events than calls\n");
+    }
+    bench::report("profiler", full ? "add n=1, profiling shapes+memory" : "add n=1, profiling", 1, "us",
+                  bench::convert(secs, us));
+  }
+}
+
 void bandwidth() {
   const int64_t n = int64_t{16} << 20;
   Tensor a = rand({n}), b = rand({n}), c = empty({n});
@@ -139,6 +164,7 @@ int main(int argc, char** argv) {
   if (groups.count("limits")) limits_bench();
   auto want = [&](const char* g) { return groups.empty() || groups.count(g); };
   if (want("overhead")) overhead();
+  if (want("profiler")) profiler_bench();
   if (want("bandwidth")) bandwidth();
   if (want("matmul")) matmul_bench();
   if (want("reduce")) reduce_bench();

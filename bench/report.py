@@ -55,6 +55,9 @@ def nn_goal(k, h, t, r, pct=None):
 GROUPS = {
     "overhead": ("Per-op overhead, µs per call (1 thread). Goals: hpml <= 1/3 of libtorch; add n=1 <= 0.15 µs",
                  overhead_goal),
+    "profiler": ("The profiler's cost, µs per add n=1 (1 thread, one event per call). Goals: no profile within "
+                 "10% of the overhead group's add n=1; profiling <= 1 µs per event more than no profile",
+                 None),
     "bandwidth": ("Elementwise bandwidth, GB/s (16M f32, 12 bytes per element). Goals: out= >= 95% of "
                   "libtorch's out=; alloc >= 1.5x libtorch's alloc",
                   lambda k, h, t, r: r >= (0.95 if "out=" in k[1] else 1.5)),
@@ -126,6 +129,11 @@ def special_goal(k, h, t, r, hp):
         if metric == "first batch ms (epoch 1)" and config.startswith("2 worker processes"):
             return h[2] <= 20
         return None
+    if g == "profiler":
+        base = hp.get((g, "add n=1, no profile", 1)) if name != "add n=1, no profile" else hp.get(("overhead", "add n=1", 1))
+        if base is None:
+            return None
+        return h[2] <= base[2] * 1.1 if name == "add n=1, no profile" else h[2] - base[2] <= 1.0
     if g == "train":
         if name.startswith("CNN") and name.endswith("whole run s"):
             return r <= 0.45

@@ -2,6 +2,7 @@
 // Run it with OPENBLAS_NUM_THREADS=1 (scripts/bench does): torch::set_num_threads sizes its own
 // pool, and its OpenBLAS (pthread flavour) would otherwise start a second pool of its own.
 // Usage: torch_bench [group ...]
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
 
 #include <set>
@@ -21,6 +22,28 @@ void overhead() {
     bench::report("overhead", "add " + sz, 1, "us", bench::convert(bench::time_calls([&] { auto r = torch::add(a, b); }), us));
     bench::report("overhead", "add requires_grad " + sz, 1, "us",
                   bench::convert(bench::time_calls([&] { auto r = torch::add(ag, bg); }), us));
+  }
+}
+
+// The same rows as hpml_bench's profiler group, with libtorch's CPU profiler (the legacy one:
+// Debian's libtorch 1.13 has no Kineto); one aten::add event per call.
+void profiler_bench() {
+  namespace prof = torch::autograd::profiler;
+  torch::set_num_threads(1);
+  auto a = torch::rand({1}), b = torch::rand({1});
+  auto us = [](double s) { return s * 1e6; };
+  auto fn = [&] { auto r = torch::add(a, b); };
+  bench::report("profiler", "add n=1, no profile", 1, "us", bench::convert(bench::time_calls(fn), us));
+  const long iters = bench::calibrate(fn, 0.05);
+  for (bool full : {false, true}) {
+    std::vector<double> secs;
+    for (int r = 0; r < 7; ++r) {
+      prof::enableProfilerLegacy(torch::profiler::impl::ProfilerConfig(torch::profiler::impl::ProfilerState::CPU, full, full));
+      secs.push_back(bench::time_slice(fn, iters));
+      prof::disableProfilerLegacy();
+    }
+    bench::report("profiler", full ? "add n=1, profiling shapes+memory" : "add n=1, profiling", 1, "us",
+                  bench::convert(secs, us));
   }
 }
 
@@ -110,6 +133,7 @@ int main(int argc, char** argv) {
   if (groups.empty() || groups.count("info")) print_info();
   auto want = [&](const char* g) { return groups.empty() || groups.count(g); };
   if (want("overhead")) overhead();
+  if (want("profiler")) profiler_bench();
   if (want("bandwidth")) bandwidth();
   if (want("matmul")) matmul_bench();
   if (want("reduce")) reduce_bench();

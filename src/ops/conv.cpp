@@ -104,10 +104,12 @@ Tensor conv2d(const Tensor& x_in, const Tensor& weight, const Tensor& bias, cons
       const Tensor &xs = c.s(0), &ws = c.s(1);
       Tensor gx, gw, gb;
       if (c.needs(0)) {
+        HPML_RECORD_OP("conv2d_backward_input", g, ws);  // the two halves as events of their own
         gx = ops::empty_tensor(xs.sizes(), xs.dtype(), xs.device());
         ops::be(g, "conv2d_backward").conv2d_backward_input(view_of(gx), view_of(g), view_of(ws), w);
       }
       if (c.needs(1) || c.needs(2)) {
+        HPML_RECORD_OP("conv2d_backward_weight", g, xs);
         gw = ops::empty_tensor(ws.sizes(), ws.dtype(), ws.device());
         gb = ops::empty_tensor({w.OC}, ws.dtype(), ws.device());
         kernels::TensorView gbv = view_of(gb);

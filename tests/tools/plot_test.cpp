@@ -1,15 +1,18 @@
-// hpml::plot: PNG and SVG charts, grids and heatmaps with PLplot, their errors, and the layout
-// rules of plot_rules.h (ticks, tick labels, the legend's corner, a grid's shared y range).
+// hpml::plot: PNG and SVG charts, grids, heatmaps and bar charts with PLplot, their errors, and
+// the layout rules of plot_rules.h (ticks, tick labels, the legend's corner, a grid's shared y
+// range, a heatmap's and a bar chart's layout).
 #include "plot.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <fstream>
 #include <iterator>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "hpml/core/error.h"
@@ -382,6 +385,119 @@ TEST(Plot, AHeatmapWritesEveryClassNameWhole) {
   for (const auto& n : names) EXPECT_EQ(count(texts, n), 2u) << n << ": once per axis";
   EXPECT_EQ(count(texts, "0.91"), 10u);
   EXPECT_THROW(hpml::plot::save_heatmap({{1, 0}}, {"a"}, "t", "x", "y", dir.file("bad")), hpml::Error);
+}
+
+
+// ---- Bar charts ----
+
+using hpml::plot::Bars;
+
+// hpml train --profile's page: where a step's time goes, and the top ops (one name 100 long).
+std::vector<Bars> profile_panels() {
+  Bars step{"where one step's time goes", "ms per step", {"data wait", "forward", "backward", "optimizer", "other"},
+            {1.8, 12.4, 25.1, 3.2, 0.9}, "%.2f ms"};
+  Bars ops{"top ops by self time", "ms", {}, {}, "%.1f ms"};
+  const std::vector<std::string> names{"conv2d", "max_pool2d_backward", "Optimizer.step#SGD.step", "ProfilerStep#7",
+                                       "relu", "linear", "cross_entropy", "batch_norm", "add_",
+                                       "a_very_long_op_name_" + std::string(80, 'x')};
+  for (size_t i = 0; i < names.size(); ++i) ops.labels.push_back(names[i]), ops.values.push_back(800.0 / (i + 1));
+  return {step, ops};
+}
+
+TEST(Plot, BarsWriteAPngAndSvgOfTheRequestedSizeWithEveryLabelAndValue) {
+  hpml::testing::TempDir dir("hpml_plot");
+  hpml::plot::save_bars(profile_panels(), "profile", dir.file("profile"));
+  expect_files(dir.file("profile"), 1000, 800);
+  hpml::plot::save_bars(profile_panels(), "", dir.file("small"), 640, 480);
+  expect_files(dir.file("small"), 640, 480);
+  const auto texts = svg_texts(read(dir.file("profile.svg")));
+  for (const char* want : {"profile", "where one step's time goes", "top ops by self time", "data wait", "25.10 ms",
+                           "0.90 ms", "Optimizer.step#SGD.step", "ProfilerStep#7", "800.0 ms", "80.0 ms"})
+    EXPECT_EQ(count(texts, want), 1u) << want;
+  const std::string cut = "a_very_long_op_name_" + std::string(17, 'x') + "...";  // 40 bytes
+  EXPECT_EQ(count(texts, cut), 1u) << "the 100-byte name, cut";
+  EXPECT_EQ(dir.entries(), (std::vector<std::string>{"profile.png", "profile.svg", "small.png", "small.svg"}));
+}
+
+TEST(Plot, BarsRejectBadDataNamingSaveBars) {
+  hpml::testing::TempDir dir("hpml_plot");
+  const double nan = std::numeric_limits<double>::quiet_NaN(), inf = std::numeric_limits<double>::infinity();
+  Bars fifty_one{"many", "", {}, {}};
+  for (int i = 0; i < 51; ++i) fifty_one.labels.push_back("op" + std::to_string(i)), fifty_one.values.push_back(i);
+  const std::vector<std::pair<std::vector<Bars>, std::string>> bad{
+      {{}, "1 to 64 panels"},
+      {{Bars{"t", "", {"a", "b"}, {1}}}, "2 labels but 1 values"},
+      {{Bars{"t", "", {"a"}, {-1}}}, "'a' needs a finite value >= 0, got -1"},
+      {{Bars{"t", "", {"a", "b"}, {1, nan}}}, "'b' needs a finite value"},
+      {{Bars{"t", "", {"a"}, {inf}}}, "'a' needs a finite value"},
+      {{fifty_one}, "51 bars"},
+      {{Bars{"t", "", {"a"}, {1}, "%s"}}, "value_format '%s'"},
+      {{Bars{"t", "", {"a"}, {1}, "%d ms"}}, "value_format"},
+      {{Bars{"t", "", {"a"}, {1}, "%.1f of %.1f"}}, "value_format"},
+      {{Bars{"t", "", {"a"}, {1}, "100%"}}, "value_format"},
+  };
+  for (const auto& [panels, want] : bad) {
+    try {
+      hpml::plot::save_bars(panels, "bad", dir.file("bad"));
+      ADD_FAILURE() << "no error for " << want;
+    } catch (const hpml::Error& e) {
+      EXPECT_NE(std::string(e.what()).find("save_bars"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(want), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_THROW(hpml::plot::save_bars(profile_panels(), "", dir.file("bad"), 8, 800), hpml::Error);
+  EXPECT_TRUE(dir.entries().empty());
+  // Zero is a value, and a panel with no bars says so.
+  hpml::plot::save_bars({Bars{"idle", "", {"wait"}, {0}, "%.0f%% of it"}, Bars{"nothing", "", {}, {}}}, "", dir.file("z"));
+  const auto texts = svg_texts(read(dir.file("z.svg")));
+  EXPECT_EQ(count(texts, "0% of it"), 1u);
+  EXPECT_EQ(count(texts, "no data"), 1u);
+}
+
+TEST(PlotRules, BarLabelsFitLeftOfTheBarsAndValuesInsideThePlotArea) {
+  const double w = 352.78, h = 282.22, ch = 6.35;  // a 1000 x 800 page in mm, and its character height
+  const auto panels = profile_panels();
+  auto check = [](const detail::BarLayout& l, const std::vector<Bars>& bars, double pw, double ph, double pch) {
+    const double t = pch * l.text_scale;
+    double above = ph;
+    for (size_t k = 0; k < bars.size(); ++k) {
+      const auto& p = l.panels[k];
+      EXPECT_GE(p.x0 - l.gap - l.widest, 0) << "labels of panel " << k << " run off the page";
+      EXPECT_LE(p.y1, above) << "panel " << k << " overlaps the one above";
+      EXPECT_GE(p.y0, 0) << "panel " << k << " runs off the page";
+      above = p.y0;
+      EXPECT_NEAR(p.y1 - p.y0, static_cast<double>(bars[k].labels.size()) * l.row, 1e-9);
+      for (size_t i = 0; i < bars[k].values.size(); ++i) {
+        const double end = p.x0 + bars[k].values[i] / p.xmax * (p.x1 - p.x0) + l.gap;
+        EXPECT_LE(end + detail::plain_text_width(detail::value_text(bars[k].value_format, bars[k].values[i])) * t *
+                            detail::kBarTextSlack, p.x1) << "value " << i << " of panel " << k << " crosses the frame";
+      }
+      double most = 0;
+      for (double v : bars[k].values) most = std::max(most, v);
+      EXPECT_GE(p.xmax, 1.15 * most);
+    }
+    EXPECT_LE(l.panels.back().x1, pw);
+    EXPECT_LE(1.5 * t, l.row) << "labels taller than their rows";
+    EXPECT_LE(l.bar, l.row);
+  };
+  const auto l = detail::bar_layout(panels, true, w, h, ch);
+  check(l, panels, w, h, ch);
+  EXPECT_EQ(l.scale, 1);
+  EXPECT_EQ(l.panels[1].labels[2], "Optimizer.step##SGD.step");  // drawn as written
+  EXPECT_EQ(l.panels[1].labels[9].size(), detail::kBarLabelBytes);
+  EXPECT_EQ(l.panels[1].labels[9].substr(37), "...");
+  EXPECT_GE(l.widest, detail::plain_text_width(panels[1].labels[9].substr(0, 37) + "...") * ch * l.text_scale);
+  // Fifty bars and the profile's two panels on a small page: everything shrinks, and still fits.
+  std::vector<Bars> many = panels;
+  many.push_back(Bars{"fifty", "ms", {}, {}});
+  for (int i = 0; i < 50; ++i) many.back().labels.push_back("op" + std::to_string(i)), many.back().values.push_back(i);
+  const auto small = detail::bar_layout(many, true, 176.39, 105.83, 2.82);  // 500 x 300 pixels
+  EXPECT_LT(small.scale, 1);
+  check(small, many, 176.39, 105.83, 2.82);
+  EXPECT_TRUE(detail::is_value_format("%.2f ms"));
+  EXPECT_TRUE(detail::is_value_format("%+08.3e%%"));
+  for (const char* bad : {"", "ms", "%", "%s", "%d", "%*f", "%.2f %.2f", "%123f", "%n"})
+    EXPECT_FALSE(detail::is_value_format(bad)) << bad;
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include "experiment.h"
 #include "hpml/core/file.h"
 #include "plot.h"
+#include "profile_run.h"
 #include "train.h"  // int_in, kMaxEpochs
 
 namespace hpml::cli {
@@ -113,7 +114,8 @@ double accuracy(nn::Module& m, const Tensor& x, const Tensor& y) {
   return eq(m.forward(x).argmax(1), y).to(kFloat64).mean().item<double>();
 }
 
-Run run_blobs(const BlobsTask& t, const Recipe& recipe, int epochs, uint64_t seed) {
+// With `prof`, the steps are also profiled (hpml experiment --profile: profile_run.h).
+Run run_blobs(const BlobsTask& t, const Recipe& recipe, int epochs, uint64_t seed, StepProfiler* prof) {
   manual_seed(seed);
   std::shared_ptr<nn::Sequential> custom = recipe.model ? recipe.model() : nullptr;
   nn::Sequential protocol(nn::Linear(2, 50), nn::ReLU(), nn::Linear(50, 3));
@@ -140,20 +142,29 @@ Run run_blobs(const BlobsTask& t, const Recipe& recipe, int epochs, uint64_t see
     double loss_sum = 0, correct = 0;
     int64_t n = 0, micro = 0;
     for (data::Batch& b : loader) {
-      Tensor logits = model.forward(b[0]);
-      Tensor loss = nn::functional::cross_entropy(logits, b[1]);
+      Tensor logits, loss;
       {
+        RECORD_FUNCTION("forward");  // the phases of a step, for --profile
+        logits = model.forward(b[0]);
+        loss = nn::functional::cross_entropy(logits, b[1]);
         NoGradGuard ng;  // this batch scored before its update: Note [Two train curves]
         correct += eq(logits.detach().argmax(1), b[1]).to(kFloat64).sum().item<double>();
       }
-      (recipe.accumulate > 1 ? loss / static_cast<double>(recipe.accumulate) : loss).backward();
+      {
+        RECORD_FUNCTION("backward");
+        (recipe.accumulate > 1 ? loss / static_cast<double>(recipe.accumulate) : loss).backward();
+      }
       loss_sum += loss.item<double>() * static_cast<double>(b[0].size(0));
       n += b[0].size(0);
       if (++micro % recipe.accumulate != 0) continue;
       r.lrs.push_back(opt.lr(0));
-      opt.step();
-      opt.zero_grad();
-      if (sched) sched->step();
+      {
+        RECORD_FUNCTION("optimizer");
+        opt.step();
+        opt.zero_grad();
+        if (sched) sched->step();
+      }
+      if (prof) prof->step();
     }
     r.train_loss.push_back(loss_sum / static_cast<double>(n));
     r.train_running.push_back(correct / static_cast<double>(n));
@@ -196,7 +207,7 @@ std::string fmt(double v) {
 struct Sweep {
   std::string name, title, param;  // "lr-decay", ..., the swept parameter
   std::vector<std::string> settings;  // its values, as labels
-  std::function<Run(const BlobsTask&, size_t setting, uint64_t seed)> run;
+  std::function<Run(const BlobsTask&, size_t setting, uint64_t seed, StepProfiler* prof)> run;
 };
 
 // Every seed's curves of one setting; each epoch is also a row of results.csv.
@@ -206,11 +217,17 @@ struct Curves {
   Tensor weights;           // seed 0's
 };
 
+// --profile: the first setting's first seed is profiled, into the experiment's folder.
 Curves run_setting(const Sweep& sw, const BlobsTask& task, size_t k, const ExperimentOptions& o, std::ofstream& csv) {
   const bool running = o.train_acc == "running";
   Curves c;
   for (int s = 0; s < o.seeds; ++s) {
-    Run r = sw.run(task, k, static_cast<uint64_t>(s));
+    std::unique_ptr<StepProfiler> prof;
+    if (o.profile && k == 0 && s == 0)
+      prof = std::make_unique<StepProfiler>(o.out + "/" + sw.name, default_profile_steps(20, -1, -1, -1),
+                                            "hpml experiment " + sw.name);
+    Run r = sw.run(task, k, static_cast<uint64_t>(s), prof.get());
+    if (prof) std::fputs(prof->finish().c_str(), stdout);
     for (size_t e = 0; e < r.train_acc.size(); ++e) {
       csv << sw.settings[k] << ',' << s << ',' << e + 1 << ',' << r.train_loss[e] << ',' << r.train_acc[e] << ','
           << r.test_acc[e];
@@ -346,17 +363,23 @@ void add_experiment_options(CLI::App& app, ExperimentOptions& o) {
                  "mean over the epoch's batches, each scored before its update (as Keras reports it)")
       ->check(CLI::IsMember({"pass", "running"}))
       ->capture_default_str();
+  app.add_flag("--profile", o.profile, "profile a few steps of the first run: OUT/NAME/trace.json, profile.txt and "
+               "profile.png (docs/profiling.md)");
 }
 
 int experiment(const ExperimentOptions& o) {
   const std::string& name = o.name;
+  HPML_CHECK(!(o.profile && name == "activations"), "experiment activations: --profile needs training steps, and "
+             "activations runs one forward and backward at initialization\nhint: profile another experiment");
   const int epochs = o.epochs;
   auto numeric = [&](std::string title, std::string param, std::vector<double> values,
                      std::function<Recipe(double)> recipe) {
     std::vector<std::string> labels;
     for (double v : values) labels.push_back(fmt(v));
     return run_sweep({name, std::move(title), std::move(param), labels,
-                      [=](const BlobsTask& t, size_t k, uint64_t s) { return run_blobs(t, recipe(values[k]), epochs, s); }},
+                      [=](const BlobsTask& t, size_t k, uint64_t s, StepProfiler* prof) {
+                        return run_blobs(t, recipe(values[k]), epochs, s, prof);
+                      }},
                      o);
   };
   if (name == "lr-decay")
@@ -377,7 +400,9 @@ int experiment(const ExperimentOptions& o) {
     r[2].batch = 25;
     return run_sweep({name, "SGD lr 0.05: one batch of 100, four accumulated micro-batches of 25, batches of 25",
                       "batch", {"100", "25x4", "25"},
-                      [=](const BlobsTask& t, size_t k, uint64_t s) { return run_blobs(t, r[k], epochs, s); }},
+                      [=](const BlobsTask& t, size_t k, uint64_t s, StepProfiler* prof) {
+                        return run_blobs(t, r[k], epochs, s, prof);
+                      }},
                      o);
   }
   if (name == "optimizers") {
@@ -394,8 +419,8 @@ int experiment(const ExperimentOptions& o) {
     for (const auto& o : opts) labels.push_back(o.first);
     return run_sweep({name, "optimizers at their usual rates (sgd 0.01, adagrad 0.1, adadelta 1, rmsprop and adam 1e-3)",
                       "optimizer", labels,
-                      [=](const BlobsTask& t, size_t k, uint64_t s) {
-                        return run_blobs(t, Recipe{opts[k].second}, epochs, s);
+                      [=](const BlobsTask& t, size_t k, uint64_t s, StepProfiler* prof) {
+                        return run_blobs(t, Recipe{opts[k].second}, epochs, s, prof);
                       }},
                      o);
   }
@@ -424,7 +449,9 @@ int experiment(const ExperimentOptions& o) {
     return run_sweep({name, name == "batchnorm" ? "a 4-hidden-layer sigmoid MLP with and without BatchNorm, SGD"
                                                 : "a 6-hidden-layer ReLU MLP from four initializations, SGD lr 0.01",
                       name == "batchnorm" ? "model" : "init", labels,
-                      [=](const BlobsTask& t, size_t k, uint64_t s) { return run_blobs(t, recipes[k], epochs, s); }},
+                      [=](const BlobsTask& t, size_t k, uint64_t s, StepProfiler* prof) {
+                        return run_blobs(t, recipes[k], epochs, s, prof);
+                      }},
                      o);
   }
   HPML_CHECK(false, "unknown experiment '", name,

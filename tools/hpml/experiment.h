@@ -21,6 +21,7 @@ struct ExperimentOptions {
   std::string out = "runs/experiments";
   std::string data = "default";    // default (hpml's make_blobs) | sklearn (scikit-learn's, random_state=2)
   std::string train_acc = "pass";  // pass (end of epoch) | running (Keras's running mean, beside the pass)
+  bool profile = false;            // the first run's steps profiled (profile_run.h)
 };
 
 // The experiment subcommand's positional NAME and its options, writing into `options`.

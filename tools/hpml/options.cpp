@@ -121,6 +121,13 @@ void add_train_options(CLI::App& app, TrainConfig& tc) {
                  "there; --resume continues it")->check(int_in(1, kMaxEpochs));
   app.add_flag("--tensorboard", tc.tensorboard, "TensorBoard event files in OUT/tensorboard (scalars, and "
                "histograms of weights and gradients per epoch)");
+  app.add_flag("--profile", tc.profile, "profile a few training steps: OUT/trace.json (Perfetto, chrome://tracing), "
+               "OUT/profile.txt and OUT/profile.png (docs/profiling.md)");
+  app.add_option("--profile-wait", tc.profile_wait, "--profile: steps to skip first (default: 5, fewer in a short epoch)")
+      ->check(int_in(0, 1'000'000));
+  app.add_option("--profile-warmup", tc.profile_warmup, "--profile: steps recorded and thrown away before the profiled "
+                 "ones (default 2)")->check(int_in(0, 1'000'000));
+  app.add_option("--profile-steps", tc.profile_steps, "--profile: steps to profile (default 10)")->check(int_in(1, 10'000));
   app.add_flag("--quiet", tc.quiet, "no progress lines");
 }
 
@@ -189,6 +196,8 @@ std::vector<OptionSetting> settings(const TrainConfig& c) {
       option("--out", c.out, true),                option("--tensorboard", c.tensorboard, true),
       option("--resume", c.resume, true, false),   option("--config", c.config, true, false),
       option("--stop-after", c.stop_after, true, false), option("--quiet", c.quiet, true, false),
+      option("--profile", c.profile, true, false),  option("--profile-wait", c.profile_wait, true, false),
+      option("--profile-warmup", c.profile_warmup, true, false), option("--profile-steps", c.profile_steps, true, false),
   };
 }
 

@@ -1,5 +1,6 @@
-// Charts with PLplot: line charts, pages of them and heatmaps. See Note [PLplot state and errors]
-// and Note [Layout in millimetres]; the layout rules are in plot_rules.h.
+// Charts with PLplot: line charts, pages of them and heatmaps (bar charts: plot_bars.cpp, sharing
+// what plot_internal.h declares). See Note [PLplot state and errors] and Note [Layout in
+// millimetres]; the layout rules are in plot_rules.h.
 #include "plot.h"
 
 #include <plplot.h>
@@ -15,6 +16,7 @@
 #include <mutex>
 
 #include "hpml/core/error.h"
+#include "plot_internal.h"
 #include "plot_rules.h"
 
 // Note [PLplot state and errors]
@@ -27,26 +29,24 @@
 // prompt on stdin for another) and a file it cannot open.
 
 namespace hpml::plot {
+namespace detail {
+std::mutex g_mutex;
+}  // namespace detail
+
 namespace {
+
+using detail::g_mutex, detail::kLine0, detail::kBand0, detail::kPalette, detail::Page, detail::page;
+using detail::palette, detail::save_one, detail::check_size;
 
 struct PlplotExit {
   std::string msg;
 };
-std::mutex g_mutex;
 std::string g_warnings;  // guarded by g_mutex
 
 int on_exit(PLCHAR_VECTOR msg) { throw PlplotExit{msg ? msg : "unknown error"}; }
 void on_abort(PLCHAR_VECTOR msg) { g_warnings += std::string(g_warnings.empty() ? "" : "; ") + (msg ? msg : ""); }
 
 constexpr const char* kHint = "hint: scripts/setup installs PLplot and its cairo driver (plplot-driver-cairo)";
-
-// cmap0: 0 background, 1 axes and text, 2 grid, then a line and a band colour per series.
-constexpr int kLine0 = 3;
-constexpr std::array<std::array<int, 3>, 10> kPalette{{{31, 119, 180}, {255, 127, 14}, {44, 160, 44},
-                                                       {214, 39, 40}, {148, 103, 189}, {140, 86, 75},
-                                                       {227, 119, 194}, {127, 127, 127}, {188, 189, 34},
-                                                       {23, 190, 207}}};
-constexpr int kBand0 = kLine0 + static_cast<int>(kPalette.size());
 
 bool has_device(const char* dev) {
   std::array<PLCHAR_VECTOR, 256> menu{}, names{};
@@ -122,7 +122,9 @@ void finite_runs(const std::vector<const std::vector<double>*>& cols, F f) {
   flush();
 }
 
-void palette() {
+}  // namespace
+
+void detail::palette() {
   plscmap0n(kBand0 + static_cast<int>(kPalette.size()));
   plscol0(0, 255, 255, 255);
   plscol0(1, 0, 0, 0);
@@ -134,6 +136,15 @@ void palette() {
   }
 }
 
+detail::Page detail::page() {
+  PLFLT x0 = 0, x1 = 0, y0 = 0, y1 = 0, def = 0, ht = 0;
+  plgspa(&x0, &x1, &y0, &y1);
+  plgchr(&def, &ht);
+  return {x1 - x0, y1 - y0, ht};
+}
+
+namespace {
+
 constexpr double kLegendText = 0.9;  // the legend's text scale; see Note [Layout in millimetres]
 using detail::Axis, detail::text_width;
 
@@ -141,16 +152,6 @@ double widest(const std::vector<detail::Tick>& ticks) {
   double w = 0;
   for (const auto& t : ticks) w = std::max(w, text_width(t.label));
   return w;
-}
-
-struct Page {
-  double w = 0, h = 0, ch = 0;  // the (sub)page and the character height, mm
-};
-Page page() {
-  PLFLT x0 = 0, x1 = 0, y0 = 0, y1 = 0, def = 0, ht = 0;
-  plgspa(&x0, &x1, &y0, &y1);
-  plgchr(&def, &ht);
-  return {x1 - x0, y1 - y0, ht};
 }
 
 struct Box {
@@ -307,7 +308,10 @@ void draw(const Chart& c, const Prepared& p) {
   draw_chart(c, p, Box{}, nullptr);
 }
 
-void save_one(const std::string& path, const char* dev, int width, int height, const std::function<void()>& draw_page) {
+}  // namespace
+
+void detail::save_one(const std::string& path, const char* dev, int width, int height,
+                      const std::function<void()>& draw_page) {
   HPML_CHECK(has_device(dev), "plot: cannot write ", path, ": the PLplot device '", dev, "' is not installed\n",
              kHint);
   if (std::FILE* f = std::fopen(path.c_str(), "wb")) {
@@ -338,10 +342,12 @@ void save_one(const std::string& path, const char* dev, int width, int height, c
              kHint);
 }
 
-void check_size(int width, int height) {
+void detail::check_size(int width, int height) {
   HPML_CHECK(width >= 16 && height >= 16 && width <= 20000 && height <= 20000,
              "plot: the size must be from 16x16 to 20000x20000 pixels, got ", width, "x", height);
 }
+
+namespace {
 
 // A page of panels: the grid's cells below the title band, the characters scaled down as PLplot
 // scales them on subpages (by 1/sqrt of the larger of rows and columns).

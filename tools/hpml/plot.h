@@ -1,5 +1,5 @@
-// Line charts of training curves (loss, accuracy), grids of them and heatmaps, written as PNG
-// and SVG with PLplot. The layout rules they follow (ticks, tick labels, where the legend goes,
+// Line charts of training curves (loss, accuracy), grids of them, heatmaps and horizontal bar
+// charts (a profile's breakdown of time), written as PNG and SVG with PLplot. The layout rules they follow (ticks, tick labels, where the legend goes,
 // a grid's shared y range) are pure functions in plot_rules.h.
 #pragma once
 
@@ -45,5 +45,22 @@ void save_grid(const std::vector<Chart>& charts, int columns, const std::string&
 void save_heatmap(const std::vector<std::vector<double>>& m, const std::vector<std::string>& labels,
                   const std::string& title, const std::string& xlabel, const std::string& ylabel,
                   const std::string& path_without_extension, int size = 700);
+
+// Horizontal bars, one per label, top to bottom in the given order, each with its value written
+// at the bar's end (value_format: printf format for one double, e.g. "%.2f ms"). Labels over 40
+// bytes are cut ("..."); they and the values are drawn literally ('#' is no escape).
+struct Bars {
+  std::string title = {}, xlabel = {};
+  std::vector<std::string> labels = {};
+  std::vector<double> values = {};  // finite, >= 0, one per label
+  std::string value_format = "%.2f";
+};
+// A page of bar charts stacked top to bottom (width x height pixels), written as .png and .svg.
+// Each panel's height follows its number of bars; `title` (empty: none) goes over the page. Throws
+// hpml::Error on bad data (mismatched sizes, negative or non-finite values, more than 50 bars in a
+// panel, no panels or over 64, a value_format that is not one for a double), an unwritable file or
+// a missing PLplot driver.
+void save_bars(const std::vector<Bars>& panels, const std::string& title, const std::string& path_without_extension,
+               int width = 1000, int height = 800);
 
 }  // namespace hpml::plot

@@ -1,7 +1,7 @@
-// The layout rules of plot.cpp's charts, as pure functions that tests check: tick positions and
-// labels of linear, integer and log axes, where a legend goes, the shared y range of a grid.
-// Header-only (inline) so that hpml_plot keeps its one source file; only plot.cpp and the tests
-// include it.
+// The layout rules of plot.cpp's and plot_bars.cpp's charts, as pure functions that tests check:
+// tick positions and labels of linear, integer and log axes, where a legend goes, the shared y
+// range of a grid, a heatmap's and a page of bar charts' layout. Header-only (inline); only
+// hpml_plot's sources and the tests include it.
 #pragma once
 
 #include <algorithm>
@@ -281,18 +281,36 @@ inline Axis make_axis(double lo, double hi, bool log, bool integer, double lengt
   return a;
 }
 
-// A class name as a heatmap label: at most 24 bytes (cut on a UTF-8 boundary, ".." added) and
-// PLplot's escape character '#' doubled, since the names come from files.
-inline std::string heat_label(std::string s) {
-  if (s.size() > 24) {
-    size_t cut = 24;  // back to the start of the character that byte 24 is in
+// s when it has at most max_bytes bytes, else its first max_bytes (back to a UTF-8 character's
+// start) and `dots`.
+inline std::string cut_label(std::string s, size_t max_bytes, std::string_view dots) {
+  if (s.size() > max_bytes) {
+    size_t cut = max_bytes;  // back to the start of the character that byte max_bytes is in
     while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
-    s = s.substr(0, cut) + "..";
+    s = s.substr(0, cut) + std::string(dots);
   }
+  return s;
+}
+
+// Text from a file (a class or an op name) as PLplot draws it literally: its escape character
+// '#' doubled.
+inline std::string escape_label(const std::string& s) {
   std::string out;
   for (char c : s) out += c == '#' ? std::string("##") : std::string(1, c);
   return out;
 }
+
+// The width of such text (unescaped) in character heights: text_width without the escapes.
+inline double plain_text_width(const std::string& s) {
+  double w = 0;
+  for (char c : s)
+    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) w += char_width(static_cast<unsigned char>(c));
+  return w;
+}
+
+// A class name as a heatmap label: at most 24 bytes (cut on a UTF-8 boundary, ".." added) and
+// PLplot's escape character '#' doubled, since the names come from files.
+inline std::string heat_label(std::string s) { return escape_label(cut_label(std::move(s), 24, "..")); }
 
 // Where a heatmap's grid and labels go on a page w x h mm with characters ch mm high: the row
 // labels right-aligned left of the grid, the column labels under it, turned 45 or 90 degrees
@@ -331,4 +349,113 @@ inline HeatLayout heat_layout(const std::vector<std::string>& labels, double w, 
   if (l.value_scale * ch < 2.2) l.value_scale = 0;
   return l;
 }
+
+// Whether fmt is a printf format for one double: any text, "%%", and exactly one conversion
+// %[flags][width][.precision] then f, F, e, E, g, G, a or A (width and precision at most 2 digits,
+// no '*' and no length modifier), so that save_bars can pass it to snprintf safely.
+inline bool is_value_format(std::string_view fmt) {
+  int conversions = 0;
+  auto digits = [&](size_t& i) {
+    for (int k = 0; k < 2 && i < fmt.size() && fmt[i] >= '0' && fmt[i] <= '9'; ++k) ++i;
+  };
+  for (size_t i = 0; i < fmt.size(); ++i) {
+    if (fmt[i] != '%') continue;
+    if (++i < fmt.size() && fmt[i] == '%') continue;
+    while (i < fmt.size() && std::string_view("-+ #0").find(fmt[i]) != std::string_view::npos) ++i;
+    digits(i);
+    if (i < fmt.size() && fmt[i] == '.') digits(++i);
+    if (i >= fmt.size() || std::string_view("fFeEgGaA").find(fmt[i]) == std::string_view::npos) return false;
+    ++conversions;
+  }
+  return conversions == 1;
+}
+
+// v written with a format that is_value_format accepts (unescaped).
+inline std::string value_text(const std::string& fmt, double v) {
+  char text[160];
+  std::snprintf(text, sizeof text, fmt.c_str(), v);
+  return text;
+}
+
+// Note [Bar chart layout]
+// save_bars stacks its panels top to bottom. Each is as tall as its title and axis labels plus a
+// row per bar, every row of the page the same height, so that the panels' heights follow their
+// numbers of bars and the bars look alike. Bars fill 0.7 of their row, at most 2.5 character
+// heights (not fat on a tall page with few bars). The labels go right-aligned left of the plot
+// areas, which share one left edge (the widest label of any panel sets it) so that the panels'
+// axes line up. When the page is too small for rows 1.4 character heights high all text shrinks
+// (scale); the labels and values shrink further to 0.6 of a row, and the labels to at most 0.45
+// of the page's width. Each x axis runs from 0 to 1.15 x its panel's largest value, or further
+// when a value's text would not fit between its bar's end and the frame. Labels are cut to 40
+// bytes (op names can be long) and, with the values, escaped (escape_label). Text widths are
+// text_width's estimates (Note [Layout in millimetres]) with 8% to spare.
+constexpr size_t kBarLabelBytes = 40;
+constexpr double kBarTextSlack = 1.08;  // text_width's estimates run up to 6% short on the PNGs
+
+// A bar's label (unescaped): s, or when it is over kBarLabelBytes long its start and "...".
+inline std::string bar_label(const std::string& s) {
+  return s.size() > kBarLabelBytes ? cut_label(s, kBarLabelBytes - 3, "...") : s;
+}
+
+struct BarPanelLayout {
+  double x0 = 0, x1 = 0, y0 = 0, y1 = 0;    // the plot area, mm from the page's lower left corner
+  double xmax = 1;                          // the x axis runs from 0 to xmax (data units)
+  size_t rows = 1;                          // the rows the panel takes (an empty panel one)
+  std::vector<std::string> labels = {}, values = {};  // as drawn: cut and escaped
+};
+struct BarLayout {
+  std::vector<BarPanelLayout> panels = {};
+  double scale = 1;         // every text's character scale (of ch)
+  double text_scale = 0.85; // the labels' and values' scale (of ch)
+  double row = 0;           // a bar's row height, mm
+  double bar = 0;           // a bar's thickness, mm
+  double gap = 0;           // mm between a label's right end and the axis, and a bar's end and its value
+  double widest = 0;        // the widest label, mm
+  double title_y = 0;       // the page title's centre line, mm
+};
+
+// The layout of `panels` (checked by save_bars) on a page w x h mm with characters ch mm high.
+inline BarLayout bar_layout(const std::vector<Bars>& panels, bool page_title, double w, double h, double ch) {
+  BarLayout l;
+  // In character heights: the band at the top (the title's, or a pad) and 0.2 at the bottom, then
+  // each panel's title and x axis.
+  double fixed = page_title ? 3.2 : 0.8, rows = 0, chars = 0;
+  for (const Bars& b : panels) {
+    fixed += (b.title.empty() ? 1.0 : 3.0) + (b.xlabel.empty() ? 2.6 : 4.4);
+    rows += static_cast<double>(std::max<size_t>(b.labels.size(), 1));
+    for (const auto& s : b.labels) chars = std::max(chars, plain_text_width(bar_label(s)));
+  }
+  l.scale = std::min(1.0, h / ((fixed + 1.4 * rows) * ch));
+  const double c = ch * l.scale;
+  l.row = (h - fixed * c) / rows;
+  l.bar = std::min(0.7 * l.row, 2.5 * c);
+  l.text_scale = std::min({0.85 * l.scale, 0.6 * l.row / ch, chars > 0 ? 0.45 * w / (chars * ch) : 0.85});
+  const double t = ch * l.text_scale;
+  l.gap = 0.7 * t;
+  l.widest = chars * t * kBarTextSlack;
+  l.title_y = h - 1.6 * c;
+  const double x1 = w - 2.0 * c, x0 = std::min(1.0 * c + l.widest + l.gap, x1 - 0.2 * w), pw = x1 - x0;
+  double top = h - (page_title ? 3.0 : 0.6) * c;
+  for (const Bars& b : panels) {
+    BarPanelLayout p;
+    p.rows = std::max<size_t>(b.labels.size(), 1);
+    p.x0 = x0, p.x1 = x1;
+    p.y1 = top - (b.title.empty() ? 1.0 : 3.0) * c;
+    p.y0 = p.y1 - static_cast<double>(p.rows) * l.row;
+    top = p.y0 - (b.xlabel.empty() ? 2.6 : 4.4) * c;
+    double most = 0;
+    for (double v : b.values) most = std::max(most, v);
+    p.xmax = most > 0 ? 1.15 * most : 1;
+    for (size_t i = 0; i < b.labels.size(); ++i) {
+      const std::string v = value_text(b.value_format, b.values[i]);
+      p.labels.push_back(escape_label(bar_label(b.labels[i])));
+      p.values.push_back(escape_label(v));
+      const double room = pw - l.gap - plain_text_width(v) * t * kBarTextSlack - 1.0 * c;  // for the bar, at xmax
+      if (room > 0.2 * pw) p.xmax = std::max(p.xmax, b.values[i] * pw / room);
+    }
+    l.panels.push_back(std::move(p));
+  }
+  return l;
+}
+
 }  // namespace hpml::plot::detail

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "profile_run.h"
 #include "progress.h"
 #include "train.h"
 
@@ -41,6 +42,7 @@ struct Run {
   int64_t saved_epoch = 0;  // the epoch after which last.safetensors was written (0: not yet)
   std::unique_ptr<Progress> progress;
   std::unique_ptr<io::SummaryWriter> tensorboard;  // --tensorboard: OUT/tensorboard
+  std::unique_ptr<StepProfiler> profiler;          // --profile
   io::Metadata meta;  // "argv" (the JSON array of the arguments), "best_val_score", "best_epoch"
   std::string last, best, csv, jsonl;  // paths under config.out
 };

@@ -151,11 +151,20 @@ EpochResult train_epoch(Run& r, int64_t epoch) {
       ++k;
       continue;
     }
-    auto [loss, right] = loss_and_correct(r.model->forward(b[0]), b[1], r.classify);
-    const double value = loss.item<double>();
+    Tensor loss;
+    int64_t right = 0;
+    double value = 0;
+    {
+      RECORD_FUNCTION("forward");  // the phases of a step for --profile (profile_run.h)
+      std::tie(loss, right) = loss_and_correct(r.model->forward(b[0]), b[1], r.classify);
+      value = loss.item<double>();
+    }
     if (!std::isfinite(value))
       non_finite(r, "training loss of batch " + std::to_string(k + 1) + " of epoch " + std::to_string(epoch + 1), value);
-    (c.accumulate > 1 ? loss / static_cast<double>(c.accumulate) : loss).backward();
+    {
+      RECORD_FUNCTION("backward");
+      (c.accumulate > 1 ? loss / static_cast<double>(c.accumulate) : loss).backward();
+    }
     loss_sum += value * static_cast<double>(b[0].size(0));
     correct += right;
     seen += b[0].size(0);
@@ -163,12 +172,16 @@ EpochResult train_epoch(Run& r, int64_t epoch) {
     const double n = static_cast<double>(seen);
     r.progress->batch_done(k, loss_sum / n, r.classify ? static_cast<double>(correct) / n : -1);
     if (++micro % c.accumulate != 0 && k != r.batches) continue;
-    if (c.clip > 0) nn::utils::clip_grad_norm_(r.params, c.clip);
-    if (k == r.batches) log_gradients(r, epoch + 1);
-    r.optimizer->step();
-    r.optimizer->zero_grad();
-    if (r.schedule.scheduler && r.schedule.per_batch) r.schedule.scheduler->step();
+    {
+      RECORD_FUNCTION("optimizer");
+      if (c.clip > 0) nn::utils::clip_grad_norm_(r.params, c.clip);
+      if (k == r.batches) log_gradients(r, epoch + 1);  // the gradients the step uses (clipped)
+      r.optimizer->step();
+      r.optimizer->zero_grad();
+      if (r.schedule.scheduler && r.schedule.per_batch) r.schedule.scheduler->step();
+    }
     ++r.pos.step;
+    if (r.profiler) r.profiler->step();
     if (int sig = stop_requested(); sig != 0) return {.metrics = {}, .stopped = stop(r, sig, {epoch, r.pos.step, k})};
   }
   EpochResult out;
@@ -258,6 +271,10 @@ int train(const TrainConfig& config, const io::CheckpointState* resumed) {
                 static_cast<long long>(parameter_total(r.params)));
   r.progress = std::make_unique<Progress>(isatty(1) != 0, c.quiet, c.epochs);
   if (c.tensorboard) r.tensorboard = std::make_unique<io::SummaryWriter>(c.out + "/tensorboard");
+  if (c.profile)
+    r.profiler = std::make_unique<StepProfiler>(
+        c.out, default_profile_steps(r.steps_per_epoch, c.profile_wait, c.profile_warmup, c.profile_steps),
+        "hpml train --model " + c.model);
   g_started = true;
   accept_stop_requests(true);
 
@@ -270,6 +287,7 @@ int train(const TrainConfig& config, const io::CheckpointState* resumed) {
     early = end_epoch(r, epoch, e.metrics, t0);
     if (int sig = stop_requested(); sig != 0 && epoch + 1 < end && !early) return stop(r, sig, r.pos);
   }
+  if (r.profiler) std::fputs(r.profiler->finish().c_str(), stdout);
   if (!c.quiet)
     std::printf("done: metrics in %s, checkpoints %s%s\n", r.csv.c_str(), r.last.c_str(),
                 r.data.val ? (" and " + r.best).c_str() : "");

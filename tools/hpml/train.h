@@ -65,6 +65,8 @@ struct TrainConfig {
   std::string config;  // a TOML file of options (config.cpp); the command line overrides it
   int64_t stop_after = 0;  // > 0: end this run after that epoch (a checkpoint to resume from)
   bool tensorboard = false;  // TensorBoard event files in OUT/tensorboard
+  bool profile = false;      // trace.json, profile.txt and profile.png in OUT (profile_run.h)
+  int64_t profile_wait = -1, profile_warmup = -1, profile_steps = -1;  // -1: default_profile_steps
   bool quiet = false;  // no progress lines (tests)
 };
 
