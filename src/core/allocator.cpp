@@ -43,11 +43,6 @@ size_t round_to_class(size_t n, int* cls) {
   return base + k * step;
 }
 
-size_t rounded(size_t n) {
-  int cls = 0;
-  return round_to_class(n, &cls);
-}
-
 class CachingCpuAllocator final : public Allocator {
  public:
   CachingCpuAllocator() {
@@ -56,18 +51,6 @@ class CachingCpuAllocator final : public Allocator {
   ~CachingCpuAllocator() override = default;  // cached blocks are released with the process
 
   void* allocate(size_t nbytes) override {
-    void* p = allocate_block(nbytes);
-    if (record::detail::memory_on() && p) record::memory_changed(static_cast<int64_t>(rounded(nbytes)), kCPU);
-    return p;
-  }
-
-  void deallocate(void* p, size_t nbytes) override {
-    if (!p) return;
-    if (record::detail::memory_on()) record::memory_changed(-static_cast<int64_t>(rounded(nbytes)), kCPU);
-    deallocate_block(p, nbytes);
-  }
-
-  void* allocate_block(size_t nbytes) {
     if (nbytes == 0) return nullptr;
     HPML_CHECK(nbytes <= kMaxBytes, "cpu allocator: cannot allocate ", nbytes, " bytes (more than 2^56)");
     int cls = 0;
@@ -82,6 +65,7 @@ class CachingCpuAllocator final : public Allocator {
         bin.pop_back();
         stats_.cached_bytes -= size;
         ++stats_.hits;
+        if (record::detail::memory_on()) record::memory_changed(static_cast<int64_t>(size), kCPU);
         return p;
       }
       ++stats_.misses;
@@ -97,12 +81,15 @@ class CachingCpuAllocator final : public Allocator {
       HPML_FAIL("cpu allocator: out of memory allocating ", nbytes, " bytes (", size,
                 " with rounding); hint: reduce the batch size or free tensors you no longer need");
     }
+    if (record::detail::memory_on()) record::memory_changed(static_cast<int64_t>(size), kCPU);
     return p;
   }
 
-  void deallocate_block(void* p, size_t nbytes) {
+  void deallocate(void* p, size_t nbytes) override {
+    if (!p) return;
     int cls = 0;
     size_t size = round_to_class(nbytes, &cls);
+    if (record::detail::memory_on()) record::memory_changed(-static_cast<int64_t>(size), kCPU);  // the profiler's
     {
       std::lock_guard<std::mutex> g(mu_);
       stats_.allocated_bytes -= size;

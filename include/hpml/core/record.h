@@ -175,7 +175,7 @@ class Scope {
 
  private:
   detail::Buffer* buf_ = nullptr;
-  uint32_t index_ = 0, gen_ = 0;
+  uint32_t index_, gen_;  // set by begin(), read only when buf_ is: nothing else to store when off
 };
 
 }  // namespace hpml::record
