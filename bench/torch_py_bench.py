@@ -4,7 +4,7 @@ environment under build/; scripts/bench runs this file with it when it is there)
 mlp, nn and cnn rows of bench/torch_bench*.cpp with the same shapes, update and timing (calibrate
 to ~min_time, then 7 timed slices; 5 for the CNN step). Python's per-call cost is in these rows,
 a few microseconds per op, small beside their milliseconds.
-Usage: python torch_py_bench.py [group ...]   groups: info matmul mlp nn cnn (default: all)"""
+Usage: python torch_py_bench.py [group ...]   groups: info matmul mlp nn cnn profiler (default: all)"""
 import os, resource, sys, time
 
 import torch
@@ -143,12 +143,33 @@ def cnn_bench():
     report("cnn", "peak RSS after the steps", 0, "MB", [resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024])
 
 
+def profiler_bench():
+    """add n=1 with no profile, and inside torch.profiler.profile (CPU activity; then with
+    record_shapes and profile_memory): Kineto's cost per event, beside Python's per call."""
+    torch.set_num_threads(1)
+    a, b = torch.rand(1), torch.rand(1)
+    us = lambda secs: [x * 1e6 for x in secs]
+    fn = lambda: torch.add(a, b)
+    report("profiler", "add n=1, no profile", 1, "us", us(time_calls(fn)))
+    for full in (False, True):
+        iters, secs = 50000, []
+        for _ in range(7):  # each repetition its own profile, as on the C++ sides
+            with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU], record_shapes=full,
+                                        profile_memory=full):
+                t0 = time.perf_counter()
+                for _ in range(iters):
+                    fn()
+                secs.append((time.perf_counter() - t0) / iters)
+        report("profiler", "add n=1, profiling shapes+memory" if full else "add n=1, profiling", 1, "us", us(secs))
+
+
 def main():
     groups = set(sys.argv[1:])
     want = lambda g: not groups or g in groups
     if want("info"):
         print_info()
-    for g, fn in (("matmul", matmul_bench), ("mlp", mlp_bench), ("nn", nn_bench), ("cnn", cnn_bench)):
+    for g, fn in (("matmul", matmul_bench), ("mlp", mlp_bench), ("nn", nn_bench), ("cnn", cnn_bench),
+                  ("profiler", profiler_bench)):
         if want(g):
             fn()
 

@@ -80,6 +80,7 @@ struct Registry {
   int32_t pid = 0;
   int64_t start_ns = 0, memory_at_start = 0;
   Config config;
+  Registry* previous = nullptr;  // a fork child's parent registry, kept reachable (never used again)
 };
 
 // Leaked on purpose: threads may record while static destructors run. A fork child gets a new
@@ -243,7 +244,9 @@ void memory_changed(int64_t delta, Device device) {
 
 void after_fork_in_child() {
   detail::g_state.store(0);
-  g_registry = new Registry();  // the old one's locks may be held by threads the child lacks
+  auto* fresh = new Registry();  // the old one's locks may be held by threads the child lacks
+  fresh->previous = g_registry;
+  g_registry = fresh;
   g_serial.fetch_add(1);
 }
 

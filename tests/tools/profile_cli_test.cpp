@@ -4,12 +4,14 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
 
+#include "hpml/hpml.h"
 #include "temp_dir.h"
 #include "tools/cli_util.h"
 
@@ -93,6 +95,23 @@ TEST(ProfileCli, TheBreakdownAddsUpToTheStepTimeTheLoopMeasured) {
   EXPECT_GT(b.parts.at("forward") + b.parts.at("backward") + b.parts.at("optimizer"), 0);
   // The steps' events against the training loop's own clock around the same steps.
   EXPECT_NEAR(b.step_ms, b.measured_ms, 0.05 * b.measured_ms) << read(dir.path() + "/r/profile.txt");
+}
+
+TEST(ProfileCli, ProfilingChangesNoNumberOfTheRun) {
+  hpml::testing::TempDir dir;
+  const std::string opts = "train --model mlp --dataset blobs --hidden 64 --batch-size 32 --epochs 2 --quiet --workers 2";
+  ASSERT_EQ(run_cli_within(opts + " --out " + dir.path() + "/plain", 120).status, 0);
+  ASSERT_EQ(run_cli_within(opts + " --profile --out " + dir.path() + "/profiled", 120).status, 0);
+  const auto plain = hpml::io::load_safetensors(dir.path() + "/plain/last.safetensors");
+  const auto profiled = hpml::io::load_safetensors(dir.path() + "/profiled/last.safetensors");
+  ASSERT_EQ(plain.size(), profiled.size());
+  for (size_t i = 0; i < plain.size(); ++i) {
+    ASSERT_EQ(plain[i].first, profiled[i].first);
+    const hpml::Tensor& a = plain[i].second;
+    const hpml::Tensor& b = profiled[i].second;
+    ASSERT_EQ(a.sizes(), b.sizes()) << plain[i].first;
+    EXPECT_EQ(std::memcmp(a.data_ptr(), b.data_ptr(), a.nbytes()), 0) << plain[i].first << " differs";
+  }
 }
 
 TEST(ProfileCli, WorkerProcessesAppearUnderTheirPids) {
