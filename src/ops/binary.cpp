@@ -38,6 +38,7 @@ void check_alpha(const char* name, DType dt, const Scalar& alpha) {
 }
 
 Tensor compare(BinaryOp op, const char* name, const Tensor& a, const Tensor& b) {
+  HPML_RECORD_OP(name, a, b);  // the comparison's own event (eq, lt, ...)
   ops::check_defined(name, a, "first input");
   ops::check_defined(name, b, "second input");
   return binary_forward(op, name, a, b, ops::result_type(a, b), kBool);
@@ -221,38 +222,14 @@ HPML_MINMAX(maximum, maximum, lt)
 HPML_MINMAX(minimum, minimum, gt)
 #undef HPML_MINMAX
 
-Tensor eq(const Tensor& a, const Tensor& b) {
-  HPML_RECORD_OP("eq", a, b);
-  return compare(BinaryOp::eq, "eq", a, b);
-}
-Tensor ne(const Tensor& a, const Tensor& b) {
-  HPML_RECORD_OP("ne", a, b);
-  return compare(BinaryOp::ne, "ne", a, b);
-}
-Tensor lt(const Tensor& a, const Tensor& b) {
-  HPML_RECORD_OP("lt", a, b);
-  return compare(BinaryOp::lt, "lt", a, b);
-}
-Tensor le(const Tensor& a, const Tensor& b) {
-  HPML_RECORD_OP("le", a, b);
-  return compare(BinaryOp::le, "le", a, b);
-}
-Tensor gt(const Tensor& a, const Tensor& b) {
-  HPML_RECORD_OP("gt", a, b);
-  return compare(BinaryOp::gt, "gt", a, b);
-}
-Tensor ge(const Tensor& a, const Tensor& b) {
-  HPML_RECORD_OP("ge", a, b);
-  return compare(BinaryOp::ge, "ge", a, b);
-}
-Tensor logical_and(const Tensor& a, const Tensor& b) {
-  HPML_RECORD_OP("logical_and", a, b);
-  return compare(BinaryOp::logical_and, "logical_and", a, b);
-}
-Tensor logical_or(const Tensor& a, const Tensor& b) {
-  HPML_RECORD_OP("logical_or", a, b);
-  return compare(BinaryOp::logical_or, "logical_or", a, b);
-}
+Tensor eq(const Tensor& a, const Tensor& b) { return compare(BinaryOp::eq, "eq", a, b); }
+Tensor ne(const Tensor& a, const Tensor& b) { return compare(BinaryOp::ne, "ne", a, b); }
+Tensor lt(const Tensor& a, const Tensor& b) { return compare(BinaryOp::lt, "lt", a, b); }
+Tensor le(const Tensor& a, const Tensor& b) { return compare(BinaryOp::le, "le", a, b); }
+Tensor gt(const Tensor& a, const Tensor& b) { return compare(BinaryOp::gt, "gt", a, b); }
+Tensor ge(const Tensor& a, const Tensor& b) { return compare(BinaryOp::ge, "ge", a, b); }
+Tensor logical_and(const Tensor& a, const Tensor& b) { return compare(BinaryOp::logical_and, "logical_and", a, b); }
+Tensor logical_or(const Tensor& a, const Tensor& b) { return compare(BinaryOp::logical_or, "logical_or", a, b); }
 
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   HPML_RECORD_OP("where", cond, a, b);

@@ -361,6 +361,7 @@ Tensor pad(const Tensor& x, IntArrayRef pad_amounts, const Scalar& value) {
 namespace {
 Tensor tri(const Tensor& x, int64_t diagonal, bool lower) {
   const char* name = lower ? "tril" : "triu";
+  HPML_RECORD_OP(name, x);
   ops::check_defined(name, x);
   HPML_CHECK(x.dim() >= 2, name, ": input tensor must have at least 2 dimensions, got shape ", x.sizes());
   Tensor in = x.contiguous();
@@ -375,13 +376,7 @@ Tensor tri(const Tensor& x, int64_t diagonal, bool lower) {
 }
 }  // namespace
 
-Tensor tril(const Tensor& x, int64_t diagonal) {
-  HPML_RECORD_OP("tril", x);
-  return tri(x, diagonal, true);
-}
-Tensor triu(const Tensor& x, int64_t diagonal) {
-  HPML_RECORD_OP("triu", x);
-  return tri(x, diagonal, false);
-}
+Tensor tril(const Tensor& x, int64_t diagonal) { return tri(x, diagonal, true); }
+Tensor triu(const Tensor& x, int64_t diagonal) { return tri(x, diagonal, false); }
 
 }  // namespace hpml

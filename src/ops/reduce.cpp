@@ -354,6 +354,7 @@ Tensor norm(const Tensor& x, double p, IntArrayRef dims, bool keepdim) {
 namespace {
 Tensor softmax_impl(const Tensor& x, int64_t dim, bool log) {
   const char* name = log ? "log_softmax" : "softmax";
+  HPML_RECORD_OP(name, x);
   ops::check_defined(name, x);
   check_floating(name, x);
   const int64_t d = ops::wrap_dim(dim, x.dim(), name);
@@ -379,14 +380,8 @@ Tensor softmax_impl(const Tensor& x, int64_t dim, bool log) {
 }
 }  // namespace
 
-Tensor softmax(const Tensor& x, int64_t dim) {
-  HPML_RECORD_OP("softmax", x);
-  return softmax_impl(x, dim, false);
-}
-Tensor log_softmax(const Tensor& x, int64_t dim) {
-  HPML_RECORD_OP("log_softmax", x);
-  return softmax_impl(x, dim, true);
-}
+Tensor softmax(const Tensor& x, int64_t dim) { return softmax_impl(x, dim, false); }
+Tensor log_softmax(const Tensor& x, int64_t dim) { return softmax_impl(x, dim, true); }
 
 Tensor sum_to(const Tensor& x, IntArrayRef shape) {
   HPML_RECORD_OP("sum_to", x);

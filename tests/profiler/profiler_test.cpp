@@ -19,12 +19,10 @@ using profiler::Profile;
 using record::Event;
 using record::Kind;
 
-std::vector<std::string> names_where(const std::vector<Event>& ev, const std::vector<int64_t>& parent,
-                                      const std::function<bool(size_t)>& pick) {
+std::vector<std::string> names_where(const std::vector<Event>& ev, const std::function<bool(size_t)>& pick) {
   std::vector<std::string> out;
   for (size_t i = 0; i < ev.size(); ++i)
     if (pick(i)) out.push_back(ev[i].name);
-  (void)parent;
   return out;
 }
 
@@ -35,7 +33,7 @@ std::vector<std::string> children_of(const std::vector<Event>& ev, const std::st
   for (size_t i = 0; i < ev.size() && at < 0; ++i)
     if (ev[i].name == name) at = static_cast<int64_t>(i);
   EXPECT_GE(at, 0) << "no event named " << name;
-  return names_where(ev, parent, [&](size_t i) { return parent[i] == at; });
+  return names_where(ev, [&](size_t i) { return parent[i] == at; });
 }
 
 // One step of relu(linear(x)) with an MSE loss and SGD, the forward inside RECORD_FUNCTION.
@@ -55,13 +53,18 @@ struct TinyModel {
   }
 };
 
-TEST(Profiler, TinyModelRecordsTheOpsItRuns) {
+// One TinyModel step from seed 0, profiled by `prof`.
+void profile_one_step(Profile& prof) {
   manual_seed(0);
   TinyModel m;
-  Profile prof;
   prof.start();
   m.step();
   prof.stop();
+}
+
+TEST(Profiler, TinyModelRecordsTheOpsItRuns) {
+  Profile prof;
+  profile_one_step(prof);
   const auto& ev = prof.events();
   // From the code: Linear::forward calls linear, which for a 2-d input with a bias is addmm on
   // weight.t() (t -> transpose -> permute); mse_loss is mean(square(input - target)).
@@ -72,7 +75,7 @@ TEST(Profiler, TinyModelRecordsTheOpsItRuns) {
   EXPECT_EQ(children_of(ev, "mse_loss"), (std::vector<std::string>{"sub", "square", "mean"}));
   // Backward: one event per node, most recent first, then the two leaf accumulators.
   const std::vector<int64_t> parent = profiler::parents(ev);
-  std::vector<std::string> backward = names_where(ev, parent, [&](size_t i) {
+  std::vector<std::string> backward = names_where(ev, [&](size_t i) {
     return ev[i].kind == Kind::backward && (parent[i] < 0 || ev[static_cast<size_t>(parent[i])].kind != Kind::backward);
   });
   std::sort(backward.begin(), backward.end());
@@ -92,12 +95,8 @@ TEST(Profiler, TinyModelRecordsTheOpsItRuns) {
 }
 
 TEST(Profiler, BackwardEventsCarryTheSequenceNumberOfTheirOp) {
-  manual_seed(0);
-  TinyModel m;
   Profile prof;
-  prof.start();
-  m.step();
-  prof.stop();
+  profile_one_step(prof);
   std::map<int64_t, std::string> forward;
   for (const Event& e : prof.events())
     if (e.kind == Kind::op && e.sequence_nr >= 0) forward[e.sequence_nr] = e.name;
@@ -198,12 +197,8 @@ TEST(Profiler, KeyAveragesCountsAndTimes) {
 }
 
 TEST(Profiler, SelfTimesAddUpToTheTopLevelTime) {
-  manual_seed(0);
-  TinyModel m;
   Profile prof;
-  prof.start();
-  m.step();
-  prof.stop();
+  profile_one_step(prof);
   const auto& ev = prof.events();
   const std::vector<int64_t> self = profiler::self_times(ev), parent = profiler::parents(ev);
   int64_t self_sum = 0, top_sum = 0;
@@ -325,12 +320,8 @@ TEST(Profiler, ChromeTraceIsValidTraceEventJson) {
 }
 
 TEST(Profiler, FoldedStacksSumToTheSelfTimes) {
-  manual_seed(0);
-  TinyModel m;
   Profile prof;
-  prof.start();
-  m.step();
-  prof.stop();
+  profile_one_step(prof);
   testing::TempDir dir;
   prof.export_stacks(dir.path() + "/stacks.txt");
   std::ifstream f(dir.path() + "/stacks.txt");
