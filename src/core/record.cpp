@@ -140,8 +140,7 @@ void new_generation(Registry& r) {
   r.memory_at_start = static_cast<int64_t>(cpu_allocator_stats().allocated_bytes);
 }
 
-void child_after_fork() { after_fork_in_child(); }
-[[maybe_unused]] const int g_atfork = pthread_atfork(nullptr, nullptr, child_after_fork);
+[[maybe_unused]] const int g_atfork = pthread_atfork(nullptr, nullptr, after_fork_in_child);
 
 }  // namespace
 

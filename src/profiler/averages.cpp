@@ -37,10 +37,9 @@ std::vector<int64_t> parents(const std::vector<record::Event>& events) {
   return parent;
 }
 
-std::vector<int64_t> self_times(const std::vector<record::Event>& events) {
+std::vector<int64_t> self_times(const std::vector<record::Event>& events, const std::vector<int64_t>& parent) {
   std::vector<int64_t> self(events.size());
   for (size_t i = 0; i < events.size(); ++i) self[i] = events[i].end_ns - events[i].start_ns;
-  const std::vector<int64_t> parent = parents(events);
   for (size_t i = 0; i < events.size(); ++i)
     if (parent[i] >= 0) self[static_cast<size_t>(parent[i])] -= events[i].end_ns - events[i].start_ns;
   return self;
@@ -60,13 +59,11 @@ std::string shapes_of(const record::Event& e) {
   return os.str();
 }
 
-int64_t sort_value(const FunctionStats& s, const std::string& key) {
-  if (key == "self_cpu_time_total") return s.self_ns;
-  if (key == "cpu_time_total") return s.total_ns;
-  if (key == "count") return s.count;
-  if (key == "self_cpu_memory_usage") return s.self_bytes;
-  return s.total_bytes;  // cpu_memory_usage
-}
+// table()'s sort keys, PyTorch's names, and the column each sorts by.
+constexpr std::pair<const char*, int64_t FunctionStats::*> kSortKeys[] = {
+    {"self_cpu_time_total", &FunctionStats::self_ns},      {"cpu_time_total", &FunctionStats::total_ns},
+    {"count", &FunctionStats::count},                      {"self_cpu_memory_usage", &FunctionStats::self_bytes},
+    {"cpu_memory_usage", &FunctionStats::total_bytes}};
 
 std::string ms(int64_t ns) {
   char buf[32];
@@ -86,7 +83,8 @@ std::string bytes(int64_t b) {
 
 std::string pct(int64_t part, int64_t whole) {
   char buf[16];
-  std::snprintf(buf, sizeof buf, "%.2f%%", whole > 0 ? 100.0 * static_cast<double>(part) / static_cast<double>(whole) : 0.0);
+  const double share = whole > 0 ? 100.0 * static_cast<double>(part) / static_cast<double>(whole) : 0.0;
+  std::snprintf(buf, sizeof buf, "%.2f%%", share);
   return buf;
 }
 
@@ -94,8 +92,8 @@ std::string pct(int64_t part, int64_t whole) {
 
 EventAverages Profile::key_averages(bool group_by_input_shape) const {
   const auto& ev = result_.events;
-  const std::vector<int64_t> self = self_times(ev);
   const std::vector<int64_t> parent = parents(ev);
+  const std::vector<int64_t> self = self_times(ev, parent);
   // Bytes of an event with its children: its own, plus each descendant's, added up the tree.
   std::vector<int64_t> total_bytes(ev.size());
   for (size_t i = 0; i < ev.size(); ++i) total_bytes[i] = ev[i].bytes_allocated - ev[i].bytes_freed;
@@ -119,15 +117,14 @@ EventAverages Profile::key_averages(bool group_by_input_shape) const {
 }
 
 EventAverages EventAverages::sorted(const std::string& sort_by) const {
-  static const char* const kKeys[] = {"self_cpu_time_total", "cpu_time_total", "count", "self_cpu_memory_usage",
-                                      "cpu_memory_usage"};
-  HPML_CHECK(std::find(std::begin(kKeys), std::end(kKeys), sort_by) != std::end(kKeys), "key_averages().table: unknown "
-             "sort_by '", sort_by, "'; use self_cpu_time_total, cpu_time_total, count, self_cpu_memory_usage or "
-             "cpu_memory_usage");
+  const auto* key =
+      std::find_if(std::begin(kSortKeys), std::end(kSortKeys), [&](const auto& k) { return sort_by == k.first; });
+  HPML_CHECK(key != std::end(kSortKeys), "key_averages().table: unknown sort_by '", sort_by,
+             "'; use self_cpu_time_total, cpu_time_total, count, self_cpu_memory_usage or cpu_memory_usage");
+  const auto field = key->second;
   EventAverages out = *this;
-  std::stable_sort(out.begin(), out.end(), [&](const FunctionStats& a, const FunctionStats& b) {
-    return sort_value(a, sort_by) > sort_value(b, sort_by);
-  });
+  std::stable_sort(out.begin(), out.end(),
+                   [&](const FunctionStats& a, const FunctionStats& b) { return a.*field > b.*field; });
   return out;
 }
 

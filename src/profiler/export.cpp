@@ -1,5 +1,6 @@
 // Writing a recording out: Chrome's trace event JSON, folded stacks for flame graphs, and the
 // memory timeline (include/hpml/profiler/profiler.h).
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <map>
@@ -19,8 +20,12 @@ std::string quoted(const std::string& s) {
   return nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-// Nanoseconds as Chrome's microseconds, exactly (three decimals): a child that lies inside its
-// parent in nanoseconds lies inside it in the file too.
+// Note [Trace times]
+// Times in the file are microseconds from the earliest moment of the recording (its start, or an
+// earlier task of a worker process), written exactly with three decimals: a child that lies
+// inside its parent in nanoseconds lies inside it in the file too. Absolute CLOCK_MONOTONIC
+// microseconds would need 16 digits on a machine up for months, past what a double holds.
+// "baseTimeNanoseconds" keeps the clock reading of time 0, as PyTorch's traces do.
 std::string us(int64_t ns) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%" PRId64 ".%03" PRId64, ns / 1000, ns % 1000);
@@ -42,7 +47,8 @@ std::string args_of(const record::Event& e) {
   }
   if (e.sequence_nr >= 0) a += ", \"Sequence number\": " + std::to_string(e.sequence_nr);
   if (e.bytes_allocated || e.bytes_freed)
-    a += ", \"Bytes allocated\": " + std::to_string(e.bytes_allocated) + ", \"Bytes freed\": " + std::to_string(e.bytes_freed);
+    a += ", \"Bytes allocated\": " + std::to_string(e.bytes_allocated) +
+         ", \"Bytes freed\": " + std::to_string(e.bytes_freed);
   return a + "}";
 }
 
@@ -52,7 +58,7 @@ void metadata(std::string& out, const char* what, int32_t pid, int32_t tid, cons
 }
 
 // Flow arrows from each op to the backward of the node it recorded (PyTorch's "fwdbwd").
-void flows(std::string& out, const std::vector<record::Event>& ev) {
+void flows(std::string& out, const std::vector<record::Event>& ev, int64_t base) {
   std::map<int64_t, size_t> forward;
   for (size_t i = 0; i < ev.size(); ++i)
     if (ev[i].kind == record::Kind::op && ev[i].sequence_nr >= 0) forward.try_emplace(ev[i].sequence_nr, i);
@@ -62,10 +68,12 @@ void flows(std::string& out, const std::vector<record::Event>& ev) {
     if (it == forward.end()) continue;
     const record::Event& f = ev[it->second];
     const std::string id = std::to_string(b.sequence_nr);
-    out += "{\"ph\": \"s\", \"id\": " + id + ", \"cat\": \"fwdbwd\", \"name\": \"fwdbwd\", \"pid\": " +
-           std::to_string(f.pid) + ", \"tid\": " + std::to_string(f.tid) + ", \"ts\": " + us(f.start_ns) + "},\n";
-    out += "{\"ph\": \"f\", \"bp\": \"e\", \"id\": " + id + ", \"cat\": \"fwdbwd\", \"name\": \"fwdbwd\", \"pid\": " +
-           std::to_string(b.pid) + ", \"tid\": " + std::to_string(b.tid) + ", \"ts\": " + us(b.start_ns) + "},\n";
+    out += "{\"ph\": \"s\", \"id\": " + id +
+           ", \"cat\": \"fwdbwd\", \"name\": \"fwdbwd\", \"pid\": " + std::to_string(f.pid) +
+           ", \"tid\": " + std::to_string(f.tid) + ", \"ts\": " + us(f.start_ns - base) + "},\n";
+    out += "{\"ph\": \"f\", \"bp\": \"e\", \"id\": " + id +
+           ", \"cat\": \"fwdbwd\", \"name\": \"fwdbwd\", \"pid\": " + std::to_string(b.pid) +
+           ", \"tid\": " + std::to_string(b.tid) + ", \"ts\": " + us(b.start_ns - base) + "},\n";
   }
 }
 
@@ -73,9 +81,15 @@ void flows(std::string& out, const std::vector<record::Event>& ev) {
 
 void Profile::export_chrome_trace(const std::string& path) const {
   const record::Recording& r = result_;
-  std::string out = "{\"displayTimeUnit\": \"ms\", \"traceEvents\": [\n";
+  int64_t base = r.start_ns;  // Note [Trace times]
+  for (const record::Event& e : r.events) base = std::min(base, e.start_ns);
+  const std::vector<MemoryPoint> memory = memory_timeline();
+  for (const MemoryPoint& m : memory) base = std::min(base, m.t_ns);
+  std::string out =
+      "{\"displayTimeUnit\": \"ms\", \"baseTimeNanoseconds\": " + std::to_string(base) + ", \"traceEvents\": [\n";
   metadata(out, "process_name", r.pid, 0, "hpml (pid " + std::to_string(r.pid) + ")");
-  for (const auto& [pid, name] : r.process_names) metadata(out, "process_name", pid, 0, name + " (pid " + std::to_string(pid) + ")");
+  for (const auto& [pid, name] : r.process_names)
+    metadata(out, "process_name", pid, 0, name + " (pid " + std::to_string(pid) + ")");
   std::set<std::pair<int32_t, int32_t>> threads;
   for (const record::Event& e : r.events) threads.emplace(e.pid, e.tid);
   for (const auto& [pid, tid] : threads) {
@@ -86,12 +100,14 @@ void Profile::export_chrome_trace(const std::string& path) const {
   }
   for (const record::Event& e : r.events) {
     out += "{\"ph\": \"X\", \"cat\": \"" + std::string(record::kind_name(e.kind)) + "\", \"name\": " + quoted(e.name) +
-           ", \"pid\": " + std::to_string(e.pid) + ", \"tid\": " + std::to_string(e.tid) + ", \"ts\": " + us(e.start_ns) +
-           ", \"dur\": " + us(e.end_ns - e.start_ns) + ", \"args\": " + args_of(e) + "},\n";
+           ", \"pid\": " + std::to_string(e.pid) + ", \"tid\": " + std::to_string(e.tid) +
+           ", \"ts\": " + us(e.start_ns - base) + ", \"dur\": " + us(e.end_ns - e.start_ns) +
+           ", \"args\": " + args_of(e) + "},\n";
   }
-  flows(out, r.events);
-  for (const MemoryPoint& m : memory_timeline())
-    out += "{\"ph\": \"C\", \"name\": \"CPU memory\", \"pid\": " + std::to_string(r.pid) + ", \"ts\": " + us(m.t_ns) +
+  flows(out, r.events, base);
+  for (const MemoryPoint& m : memory)
+    out += "{\"ph\": \"C\", \"name\": \"CPU memory\", \"pid\": " + std::to_string(r.pid) +
+           ", \"ts\": " + us(m.t_ns - base) +
            ", \"args\": {\"allocated MB\": " + std::to_string(static_cast<double>(m.bytes) / (1 << 20)) + "}},\n";
   out.resize(out.size() - 2);  // the last ",\n" (there is always the process name)
   out += "\n]}\n";
@@ -101,11 +117,12 @@ void Profile::export_chrome_trace(const std::string& path) const {
 void Profile::export_stacks(const std::string& path, const std::string& metric) const {
   HPML_CHECK(metric == "self_cpu_time_total", "export_stacks: unknown metric '", metric, "'; use self_cpu_time_total");
   const auto& ev = result_.events;
-  const std::vector<int64_t> parent = parents(ev), self = self_times(ev);
+  const std::vector<int64_t> parent = parents(ev), self = self_times(ev, parent);
   std::map<std::string, int64_t> stacks;  // sorted: the same file for the same recording
   for (size_t i = 0; i < ev.size(); ++i) {
     std::string stack = ev[i].name;
-    for (int64_t p = parent[i]; p >= 0; p = parent[static_cast<size_t>(p)]) stack = ev[static_cast<size_t>(p)].name + ";" + stack;
+    for (int64_t p = parent[i]; p >= 0; p = parent[static_cast<size_t>(p)])
+      stack = ev[static_cast<size_t>(p)].name + ";" + stack;
     stacks[stack] += self[i];
   }
   std::string out;
@@ -129,7 +146,8 @@ void Profile::export_memory_timeline(const std::string& path) const {
   std::string out = "time_ms,allocated_bytes\n";
   char line[64];
   for (const MemoryPoint& m : memory_timeline()) {
-    std::snprintf(line, sizeof line, "%.6f,%" PRId64 "\n", static_cast<double>(m.t_ns - result_.start_ns) / 1e6, m.bytes);
+    std::snprintf(line, sizeof line, "%.6f,%" PRId64 "\n", static_cast<double>(m.t_ns - result_.start_ns) / 1e6,
+                  m.bytes);
     out += line;
   }
   write_file_atomic(path, out, "export_memory_timeline");

@@ -52,7 +52,8 @@ TEST(ProfilerData, MainThreadWaitsAndWorkerThreadsFetch) {
   EXPECT_EQ(fetch_elsewhere, 8);
   EXPECT_EQ(worker_tids.size(), 2u);
   int named = 0;
-  for (const auto& [tid, name] : rec.thread_names) named += worker_tids.count(tid) && name.rfind("DataLoader worker ", 0) == 0;
+  for (const auto& [tid, name] : rec.thread_names)
+    named += worker_tids.count(tid) && name.rfind("DataLoader worker ", 0) == 0;
   EXPECT_EQ(named, 2);
 }
 
@@ -77,22 +78,14 @@ void expect_worker_process_events(mp::StartMethod method) {
   EXPECT_EQ(copy, 8);
   for (int32_t pid : pids) {
     bool named = false;
-    for (const auto& [p, name] : rec.process_names) named = named || (p == pid && name.rfind("DataLoader worker ", 0) == 0);
+    for (const auto& [p, name] : rec.process_names)
+      named = named || (p == pid && name.rfind("DataLoader worker ", 0) == 0);
     EXPECT_TRUE(named) << "pid " << pid << " has no process name";
   }
 }
 
 TEST(ProfilerData, ForkWorkerProcessesSendTheirEvents) { expect_worker_process_events(mp::StartMethod::fork); }
 TEST(ProfilerData, SpawnWorkerProcessesSendTheirEvents) { expect_worker_process_events(mp::StartMethod::spawn); }
-
-TEST(ProfilerData, WorkerProcessesRecordNothingWhenNoProfileRuns) {
-  data::DataLoader loader(squares(16), {.batch_size = 8, .num_workers = 1, .worker_mode = data::WorkerMode::process});
-  for (data::Batch& b : loader) (void)b;
-  Profile prof;
-  prof.start();
-  prof.stop();
-  EXPECT_TRUE(prof.events().empty());
-}
 
 // A few SGD steps over a loader; the parameters after them.
 std::vector<Tensor> train(bool profiled) {

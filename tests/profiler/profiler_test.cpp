@@ -200,7 +200,7 @@ TEST(Profiler, SelfTimesAddUpToTheTopLevelTime) {
   Profile prof;
   profile_one_step(prof);
   const auto& ev = prof.events();
-  const std::vector<int64_t> self = profiler::self_times(ev), parent = profiler::parents(ev);
+  const std::vector<int64_t> parent = profiler::parents(ev), self = profiler::self_times(ev, parent);
   int64_t self_sum = 0, top_sum = 0;
   for (size_t i = 0; i < ev.size(); ++i) {
     EXPECT_GE(self[i], 0) << ev[i].name;
@@ -257,10 +257,14 @@ TEST(Profiler, OffRecordsNothing) {
 // Every X event lies inside the previous open one on its thread, or after it ends.
 void expect_nested(const nlohmann::json& events) {
   std::map<std::pair<int64_t, int64_t>, std::vector<std::pair<double, double>>> by_thread;
-  for (const auto& e : events)
-    if (e["ph"] == "X") by_thread[{e["pid"].get<int64_t>(), e["tid"].get<int64_t>()}].emplace_back(e["ts"].get<double>(), e["ts"].get<double>() + e["dur"].get<double>());
+  for (const auto& e : events) {
+    if (e["ph"] != "X") continue;
+    const double ts = e["ts"].get<double>();
+    by_thread[{e["pid"].get<int64_t>(), e["tid"].get<int64_t>()}].emplace_back(ts, ts + e["dur"].get<double>());
+  }
   for (auto& [thread, spans] : by_thread) {
-    std::stable_sort(spans.begin(), spans.end(), [](auto& a, auto& b) { return a.first < b.first || (a.first == b.first && a.second > b.second); });
+    std::stable_sort(spans.begin(), spans.end(),
+                     [](auto& a, auto& b) { return a.first < b.first || (a.first == b.first && a.second > b.second); });
     std::vector<std::pair<double, double>> open;
     for (const auto& s : spans) {
       while (!open.empty() && open.back().second <= s.first) open.pop_back();
@@ -287,10 +291,14 @@ TEST(Profiler, ChromeTraceIsValidTraceEventJson) {
   std::ifstream f(path);
   const nlohmann::json j = nlohmann::json::parse(f);  // throws on invalid JSON
   ASSERT_TRUE(j["traceEvents"].is_array());
+  // Times count from the recording's earliest moment (Note [Trace times] in src/profiler/export.cpp).
+  EXPECT_LE(j["baseTimeNanoseconds"].get<int64_t>(), prof.result().start_ns);
+  double first_ts = 1e300;
   int x = 0, flows_start = 0, flows_end = 0, counters = 0, meta = 0;
   for (const auto& e : j["traceEvents"]) {
     const std::string ph = e["ph"];
     ASSERT_TRUE(e.contains("pid") && e.contains("name")) << e.dump();
+    if (e.contains("ts")) first_ts = std::min(first_ts, e["ts"].get<double>());
     if (ph == "X") {
       ++x;
       EXPECT_TRUE(e["ts"].is_number() && e["dur"].is_number() && e["tid"].is_number()) << e.dump();
@@ -302,6 +310,7 @@ TEST(Profiler, ChromeTraceIsValidTraceEventJson) {
     else ADD_FAILURE() << "unexpected phase " << ph;
   }
   EXPECT_EQ(x, static_cast<int>(prof.events().size()));
+  EXPECT_GE(first_ts, 0.0);  // nothing before time 0
   EXPECT_EQ(flows_start, 12);  // six linked backward nodes per step, two steps
   EXPECT_EQ(flows_end, 12);
   EXPECT_GT(counters, 0);
@@ -336,7 +345,7 @@ TEST(Profiler, FoldedStacksSumToTheSelfTimes) {
   }
   EXPECT_TRUE(nested) << "no forward;linear;addmm stack";
   int64_t self_ns = 0;
-  for (int64_t s : profiler::self_times(prof.events())) self_ns += s;
+  for (int64_t s : profiler::self_times(prof.events(), profiler::parents(prof.events()))) self_ns += s;
   EXPECT_LE(sum_us, self_ns / 1000);  // each stack's microseconds are rounded down
   EXPECT_GT(sum_us, self_ns / 1000 - static_cast<int64_t>(prof.events().size()));
   EXPECT_THROW(prof.export_stacks(dir.path() + "/x.txt", "count"), Error);
@@ -356,7 +365,8 @@ TEST(Profiler, StepBreakdownSplitsStepsIntoPhases) {
   };
   const std::vector<Event> events = {ev("ProfilerStep#1", Kind::step, 0, 100, 0), ev("data", Kind::data, 0, 30, 1),
                                      ev("compute", Kind::user, 40, 90, 1), ev("data", Kind::data, 50, 60, 2),
-                                     ev("ProfilerStep#2", Kind::step, 100, 120, 0), ev("compute", Kind::user, 100, 110, 1)};
+                                     ev("ProfilerStep#2", Kind::step, 100, 120, 0),
+                                     ev("compute", Kind::user, 100, 110, 1)};
   const profiler::StepBreakdown b =
       profiler::step_breakdown(events, {{"data wait", {"data"}}, {"compute", {"compute"}}});
   EXPECT_EQ(b.steps, 2);

@@ -99,7 +99,8 @@ TEST(ProfileCli, TheBreakdownAddsUpToTheStepTimeTheLoopMeasured) {
 
 TEST(ProfileCli, ProfilingChangesNoNumberOfTheRun) {
   hpml::testing::TempDir dir;
-  const std::string opts = "train --model mlp --dataset blobs --hidden 64 --batch-size 32 --epochs 2 --quiet --workers 2";
+  const std::string opts =
+      "train --model mlp --dataset blobs --hidden 64 --batch-size 32 --epochs 2 --quiet --workers 2";
   ASSERT_EQ(run_cli_within(opts + " --out " + dir.path() + "/plain", 120).status, 0);
   ASSERT_EQ(run_cli_within(opts + " --profile --out " + dir.path() + "/profiled", 120).status, 0);
   const auto plain = hpml::io::load_safetensors(dir.path() + "/plain/last.safetensors");

@@ -224,7 +224,7 @@ Curves run_setting(const Sweep& sw, const BlobsTask& task, size_t k, const Exper
   for (int s = 0; s < o.seeds; ++s) {
     std::unique_ptr<StepProfiler> prof;
     if (o.profile && k == 0 && s == 0)
-      prof = std::make_unique<StepProfiler>(o.out + "/" + sw.name, default_profile_steps(20, -1, -1, -1),
+      prof = std::make_unique<StepProfiler>(o.out + "/" + sw.name, default_profile_steps(20, -1, -1, -1),  // 500 points in batches of 25
                                             "hpml experiment " + sw.name);
     Run r = sw.run(task, k, static_cast<uint64_t>(s), prof.get());
     if (prof) std::fputs(prof->finish().c_str(), stdout);

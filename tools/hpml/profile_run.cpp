@@ -83,8 +83,9 @@ std::string StepProfiler::finish() {
   const profiler::StepBreakdown b = training_breakdown(prof_.events());
   prof_.export_chrome_trace(out_ + "/trace.json");
   const std::string text = report(b, measured);
-  std::string table = prof_.key_averages().table("self_cpu_time_total", 25, true);
-  write_file_atomic(out_ + "/profile.txt", text + "\ntop ops by self time\n" + table, (command_ + " --profile").c_str());
+  const profiler::EventAverages averages = prof_.key_averages();
+  const std::string table = averages.table("self_cpu_time_total", 25, true);
+  write_file_atomic(out_ + "/profile.txt", text + "\ntop ops by self time\n" + table, command_ + " --profile");
 
   plot::Bars phases{.title = "where one step's time goes (mean of " + std::to_string(b.steps) + " steps)",
                     .xlabel = "milliseconds per step", .value_format = "%.2f ms"};
@@ -94,13 +95,13 @@ std::string StepProfiler::finish() {
   }
   plot::Bars ops{.title = "top ops by self time (per step)", .xlabel = "milliseconds per step",
                  .value_format = "%.2f ms"};
-  for (const profiler::FunctionStats& s : prof_.key_averages().sorted("self_cpu_time_total")) {
+  for (const profiler::FunctionStats& s : averages.sorted("self_cpu_time_total")) {
     if (ops.labels.size() == 12) break;
     ops.labels.push_back(s.name);
     ops.values.push_back(static_cast<double>(s.self_ns) / 1e6 / static_cast<double>(b.steps));
   }
-  plot::save_bars({phases, ops}, command_ + " --profile: steps " + std::to_string(first) + " to " + std::to_string(last),
-                  out_ + "/profile");
+  const std::string title = command_ + " --profile: steps " + std::to_string(first) + " to " + std::to_string(last);
+  plot::save_bars({phases, ops}, title, out_ + "/profile");
   return text + "profile: wrote " + out_ + "/trace.json (open it in https://ui.perfetto.dev), " + out_ +
          "/profile.txt and " + out_ + "/profile.png\n";
 }

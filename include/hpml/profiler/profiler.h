@@ -1,7 +1,8 @@
 // hpml's torch.profiler: profile a stretch of a program, then read where its time and memory
 // went as a table, a Chrome trace, folded stacks or a memory timeline.
 //
-//   profiler::Profile prof({.record_shapes = true, .schedule = profiler::Schedule{.wait = 1, .warmup = 1, .active = 3}});
+//   profiler::Profile prof({.record_shapes = true,
+//                           .schedule = profiler::Schedule{.wait = 1, .warmup = 1, .active = 3}});
 //   prof.start();
 //   for (auto& batch : loader) { train_step(batch); prof.step(); }
 //   prof.stop();
@@ -147,9 +148,10 @@ class record_function {
   record::Scope scope_;
 };
 
-// Self time of each event (its duration minus its children's on the same thread), by index.
-std::vector<int64_t> self_times(const std::vector<record::Event>& events);
 // The index of each event's parent on its thread (-1 for a top-level event).
 std::vector<int64_t> parents(const std::vector<record::Event>& events);
+// Self time of each event (its duration minus its children's on the same thread), by index;
+// `parent` is parents(events).
+std::vector<int64_t> self_times(const std::vector<record::Event>& events, const std::vector<int64_t>& parent);
 
 }  // namespace hpml::profiler
