@@ -18,3 +18,8 @@ find_path(HPML_OPENBLAS_INCLUDE_DIR cblas.h
 # oneDNN (libdnnl-dev): its sgemm is hpml's f32 GEMM (Note [Which GEMM] in src/kernels/cpu/gemm.cpp).
 find_library(HPML_DNNL_LIBRARY NAMES dnnl REQUIRED)
 find_path(HPML_DNNL_INCLUDE_DIR oneapi/dnnl/dnnl.h REQUIRED)
+
+# MPI (libopenmpi-dev, openmpi-bin): the distributed backend (src/distributed/mpi_backend.cpp).
+# Optional: without it hpml builds, and init_process_group says the backend is not built.
+set(MPI_CXX_SKIP_MPICXX ON)  # the C API only: no deprecated C++ bindings
+find_package(MPI COMPONENTS CXX)

@@ -50,4 +50,6 @@
 #include "hpml/data/dataloader.h"
 #include "hpml/mp/mp.h"
 
+#include "hpml/distributed/distributed.h"
+
 #include "hpml/profiler/profiler.h"

@@ -7,6 +7,7 @@
 #include <string>
 #include <queue>
 #include <unordered_map>
+#include <utility>
 
 #include "autograd/internal.h"
 #include "hpml/core/error.h"
@@ -159,14 +160,33 @@ class GraphTask {
       }
     }
     GradMode::set_enabled(create_graph_);
+    CurrentTask current(this);
     while (!ready.empty()) {
       Node* node = ready.top().node;
       ready.pop();
       process(node, ready);
     }
+    // Callbacks may queue more callbacks; they run in the order queued.
+    for (size_t i = 0; i < callbacks_.size(); ++i) {
+      std::function<void()> fn = std::move(callbacks_[i]);
+      fn();
+    }
   }
 
+  static GraphTask*& current() {
+    thread_local GraphTask* task = nullptr;
+    return task;
+  }
+  std::vector<std::function<void()>> callbacks_;
+
  private:
+  // The task running on this thread (backward passes nest: a hook may call backward).
+  struct CurrentTask {
+    GraphTask* prev;
+    explicit CurrentTask(GraphTask* t) : prev(std::exchange(current(), t)) {}
+    ~CurrentTask() { current() = prev; }
+  };
+
   struct CaptureSlot {
     uint32_t slot;
     size_t index;
@@ -317,6 +337,12 @@ struct GradModeRestore {
 };
 
 }  // namespace
+
+void queue_callback(std::function<void()> fn) {
+  GraphTask* task = GraphTask::current();
+  HPML_CHECK(task, "autograd::queue_callback: called outside a backward pass\nhint: call it from a hook");
+  task->callbacks_.push_back(std::move(fn));
+}
 
 void backward(const TensorList& outputs, const TensorList& grad_outputs, bool retain_graph, bool create_graph) {
   std::vector<Edge> edges;

@@ -214,6 +214,11 @@ TensorList AccumulateGrad::apply(TensorList&& grads) {
   } else {
     acc.add_(g);
   }
+  if (!m.post_accumulate_hooks.empty()) {
+    const Tensor leaf{IntrusivePtr<TensorImpl>(leaf_)};
+    for (auto& hook : m.post_accumulate_hooks)
+      if (hook) hook(leaf);
+  }
   return {};
 }
 

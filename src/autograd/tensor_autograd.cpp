@@ -122,6 +122,20 @@ size_t Tensor::register_hook(Hook fn) const {
   return m.hooks.size() - 1;
 }
 
+size_t Tensor::register_post_accumulate_grad_hook(std::function<void(const Tensor&)> fn) const {
+  HPML_CHECK(requires_grad() && !grad_fn(), "register_post_accumulate_grad_hook: only a leaf that requires grad has "
+             "an accumulated gradient, but this tensor ", requires_grad() ? "is not a leaf" : "does not require grad");
+  AutogradMeta& m = ck(__func__).autograd_or_create();
+  m.post_accumulate_hooks.push_back(std::move(fn));
+  return m.post_accumulate_hooks.size() - 1;
+}
+
+void Tensor::remove_post_accumulate_grad_hook(size_t handle) const {
+  AutogradMeta* m = defined() ? impl()->autograd() : nullptr;
+  HPML_CHECK(m && handle < m->post_accumulate_hooks.size(), "remove_post_accumulate_grad_hook: no hook ", handle);
+  m->post_accumulate_hooks[handle] = nullptr;  // handles of the others stay valid
+}
+
 Tensor Tensor::detach() const {
   HPML_CHECK(defined(), "detach: tensor is undefined");
   return Tensor(IntrusivePtr<TensorImpl>::make(ck(__func__).storage(), dtype(), sizes(), strides(), storage_offset()));

@@ -2,6 +2,7 @@
 // either accumulates gradients into the leaves' .grad (backward) or returns them (grad).
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,11 @@ struct GradOptions {
 
 // Returns d(outputs)/d(inputs) without touching any .grad (like torch.autograd.grad).
 TensorList grad(const TensorList& outputs, const TensorList& inputs, const GradOptions& options = {});
+
+// From inside a backward pass (a hook): runs fn on this thread once the pass has run every node,
+// before backward() returns (PyTorch's Variable._execution_engine.queue_callback).
+// DistributedDataParallel waits for its buckets' all-reduces there.
+void queue_callback(std::function<void()> fn);
 
 // The graph behind `roots` as Graphviz DOT: one box per op (name and output shapes), one
 // ellipse per leaf that requires grad (its shape), edges in the direction of the forward pass.

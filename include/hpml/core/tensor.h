@@ -113,6 +113,11 @@ class Tensor {
   // Registers fn(grad) to run when this tensor's gradient is computed; returning a defined tensor
   // replaces the gradient. Returns the hook's index.
   size_t register_hook(Hook fn) const;
+  // Leaves only: registers fn(leaf) to run after a backward pass has accumulated into leaf.grad
+  // (torch.Tensor.register_post_accumulate_grad_hook; DistributedDataParallel's buckets use it).
+  // Returns a handle for remove_post_accumulate_grad_hook.
+  size_t register_post_accumulate_grad_hook(std::function<void(const Tensor&)> fn) const;
+  void remove_post_accumulate_grad_hook(size_t handle) const;
   // A new tensor sharing storage but cut from the graph (requires_grad=false).
   Tensor detach() const;
   Tensor& detach_();

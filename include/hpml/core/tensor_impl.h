@@ -31,6 +31,7 @@ struct AutogradMeta {
   uint32_t output_nr = 0;                             // which output of grad_fn this is
   std::shared_ptr<autograd::Node> grad_accumulator;   // leaves: the node that accumulates .grad
   std::vector<std::function<Tensor(const Tensor&)>> hooks;  // leaf hooks (non-leaf: on grad_fn)
+  std::vector<std::function<void(const Tensor&)>> post_accumulate_hooks;  // leaves: after .grad is updated
   std::shared_ptr<uint64_t> retain_generation;  // retain_grad(): which hook is current
 };
 
