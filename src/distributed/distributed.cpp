@@ -134,6 +134,11 @@ std::vector<std::string> available_backends() {
   return {};
 }
 
+std::string backend_version(const std::string& backend) {
+  HPML_CHECK(backend == "mpi" && detail::mpi_built(), "backend_version: backend \"", backend, "\" is not built");
+  return detail::mpi_library_version();
+}
+
 ProcessGroupPtr default_group() { return group_of(nullptr); }
 int get_rank(const ProcessGroupPtr& group) { return group_of(group)->rank(); }
 int get_world_size(const ProcessGroupPtr& group) { return group_of(group)->size(); }

@@ -2,6 +2,7 @@
 // broken state of Note [Timeouts break the group].
 #include "hpml/distributed/process_group.h"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace hpml::distributed {
@@ -11,6 +12,10 @@ std::string seconds(double s) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.1f s", s);
   return buf;
+}
+WaitHook& wait_hook() {
+  static WaitHook hook;
+  return hook;
 }
 }  // namespace
 
@@ -42,25 +47,41 @@ void Work::finish(std::exception_ptr error) {
   cv_.notify_all();
 }
 
+void set_wait_hook(WaitHook hook) { wait_hook() = std::move(hook); }
+
 // The deadline counts from when the operation was issued, as PyTorch's does: an asynchronous
 // all-reduce waited on late has had all that time to finish.
 bool Work::wait(std::optional<std::chrono::milliseconds> timeout) {
   const std::chrono::milliseconds limit = timeout.value_or(group_ ? group_->timeout() : std::chrono::minutes(30));
+  const auto deadline = created_ + limit;
   std::unique_lock<std::mutex> lock(mu_);
-  if (!cv_.wait_until(lock, created_ + limit, [&] { return done_; })) {
-    const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - created_).count();
-    const int rank = group_ ? group_->global_rank() : 0, size = group_ ? group_->size() : 1;
-    std::string msg = detail::str_cat(
-        op_, " timed out on rank ", rank, " (of ", size, " in its group, backend ", group_ ? group_->backend() : "?",
-        ") after ", seconds(waited), " (timeout ", seconds(limit.count() / 1000.0),
-        "): the other ranks did not take part\nhint: a rank may have died, been stopped, or gone down another "
-        "path (every rank must call the same collectives in the same order)");
-    lock.unlock();
-    if (group_) group_->mark_broken(msg);
-    throw DistributedError(msg);
+  while (!done_) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) {
+      lock.unlock();
+      timed_out(limit);
+    }
+    cv_.wait_until(lock, std::min(deadline, now + std::chrono::milliseconds(100)), [&] { return done_; });
+    if (!done_ && wait_hook()) {
+      lock.unlock();
+      wait_hook()(*this, std::chrono::duration<double>(std::chrono::steady_clock::now() - created_).count());
+      lock.lock();
+    }
   }
   if (error_) std::rethrow_exception(error_);
   return true;
+}
+
+void Work::timed_out(std::chrono::milliseconds limit) {
+  const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - created_).count();
+  const int rank = group_ ? group_->global_rank() : 0, size = group_ ? group_->size() : 1;
+  std::string msg = detail::str_cat(
+      op_, " timed out on rank ", rank, " (of ", size, " in its group, backend ", group_ ? group_->backend() : "?",
+      ") after ", seconds(waited), " (timeout ", seconds(limit.count() / 1000.0),
+      "): the other ranks did not take part\nhint: a rank may have died, been stopped, or gone down another "
+      "path (every rank must call the same collectives in the same order)");
+  if (group_) group_->mark_broken(msg);
+  throw DistributedError(msg);
 }
 
 ProcessGroup::ProcessGroup(int rank, int size, std::chrono::milliseconds timeout)

@@ -15,6 +15,8 @@
 #include "predict.h"
 #include "signals.h"
 #include "suggest.h"
+#include "distributed_run.h"
+#include "hpml/distributed/distributed.h"
 #include "train.h"
 
 namespace {
@@ -27,6 +29,10 @@ int run_info() {
   std::printf("             kernels chosen: %s\n", b.blas_choice.c_str());
   std::printf("SIMD target: %s\n", b.simd_target.c_str());
   std::printf("CUDA:        %s\n", b.cuda.c_str());
+  std::string backends;
+  for (const std::string& name : hpml::distributed::available_backends())
+    backends += (backends.empty() ? "" : ", ") + name + " (" + hpml::distributed::backend_version(name) + ")";
+  std::printf("distributed: %s\n", backends.empty() ? "none (built without MPI)" : backends.c_str());
   return 0;
 }
 
@@ -128,7 +134,8 @@ int main(int argc, char** argv) {
     // Before training starts, an error is a bad option or a bad file (every eval and graph error
     // too): status 2. After it, the run failed: status 1. The whole message either way (a
     // load_state_dict error lists the missing keys on lines of their own).
-    std::fprintf(stderr, "hpml: %s\n", e.what());
+    std::fprintf(stderr, "hpml: %s%s\n", hpml::cli::world_prefix().c_str(), e.what());
+    std::fflush(stderr);
     return hpml::cli::training_started() ? 1 : 2;
   }
   return 2;

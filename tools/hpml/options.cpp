@@ -114,6 +114,10 @@ void add_train_options(CLI::App& app, TrainConfig& tc) {
   app.add_option("--clip", tc.clip, "clip the gradient norm to this (0: off)")->check(real_in(0, 1e9));
   app.add_option("--seed", tc.seed, "random seed")->check(int_in(0, std::numeric_limits<int64_t>::max()))->capture_default_str();
   app.add_option("--threads", tc.threads, "threads (default: all cores)")->check(int_in(0, 1024));
+  app.add_option("--nproc", tc.nproc, "train data-parallel on this many processes: starts mpirun itself, one "
+                 "thread per process unless --threads (docs/distributed.md)")->check(int_in(1, kMaxProcesses));
+  app.add_option("--dist-timeout", tc.dist_timeout, "seconds a collective waits for the other processes before the "
+                 "run fails")->check(real_in(1, 7 * 86400))->capture_default_str();
   app.add_option("--out", tc.out, "output folder")->capture_default_str();
   app.add_option("--resume", tc.resume, "continue from this checkpoint with the options it recorded");
   app.add_option("--config", tc.config, "a TOML file of options (keys without --); the command line overrides it");
@@ -193,6 +197,7 @@ std::vector<OptionSetting> settings(const TrainConfig& c) {
       option("--patience", c.patience, false),     option("--early-stop", c.early_stop, true),
       option("--accumulate", c.accumulate, false), option("--clip", c.clip, false),
       option("--seed", c.seed, false),             option("--threads", c.threads, true),
+      option("--nproc", c.nproc, true, false),     option("--dist-timeout", c.dist_timeout, true, false),
       option("--out", c.out, true),                option("--tensorboard", c.tensorboard, true),
       option("--resume", c.resume, true, false),   option("--config", c.config, true, false),
       option("--stop-after", c.stop_after, true, false), option("--quiet", c.quiet, true, false),

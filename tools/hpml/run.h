@@ -7,6 +7,8 @@
 #include <memory>
 #include <string>
 
+#include "distributed_run.h"
+#include "hpml/distributed/ddp.h"
 #include "profile_run.h"
 #include "progress.h"
 #include "train.h"
@@ -22,9 +24,13 @@ struct EpochMetrics {
 
 struct Run {
   TrainConfig config;
+  World world;  // a data-parallel run: this rank's place (distributed_run.h)
   DataSplits data;
   bool classify = false;
   std::shared_ptr<nn::Module> model;
+  std::unique_ptr<distributed::DistributedDataParallel> ddp;  // data-parallel runs: wraps model
+  std::shared_ptr<data::DistributedSampler> sampler;           // data-parallel runs: this rank's shard
+  nn::Module& net() { return ddp ? static_cast<nn::Module&>(*ddp) : *model; }  // what training runs
   TensorList params;
   std::unique_ptr<optim::Optimizer> optimizer;
   std::shared_ptr<Generator> data_gen;
@@ -39,6 +45,7 @@ struct Run {
   // Validation accuracy, or -validation loss (Note [Three splits] in models.cpp), and its epoch.
   double best_score = -std::numeric_limits<double>::infinity();
   int64_t best_epoch = 0;
+  uint64_t checksum = 0;    // of the weights after the last epoch (the same on every rank)
   int64_t saved_epoch = 0;  // the epoch after which last.safetensors was written (0: not yet)
   std::unique_ptr<Progress> progress;
   std::unique_ptr<io::SummaryWriter> tensorboard;  // --tensorboard: OUT/tensorboard

@@ -2,6 +2,7 @@
 // the last / best checkpoints, and what --resume reads back and checks.
 #include <charconv>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -140,6 +141,25 @@ int64_t read_best_epoch(const io::Metadata& meta, int64_t epoch, const std::stri
 
 }  // namespace
 
+namespace {
+// Note [Resuming at another world size]
+// A checkpoint records how many processes wrote it. The weights, optimizer state and schedule
+// are the same at any world size, so a run resumes at another one; what changes is the data
+// order (each process draws its own shard of every epoch from the seed and the epoch) and the
+// batch of a step (--batch-size per process times the world size). The run says so.
+void note_world_size(const io::Metadata& meta, const Run& run) {
+  auto it = meta.find("world_size");
+  if (it == meta.end() || run.config.quiet) return;
+  char* end = nullptr;
+  const long n = std::strtol(it->second.c_str(), &end, 10);
+  if (*end || n < 1 || n > kMaxProcesses || n == run.world.size) return;  // a number from a file: bounded
+  std::printf("note: %s was written by %ld processes and this run has %d: from here each process draws another "
+              "shard of every epoch, and a step sees %lld samples instead of %lld\n", run.config.resume.c_str(), n,
+              run.world.size, static_cast<long long>(run.config.batch_size * run.world.size),
+              static_cast<long long>(run.config.batch_size * n));
+}
+}  // namespace
+
 void start_metrics(const Run& run) {
   std::ofstream(run.csv, std::ios::trunc) << kColumns << "\n";
   std::ofstream(run.jsonl, std::ios::trunc);
@@ -168,6 +188,8 @@ void resume(Run& run, const io::CheckpointState& state) {
   run.best_epoch = read_best_epoch(state.metadata, state.progress.epoch, source);
   check_progress(state.progress, run, source);
   run.pos = io::restore(state, run.objects, source);
+  note_world_size(state.metadata, run);
+  if (!run.world.lead()) return;  // the lead keeps the metric files
   if (!std::filesystem::exists(run.csv)) {  // resumed into another --out: its metrics start here
     start_metrics(run);
     return;
@@ -203,6 +225,7 @@ void log_gradients(Run& run, int64_t epoch) {
 }
 
 void save(Run& run, const std::string& path, const io::TrainingProgress& pos) {
+  if (!run.world.lead()) return;  // every rank holds the same weights: the lead writes them
   run.meta["best_val_score"] = exact(run.best_score);
   run.meta["best_epoch"] = std::to_string(run.best_epoch);
   io::save_checkpoint(path, run.objects, pos, run.meta);

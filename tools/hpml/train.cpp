@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include "progress.h"
 #include "run.h"
@@ -75,23 +76,33 @@ Run build(const TrainConfig& c) {
              "no validation data (hint: --val-split 0.1)");
   Run r;
   r.config = c;
+  r.world = join_world(c);
+  if (!r.world.lead()) r.config.quiet = true;  // the lead prints and writes for every rank
   if (c.threads > 0) set_num_threads(c.threads);
   manual_seed(c.seed);
   r.data = make_data(c);
   r.classify = r.data.classes > 0;
   r.model = make_model(c, r.data);
+  if (r.world.on) r.ddp = std::make_unique<distributed::DistributedDataParallel>(*r.model);
   r.params = r.model->parameters();
   r.optimizer = make_optimizer(c, r.params);
   r.config.lr = r.optimizer->lr(0);
   if (r.config.max_lr < 0 && (c.schedule == "onecycle" || c.schedule == "cyclic")) r.config.max_lr = 10 * r.config.lr;
   r.data_gen = std::make_shared<Generator>(c.seed + 1);
-  r.loader = std::make_unique<data::DataLoader>(r.data.train, loader_options(c, r.data_gen));
+  data::DataLoaderOptions lo = loader_options(c, r.data_gen);
+  if (r.world.on) {  // each rank its shard of every epoch (torch's DistributedSampler)
+    r.sampler = std::make_shared<data::DistributedSampler>(r.data.train->size(), r.world.size, r.world.rank,
+                                                           data::DistributedSamplerOptions{.seed = c.seed});
+    lo.sampler = r.sampler;
+    lo.shuffle = false;
+  }
+  r.loader = std::make_unique<data::DataLoader>(r.data.train, lo);
   r.batches = r.loader->size();
   r.steps_per_epoch = (r.batches + c.accumulate - 1) / c.accumulate;
   r.schedule = make_schedule(r.config, *r.optimizer, r.steps_per_epoch);
   r.objects = {.model = r.model.get(), .optimizer = r.optimizer.get(), .scheduler = r.schedule.scheduler.get(),
                .plateau = r.schedule.plateau.get(), .generators = {{"data", r.data_gen.get()}}};
-  r.meta = {{"argv", record_arguments(canonical_arguments(r.config))}};
+  r.meta = {{"argv", record_arguments(canonical_arguments(r.config))}, {"world_size", std::to_string(r.world.size)}};
   r.last = c.out + "/last.safetensors";
   r.best = c.out + "/best.safetensors";
   r.csv = c.out + "/metrics.csv";
@@ -125,8 +136,9 @@ int stop(Run& r, int sig, const io::TrainingProgress& at) {
   const std::string where = at.batch > 0 ? "batch " + std::to_string(at.batch) + " of epoch " + std::to_string(at.epoch + 1)
                                          : "epoch " + std::to_string(at.epoch);
   r.progress->end_epoch(0);
-  std::printf("%s: stopped after %s; checkpoint %s\n%s\n", sig == SIGINT ? "SIGINT" : "SIGTERM", where.c_str(),
-              r.last.c_str(), resume_hint(r).c_str());
+  if (r.world.lead())
+    std::printf("%s: stopped after %s; checkpoint %s\n%s\n", sig == SIGINT ? "SIGINT" : "SIGTERM", where.c_str(),
+                r.last.c_str(), resume_hint(r).c_str());
   std::fflush(stdout);
   return 128 + sig;
 }
@@ -140,6 +152,7 @@ struct EpochResult {
 EpochResult train_epoch(Run& r, int64_t epoch) {
   const TrainConfig& c = r.config;
   r.epoch_gen = *r.data_gen;
+  if (r.sampler) r.sampler->set_epoch(static_cast<uint64_t>(epoch));
   r.model->train();
   const auto t0 = Clock::now();
   double loss_sum = 0;
@@ -156,13 +169,18 @@ EpochResult train_epoch(Run& r, int64_t epoch) {
     double value = 0;
     {
       RECORD_FUNCTION("forward");  // the phases of a step for --profile (profile_run.h)
-      std::tie(loss, right) = loss_and_correct(r.model->forward(b[0]), b[1], r.classify);
+      std::tie(loss, right) = loss_and_correct(r.net().forward(b[0]), b[1], r.classify);
       value = loss.item<double>();
     }
     if (!std::isfinite(value))
       non_finite(r, "training loss of batch " + std::to_string(k + 1) + " of epoch " + std::to_string(epoch + 1), value);
     {
       RECORD_FUNCTION("backward");
+      // Micro-batches before the last of a step accumulate locally; the last one's backward
+      // averages the sum over the ranks (DDP's no_sync).
+      const bool steps = (micro + 1) % c.accumulate == 0 || k + 1 == r.batches;
+      std::optional<distributed::DistributedDataParallel::NoSync> local;
+      if (r.ddp && !steps) local.emplace(*r.ddp);
       (c.accumulate > 1 ? loss / static_cast<double>(c.accumulate) : loss).backward();
     }
     loss_sum += value * static_cast<double>(b[0].size(0));
@@ -182,8 +200,14 @@ EpochResult train_epoch(Run& r, int64_t epoch) {
     }
     ++r.pos.step;
     if (r.profiler) r.profiler->step();
-    if (int sig = stop_requested(); sig != 0) return {.metrics = {}, .stopped = stop(r, sig, {epoch, r.pos.step, k})};
+    if (int sig = max_over_ranks(stop_requested(), r.world); sig != 0)  // every rank stops at the same step
+      return {.metrics = {}, .stopped = stop(r, sig, {epoch, r.pos.step, k})};
   }
+  double sums[3] = {loss_sum, static_cast<double>(correct), static_cast<double>(seen)};  // over every rank's shard
+  sum_over_ranks(sums, 3, r.world);
+  loss_sum = sums[0];
+  correct = static_cast<int64_t>(sums[1]);
+  seen = static_cast<int64_t>(sums[2]);
   EpochResult out;
   out.metrics.train_seconds = since(t0);
   out.metrics.epoch = epoch + 1;
@@ -209,8 +233,13 @@ void print_epoch(const Run& r, const EpochMetrics& m) {
 // true when early stopping ends the run here.
 bool end_epoch(Run& r, int64_t epoch, EpochMetrics& m, Clock::time_point t0) {
   if (r.schedule.scheduler && !r.schedule.per_batch) r.schedule.scheduler->step();
-  std::tie(m.val_loss, m.val_acc) = evaluate(*r.model, r.data.val, r.classify);
-  std::tie(m.test_loss, m.test_acc) = evaluate(*r.model, r.data.test, r.classify);
+  double scores[4] = {NAN, NAN, NAN, NAN};  // the lead evaluates; every rank gets its numbers
+  if (r.world.lead()) {
+    std::tie(scores[0], scores[1]) = evaluate(*r.model, r.data.val, r.classify);
+    std::tie(scores[2], scores[3]) = evaluate(*r.model, r.data.test, r.classify);
+  }
+  from_lead(scores, 4, r.world);
+  std::tie(m.val_loss, m.val_acc, m.test_loss, m.test_acc) = std::tie(scores[0], scores[1], scores[2], scores[3]);
   const std::string after = " after epoch " + std::to_string(epoch + 1);
   if (r.data.val && !std::isfinite(m.val_loss)) non_finite(r, "validation loss" + after, m.val_loss);
   if (!std::isfinite(m.test_loss)) non_finite(r, "test loss" + after, m.test_loss);
@@ -224,16 +253,18 @@ bool end_epoch(Run& r, int64_t epoch, EpochMetrics& m, Clock::time_point t0) {
     r.best_epoch = epoch + 1;
   }
   r.pos = {epoch + 1, r.pos.step, 0};
+  r.checksum = check_replicas_agree(*r.model, epoch + 1, r.world);
   save(r, r.last, r.pos);  // the checkpoints first: a folder that cannot take the plots keeps them
   r.saved_epoch = epoch + 1;
   if (improved) save(r, r.best, r.pos);
-  write_metrics(r, m);
+  if (r.world.lead()) write_metrics(r, m);
   log_epoch(r, m);
   r.progress->end_epoch(m.seconds);
   if (!r.config.quiet) print_epoch(r, m);
   const TrainConfig& c = r.config;
   if (c.early_stop == 0 || epoch + 1 - r.best_epoch < c.early_stop) return false;
-  std::printf("early stop: no better validation %s for %lld epochs; the best, %.4f after epoch %lld, is in %s\n",
+  if (r.world.lead())
+    std::printf("early stop: no better validation %s for %lld epochs; the best, %.4f after epoch %lld, is in %s\n",
               r.classify ? "accuracy" : "loss", static_cast<long long>(c.early_stop),
               r.classify ? r.best_score : -r.best_score, static_cast<long long>(r.best_epoch), r.best.c_str());
   return true;
@@ -249,11 +280,22 @@ int64_t parameter_total(const TensorList& params) {
 
 bool training_started() { return g_started; }
 
+namespace {
+// Every rank reaches here together (their stops are agreed on): the process group can close.
+int left(Run& r, int status) {
+  r.ddp.reset();
+  leave_world(r.world);
+  return status;
+}
+}  // namespace
+
 int train(const TrainConfig& config, const io::CheckpointState* resumed) {
   Run r = build(config);
   const TrainConfig& c = r.config;
-  std::filesystem::create_directories(c.out);
-  std::ofstream(c.out + "/config.toml", std::ios::trunc) << config_toml(c);
+  if (r.world.lead()) {
+    std::filesystem::create_directories(c.out);
+    std::ofstream(c.out + "/config.toml", std::ios::trunc) << config_toml(c);
+  }
   if (!c.resume.empty()) {
     std::optional<io::CheckpointState> read;
     if (!resumed) read = load_run_checkpoint(c.resume, "--resume");
@@ -263,15 +305,18 @@ int train(const TrainConfig& config, const io::CheckpointState* resumed) {
       std::printf("resuming %s: epoch %lld, batch %lld, step %lld\n", c.resume.c_str(),
                   static_cast<long long>(r.pos.epoch + 1), static_cast<long long>(r.pos.batch),
                   static_cast<long long>(r.pos.step));
-  } else {
+  } else if (r.world.lead()) {
     start_metrics(r);
   }
   if (!c.quiet)
     std::printf("%s; %s, %lld parameters\n", r.data.description.c_str(), c.model.c_str(),
                 static_cast<long long>(parameter_total(r.params)));
+  if (!c.quiet && r.world.on)
+    std::printf("data-parallel on %d processes (mpi): batch %lld per process, %lld per step\n", r.world.size,
+                static_cast<long long>(c.batch_size), static_cast<long long>(c.batch_size * r.world.size));
   r.progress = std::make_unique<Progress>(isatty(1) != 0, c.quiet, c.epochs);
-  if (c.tensorboard) r.tensorboard = std::make_unique<io::SummaryWriter>(c.out + "/tensorboard");
-  if (c.profile)
+  if (c.tensorboard && r.world.lead()) r.tensorboard = std::make_unique<io::SummaryWriter>(c.out + "/tensorboard");
+  if (c.profile && r.world.lead())
     r.profiler = std::make_unique<StepProfiler>(
         c.out, default_profile_steps(r.steps_per_epoch, c.profile_wait, c.profile_warmup, c.profile_steps),
         "hpml train --model " + c.model);
@@ -283,27 +328,33 @@ int train(const TrainConfig& config, const io::CheckpointState* resumed) {
   for (int64_t epoch = r.pos.epoch; epoch < end && !early; ++epoch) {
     const auto t0 = Clock::now();
     EpochResult e = train_epoch(r, epoch);
-    if (e.stopped) return e.stopped;
+    if (e.stopped) return left(r, e.stopped);
     early = end_epoch(r, epoch, e.metrics, t0);
-    if (int sig = stop_requested(); sig != 0 && epoch + 1 < end && !early) return stop(r, sig, r.pos);
+    if (int sig = max_over_ranks(stop_requested(), r.world); sig != 0 && epoch + 1 < end && !early)
+      return left(r, stop(r, sig, r.pos));
   }
   if (r.profiler) std::fputs(r.profiler->finish().c_str(), stdout);
   if (!c.quiet)
     std::printf("done: metrics in %s, checkpoints %s%s\n", r.csv.c_str(), r.last.c_str(),
                 r.data.val ? (" and " + r.best).c_str() : "");
+  if (!c.quiet && r.world.on)
+    std::printf("replicas: the weights of all %d processes were identical after every epoch (checksum %016llx)\n",
+                r.world.size, static_cast<unsigned long long>(r.checksum));
   if (!c.quiet && end < c.epochs && !early)
     std::printf("stopped after epoch %lld of %lld (--stop-after); %s\n", static_cast<long long>(end),
                 static_cast<long long>(c.epochs), resume_hint(r).c_str());
   std::fflush(stdout);
-  if (int sig = stop_requested(); sig != 0) {  // came after the last epoch: everything is written
-    std::printf("%s: received after the last epoch; its checkpoints are complete\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
-    return 128 + sig;
+  if (int sig = max_over_ranks(stop_requested(), r.world); sig != 0) {  // after the last epoch: all written
+    if (r.world.lead())
+      std::printf("%s: received after the last epoch; its checkpoints are complete\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    return left(r, 128 + sig);
   }
-  return 0;
+  return left(r, 0);
 }
 
 int train_command(const TrainConfig& parsed, const std::vector<std::string>& args) {
   const ResolvedRun run = resolve_config(parsed, args);
+  if (run.config.nproc > 0) return launch_processes(run.config, args);
   return train(run.config, run.resumed ? &*run.resumed : nullptr);
 }
 

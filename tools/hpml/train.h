@@ -60,6 +60,8 @@ struct TrainConfig {
   // run
   uint64_t seed = 0;
   int threads = 0;  // 0: all cores
+  int nproc = 0;     // > 0: start this many processes under mpirun (distributed_run.cpp)
+  double dist_timeout = 1800;  // seconds a collective may wait for the other processes
   std::string out = "runs/train";
   std::string resume;  // a checkpoint to continue from
   std::string config;  // a TOML file of options (config.cpp); the command line overrides it
@@ -73,6 +75,7 @@ struct TrainConfig {
 // Bounds of the options (Note [Bounded options] in options.cpp) and of what a run builds.
 inline constexpr int64_t kMaxEpochs = 1'000'000;
 inline constexpr int kMaxWorkers = 64;
+inline constexpr int kMaxProcesses = 256;  // --nproc
 inline constexpr size_t kMaxHiddenLayers = 16;
 inline constexpr size_t kMaxRecordedArguments = 512;
 inline constexpr int64_t kMaxClasses = 100'000;

@@ -38,6 +38,8 @@ bool is_initialized();
 void destroy_process_group();
 // The backends this build has ("mpi"), for hpml info.
 std::vector<std::string> available_backends();
+// The library behind a backend ("Open MPI v4.1.4"), callable before init_process_group.
+std::string backend_version(const std::string& backend);
 
 // The default group; throws if init_process_group has not run.
 ProcessGroupPtr default_group();

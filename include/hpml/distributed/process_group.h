@@ -61,6 +61,8 @@ class Work {
   void finish(std::exception_ptr error = nullptr);
 
  private:
+  [[noreturn]] void timed_out(std::chrono::milliseconds limit);
+
   std::string op_;
   std::shared_ptr<ProcessGroup> group_;
   std::chrono::steady_clock::time_point created_;
@@ -70,6 +72,13 @@ class Work {
   std::exception_ptr error_;
 };
 using WorkPtr = std::shared_ptr<Work>;
+
+// Called on the waiting thread about every 100 ms while Work::wait waits, with the seconds since
+// the operation was issued; it may throw to stop waiting. hpml train throws when SIGINT or
+// SIGTERM has come during a long wait: the launcher (mpirun) ends every rank that way when one
+// of them dies, and the rank then says which collective it was waiting in, and for how long.
+using WaitHook = std::function<void(const Work& work, double waited_seconds)>;
+void set_wait_hook(WaitHook hook);
 
 // The backend interface. Every tensor is contiguous, on the CPU, of a dtype the backend took in
 // supports(), and already checked against the group (sizes agree with world size, roots exist).
