@@ -80,6 +80,10 @@ GROUPS = {
              "0-worker batches/s; 2 worker processes >= 3x PyTorch's 2-worker batches/s and first batch <= 20 "
              "ms. PyTorch: map-style dataset of per-item tensors (Debian's PyTorch in Python); rows hpml alone "
              "has are compared with the PyTorch row named in brackets", None),
+    "ddp": ("Data-parallel training over MPI (hpml) and gloo (PyTorch 1.13), one thread per rank. Goals: "
+            "all_reduce 1-64 MB >= 90% of a bare MPI_Allreduce of the same buffer and >= 1.5x gloo; MLP and CNN "
+            "steps at 2 ranks <= 0.6x PyTorch DDP's; DDP at 1 rank <= 5% over the plain step; buckets faster than "
+            "one bucket after backward; bucketing >= 2x one all-reduce per parameter (120 parameters)", None),
     "blobs": ("The blobs MLP of the lr-decay experiment (2-50-3, SGD momentum, batch 32, 200 epochs), 1 thread. "
               "Goals: hpml <= 1/3 of libtorch C++'s µs per step and <= 15 µs. libtorch "
               "runs the randperm + index_select loop; hpml's DataLoader row is compared with it",
@@ -114,6 +118,28 @@ def other_row(rows, k):
     return None, ""
 
 
+def ddp_goal(name, k, h, r, hp):
+    """The ddp group's goals: against gloo, against bare MPI, and between hpml's own rows."""
+    def own(other):
+        row = hp.get((k[0], other, k[2]))
+        return None if row is None else row[2]
+    if name.startswith("all_reduce"):
+        bare = own(name.replace("all_reduce", "MPI_Allreduce").replace(" (bus", ", bare (bus"))
+        return bare is not None and h[2] >= 0.9 * bare and r >= 1.5
+    if name.startswith(("MLP", "CNN")) and "2 ranks, batch 64 per rank" in name:
+        return r <= 0.6
+    if name.endswith("1 rank, DDP"):
+        plain = own(name.replace(", DDP", ", no DDP"))
+        return plain is not None and h[2] <= 1.05 * plain
+    if name.endswith("one bucket after backward"):
+        buckets = own(name.replace("one bucket after backward", "batch 64 per rank"))
+        return buckets is not None and buckets < h[2]
+    if name.endswith("one all-reduce per parameter"):
+        buckets = own(name.replace("one all-reduce per parameter", "buckets"))
+        return buckets is not None and h[2] >= 2 * buckets
+    return None
+
+
 def special_goal(k, h, t, r, hp):
     """Goals that need more than the row and its PyTorch twin: matmul, data, train."""
     g, name, _ = k
@@ -134,6 +160,8 @@ def special_goal(k, h, t, r, hp):
         if base is None:
             return None
         return h[2] <= base[2] * 1.1 if name == "add n=1, no profile" else h[2] - base[2] <= 1.0
+    if g == "ddp":
+        return ddp_goal(name, k, h, r, hp)
     if g == "train":
         if name.startswith("CNN") and name.endswith("whole run s"):
             return r <= 0.45

@@ -179,7 +179,7 @@ class MpiGroup final : public ProcessGroup {
   WorkPtr run(const char* op, F fn) {
     check_usable(op);
     auto work = std::make_shared<Work>(op, shared_from_this());
-    state().thread->post(hpml::detail::str_cat("mpi:", op), std::move(fn), work);
+    state().thread->post(std::string("mpi:") + op, std::move(fn), work);  // short: no allocation
     return work;
   }
 

@@ -133,6 +133,7 @@ void Reducer::mark_ready(size_t i) {
              "backward over their sum");
   ready_[i] = true;
   if (iteration_ == 0) arrival_.push_back(i);
+  if (group_->size() == 1) return;  // Note [DDP at world size 1]
   auto [b, k] = where_[i];
   Bucket& bk = buckets_[b];
   autograd::NoGradGuard no_grad;
@@ -165,9 +166,7 @@ void Reducer::finish_unused() {
   if (count == 0) return;
   if (!options_.find_unused_parameters && !options_.static_graph) {
     reset_iteration();
-    HPML_FAIL("DistributedDataParallel: on rank ", group_->global_rank(), ", ", count, " of ", params_.size(),
-              " parameters got no gradient in this backward pass: ", missing,
-              "\nhint: construct DDP with find_unused_parameters = true if forward does not use every parameter");
+    unused_error(count, missing);
   }
   autograd::NoGradGuard no_grad;
   for (size_t i = 0; i < params_.size(); ++i) {
@@ -180,7 +179,35 @@ void Reducer::finish_unused() {
   launch_ready_buckets();
 }
 
+// Note [DDP at world size 1]
+// The average over one rank is the gradient itself: with one process, the hooks only keep count
+// (so that unused parameters are still found) and nothing is copied or sent. A run started
+// under mpirun -np 1 then pays nothing for DDP (bench group ddp: its overhead row).
+// World size 1: the unused parameters' error, or nothing.
+void Reducer::finish_unused_alone() {
+  if (options_.find_unused_parameters || options_.static_graph) return;
+  std::string missing;
+  size_t count = 0;
+  for (size_t i = 0; i < params_.size(); ++i)
+    if (!ready_[i]) missing += (count++ ? ", " : "") + names_[i];
+  if (count == 0) return;
+  reset_iteration();
+  unused_error(count, missing);
+}
+
+void Reducer::unused_error(size_t count, const std::string& missing) const {
+  HPML_FAIL("DistributedDataParallel: on rank ", group_->global_rank(), ", ", count, " of ", params_.size(),
+            " parameters got no gradient in this backward pass: ", missing,
+            "\nhint: construct DDP with find_unused_parameters = true if forward does not use every parameter");
+}
+
 void Reducer::finalize() {
+  if (group_->size() == 1) {
+    finish_unused_alone();
+    ++iteration_;
+    reset_iteration();
+    return;
+  }
   const std::vector<bool> used = ready_;
   finish_unused();
   HPML_ASSERT(next_bucket_ == buckets_.size(), "every bucket launched");

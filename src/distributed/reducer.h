@@ -37,6 +37,8 @@ class Reducer {
   void launch_ready_buckets();
   void finalize();
   void finish_unused();
+  void finish_unused_alone();
+  [[noreturn]] void unused_error(size_t count, const std::string& missing) const;
   void write_back(const std::vector<bool>& globally_unused);
   void reset_iteration();
   void build_buckets(const std::vector<size_t>& order);
