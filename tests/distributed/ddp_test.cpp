@@ -143,7 +143,7 @@ TEST(DdpBuckets, OneAllReducePerBucketInArrivalOrder) {
   prof.stop();
   int all_reduces = 0;
   for (const auto& e : prof.events()) all_reduces += e.name == "mpi:all_reduce";
-  EXPECT_EQ(all_reduces, 4);
+  EXPECT_EQ(all_reduces, world() > 1 ? 4 : 0);  // one rank sends nothing (Note [DDP at world size 1])
   ASSERT_EQ(arrived.size(), 8u);
   for (size_t i = 0; i < 4; ++i) EXPECT_EQ(ddp.bucket_parameter_names()[i][0], arrived[i]) << i;
 }
