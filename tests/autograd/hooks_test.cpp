@@ -230,5 +230,49 @@ TEST(RetainGrad, RetainedGradientIsNotAliasedToTheEnginesBuffer) {
   expect_values(x.grad(), {1, 1});
 }
 
+// ---- post-accumulate-grad hooks and end-of-backward callbacks (DistributedDataParallel's) ----
+
+TEST(PostAccumulateHooks, RunAfterTheGradientIsAccumulatedOncePerBackward) {
+  Tensor x = leaf({1, 2});
+  std::vector<std::vector<double>> seen;
+  const size_t h = x.register_post_accumulate_grad_hook([&](const Tensor& t) { seen.push_back(values(t.grad())); });
+  (x * x).sum().backward();   // x used twice: still one accumulation, one call
+  (x * 3.0).sum().backward();  // accumulates onto 2x: [2, 4] + [3, 3]
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0], (std::vector<double>{2, 4}));
+  EXPECT_EQ(seen[1], (std::vector<double>{5, 7}));
+  x.remove_post_accumulate_grad_hook(h);
+  (x * 1.0).sum().backward();
+  EXPECT_EQ(seen.size(), 2u);
+}
+
+TEST(PostAccumulateHooks, OnlyLeavesThatRequireGradTakeThem) {
+  Tensor x = leaf({1, 2});
+  Tensor y = x * 2;
+  EXPECT_NE(error_of([&] { y.register_post_accumulate_grad_hook([](const Tensor&) {}); }).find("is not a leaf"),
+            std::string::npos);
+  Tensor c = ones({2});
+  EXPECT_NE(error_of([&] { c.register_post_accumulate_grad_hook([](const Tensor&) {}); }).find("does not require grad"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { x.remove_post_accumulate_grad_hook(5); }).find("no hook 5"), std::string::npos);
+}
+
+TEST(QueueCallback, RunsOnceEveryNodeHasRun) {
+  Tensor a = leaf({1}), b = leaf({2});
+  bool b_done_when_called = false;
+  int calls = 0;
+  // a's gradient arrives first (it is nearer the output); the callback must still see b's.
+  a.register_post_accumulate_grad_hook([&](const Tensor&) {
+    autograd::queue_callback([&] {
+      ++calls;
+      b_done_when_called = b.grad().defined();
+    });
+  });
+  (a * 3.0 + (b * 2.0).exp()).sum().backward();
+  EXPECT_EQ(calls, 1);
+  EXPECT_TRUE(b_done_when_called);
+  EXPECT_NE(error_of([] { autograd::queue_callback([] {}); }).find("outside a backward pass"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace hpml
