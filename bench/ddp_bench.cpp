@@ -29,13 +29,29 @@ void emit(const std::string& name, const std::string& unit, const std::vector<do
   if (dist::get_rank() == 0) bench::report("ddp", name, 1, unit, v);
 }
 
-// Seconds per call, one value per repetition; every rank starts each repetition together and
-// runs the same number of calls (rank 0's calibration, broadcast).
+// Note [Every rank calls as often]
+// fn is a collective (or a DDP step, which holds some): every rank must call it the same number
+// of times, or the ranks fall out of step and hang. So the calibration doubles the calls in rounds
+// that rank 0 ends (its decision broadcast), and each repetition runs rank 0's count, the ranks
+// starting it together after a barrier. Seconds per call, one value per repetition.
 std::vector<double> timed(const std::function<void()>& fn, double min_time) {
-  long iters = bench::calibrate(fn, min_time);
-  Tensor n = hpml::full({1}, static_cast<int64_t>(std::max(iters, 3L)), hpml::TensorOptions(hpml::DType::i64));
-  dist::broadcast(n, 0);
-  iters = n.item().to<long>();
+  for (int i = 0; i < 2; ++i) fn();
+  long iters = 1;
+  Tensor go = hpml::full({1}, 1.0, hpml::TensorOptions(hpml::DType::f64));
+  for (;;) {
+    dist::barrier();
+    const double dt = bench::time_slice(fn, iters) * static_cast<double>(iters);
+    go.fill_(dt >= min_time / 4 || iters >= (1L << 20) ? 0.0 : 1.0);
+    dist::broadcast(go, 0);
+    if (go.item().to<double>() == 0) {
+      Tensor n = hpml::full({1}, std::max(3.0, static_cast<double>(iters) * min_time / std::max(dt, 1e-9)),
+                            hpml::TensorOptions(hpml::DType::f64));
+      dist::broadcast(n, 0);
+      iters = static_cast<long>(n.item().to<double>());
+      break;
+    }
+    iters *= 2;
+  }
   std::vector<double> out;
   for (int r = 0; r < g_reps; ++r) {
     dist::barrier();
