@@ -220,7 +220,10 @@ int launch_processes(const TrainConfig& c, const std::vector<std::string>& train
   }
   std::error_code ec;
   fs::remove_all(shm_dir, ec);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  // Stopped by a signal passed on: the status hpml train alone would have (130 / 143), not
+  // mpirun's own 1 for "a rank exited non-zero".
+  return forwarded != 0 && code != 0 ? 128 + forwarded : code;
 }
 
 }  // namespace hpml::cli

@@ -1,14 +1,18 @@
 // hpml train on several processes: --nproc 2 trains to the accuracy of one process, the ranks'
 // weights stay identical, only rank 0 writes, the checkpoint records the world size, and
-// --resume works at the same and at another world size.
+// --resume works at the same and at another world size, and SIGTERM stops every rank.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <array>
+#include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "hpml/hpml.h"
 #include "temp_dir.h"
@@ -88,6 +92,35 @@ TEST(TrainNproc, ResumesAtTheSameAndAtAnotherWorldSize) {
   int lines = 0;
   for (std::string l; std::getline(f, l);) ++lines;
   EXPECT_EQ(lines, 4);  // the header and three epochs, written by rank 0 alone
+}
+
+// SIGTERM to the launcher: mpirun passes it to the ranks, which agree on the step to stop at;
+// rank 0 writes the checkpoint, and the launcher exits 143 as hpml train alone would.
+TEST(TrainNproc, SigtermStopsEveryRankAtOneStepWithACheckpoint) {
+  hpml::testing::TempDir dir("nproc_sigterm");
+  const std::string out = dir.path() + "/run", log = dir.path() + "/log";
+  const std::string cmd = std::string(HPML_CLI_PATH) + " train --nproc 2 --model mlp --dataset blobs --epochs 100000 "
+                          "--quiet --out " + out;
+  ASSERT_EQ(std::system(("(" + cmd + " > " + log + " 2>&1 & echo $! > " + log + ".pid; wait $!; echo \"status $?\" >> " +
+                         log + ") &").c_str()), 0);
+  for (int i = 0; i < 400 && !std::filesystem::exists(out + "/metrics.csv"); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));  // a few epochs in
+  std::ifstream pid_file(log + ".pid");
+  int pid = 0;
+  pid_file >> pid;
+  ASSERT_GT(pid, 0);
+  kill(pid, SIGTERM);
+  std::string text;
+  for (int i = 0; i < 300 && !has(text, "status "); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::ifstream f(log);
+    text.assign((std::istreambuf_iterator<char>(f)), {});
+  }
+  EXPECT_TRUE(has(text, "status 143")) << text;
+  EXPECT_TRUE(std::regex_search(text, std::regex("SIGTERM: stopped after (epoch|batch) [0-9]+"))) << text;
+  EXPECT_TRUE(std::filesystem::exists(out + "/last.safetensors")) << text;
+  EXPECT_FALSE(std::filesystem::exists("/dev/shm/hpml-mpi-" + std::to_string(pid)));
 }
 
 TEST(TrainNproc, RefusesNprocUnderALauncherAndBadCounts) {
