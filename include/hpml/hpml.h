@@ -12,6 +12,7 @@
 #include "hpml/core/tensor.h"
 #include "hpml/core/threads.h"
 
+#include "hpml/ops/attention.h"
 #include "hpml/ops/binary.h"
 #include "hpml/ops/conv.h"
 #include "hpml/ops/factories.h"

@@ -8,7 +8,7 @@ namespace hpml::kernels {
 namespace {
 // A slot added to Backend must be filled in every table: this assert fails until the count is
 // updated, which sends you here (and the backend test checks that no slot is null).
-static_assert(sizeof(Backend) == 37 * sizeof(void*), "Backend gained or lost a slot: update every backend table");
+static_assert(sizeof(Backend) == 39 * sizeof(void*), "Backend gained or lost a slot: update every backend table");
 
 constexpr Backend kCpu{
     .name = "cpu",
@@ -24,6 +24,8 @@ constexpr Backend kCpu{
     .softmax_backward = cpu::softmax_backward,
     .gemm = cpu::gemm,
     .bmm = cpu::bmm,
+    .attention = cpu::attention,
+    .attention_backward = cpu::attention_backward,
     .index_select = cpu::index_select,
     .gather = cpu::gather,
     .scatter = cpu::scatter,

@@ -115,6 +115,16 @@ struct Backend {
   // (batch stride may be 0); out contiguous [B, M, N] (read only when beta != 0).
   void (*bmm)(const TensorView& out, const TensorView& a, const TensorView& b, double alpha, double beta);
 
+  // Fused attention (Note [Fused attention] in cpu/attention.cpp): q [BH, L, E], k [BH, S, E],
+  // v [BH, S, Ev] contiguous, L and S > 0 -> out [BH, L, Ev] and each query row's log-sum-exp of
+  // its scores, lse [BH, L]; causal: key j is seen by query i when j <= i.
+  void (*attention)(const TensorView& out, const TensorView& lse, const TensorView& q, const TensorView& k,
+                    const TensorView& v, double scale, bool causal);
+  // dq, dk, dv (written) from dout [BH, L, Ev] and the forward's q, k, v, out and lse.
+  void (*attention_backward)(const TensorView& dq, const TensorView& dk, const TensorView& dv,
+                             const TensorView& dout, const TensorView& q, const TensorView& k, const TensorView& v,
+                             const TensorView& out, const TensorView& lse, double scale, bool causal);
+
   // Indexing. index tensors are int64.
   void (*index_select)(const TensorView& out, const TensorView& in, int64_t dim, const TensorView& index);
   void (*gather)(const TensorView& out, const TensorView& in, int64_t dim, const TensorView& index);

@@ -7,6 +7,9 @@
 
 namespace hpml::testing {
 
+// Twins defined in their own files (torch_ops_<family>.cpp), merged into the table below.
+void add_attention_twins(std::map<std::string, TorchFn>& t);
+
 namespace {
 using TL = std::vector<torch::Tensor>;
 using V = std::vector<int64_t>;
@@ -189,6 +192,7 @@ std::map<std::string, TorchFn> make_table() {
       {"tril", [](const TL& in, const ops::Args& a) { return TL{torch::tril(in[0], a.i("diagonal"))}; }},
       {"triu", [](const TL& in, const ops::Args& a) { return TL{torch::triu(in[0], a.i("diagonal"))}; }},
   };
+  add_attention_twins(t);
   return t;
 }
 #undef UNARY

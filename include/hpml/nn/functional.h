@@ -8,6 +8,7 @@
 
 #include "hpml/core/generator.h"
 #include "hpml/core/tensor.h"
+#include "hpml/ops/attention.h"
 #include "hpml/ops/conv.h"
 #include "hpml/ops/unary.h"
 
@@ -55,6 +56,9 @@ using hpml::softplus;
 using hpml::tanh;
 Tensor softmax(const Tensor& x, int64_t dim);
 Tensor log_softmax(const Tensor& x, int64_t dim);
+
+// ---- attention (hpml/ops/attention.h; the modules are in hpml/nn/transformer.h) -------------
+using hpml::scaled_dot_product_attention;
 
 // ---- losses ---------------------------------------------------------------------------------
 enum class Reduction { none, mean, sum };

@@ -18,6 +18,11 @@ void softmax_backward(const TensorView& grad_in, const TensorView& grad_out, con
 void gemm(DType dtype, bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const void* a, int64_t lda,
           const void* b, int64_t ldb, double beta, void* c, int64_t ldc);
 void bmm(const TensorView& out, const TensorView& a, const TensorView& b, double alpha, double beta);
+void attention(const TensorView& out, const TensorView& lse, const TensorView& q, const TensorView& k,
+               const TensorView& v, double scale, bool causal);
+void attention_backward(const TensorView& dq, const TensorView& dk, const TensorView& dv, const TensorView& dout,
+                        const TensorView& q, const TensorView& k, const TensorView& v, const TensorView& out,
+                        const TensorView& lse, double scale, bool causal);
 void index_select(const TensorView& out, const TensorView& in, int64_t dim, const TensorView& index);
 void gather(const TensorView& out, const TensorView& in, int64_t dim, const TensorView& index);
 void scatter(const TensorView& out, int64_t dim, const TensorView& index, const TensorView& src, bool add);
