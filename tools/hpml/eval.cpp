@@ -96,6 +96,8 @@ int eval(const std::string& checkpoint, const std::string& split, const std::str
              printable(split, 100), "'");
   io::CheckpointState state = load_run_checkpoint(checkpoint, "hpml eval");
   const TrainConfig c = recorded_config(state.metadata, checkpoint);
+  HPML_CHECK(c.model != "gpt", "hpml eval reports per-class metrics of a classifier; ", checkpoint, " holds a gpt "
+             "(its loss and accuracy per character are in metrics.csv; hpml generate samples from it)");
   const DataSplits d = make_data(c);
   HPML_CHECK(d.classes > 0, "hpml eval reports classification metrics; ", checkpoint, " holds a regression model");
   std::shared_ptr<nn::Module> model = rebuild_model(c, d, state.model, checkpoint);

@@ -12,6 +12,7 @@
 #include "hpml/hpml.h"
 #include "catalog.h"
 #include "experiment.h"
+#include "gpt.h"
 #include "predict.h"
 #include "signals.h"
 #include "suggest.h"
@@ -97,6 +98,9 @@ int main(int argc, char** argv) {
   CLI::App* predict = app.add_subcommand(
       "predict", "one image or CSV row through a checkpoint's model: the top classes and their probabilities");
   hpml::cli::add_predict_options(*predict, predict_options);
+  hpml::cli::GenerateOptions generate_options;
+  CLI::App* generate = app.add_subcommand("generate", "text sampled from a checkpoint of hpml train --model gpt");
+  hpml::cli::add_generate_options(*generate, generate_options);
   std::string list_group;
   CLI::App* list = app.add_subcommand("list", "the models, datasets, optimizers, schedules and experiments hpml offers");
   hpml::cli::add_list_options(*list, list_group);
@@ -124,6 +128,7 @@ int main(int argc, char** argv) {
     if (eval->parsed()) return hpml::cli::eval(checkpoint, split, eval_out);
     if (graph->parsed()) return hpml::cli::graph(gc);
     if (predict->parsed()) return hpml::cli::predict(predict_options);
+    if (generate->parsed()) return hpml::cli::generate(generate_options);
     if (list->parsed()) return hpml::cli::list(list_group);
     if (experiment->parsed()) return hpml::cli::experiment(exp_options);
     if (train->parsed()) {  // the arguments after "train"

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "catalog.h"
+#include "gpt.h"
 #include "train.h"
 
 namespace hpml::cli {
@@ -121,6 +122,8 @@ DataSplits make_data(const TrainConfig& c) {
     const int64_t classes = t.labels.max().item<int64_t>() + 1;
     out = labelled(t.features, t.labels, classes, d.substr(4) + ": " + std::to_string(t.features.size(0)) + " rows",
                    c.val_split);
+  } else if (d.rfind("text:", 0) == 0) {
+    out = text_data(d.substr(5), c.block_size, c.val_split);
   } else {
     HPML_FAIL(unknown_name("dataset", d, "datasets"));
   }
@@ -155,6 +158,16 @@ std::vector<LayerSpec> plan_model(const TrainConfig& c, const DataSplits& d) {
     return plan;
   }
   HPML_CHECK(d.classes > 0, "--model ", printable(c.model), " is a classifier; the dataset is a regression one (use linreg)");
+  const bool text = !d.vocab.empty();
+  HPML_CHECK(text == (c.model == "gpt"), text ? "a text:PATH dataset trains --model gpt, not --model "
+             : "--model gpt trains on a text:PATH dataset, not ", printable(text ? c.model : c.dataset));
+  if (c.model == "gpt") {
+    HPML_CHECK(c.init == "default", "--model gpt has its own initialization (GPT-2's); --init ", printable(c.init),
+               " does not apply");
+    plan.push_back({.kind = K::gpt, .in = d.classes, .out = c.width, .p = c.dropout, .layers = c.layers,
+                    .heads = c.heads, .block = c.block_size});
+    return plan;
+  }
   if (c.model == "logreg") {
     plan.push_back({.kind = K::flatten});
     linear(in, d.classes);
@@ -215,6 +228,8 @@ std::vector<std::pair<std::string, std::vector<int64_t>>> state_shapes(const std
     } else if (l.kind == K::conv) {
       out.push_back({p + "weight", {l.out, l.in, l.kernel, l.kernel}});
       out.push_back({p + "bias", {l.out}});
+    } else if (l.kind == K::gpt) {
+      for (auto& [name, shape] : gpt_state_shapes(gpt_config(l))) out.push_back({p + name, shape});
     } else if (l.kind == K::batchnorm1d || l.kind == K::batchnorm2d) {
       for (const char* n : {"weight", "bias", "running_mean", "running_var"}) out.push_back({p + n, {l.out}});
       out.push_back({p + "num_batches_tracked", {}});
@@ -266,6 +281,7 @@ std::shared_ptr<nn::Module> build_model(const std::vector<LayerSpec>& plan, cons
       case K::dropout: seq->emplace_back<nn::Dropout>(l.p); break;
       case K::maxpool: seq->emplace_back<nn::MaxPool2d>(l.kernel); break;
       case K::avgpool: seq->emplace_back<nn::AvgPool2d>(l.kernel); break;
+      case K::gpt: seq->emplace_back<GPT>(gpt_config(l)); break;
     }
   }
   if (init != "default") {

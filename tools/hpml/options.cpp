@@ -57,14 +57,21 @@ constexpr int64_t kMaxWidth = 1 << 16;  // a layer's width: keeps every shape pr
 }  // namespace
 
 void add_train_options(CLI::App& app, TrainConfig& tc) {
-  app.add_option("--model", tc.model, "logreg | linreg | mlp | cnn | lenet")->capture_default_str();
+  app.add_option("--model", tc.model, "logreg | linreg | mlp | cnn | lenet | gpt")->capture_default_str();
   app.add_option("--hidden", tc.hidden, "hidden sizes of the mlp, e.g. --hidden 256 128")
       ->check(int_in(1, kMaxWidth))->expected(1, kMaxHiddenLayers)->capture_default_str();
   app.add_option("--activation", tc.activation, "relu | tanh | sigmoid | gelu")->capture_default_str();
   app.add_flag("--batchnorm", tc.batchnorm, "batch normalization after each hidden layer");
   app.add_option("--dropout", tc.dropout, "dropout probability")->check(real_in(0, 0.999));
   app.add_option("--init", tc.init, "default | kaiming | xavier")->capture_default_str();
-  app.add_option("--dataset", tc.dataset, "fashion-mnist | mnist:PATH | blobs | moons | regression | csv:PATH")
+  app.add_option("--layers", tc.layers, "gpt: transformer blocks")->check(int_in(1, 64))->capture_default_str();
+  app.add_option("--heads", tc.heads, "gpt: attention heads (divide --width)")->check(int_in(1, 64))
+      ->capture_default_str();
+  app.add_option("--width", tc.width, "gpt: embedding width")->check(int_in(1, 4096))->capture_default_str();
+  app.add_option("--block-size", tc.block_size, "gpt: characters of context (a training window's length)")
+      ->check(int_in(1, 4096))->capture_default_str();
+  app.add_option("--dataset", tc.dataset,
+                 "fashion-mnist | mnist:PATH | blobs | moons | regression | csv:PATH | text:PATH")
       ->capture_default_str();
   app.add_option("--val-split", tc.val_split, "share of the training data held out for validation (best "
                  "checkpoint, plateau, early stopping); 0: none")->check(real_in(0, 0.9))->capture_default_str();
@@ -180,6 +187,8 @@ std::vector<OptionSetting> settings(const TrainConfig& c) {
       option("--model", c.model, false),           option("--hidden", c.hidden, false),
       option("--activation", c.activation, false), option("--batchnorm", c.batchnorm, false),
       option("--dropout", c.dropout, false),       option("--init", c.init, false),
+      option("--layers", c.layers, false),         option("--heads", c.heads, false),
+      option("--width", c.width, false),           option("--block-size", c.block_size, false),
       option("--dataset", c.dataset, false),       option("--val-split", c.val_split, false),
       option("--epochs", c.epochs, true),          option("--batch-size", c.batch_size, false),
       option("--workers", c.workers, true),        option("--worker-mode", c.worker_mode, true),

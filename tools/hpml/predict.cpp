@@ -155,6 +155,8 @@ std::string predict_report(const PredictOptions& o) {
   HPML_CHECK(o.top >= 1, "hpml predict: --top must be at least 1, got ", o.top);
   io::CheckpointState state = load_run_checkpoint(o.checkpoint, "hpml predict");
   const TrainConfig c = recorded_config(state.metadata, o.checkpoint);
+  HPML_CHECK(c.model != "gpt", "hpml predict classifies one input; ", printable(o.checkpoint), " holds a gpt: "
+             "hpml generate samples text from it");
   const DataSplits d = make_data(c);
   std::shared_ptr<nn::Module> model = rebuild_model(c, d, state.model, o.checkpoint);
   model->eval();

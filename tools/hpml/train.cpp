@@ -11,6 +11,7 @@
 #include <fstream>
 #include <optional>
 
+#include "gpt.h"
 #include "progress.h"
 #include "run.h"
 #include "signals.h"
@@ -32,12 +33,16 @@ bool g_started = false;
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-// Loss and, for classifiers, the number of correct predictions in a batch.
-std::pair<Tensor, int64_t> loss_and_correct(const Tensor& out, const Tensor& y, bool classify) {
+// Loss and, for classifiers, the number of correct predictions in a batch, in samples. The classes
+// are the output's last dim: [B, C] for one label a sample, [B, T, vocab] for a gpt's one target
+// a token, whose accuracy is then the share of tokens right (B * right tokens / all tokens).
+std::pair<Tensor, double> loss_and_correct(const Tensor& out, const Tensor& y, bool classify) {
   if (!classify) return {nn::functional::mse_loss(out, y), 0};
-  Tensor loss = nn::functional::cross_entropy(out, y);
-  const int64_t correct = eq(out.argmax(1), y).sum().item<int64_t>();
-  return {loss, correct};
+  const int64_t C = out.sizes().back();
+  Tensor loss = nn::functional::cross_entropy(out.reshape({-1, C}), y.reshape({-1}));
+  const auto right = static_cast<double>(eq(out.argmax(-1), y).sum().item<int64_t>());
+  const double per_sample = y.numel() > 0 ? static_cast<double>(y.sizes()[0]) / static_cast<double>(y.numel()) : 0;
+  return {loss, right * per_sample};
 }
 
 // Mean loss and accuracy (NaN for regression) on a split; NaN and NaN for no split.
@@ -46,8 +51,8 @@ std::pair<double, double> evaluate(nn::Module& model, const data::DatasetPtr& te
   model.eval();
   NoGradGuard ng;
   data::DataLoader loader(test, {.batch_size = 512});
-  double loss = 0;
-  int64_t correct = 0, n = 0;
+  double loss = 0, correct = 0;
+  int64_t n = 0;
   for (data::Batch& b : loader) {
     auto [l, c] = loss_and_correct(model.forward(b[0]), b[1], classify);
     loss += l.item<double>() * static_cast<double>(b[0].size(0));
@@ -56,7 +61,7 @@ std::pair<double, double> evaluate(nn::Module& model, const data::DatasetPtr& te
   }
   model.train();
   const double count = static_cast<double>(std::max<int64_t>(n, 1));
-  return {loss / count, classify ? static_cast<double>(correct) / count : NAN};
+  return {loss / count, classify ? correct / count : NAN};
 }
 
 data::DataLoaderOptions loader_options(const TrainConfig& c, std::shared_ptr<Generator> gen) {
@@ -103,6 +108,7 @@ Run build(const TrainConfig& c) {
   r.objects = {.model = r.model.get(), .optimizer = r.optimizer.get(), .scheduler = r.schedule.scheduler.get(),
                .plateau = r.schedule.plateau.get(), .generators = {{"data", r.data_gen.get()}}};
   r.meta = {{"argv", record_arguments(canonical_arguments(r.config))}, {"world_size", std::to_string(r.world.size)}};
+  if (!r.data.vocab.empty()) r.meta["vocab"] = vocab_to_hex(r.data.vocab);  // hpml generate reads it
   r.last = c.out + "/last.safetensors";
   r.best = c.out + "/best.safetensors";
   r.csv = c.out + "/metrics.csv";
@@ -156,7 +162,8 @@ EpochResult train_epoch(Run& r, int64_t epoch) {
   r.model->train();
   const auto t0 = Clock::now();
   double loss_sum = 0;
-  int64_t correct = 0, seen = 0, k = 0, micro = 0;
+  double correct = 0;
+  int64_t seen = 0, k = 0, micro = 0;
   const int64_t skip = epoch == r.pos.epoch ? r.pos.batch : 0;
   r.progress->start_epoch(epoch, r.batches, skip);
   for (data::Batch& b : *r.loader) {
@@ -165,8 +172,7 @@ EpochResult train_epoch(Run& r, int64_t epoch) {
       continue;
     }
     Tensor loss;
-    int64_t right = 0;
-    double value = 0;
+    double right = 0, value = 0;
     {
       RECORD_FUNCTION("forward");  // the phases of a step for --profile (profile_run.h)
       std::tie(loss, right) = loss_and_correct(r.net().forward(b[0]), b[1], r.classify);
@@ -188,7 +194,7 @@ EpochResult train_epoch(Run& r, int64_t epoch) {
     seen += b[0].size(0);
     ++k;
     const double n = static_cast<double>(seen);
-    r.progress->batch_done(k, loss_sum / n, r.classify ? static_cast<double>(correct) / n : -1);
+    r.progress->batch_done(k, loss_sum / n, r.classify ? correct / n : -1);
     if (++micro % c.accumulate != 0 && k != r.batches) continue;
     {
       RECORD_FUNCTION("optimizer");
@@ -203,16 +209,16 @@ EpochResult train_epoch(Run& r, int64_t epoch) {
     if (int sig = max_over_ranks(stop_requested(), r.world); sig != 0)  // every rank stops at the same step
       return {.metrics = {}, .stopped = stop(r, sig, {epoch, r.pos.step, k})};
   }
-  double sums[3] = {loss_sum, static_cast<double>(correct), static_cast<double>(seen)};  // over every rank's shard
+  double sums[3] = {loss_sum, correct, static_cast<double>(seen)};  // over every rank's shard
   sum_over_ranks(sums, 3, r.world);
   loss_sum = sums[0];
-  correct = static_cast<int64_t>(sums[1]);
+  correct = sums[1];
   seen = static_cast<int64_t>(sums[2]);
   EpochResult out;
   out.metrics.train_seconds = since(t0);
   out.metrics.epoch = epoch + 1;
   out.metrics.train_loss = seen ? loss_sum / static_cast<double>(seen) : NAN;
-  out.metrics.train_acc = r.classify && seen ? static_cast<double>(correct) / static_cast<double>(seen) : NAN;
+  out.metrics.train_acc = r.classify && seen ? correct / static_cast<double>(seen) : NAN;
   return out;
 }
 

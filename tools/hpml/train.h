@@ -22,14 +22,17 @@ namespace hpml::cli {
 
 struct TrainConfig {
   // model
-  std::string model = "cnn";  // logreg | linreg | mlp | cnn | lenet
+  std::string model = "cnn";  // logreg | linreg | mlp | cnn | lenet | gpt
   std::vector<int64_t> hidden = {256, 128};
   std::string activation = "relu";  // relu | tanh | sigmoid | gelu
   bool batchnorm = false;
   double dropout = 0;
   std::string init = "default";  // default | kaiming | xavier
+  // gpt (gpt.h)
+  int64_t layers = 4, heads = 4, width = 128;
+  int64_t block_size = 256;  // characters a gpt sees (the length of a training window)
   // data
-  std::string dataset = "fashion-mnist";  // fashion-mnist | mnist:PATH | blobs | moons | regression | csv:PATH
+  std::string dataset = "fashion-mnist";  // fashion-mnist | mnist:PATH | blobs | moons | regression | csv:PATH | text:PATH
   int64_t epochs = 2;
   int64_t batch_size = 128;
   double val_split = 0.1;              // the share of the training data held out for validation
@@ -165,16 +168,18 @@ struct DataSplits {
   std::vector<int64_t> input_shape;   // one sample's input, e.g. {1, 28, 28} or {2}
   int64_t classes = 0;                // 0: regression
   std::vector<std::string> class_names;  // one per class ("0", "1", ... when the data has none)
+  std::string vocab;                     // text:PATH: the distinct bytes, the classes of a gpt
   std::string description;
 };
 DataSplits make_data(const TrainConfig& c);
 // A model as a list of layers (Note [Planning a model before building it] in models.cpp).
 struct LayerSpec {
-  enum class Kind { flatten, linear, conv, batchnorm1d, batchnorm2d, activation, dropout, maxpool, avgpool };
+  enum class Kind { flatten, linear, conv, batchnorm1d, batchnorm2d, activation, dropout, maxpool, avgpool, gpt };
   Kind kind;
   int64_t in = 0, out = 0, kernel = 0, padding = 0;  // features or channels in / out
   double p = 0;                                      // dropout
   std::string activation = {};
+  int64_t layers = 0, heads = 0, block = 0;  // gpt: in = vocabulary, out = width, p = dropout
 };
 std::vector<LayerSpec> plan_model(const TrainConfig& c, const DataSplits& d);
 // The names and shapes of the state dict the plan's model will have, without building it.
