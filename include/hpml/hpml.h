@@ -21,6 +21,7 @@
 #include "hpml/ops/normalization.h"
 #include "hpml/ops/op_table.h"
 #include "hpml/ops/reduce.h"
+#include "hpml/ops/sorting.h"
 #include "hpml/ops/unary.h"
 #include "hpml/ops/views.h"
 

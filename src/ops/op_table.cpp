@@ -17,6 +17,7 @@ void add_index_ops(std::vector<OpInfo>& t);
 void add_conv_ops(std::vector<OpInfo>& t);
 void add_norm_ops(std::vector<OpInfo>& t);
 void add_attention_ops(std::vector<OpInfo>& t);
+void add_sorting_ops(std::vector<OpInfo>& t);
 }  // namespace table
 
 bool Args::has(std::string_view key) const {
@@ -86,6 +87,7 @@ const std::vector<OpInfo>& op_table() {
     table::add_conv_ops(t);
     table::add_norm_ops(t);
     table::add_attention_ops(t);
+    table::add_sorting_ops(t);
     return t;
   }();
   return table;

@@ -5,6 +5,7 @@
 #include "hpml/ops/indexing.h"
 #include "hpml/ops/linalg.h"
 #include "hpml/ops/reduce.h"
+#include "hpml/ops/sorting.h"
 #include "hpml/ops/unary.h"
 #include "hpml/ops/views.h"
 #include "ops/common.h"
@@ -143,6 +144,24 @@ Tensor Tensor::repeat(IntArrayRef repeats) const { return hpml::repeat(*this, re
 Tensor Tensor::flip(IntArrayRef dims) const { return hpml::flip(*this, dims); }
 Tensor Tensor::tril(int64_t diagonal) const { return hpml::tril(*this, diagonal); }
 Tensor Tensor::triu(int64_t diagonal) const { return hpml::triu(*this, diagonal); }
+
+Tensor Tensor::cumsum(int64_t dim) const { return hpml::cumsum(*this, dim); }
+Tensor Tensor::cumprod(int64_t dim) const { return hpml::cumprod(*this, dim); }
+std::pair<Tensor, Tensor> Tensor::sort(int64_t dim, bool descending, bool stable) const {
+  return hpml::sort(*this, dim, descending, stable);
+}
+Tensor Tensor::argsort(int64_t dim, bool descending, bool stable) const {
+  return hpml::argsort(*this, dim, descending, stable);
+}
+std::pair<Tensor, Tensor> Tensor::topk(int64_t k, int64_t dim, bool largest, bool sorted) const {
+  return hpml::topk(*this, k, dim, largest, sorted);
+}
+Tensor Tensor::median() const { return hpml::median(*this); }
+std::pair<Tensor, Tensor> Tensor::median(int64_t dim, bool keepdim) const { return hpml::median(*this, dim, keepdim); }
+std::tuple<Tensor, Tensor, Tensor> Tensor::unique(bool sorted, bool return_inverse, bool return_counts) const {
+  return hpml::unique(*this, sorted, return_inverse, return_counts);
+}
+Tensor Tensor::nonzero() const { return hpml::nonzero(*this); }
 
 Tensor operator-(const Tensor& a) { return neg(a); }
 Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }

@@ -9,6 +9,7 @@ namespace hpml::testing {
 
 // Twins defined in their own files (torch_ops_<family>.cpp), merged into the table below.
 void add_attention_twins(std::map<std::string, TorchFn>& t);
+void add_sorting_twins(std::map<std::string, TorchFn>& t);  // torch_ops_sorting.cpp
 
 namespace {
 using TL = std::vector<torch::Tensor>;
@@ -193,6 +194,7 @@ std::map<std::string, TorchFn> make_table() {
       {"triu", [](const TL& in, const ops::Args& a) { return TL{torch::triu(in[0], a.i("diagonal"))}; }},
   };
   add_attention_twins(t);
+  add_sorting_twins(t);
   return t;
 }
 #undef UNARY
