@@ -16,6 +16,7 @@ void add_view_ops(std::vector<OpInfo>& t);
 void add_index_ops(std::vector<OpInfo>& t);
 void add_conv_ops(std::vector<OpInfo>& t);
 void add_norm_ops(std::vector<OpInfo>& t);
+void add_pointwise_ops(std::vector<OpInfo>& t);
 }  // namespace table
 
 bool Args::has(std::string_view key) const {
@@ -84,6 +85,7 @@ const std::vector<OpInfo>& op_table() {
     table::add_index_ops(t);
     table::add_conv_ops(t);
     table::add_norm_ops(t);
+    table::add_pointwise_ops(t);
     return t;
   }();
   return table;
