@@ -13,10 +13,12 @@
 namespace hpml::kernels {
 
 // out = f(in), same shape. Parameters: leaky_relu a=slope; hardtanh/clamp a=min b=max;
-// softplus a=beta b=threshold; elu a=alpha; pow a=exponent.
+// softplus a=beta b=threshold; elu a=alpha; pow a=exponent. The ops from erf on are float-only
+// (the op casts integers to f32 first), except trunc (a copy for integers).
 enum class UnaryOp : uint8_t {
   neg, abs, sign, exp, log, log1p, expm1, sqrt, rsqrt, square, reciprocal, sin, cos, tanh, sigmoid,
   relu, leaky_relu, hardtanh, gelu, softplus, elu, clamp, pow, floor, ceil, round, logical_not,
+  erf, erfc, tan, asin, acos, atan, sinh, cosh, log2, log10, exp2, trunc,
   kCount
 };
 struct UnaryParams {
@@ -37,6 +39,9 @@ enum class BinaryOp : uint8_t {
   gelu_backward,        // g * gelu'(x)
   softplus_backward,    // g * sigmoid(beta x)  (a=beta, b=threshold)
   elu_backward,         // g * (x > 0 ? 1 : alpha e^x)
+  atan2,                // atan2(a, b), floats only
+  fmod,                 // a - trunc(a / b) b (C's fmod; integers: the op has checked b != 0)
+  remainder,            // a - floor(a / b) b (Python's %, the sign of b; integers likewise)
   kCount
 };
 struct BinaryParams {

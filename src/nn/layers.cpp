@@ -105,6 +105,15 @@ GELU::GELU(std::string a) : Module("GELU"), approximate(std::move(a)) {
 std::string GELU::extra_repr() const { return "approximate='" + approximate + "'"; }
 std::string Softplus::extra_repr() const { return "beta=" + py(beta) + ", threshold=" + py(threshold); }
 std::string ELU::extra_repr() const { return "alpha=" + py(alpha); }
+CELU::CELU(double a) : Module("CELU"), alpha(a) { HPML_CHECK(a != 0, "CELU: alpha cannot be 0"); }
+std::string CELU::extra_repr() const { return "alpha=" + py(alpha); }
+PReLU::PReLU(int64_t n, double init) : Module("PReLU"), num_parameters(n) {
+  HPML_CHECK(n > 0, "PReLU: num_parameters must be positive, got ", n);
+  weight = register_parameter("weight", full({n}, init));
+}
+std::string PReLU::extra_repr() const { return "num_parameters=" + std::to_string(num_parameters); }
+std::string GLU::extra_repr() const { return "dim=" + std::to_string(dim); }
+std::string Threshold::extra_repr() const { return "threshold=" + py(threshold) + ", value=" + py(value); }
 std::string Softmax::extra_repr() const { return "dim=" + std::to_string(dim); }
 std::string LogSoftmax::extra_repr() const { return "dim=" + std::to_string(dim); }
 

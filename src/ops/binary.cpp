@@ -278,6 +278,55 @@ Tensor masked_fill(const Tensor& t, const Tensor& mask, const Scalar& value) {
   return out;
 }
 
+Tensor atan2(const Tensor& a, const Tensor& b) {
+  HPML_RECORD_OP("atan2", a, b);
+  ops::check_defined("atan2", a, "first input");
+  ops::check_defined("atan2", b, "second input");
+  DType dt = ops::result_type(a, b);
+  if (!is_floating(dt)) dt = kDefaultFloat;
+  Tensor out = binary_forward(BinaryOp::atan2, "atan2", a, b, dt, dt);
+  if (autograd::should_record(a, b)) {
+    autograd::record("atan2", {a, b}, {out}, {a, b}, [](const Ctx& c) {
+      // d atan2(a, b) = (b da - a db) / (a^2 + b^2); all [broadcast shape]
+      Tensor r = reciprocal(c.s(0) * c.s(0) + c.s(1) * c.s(1));
+      return TensorList{c.needs(0) ? c.g(0) * c.s(1) * r : Tensor(), c.needs(1) ? -c.g(0) * c.s(0) * r : Tensor()};
+    });
+  }
+  return out;
+}
+
+namespace {
+// fmod and remainder. Their gradients are PyTorch's: d/da = 1, d/db = -trunc(a / b) (fmod) or
+// -floor(a / b) (remainder); both jump where a / b is an integer.
+Tensor modulo(BinaryOp op, const char* name, const char* rounding, const Tensor& a, const Tensor& b) {
+  ops::check_defined(name, a, "first input");
+  ops::check_defined(name, b, "second input");
+  DType dt = ops::result_type(a, b);
+  HPML_CHECK(dt != kBool, name, ": not supported for bool tensors");
+  if (!is_floating(dt)) {
+    HPML_CHECK(!ops::any_true(eq(b, scalar_tensor(0, b.dtype()))), name, ": integer division by zero");
+  }
+  Tensor out = binary_forward(op, name, a, b, dt, dt);
+  if (autograd::should_record(a, b)) {
+    autograd::record(name, {a, b}, {out}, {a, b}, [rounding](const Ctx& c) {
+      return TensorList{c.g(0), c.needs(1) ? -c.g(0) * div(c.s(0), c.s(1), rounding) : Tensor()};
+    });
+  }
+  return out;
+}
+}  // namespace
+
+Tensor fmod(const Tensor& a, const Tensor& b) {
+  HPML_RECORD_OP("fmod", a, b);
+  return modulo(BinaryOp::fmod, "fmod", "trunc", a, b);
+}
+Tensor fmod(const Tensor& a, const Scalar& b) { return fmod(a, ops::wrap_scalar(b, a.device())); }
+Tensor remainder(const Tensor& a, const Tensor& b) {
+  HPML_RECORD_OP("remainder", a, b);
+  return modulo(BinaryOp::remainder, "remainder", "floor", a, b);
+}
+Tensor remainder(const Tensor& a, const Scalar& b) { return remainder(a, ops::wrap_scalar(b, a.device())); }
+
 // Writes op(a, b) into out: the kernel writes out directly when the result type is out's dtype,
 // else the result is computed and cast into out (PyTorch's rules: no float into integer).
 static void out_kernel(const char* name, Tensor& out, const Tensor& a, const Tensor& b, BinaryOp op, const Scalar& alpha) {

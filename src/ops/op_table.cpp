@@ -18,6 +18,7 @@ void add_conv_ops(std::vector<OpInfo>& t);
 void add_norm_ops(std::vector<OpInfo>& t);
 void add_attention_ops(std::vector<OpInfo>& t);
 void add_sorting_ops(std::vector<OpInfo>& t);
+void add_pointwise_ops(std::vector<OpInfo>& t);
 }  // namespace table
 
 bool Args::has(std::string_view key) const {
@@ -88,6 +89,7 @@ const std::vector<OpInfo>& op_table() {
     table::add_norm_ops(t);
     table::add_attention_ops(t);
     table::add_sorting_ops(t);
+    table::add_pointwise_ops(t);
     return t;
   }();
   return table;

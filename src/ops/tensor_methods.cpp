@@ -72,6 +72,33 @@ Tensor Tensor::pow(const Scalar& e) const { return hpml::pow(*this, e); }
 Tensor Tensor::pow(const Tensor& e) const { return hpml::pow(*this, e); }
 Tensor Tensor::logical_not() const { return hpml::logical_not(*this); }
 
+Tensor Tensor::erf() const { return hpml::erf(*this); }
+Tensor Tensor::erfc() const { return hpml::erfc(*this); }
+Tensor Tensor::tan() const { return hpml::tan(*this); }
+Tensor Tensor::asin() const { return hpml::asin(*this); }
+Tensor Tensor::acos() const { return hpml::acos(*this); }
+Tensor Tensor::atan() const { return hpml::atan(*this); }
+Tensor Tensor::sinh() const { return hpml::sinh(*this); }
+Tensor Tensor::cosh() const { return hpml::cosh(*this); }
+Tensor Tensor::log2() const { return hpml::log2(*this); }
+Tensor Tensor::log10() const { return hpml::log10(*this); }
+Tensor Tensor::exp2() const { return hpml::exp2(*this); }
+Tensor Tensor::trunc() const { return hpml::trunc(*this); }
+Tensor Tensor::frac() const { return hpml::frac(*this); }
+Tensor Tensor::isnan() const { return hpml::isnan(*this); }
+Tensor Tensor::isinf() const { return hpml::isinf(*this); }
+Tensor Tensor::isfinite() const { return hpml::isfinite(*this); }
+Tensor Tensor::nan_to_num(std::optional<double> nan, std::optional<double> posinf, std::optional<double> neginf) const {
+  return hpml::nan_to_num(*this, nan, posinf, neginf);
+}
+Tensor Tensor::atan2(const Tensor& o) const { return hpml::atan2(*this, o); }
+Tensor Tensor::fmod(const Tensor& o) const { return hpml::fmod(*this, o); }
+Tensor Tensor::fmod(const Scalar& o) const { return hpml::fmod(*this, o); }
+Tensor Tensor::remainder(const Tensor& o) const { return hpml::remainder(*this, o); }
+Tensor Tensor::remainder(const Scalar& o) const { return hpml::remainder(*this, o); }
+Tensor Tensor::lerp(const Tensor& end, const Scalar& w) const { return hpml::lerp(*this, end, w); }
+Tensor Tensor::lerp(const Tensor& end, const Tensor& w) const { return hpml::lerp(*this, end, w); }
+
 Tensor Tensor::add(const Tensor& o, const Scalar& alpha) const { return hpml::add(*this, o, alpha); }
 Tensor Tensor::add(const Scalar& o, const Scalar& alpha) const { return hpml::add(*this, wrap(o, *this), alpha); }
 Tensor Tensor::sub(const Tensor& o, const Scalar& alpha) const { return hpml::sub(*this, o, alpha); }

@@ -57,6 +57,9 @@ Tensor finish(const char* name, const Tensor& x, const Tensor& out, bool save_x,
 
 Tensor zero_grad_like(const Tensor& g) { return zeros_like(g); }
 
+constexpr double kTwoOverSqrtPi = 1.12837916709551257390;  // erf'(0)
+constexpr double kLn2 = 0.69314718055994530942, kLn10 = 2.30258509299404568402;
+
 }  // namespace
 
 #define HPML_UNARY(name, float_op, save_x, save_y, formula)                                           \
@@ -81,6 +84,18 @@ HPML_UNARY(cos, true, true, false, -g * sin(x))
 HPML_UNARY(floor, false, false, false, zero_grad_like(g))
 HPML_UNARY(ceil, false, false, false, zero_grad_like(g))
 HPML_UNARY(round, false, false, false, zero_grad_like(g))
+HPML_UNARY(trunc, false, false, false, zero_grad_like(g))
+HPML_UNARY(erf, true, true, false, g * kTwoOverSqrtPi * exp(-x * x))
+HPML_UNARY(erfc, true, true, false, g * (-kTwoOverSqrtPi) * exp(-x * x))
+HPML_UNARY(tan, true, false, true, g * (y * y + 1))
+HPML_UNARY(asin, true, true, false, g * rsqrt(1 - x * x))
+HPML_UNARY(acos, true, true, false, -g * rsqrt(1 - x * x))
+HPML_UNARY(atan, true, true, false, g / (x * x + 1))
+HPML_UNARY(sinh, true, true, false, g * cosh(x))
+HPML_UNARY(cosh, true, true, false, g * sinh(x))
+HPML_UNARY(log2, true, true, false, g / (x * kLn2))
+HPML_UNARY(log10, true, true, false, g / (x * kLn10))
+HPML_UNARY(exp2, true, false, true, g * y * kLn2)
 #undef HPML_UNARY
 
 Tensor neg(const Tensor& x) {

@@ -9,6 +9,7 @@
 #include "hpml/core/generator.h"
 #include "hpml/core/tensor.h"
 #include "hpml/ops/attention.h"
+#include "hpml/ops/binary.h"
 #include "hpml/ops/conv.h"
 #include "hpml/ops/unary.h"
 
@@ -54,6 +55,17 @@ using hpml::relu;
 using hpml::sigmoid;
 using hpml::softplus;
 using hpml::tanh;
+using hpml::celu;
+using hpml::glu;
+using hpml::hardsigmoid;
+using hpml::hardswish;
+using hpml::logsigmoid;
+using hpml::mish;
+using hpml::prelu;
+using hpml::selu;
+using hpml::silu;
+using hpml::softsign;
+using hpml::threshold;
 Tensor softmax(const Tensor& x, int64_t dim);
 Tensor log_softmax(const Tensor& x, int64_t dim);
 

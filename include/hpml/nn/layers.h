@@ -116,6 +116,72 @@ class ELU : public Module {
   std::string extra_repr() const override;
   const double alpha;
 };
+class SiLU : public Module {
+ public:
+  SiLU() : Module("SiLU") {}
+  Tensor forward(const Tensor& x) override { return silu(x); }
+};
+class Mish : public Module {
+ public:
+  Mish() : Module("Mish") {}
+  Tensor forward(const Tensor& x) override { return mish(x); }
+};
+class Hardswish : public Module {
+ public:
+  Hardswish() : Module("Hardswish") {}
+  Tensor forward(const Tensor& x) override { return hardswish(x); }
+};
+class Hardsigmoid : public Module {
+ public:
+  Hardsigmoid() : Module("Hardsigmoid") {}
+  Tensor forward(const Tensor& x) override { return hardsigmoid(x); }
+};
+class SELU : public Module {
+ public:
+  SELU() : Module("SELU") {}
+  Tensor forward(const Tensor& x) override { return selu(x); }
+};
+class LogSigmoid : public Module {
+ public:
+  LogSigmoid() : Module("LogSigmoid") {}
+  Tensor forward(const Tensor& x) override { return logsigmoid(x); }
+};
+class Softsign : public Module {
+ public:
+  Softsign() : Module("Softsign") {}
+  Tensor forward(const Tensor& x) override { return softsign(x); }
+};
+class CELU : public Module {
+ public:
+  explicit CELU(double alpha = 1.0);
+  Tensor forward(const Tensor& x) override { return celu(x, alpha); }
+  std::string extra_repr() const override;
+  const double alpha;
+};
+// A learnable negative slope: one shared (num_parameters = 1) or one per channel (dim 1), init 0.25.
+class PReLU : public Module {
+ public:
+  explicit PReLU(int64_t num_parameters = 1, double init = 0.25);
+  Tensor forward(const Tensor& x) override { return prelu(x, weight); }
+  std::string extra_repr() const override;
+  Tensor weight;  // [num_parameters]
+  const int64_t num_parameters;
+};
+class GLU : public Module {
+ public:
+  explicit GLU(int64_t dim = -1) : Module("GLU"), dim(dim) {}
+  Tensor forward(const Tensor& x) override { return glu(x, dim); }
+  std::string extra_repr() const override;
+  const int64_t dim;
+};
+// x where x > threshold, else value.
+class Threshold : public Module {
+ public:
+  Threshold(double threshold, double value) : Module("Threshold"), threshold(threshold), value(value) {}
+  Tensor forward(const Tensor& x) override { return hpml::threshold(x, threshold, value); }
+  std::string extra_repr() const override;
+  const double threshold, value;
+};
 class Softmax : public Module {
  public:
   explicit Softmax(int64_t dim) : Module("Softmax"), dim(dim) {}

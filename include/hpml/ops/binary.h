@@ -31,6 +31,28 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
 Tensor where(const Tensor& cond, const Tensor& a, const Scalar& b);
 Tensor masked_fill(const Tensor& t, const Tensor& mask, const Scalar& value);
 
+// ---- more elementwise functions of two or three tensors (broadcasting, promotion as above) ----
+Tensor atan2(const Tensor& a, const Tensor& b);  // the angle of (b, a); integers give f32
+// a - trunc(a / b) b: the sign of a (C's fmod). Integer division by zero is an error.
+Tensor fmod(const Tensor& a, const Tensor& b);
+Tensor fmod(const Tensor& a, const Scalar& b);
+// a - floor(a / b) b: the sign of b (Python's %). Integer division by zero is an error.
+Tensor remainder(const Tensor& a, const Tensor& b);
+Tensor remainder(const Tensor& a, const Scalar& b);
+Tensor logaddexp(const Tensor& a, const Tensor& b);  // log(exp(a) + exp(b)) without overflow
+// start + weight (end - start), exact at both ends; start, end (and a tensor weight) share one
+// floating dtype.
+Tensor lerp(const Tensor& start, const Tensor& end, const Scalar& weight);
+Tensor lerp(const Tensor& start, const Tensor& end, const Tensor& weight);
+Tensor addcmul(const Tensor& self, const Tensor& t1, const Tensor& t2, const Scalar& value = 1);  // self + value t1 t2
+// self + value t1 / t2 (true division; integer t1 and t2 are refused, as in PyTorch).
+Tensor addcdiv(const Tensor& self, const Tensor& t1, const Tensor& t2, const Scalar& value = 1);
+// clamp with tensor bounds broadcast with x; either bound may be undefined (Tensor()), not both.
+// Where min > max the result is max.
+Tensor clamp(const Tensor& x, const Tensor& min, const Tensor& max);
+// The activation: x where x > 0, else weight x; weight has 1 element or one per channel (dim 1).
+Tensor prelu(const Tensor& x, const Tensor& weight);
+
 // Into a preallocated output of the broadcast shape (no autograd; `out` may be an input).
 Tensor& add_out(Tensor& out, const Tensor& a, const Tensor& b, const Scalar& alpha = 1);
 Tensor& sub_out(Tensor& out, const Tensor& a, const Tensor& b, const Scalar& alpha = 1);

@@ -41,6 +41,45 @@ Tensor ceil(const Tensor& x);
 Tensor round(const Tensor& x);
 Tensor logical_not(const Tensor& x);
 
+// ---- more elementwise math (PyTorch's torch.erf, torch.tan, ...); integers give f32 ----------
+Tensor erf(const Tensor& x);
+Tensor erfc(const Tensor& x);
+Tensor tan(const Tensor& x);
+Tensor asin(const Tensor& x);
+Tensor acos(const Tensor& x);
+Tensor atan(const Tensor& x);
+Tensor sinh(const Tensor& x);
+Tensor cosh(const Tensor& x);
+Tensor log2(const Tensor& x);
+Tensor log10(const Tensor& x);
+Tensor exp2(const Tensor& x);
+Tensor trunc(const Tensor& x);  // not differentiable; integers keep their dtype
+Tensor frac(const Tensor& x);   // x - trunc(x), the sign of x; floating only
+// log(x / (1 - x)); with eps, x is clamped to [eps, 1 - eps] first (gradient 0 outside).
+Tensor logit(const Tensor& x, std::optional<double> eps = std::nullopt);
+// NaN -> nan (default 0), +inf -> posinf, -inf -> neginf (defaults: the dtype's largest and
+// lowest finite values). The gradient passes where x is finite. Integers are copied.
+Tensor nan_to_num(const Tensor& x, std::optional<double> nan = std::nullopt,
+                  std::optional<double> posinf = std::nullopt, std::optional<double> neginf = std::nullopt);
+// bool results; integer and bool tensors are never NaN or infinite.
+Tensor isnan(const Tensor& x);
+Tensor isinf(const Tensor& x);
+Tensor isfinite(const Tensor& x);
+
+// ---- more activations (torch.nn.functional's; prelu is in binary.h) ----------------------
+Tensor silu(const Tensor& x);         // x sigmoid(x)
+Tensor mish(const Tensor& x);         // x tanh(softplus(x))
+Tensor hardswish(const Tensor& x);    // x relu6(x + 3) / 6
+Tensor hardsigmoid(const Tensor& x);  // relu6(x + 3) / 6
+Tensor selu(const Tensor& x);         // scale elu(x, alpha) with SELU's fixed scale and alpha
+Tensor celu(const Tensor& x, double alpha = 1.0);  // max(0, x) + min(0, alpha (exp(x / alpha) - 1))
+Tensor logsigmoid(const Tensor& x);   // log(sigmoid(x)) = -softplus(-x), stable for large |x|
+Tensor softsign(const Tensor& x);     // x / (1 + |x|)
+// a sigmoid(b) where a, b are the halves of x along dim (its size must be even).
+Tensor glu(const Tensor& x, int64_t dim = -1);
+// x where x > threshold, else value (x's dtype).
+Tensor threshold(const Tensor& x, const Scalar& threshold, const Scalar& value);
+
 // In place.
 Tensor& relu_(Tensor& x);
 Tensor& neg_(Tensor& x);

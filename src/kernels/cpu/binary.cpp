@@ -137,6 +137,14 @@ void float_binary(BinaryOp op, const TensorView& out, const TensorView& a, const
       });
     case BinaryOp::elu_backward:
       return run<T, T>(out, a, b, [alpha](T g, T x) { return x > T(0) ? g : g * alpha * std::exp(x); });
+    case BinaryOp::atan2: return run<T, T>(out, a, b, [](T x, T y) { return std::atan2(x, y); });
+    case BinaryOp::fmod: return run<T, T>(out, a, b, [](T x, T y) { return std::fmod(x, y); });
+    case BinaryOp::remainder:  // PyTorch's: fmod moved to the divisor's sign
+      return run<T, T>(out, a, b, [](T x, T y) {
+        T mod = std::fmod(x, y);
+        if (mod != T(0) && ((y < T(0)) != (mod < T(0)))) mod += y;
+        return mod;
+      });
     default: HPML_ASSERT(false, "binary kernel: op ", static_cast<int>(op), " has no float form");
   }
 }
@@ -158,6 +166,25 @@ void int_binary(BinaryOp op, const TensorView& out, const TensorView& a, const T
         return q;
       });
     case BinaryOp::pow: return run<T, T>(out, a, b, [](T x, T y) { return cpu::int_pow<T>(x, static_cast<int64_t>(y)); });
+    // The op has checked that no divisor is zero; x % -1 is 0 (and INT_MIN % -1 would trap).
+    case BinaryOp::fmod:
+      return run<T, T>(out, a, b, [](T x, T y) {
+        if constexpr (std::is_signed_v<T>) {
+          if (y == T(-1)) return T(0);
+        }
+        return static_cast<T>(x % y);
+      });
+    case BinaryOp::remainder:
+      return run<T, T>(out, a, b, [](T x, T y) {
+        if constexpr (std::is_signed_v<T>) {
+          if (y == T(-1)) return T(0);
+          T r = static_cast<T>(x % y);
+          if (r != 0 && ((r < 0) != (y < 0))) r = static_cast<T>(r + y);
+          return r;
+        } else {
+          return static_cast<T>(x % y);
+        }
+      });
     default: HPML_ASSERT(false, "binary kernel: op ", static_cast<int>(op), " has no integer form");
   }
   }

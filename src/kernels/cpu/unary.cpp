@@ -96,6 +96,18 @@ void float_unary(UnaryOp op, const TensorView& out, const TensorView& in, const 
     case UnaryOp::floor: return map<T>(out, in, [](T x) { return std::floor(x); });
     case UnaryOp::ceil: return map<T>(out, in, [](T x) { return std::ceil(x); });
     case UnaryOp::round: return map<T>(out, in, [](T x) { return std::nearbyint(x); });
+    case UnaryOp::trunc: return map<T>(out, in, [](T x) { return std::trunc(x); });
+    case UnaryOp::erf: return map<T>(out, in, [](T x) { return std::erf(x); });
+    case UnaryOp::erfc: return map<T>(out, in, [](T x) { return std::erfc(x); });
+    case UnaryOp::tan: return map<T>(out, in, [](T x) { return std::tan(x); });
+    case UnaryOp::asin: return map<T>(out, in, [](T x) { return std::asin(x); });
+    case UnaryOp::acos: return map<T>(out, in, [](T x) { return std::acos(x); });
+    case UnaryOp::atan: return map<T>(out, in, [](T x) { return std::atan(x); });
+    case UnaryOp::sinh: return map<T>(out, in, [](T x) { return std::sinh(x); });
+    case UnaryOp::cosh: return map<T>(out, in, [](T x) { return std::cosh(x); });
+    case UnaryOp::log2: return map<T>(out, in, [](T x) { return std::log2(x); });
+    case UnaryOp::log10: return map<T>(out, in, [](T x) { return std::log10(x); });
+    case UnaryOp::exp2: return map<T>(out, in, [](T x) { return std::exp2(x); });
     default: break;
   }
   HPML_ASSERT(false, "unary kernel: op ", static_cast<int>(op), " is not a float-only op");
@@ -152,7 +164,7 @@ void UnaryImpl(UnaryOp op, const TensorView& out, const TensorView& in, const Un
       }
       [[fallthrough]];
     default:
-      if (!is_floating(in.dtype)) {  // floor/ceil/round of integers: a copy (the op promotes the rest)
+      if (!is_floating(in.dtype)) {  // floor/ceil/round/trunc of integers: a copy (the op promotes the rest)
         return copy(out, in);
       }
       return dispatch_floating(in.dtype, "unary", [&]<typename T>() { float_unary<T>(op, out, in, p); });

@@ -1,4 +1,5 @@
 // Op table entries: elementwise functions of one tensor and the activations.
+#include "hpml/ops/indexing.h"
 #include "hpml/ops/unary.h"
 #include "ops/table/samples.h"
 
@@ -6,7 +7,9 @@ namespace hpml::ops::table {
 
 namespace {
 
-enum class Range { any, positive, away_from_zero, log1p, non_integer };
+// unit: inside (-1, 1) for asin/acos; tan: clear of the poles at +-pi/2; probability: inside
+// (0, 1) for logit; hard: clear of the kinks of hardswish/hardsigmoid at +-3.
+enum class Range { any, positive, away_from_zero, log1p, non_integer, unit, tan, probability, hard };
 
 Tensor values(Generator& g, IntArrayRef shape, DType dt, Range r) {
   switch (r) {
@@ -14,6 +17,10 @@ Tensor values(Generator& g, IntArrayRef shape, DType dt, Range r) {
     case Range::away_from_zero: return away(g, shape, dt);
     case Range::log1p: return rnd(g, shape, dt, -0.5, 1.0);
     case Range::non_integer: return rnd(g, shape, dt, 0.1, 0.4) + randint(-3, 3, shape, &g).to(dt);
+    case Range::unit: return rnd(g, shape, dt, -0.9, 0.9);
+    case Range::tan: return rnd(g, shape, dt, -1.2, 1.2);
+    case Range::probability: return rnd(g, shape, dt, 0.05, 0.95);
+    case Range::hard: return where(mask(g, shape), rnd(g, shape, dt, -2.8, 2.8), away(g, shape, dt, 3.2, 4.5));
     default: return rnd(g, shape, dt, -2, 2);
   }
 }
@@ -31,6 +38,66 @@ OpInfo entry(std::string name, std::string family, bool diff, Range r, Tensor (*
   return OpInfo{name, family, diff,
                 [fn](const TensorList& in, const Args&) { return TensorList{fn(in[0])}; },
                 [name, r](DType dt) { return shapes(name, dt, r); }};
+}
+
+// erf, tan, ..., the activations silu, mish, ... and their variants with settings.
+void add_more_unary_ops(std::vector<OpInfo>& t) {
+  t.push_back(entry("erf", "unary", true, Range::any, erf));
+  t.push_back(entry("erfc", "unary", true, Range::any, erfc));
+  t.push_back(entry("tan", "unary", true, Range::tan, tan));
+  t.push_back(entry("asin", "unary", true, Range::unit, asin));
+  t.push_back(entry("acos", "unary", true, Range::unit, acos));
+  t.push_back(entry("atan", "unary", true, Range::any, atan));
+  t.push_back(entry("sinh", "unary", true, Range::any, sinh));
+  t.push_back(entry("cosh", "unary", true, Range::any, cosh));
+  t.push_back(entry("log2", "unary", true, Range::positive, log2));
+  t.push_back(entry("log10", "unary", true, Range::positive, log10));
+  t.push_back(entry("exp2", "unary", true, Range::any, exp2));
+  t.push_back(entry("trunc", "unary", false, Range::non_integer, trunc));
+  t.push_back(entry("frac", "unary", true, Range::non_integer, frac));
+  t.push_back(entry("silu", "activation", true, Range::any, silu));
+  t.push_back(entry("mish", "activation", true, Range::any, mish));
+  t.push_back(entry("hardswish", "activation", true, Range::hard, hardswish));
+  t.push_back(entry("hardsigmoid", "activation", true, Range::hard, hardsigmoid));
+  t.push_back(entry("selu", "activation", true, Range::away_from_zero, selu));
+  t.push_back(entry("logsigmoid", "activation", true, Range::any, logsigmoid));
+  t.push_back(entry("softsign", "activation", true, Range::any, softsign));
+  t.push_back(OpInfo{"celu", "activation", true,
+                     [](const TensorList& in, const Args& a) { return TensorList{celu(in[0], a.d("alpha"))}; },
+                     [](DType dt) {
+                       auto s = shapes("celu", dt, Range::away_from_zero, {{"alpha", 1.0}});
+                       Generator g = gen_for("celu_alpha");
+                       s.push_back({"alpha 0.5", {away(g, {6}, dt)}, {{"alpha", 0.5}}});
+                       s.push_back({"alpha -1.5", {away(g, {6}, dt)}, {{"alpha", -1.5}}});
+                       return s;
+                     }});
+  t.push_back(OpInfo{"threshold", "activation", true,
+                     [](const TensorList& in, const Args& a) {
+                       return TensorList{threshold(in[0], a.d("threshold"), a.d("value"))};
+                     },
+                     [](DType dt) {
+                       // x - threshold kept clear of 0: the output jumps there.
+                       Generator g = gen_for("threshold");
+                       auto near = [&](IntArrayRef s, double th) { return away(g, s, dt, 0.1, 2.0) + th; };
+                       return std::vector<Sample>{
+                           {"[3, 4]", {near({3, 4}, 0.5)}, {{"threshold", 0.5}, {"value", -2.0}}},
+                           {"0-d", {near({}, 0.0)}, {{"threshold", 0.0}, {"value", 20.0}}},
+                           {"empty", {near({0, 2}, 0.0)}, {{"threshold", 0.0}, {"value", 1.0}}}};
+                     }});
+  t.push_back(OpInfo{"logit", "unary", true,
+                     [](const TensorList& in, const Args& a) {
+                       if (a.has("eps")) return TensorList{logit(in[0], a.d("eps"))};
+                       return TensorList{logit(in[0])};
+                     },
+                     [](DType dt) {
+                       auto s = shapes("logit", dt, Range::probability);
+                       // With eps = 0.1: values below, inside and above [0.1, 0.9], clear of both ends.
+                       Generator g = gen_for("logit_eps");
+                       Tensor x = cat({rnd(g, {3}, dt, 0.0, 0.07), rnd(g, {4}, dt, 0.15, 0.85),
+                                       rnd(g, {3}, dt, 0.93, 1.0)});
+                       s.push_back({"eps 0.1", {x}, {{"eps", 0.1}}});
+                       return s;
+                     }});
 }
 
 }  // namespace
@@ -55,6 +122,7 @@ void add_unary_ops(std::vector<OpInfo>& t) {
   t.push_back(entry("floor", "unary", false, Range::non_integer, floor));
   t.push_back(entry("ceil", "unary", false, Range::non_integer, ceil));
   t.push_back(entry("round", "unary", false, Range::non_integer, round));
+  add_more_unary_ops(t);
 
   t.push_back(OpInfo{"logical_not", "unary", false,
                      [](const TensorList& in, const Args&) { return TensorList{logical_not(in[0])}; },
