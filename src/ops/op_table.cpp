@@ -16,6 +16,7 @@ void add_view_ops(std::vector<OpInfo>& t);
 void add_index_ops(std::vector<OpInfo>& t);
 void add_conv_ops(std::vector<OpInfo>& t);
 void add_norm_ops(std::vector<OpInfo>& t);
+void add_shape_ops(std::vector<OpInfo>& t);  // roll, tile, ..., einsum, index_put (table/shape.cpp)
 }  // namespace table
 
 bool Args::has(std::string_view key) const {
@@ -84,6 +85,7 @@ const std::vector<OpInfo>& op_table() {
     table::add_index_ops(t);
     table::add_conv_ops(t);
     table::add_norm_ops(t);
+    table::add_shape_ops(t);
     return t;
   }();
   return table;

@@ -7,6 +7,8 @@
 
 namespace hpml::testing {
 
+void add_shape_twins(std::map<std::string, TorchFn>& t);  // torch_ops_shape.cpp
+
 namespace {
 using TL = std::vector<torch::Tensor>;
 using V = std::vector<int64_t>;
@@ -189,6 +191,7 @@ std::map<std::string, TorchFn> make_table() {
       {"tril", [](const TL& in, const ops::Args& a) { return TL{torch::tril(in[0], a.i("diagonal"))}; }},
       {"triu", [](const TL& in, const ops::Args& a) { return TL{torch::triu(in[0], a.i("diagonal"))}; }},
   };
+  add_shape_twins(t);
   return t;
 }
 #undef UNARY
