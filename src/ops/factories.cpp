@@ -171,6 +171,41 @@ Tensor& normal_(Tensor& t, double mean, double std, Generator* gen) {
   return copy_(t, src);
 }
 
+Tensor bernoulli(const Tensor& p, Generator* gen) {
+  HPML_RECORD_OP("bernoulli", p);
+  ops::check_defined("bernoulli", p, "p");
+  check_float("bernoulli", p.dtype());
+  Tensor pd = p.detach().to(kFloat64).contiguous();
+  const double* pp = pd.data_ptr<double>();
+  for (int64_t i = 0; i < pd.numel(); ++i)
+    HPML_CHECK(pp[i] >= 0 && pp[i] <= 1, "bernoulli: every probability must lie in [0, 1], got ", pp[i],
+               " at flat position ", i);
+  // u ~ U[0, 1) in f64: u < p holds with probability p, never for p = 0 and always for p = 1.
+  Tensor u = uniform(p.sizes(), 0.0, 1.0, gen, TensorOptions(kFloat64).device(p.device()));
+  return lt(u, pd).to(p.dtype());
+}
+
+Tensor bernoulli(const Tensor& x, double p, Generator* gen) {
+  HPML_RECORD_OP("bernoulli", x);
+  ops::check_defined("bernoulli", x);
+  return bernoulli(full(x.sizes(), p, TensorOptions(x.dtype()).device(x.device())), gen);
+}
+
+Tensor& bernoulli_(Tensor& t, const Tensor& p, Generator* gen) {
+  HPML_RECORD_OP("bernoulli_", t, p);
+  ops::check_defined("bernoulli_", t);
+  ops::check_defined("bernoulli_", p, "p");
+  HPML_CHECK(is_floating(t.dtype()), "bernoulli_: expected a floating tensor to fill, got ", t.dtype());
+  return copy_(t, bernoulli(p.to(t.dtype()).expand(t.sizes()), gen));
+}
+
+Tensor& bernoulli_(Tensor& t, double p, Generator* gen) {
+  HPML_RECORD_OP("bernoulli_", t);
+  ops::check_defined("bernoulli_", t);
+  HPML_CHECK(is_floating(t.dtype()), "bernoulli_: expected a floating tensor to fill, got ", t.dtype());
+  return copy_(t, bernoulli(t, p, gen));
+}
+
 Tensor from_blob(void* data, IntArrayRef sizes, TensorOptions o, std::function<void(void*)> deleter) {
   return from_blob(data, sizes, contiguous_strides(sizes), o, std::move(deleter));
 }

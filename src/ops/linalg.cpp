@@ -1,5 +1,5 @@
-// Matrix products. mm, bmm and addmm call the batched GEMM kernel (Note [Which GEMM]), which reads
-// transposed operands in place, so the backward products (g @ b^T, a^T @ g) copy nothing.
+// Matrix products. mm, bmm, addmm and baddbmm call the batched GEMM kernel (Note [Which GEMM]),
+// which reads transposed operands in place, so the backward products (g @ b^T, a^T @ g) copy nothing.
 // matmul, outer and dot are compositions of those and views.
 #include "hpml/ops/linalg.h"
 
@@ -120,6 +120,37 @@ Tensor addmm(const Tensor& bias, const Tensor& a, const Tensor& b, const Scalar&
       return TensorList{c.needs(0) ? times(g, be) : Tensor(),
                         c.needs(1) ? times(mm_grad_first(g, c.s(0), c.s(1)), al) : Tensor(),
                         c.needs(2) ? times(mm_grad_second(g, c.s(0), c.s(1)), al) : Tensor()};
+    });
+  }
+  return out;
+}
+
+Tensor baddbmm(const Tensor& input, const Tensor& batch1, const Tensor& batch2, const Scalar& beta,
+               const Scalar& alpha) {
+  HPML_RECORD_OP("baddbmm", input, batch1, batch2);
+  check_mm_args("baddbmm", batch1, batch2, 3);
+  ops::check_defined("baddbmm", input, "input");
+  HPML_CHECK(batch1.sizes()[0] == batch2.sizes()[0], "baddbmm: batch sizes differ: batch1.shape=", batch1.sizes(),
+             ", batch2.shape=", batch2.sizes());
+  HPML_CHECK(input.dtype() == batch1.dtype(), "baddbmm: input has dtype ", input.dtype(), " but the batches have ",
+             batch1.dtype());
+  DimVector shape{batch1.sizes()[0], batch1.sizes()[1], batch2.sizes()[2]};
+  DimVector ishape = ops::broadcast_shapes("baddbmm", input.sizes(), shape);
+  HPML_CHECK(IntArrayRef(ishape) == IntArrayRef(shape), "baddbmm: input of shape ", input.sizes(),
+             " does not broadcast to the product's shape ", shape);
+  const double al = alpha.to_double(), be = beta.to_double();
+  Tensor out = ops::empty_tensor(shape, batch1.dtype(), batch1.device());
+  // beta = 0 ignores the input, NaN included (BLAS's convention, and PyTorch's).
+  if (be != 0) ops::be(batch1, "baddbmm").copy(view_of(out), kernels::broadcast_view(input, shape));
+  ops::be(batch1, "baddbmm").bmm(view_of(out), view_of(batch1), view_of(batch2), al, be);
+  if (autograd::should_record(input, batch1, batch2)) {
+    autograd::record("baddbmm", {input, batch1, batch2}, {out}, {batch1, batch2}, [al, be](const Ctx& c) {
+      const Tensor& g = c.g(0);
+      // g [B, n, m] -> dinput = beta g (summed to input's shape by the engine),
+      // dbatch1 = alpha g @ batch2^T [B, n, k], dbatch2 = alpha batch1^T @ g [B, k, m]
+      return TensorList{c.needs(0) ? times(g, be) : Tensor(),
+                        c.needs(1) ? times(bmm(g, c.s(1).transpose(1, 2)), al) : Tensor(),
+                        c.needs(2) ? times(bmm(c.s(0).transpose(1, 2), g), al) : Tensor()};
     });
   }
   return out;

@@ -19,6 +19,7 @@ void add_norm_ops(std::vector<OpInfo>& t);
 void add_attention_ops(std::vector<OpInfo>& t);
 void add_sorting_ops(std::vector<OpInfo>& t);
 void add_pointwise_ops(std::vector<OpInfo>& t);
+void add_shape_ops(std::vector<OpInfo>& t);  // roll, tile, ..., einsum, index_put (table/shape.cpp)
 }  // namespace table
 
 bool Args::has(std::string_view key) const {
@@ -90,6 +91,7 @@ const std::vector<OpInfo>& op_table() {
     table::add_attention_ops(t);
     table::add_sorting_ops(t);
     table::add_pointwise_ops(t);
+    table::add_shape_ops(t);
     return t;
   }();
   return table;

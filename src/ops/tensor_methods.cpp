@@ -25,6 +25,8 @@ Tensor& Tensor::zero_() { return hpml::zero_(*this); }
 Tensor& Tensor::fill_(const Scalar& v) { return hpml::fill_(*this, v); }
 Tensor& Tensor::uniform_(double from, double to) { return hpml::uniform_(*this, from, to); }
 Tensor& Tensor::normal_(double mean, double std) { return hpml::normal_(*this, mean, std); }
+Tensor& Tensor::bernoulli_(double p, Generator* gen) { return hpml::bernoulli_(*this, p, gen); }
+Tensor& Tensor::bernoulli_(const Tensor& p, Generator* gen) { return hpml::bernoulli_(*this, p, gen); }
 
 Tensor Tensor::view(IntArrayRef shape) const { return hpml::view(*this, shape); }
 Tensor Tensor::reshape(IntArrayRef shape) const { return hpml::reshape(*this, shape); }

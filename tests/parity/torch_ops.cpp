@@ -11,6 +11,7 @@ namespace hpml::testing {
 void add_attention_twins(std::map<std::string, TorchFn>& t);
 void add_sorting_twins(std::map<std::string, TorchFn>& t);  // torch_ops_sorting.cpp
 void add_elementwise_twins(std::map<std::string, TorchFn>& t);  // torch_ops_elementwise.cpp
+void add_shape_twins(std::map<std::string, TorchFn>& t);  // torch_ops_shape.cpp
 
 namespace {
 using TL = std::vector<torch::Tensor>;
@@ -197,6 +198,7 @@ std::map<std::string, TorchFn> make_table() {
   add_attention_twins(t);
   add_sorting_twins(t);
   add_elementwise_twins(t);
+  add_shape_twins(t);
   return t;
 }
 #undef UNARY

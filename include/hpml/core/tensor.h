@@ -23,6 +23,7 @@ namespace hpml {
 namespace autograd {
 class Node;
 }
+class Generator;
 
 // Options for factories, in PyTorch's builder style: `zeros({2, 3}, kF64)`,
 // `ones({3}, TensorOptions().dtype(kF64).requires_grad(true))`.
@@ -141,6 +142,8 @@ class Tensor {
   Tensor& fill_(const Scalar& v);
   Tensor& uniform_(double from = 0.0, double to = 1.0);
   Tensor& normal_(double mean = 0.0, double std = 1.0);
+  Tensor& bernoulli_(double p = 0.5, Generator* gen = nullptr);   // 1 with probability p, else 0
+  Tensor& bernoulli_(const Tensor& p, Generator* gen = nullptr);  // p broadcasts to this tensor
 
   // views
   Tensor view(IntArrayRef shape) const;

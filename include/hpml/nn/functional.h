@@ -130,4 +130,92 @@ struct KLDivOptions {
 // input: log-probabilities; target: probabilities (or log-probabilities with log_target).
 Tensor kl_div(const Tensor& input, const Tensor& target, KLDivOptions o = {});
 
+// ---- margin, embedding, likelihood and sequence losses (src/nn/losses_extra.cpp, ctc_loss.cpp) --
+// PyTorch's option names and defaults; reduction comes first in each options struct.
+struct HingeEmbeddingOptions {
+  Reduction reduction = Reduction::mean;
+  double margin = 1.0;
+};
+// target +-1 of the input's shape: x where it is 1, max(0, margin - x) where it is -1.
+Tensor hinge_embedding_loss(const Tensor& input, const Tensor& target, HingeEmbeddingOptions o = {});
+
+struct MarginRankingOptions {
+  Reduction reduction = Reduction::mean;
+  double margin = 0.0;
+};
+// max(0, -target (input1 - input2) + margin); the three of one shape, target +-1.
+Tensor margin_ranking_loss(const Tensor& input1, const Tensor& input2, const Tensor& target,
+                           MarginRankingOptions o = {});
+
+struct TripletMarginOptions {
+  Reduction reduction = Reduction::mean;
+  double margin = 1.0;
+  double p = 2.0;
+  double eps = 1e-6;
+  bool swap = false;
+};
+// [N, D] or [D] each: max(0, margin + d(a, p) - d(a, n)), d(x, y) = ||x - y + eps||_p over the
+// last dim; swap: d(a, n) becomes min(d(a, n), d(p, n)).
+Tensor triplet_margin_loss(const Tensor& anchor, const Tensor& positive, const Tensor& negative,
+                           TripletMarginOptions o = {});
+
+struct CosineEmbeddingOptions {
+  Reduction reduction = Reduction::mean;
+  double margin = 0.0;
+};
+// input1, input2 [N, D] with target [N], or [D] with a 0-d target; target +-1: 1 - cos(x1, x2)
+// where it is 1, max(0, cos(x1, x2) - margin) where it is -1.
+Tensor cosine_embedding_loss(const Tensor& input1, const Tensor& input2, const Tensor& target,
+                             CosineEmbeddingOptions o = {});
+
+struct PoissonNLLOptions {
+  Reduction reduction = Reduction::mean;
+  bool log_input = true;
+  bool full = false;
+  double eps = 1e-8;
+};
+// log_input: exp(input) - target input; else input - target log(input + eps). full adds
+// Stirling's term target log(target) - target + log(2 pi target) / 2 where target > 1.
+Tensor poisson_nll_loss(const Tensor& input, const Tensor& target, PoissonNLLOptions o = {});
+
+struct GaussianNLLOptions {
+  Reduction reduction = Reduction::mean;
+  bool full = false;
+  double eps = 1e-6;
+};
+// (log v + (input - target)^2 / v) / 2 (+ log(2 pi) / 2 with full), v = max(var, eps) with the
+// gradient passed through the clamp (as PyTorch). var: the input's shape, or one per row (the
+// shape without its last dim, or with a last dim of 1); negative entries are an error.
+Tensor gaussian_nll_loss(const Tensor& input, const Tensor& target, const Tensor& var, GaussianNLLOptions o = {});
+
+struct MultiMarginOptions {
+  Reduction reduction = Reduction::mean;
+  int64_t p = 1;  // 1 or 2
+  double margin = 1.0;
+  Tensor weight = {};  // [C] weight per class, applied by the target's class
+};
+// input [N, C] or [C], target class indices [N] or 0-d (i64):
+// sum over i != y of weight[y] max(0, margin - x[y] + x[i])^p, divided by C.
+Tensor multi_margin_loss(const Tensor& input, const Tensor& target, MultiMarginOptions o = {});
+
+// log(1 + exp(-target input)), elementwise; target +-1 of the input's shape.
+Tensor soft_margin_loss(const Tensor& input, const Tensor& target, LossOptions o = {});
+
+// input [N, C] or [C], target i64 of the same shape: each row's target classes are its entries up
+// to the first -1; sum over those j and the non-target i of max(0, 1 - (x[j] - x[i])), over C.
+Tensor multilabel_margin_loss(const Tensor& input, const Tensor& target, LossOptions o = {});
+
+struct CTCOptions {
+  Reduction reduction = Reduction::mean;
+  int64_t blank = 0;
+  bool zero_infinity = false;  // impossible alignments (inf loss) give 0 and a zero gradient
+};
+// log_probs [T, N, C] (log_softmax over C) or [T, C] unbatched; targets [N, S] padded or 1-d
+// concatenated (target_lengths sum to its length); input_lengths, target_lengths [N] integer
+// tensors (0-d or [1] unbatched). none: [N]; mean: the mean over the batch of each loss divided
+// by its target length (at least 1), as PyTorch; sum. See Note [ctc_loss is written directly]
+// for its gradient, which is d loss / d log_probs (no double backward).
+Tensor ctc_loss(const Tensor& log_probs, const Tensor& targets, const Tensor& input_lengths,
+                const Tensor& target_lengths, CTCOptions o = {});
+
 }  // namespace hpml::nn::functional

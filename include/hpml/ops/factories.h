@@ -41,6 +41,12 @@ Tensor uniform(IntArrayRef sizes, double low, double high, Generator* gen = null
 // In-place fills (bump the version).
 Tensor& uniform_(Tensor& t, double low = 0.0, double high = 1.0, Generator* gen = nullptr);
 Tensor& normal_(Tensor& t, double mean = 0.0, double std = 1.0, Generator* gen = nullptr);
+// 1 with probability p[i], else 0, in p's (floating) dtype; every p must lie in [0, 1]. Not
+// differentiable. The double form draws every element with the same p, in x's shape and dtype.
+Tensor bernoulli(const Tensor& p, Generator* gen = nullptr);
+Tensor bernoulli(const Tensor& x, double p, Generator* gen = nullptr);
+Tensor& bernoulli_(Tensor& t, const Tensor& p, Generator* gen = nullptr);  // p broadcasts to t
+Tensor& bernoulli_(Tensor& t, double p = 0.5, Generator* gen = nullptr);
 
 // Wraps memory the caller owns; `deleter` (optional) runs when the last tensor using it dies.
 // strides default to contiguous. Nothing is copied.
