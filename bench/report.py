@@ -84,6 +84,10 @@ GROUPS = {
             "all_reduce 1-64 MB >= 90% of a bare MPI_Allreduce of the same buffer and >= 1.5x gloo; MLP and CNN "
             "steps at 2 ranks <= 0.6x PyTorch DDP's; DDP at 1 rank <= 5% over the plain step; buckets faster than "
             "one bucket after backward; bucketing >= 2x one all-reduce per parameter (120 parameters)", None),
+    "gpt": ("hpml train --model gpt's step (4 layers, 4 heads, 128 wide, 256 characters, batch 32, AdamW, "
+            "clip 1) against the same model of PyTorch's layers (bench/torch_gpt_bench.py). Goals: step <= 0.6x "
+            "PyTorch 1.13's at 1 and 2 threads; the fused attention's peak memory below the composed one's. "
+            "Loss curves of both from the same weights on the same batches: gpt-curve.txt", None),
     "blobs": ("The blobs MLP of the lr-decay experiment (2-50-3, SGD momentum, batch 32, 200 epochs), 1 thread. "
               "Goals: hpml <= 1/3 of libtorch C++'s µs per step and <= 15 µs. libtorch "
               "runs the randperm + index_select loop; hpml's DataLoader row is compared with it",
@@ -162,6 +166,13 @@ def special_goal(k, h, t, r, hp):
         return h[2] <= base[2] * 1.1 if name == "add n=1, no profile" else h[2] - base[2] <= 1.0
     if g == "ddp":
         return ddp_goal(name, k, h, r, hp)
+    if g == "gpt":
+        if name.startswith("GPT step"):
+            return r <= 0.6
+        if name.endswith("flash, peak memory beyond the inputs"):
+            math = hp.get((g, name.replace("flash", "math"), k[2]))
+            return math is not None and h[2] < math[2]
+        return None
     if g == "train":
         if name.startswith("CNN") and name.endswith("whole run s"):
             return r <= 0.45

@@ -120,12 +120,13 @@ struct Backend {
   // (batch stride may be 0); out contiguous [B, M, N] (read only when beta != 0).
   void (*bmm)(const TensorView& out, const TensorView& a, const TensorView& b, double alpha, double beta);
 
-  // Fused attention (Note [Fused attention] in cpu/attention.cpp): q [BH, L, E], k [BH, S, E],
-  // v [BH, S, Ev] contiguous, L and S > 0 -> out [BH, L, Ev] and each query row's log-sum-exp of
-  // its scores, lse [BH, L]; causal: key j is seen by query i when j <= i.
+  // Fused attention (Note [Fused attention] in cpu/attention.cpp): q [B, H, L, E], k [B, H, S, E],
+  // v [B, H, S, Ev], L and S > 0 -> out [B, H, L, Ev] and each query row's log-sum-exp of its
+  // scores, lse [B, H, L] (contiguous); causal: key j is seen by query i when j <= i. q, k, v and
+  // out may have any strides but a unit one along the last dim (rows at least a row apart).
   void (*attention)(const TensorView& out, const TensorView& lse, const TensorView& q, const TensorView& k,
                     const TensorView& v, double scale, bool causal);
-  // dq, dk, dv (written) from dout [BH, L, Ev] and the forward's q, k, v, out and lse.
+  // dq, dk, dv (written; strided like out) from dout [B, H, L, Ev] and the forward's q, k, v, out and lse.
   void (*attention_backward)(const TensorView& dq, const TensorView& dk, const TensorView& dv,
                              const TensorView& dout, const TensorView& q, const TensorView& k, const TensorView& v,
                              const TensorView& out, const TensorView& lse, double scale, bool causal);

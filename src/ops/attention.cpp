@@ -83,44 +83,62 @@ Tensor attention_math(const Tensor& q, const Tensor& k, const Tensor& v, const T
 }
 
 // ---- flash ------------------------------------------------------------------------------------
-// Double backward: the fused backward's formulas with differentiable ops, on [BH, L, E] etc.
-// g [BH, L, Ev] -> {dq, dk, dv}
+// The kernel takes [B, H, rows, cols] views with a unit stride along cols: a multi-head
+// attention's q, k and v (heads split out of one projection, then transposed) go in as they are,
+// without the three copies .contiguous() would make, and the output is written straight into the
+// [B, L, H, Ev] layout that the heads' concatenation reads. 2-d and 3-d inputs gain leading dims
+// of 1; more than two batch dims are merged (reshape, a copy where they do not merge).
+Tensor as4d(const Tensor& t) {
+  const int64_t rows = size_at(t, -2), cols = size_at(t, -1);
+  Tensor x = t.dim() > 4 ? t.reshape({1, t.numel() / std::max<int64_t>(1, rows * cols), rows, cols}) : t;
+  while (x.dim() < 4) x = x.unsqueeze(0);
+  const bool unit_cols = x.strides()[3] == 1 || cols == 1;
+  const bool rows_apart = x.strides()[2] >= cols;  // BLAS's leading dimension
+  return unit_cols && rows_apart ? x : x.contiguous();
+}
+
+// A [B, H, rows, cols] result whose memory is [B, rows, H, cols].
+Tensor heads_last(int64_t B, int64_t H, int64_t rows, int64_t cols, DType dt, Device dev) {
+  return ops::empty_tensor({B, rows, H, cols}, dt, dev).permute({0, 2, 1, 3});
+}
+
+// Double backward: the fused backward's formulas with differentiable ops, on the 4-d views.
+// g [B, H, L, Ev] -> {dq, dk, dv}
 TensorList attention_backward_composed(const Tensor& g, const Tensor& q, const Tensor& k, const Tensor& v,
                                        double scale, bool causal) {
-  Tensor s = matmul(q, k.transpose(-2, -1)) * scale;  // [BH, L, S]
-  if (causal)
-    s = masked_fill(s, logical_not(causal_keep(q.sizes()[1], k.sizes()[1])), -std::numeric_limits<double>::infinity());
+  Tensor s = matmul(q, k.transpose(-2, -1)) * scale;  // [B, H, L, S]
+  const double inf = std::numeric_limits<double>::infinity();
+  if (causal) s = masked_fill(s, logical_not(causal_keep(size_at(q, -2), size_at(k, -2))), -inf);
   Tensor p = softmax(s, -1);
-  Tensor dv = matmul(p.transpose(-2, -1), g);                // [BH, S, Ev]
-  Tensor dp = matmul(g, v.transpose(-2, -1));                // [BH, L, S]
+  Tensor dv = matmul(p.transpose(-2, -1), g);                // [B, H, S, Ev]
+  Tensor dp = matmul(g, v.transpose(-2, -1));                // [B, H, L, S]
   Tensor ds = p * (dp - sum(dp * p, {-1}, /*keepdim=*/true));
   return {matmul(ds, k) * scale, matmul(ds.transpose(-2, -1), q) * scale, dv};
 }
 
 Tensor attention_flash(const Tensor& query, const Tensor& key, const Tensor& value, bool causal, double scale) {
-  const int64_t L = size_at(query, -2), S = size_at(key, -2), E = size_at(query, -1), Ev = size_at(value, -1);
-  const int64_t BH = query.numel() / (L * E);
-  Tensor q = query.contiguous().reshape({BH, L, E}), k = key.contiguous().reshape({BH, S, E});
-  Tensor v = value.contiguous().reshape({BH, S, Ev});
-  Tensor out = ops::empty_tensor({BH, L, Ev}, q.dtype(), q.device());
-  Tensor lse = ops::empty_tensor({BH, L}, q.dtype(), q.device());
+  const Tensor q = as4d(query), k = as4d(key), v = as4d(value);
+  const int64_t B = q.sizes()[0], H = q.sizes()[1], L = q.sizes()[2], S = k.sizes()[2], E = q.sizes()[3];
+  const int64_t Ev = v.sizes()[3];
+  Tensor out = heads_last(B, H, L, Ev, q.dtype(), q.device());
+  Tensor lse = ops::empty_tensor({B, H, L}, q.dtype(), q.device());
   ops::be(q, "scaled_dot_product_attention")
       .attention(view_of(out), view_of(lse), view_of(q), view_of(k), view_of(v), scale, causal);
   DimVector shape(query.sizes());
   shape.back() = Ev;
-  Tensor y = out.view(shape);
+  Tensor y = query.dim() == 4 ? out : out.reshape(shape);
   if (autograd::should_record(query, key, value)) {
     DimVector qs(query.sizes()), ks(key.sizes()), vs(value.sizes());
     autograd::record("scaled_dot_product_attention", {query, key, value}, {y}, {q, k, v, out, lse},
                      [=](const Ctx& c) -> TensorList {
       // g [*, L, Ev] -> dq [*, L, E], dk [*, S, E], dv [*, S, Ev]
-      Tensor g = c.g(0).contiguous().reshape({BH, L, Ev});
+      const Tensor g = as4d(c.g(0).reshape(out.sizes()));
       TensorList d;
       if (autograd::GradMode::is_enabled()) {
         d = attention_backward_composed(g, c.s(0), c.s(1), c.s(2), scale, causal);
       } else {
-        d = {ops::empty_tensor({BH, L, E}, g.dtype(), g.device()), ops::empty_tensor({BH, S, E}, g.dtype(), g.device()),
-             ops::empty_tensor({BH, S, Ev}, g.dtype(), g.device())};
+        d = {heads_last(B, H, L, E, g.dtype(), g.device()), heads_last(B, H, S, E, g.dtype(), g.device()),
+             heads_last(B, H, S, Ev, g.dtype(), g.device())};
         ops::be(g, "scaled_dot_product_attention backward")
             .attention_backward(view_of(d[0]), view_of(d[1]), view_of(d[2]), view_of(g), view_of(c.s(0)),
                                 view_of(c.s(1)), view_of(c.s(2)), view_of(c.s(3)), view_of(c.s(4)), scale, causal);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "hpml/core/threads.h"
@@ -35,11 +36,23 @@ namespace {
 constexpr int64_t kBlock = 64;
 
 struct Dims {
-  int64_t BH, L, S, E, Ev;
+  int64_t B, H, L, S, E, Ev;
 };
 
+// Every view is [B, H, rows, cols] with unit stride along cols: the rows of head (b, h).
+template <typename T>
+struct Rows {
+  T* p;
+  int64_t ld;  // elements between rows
+  T* row(int64_t i) const { return p + i * ld; }
+};
+template <typename T>
+Rows<T> head(const TensorView& t, int64_t b, int64_t h) {
+  return {t.ptr<T>() + b * t.strides[0] + h * t.strides[1], t.strides[2]};
+}
+
 Dims dims_of(const TensorView& q, const TensorView& k, const TensorView& v) {
-  return {q.sizes[0], q.sizes[1], k.sizes[1], q.sizes[2], v.sizes[2]};
+  return {q.sizes[0], q.sizes[1], q.sizes[2], k.sizes[2], q.sizes[3], v.sizes[3]};
 }
 
 // The last key column query row `row` may see (exclusive), given causal masking.
@@ -53,10 +66,57 @@ void mask_tile(T* s, int64_t br, int64_t bc, int64_t i0, int64_t j0) {
       s[r * bc + c] = -std::numeric_limits<T>::infinity();
 }
 
+// The online-softmax update of one tile (Note [Fused attention]): s [br, bc] becomes
+// p = exp(s - m_new) in place; l and acc [br, Ev] are rescaled by exp(m_old - m_new) and l gains
+// the rows' sums. The reductions run in kLanes partial lanes so that they vectorize without
+// reassociating floating point behind the compiler's back; for f32 the function is compiled for
+// AVX-512, AVX2 and the baseline and picked at load time (target_clones: this file is not one of
+// the per-target SIMD files).
+constexpr int kLanes = 16;
+
+template <typename T>
+inline void tile_update(T* s, int64_t br, int64_t bc, T* m, T* l, T* acc, int64_t Ev) {
+  for (int64_t r = 0; r < br; ++r) {
+    T* row = s + r * bc;
+    T lanes[kLanes];
+    std::fill(lanes, lanes + kLanes, m[r]);
+    int64_t c = 0;
+    for (; c + kLanes <= bc; c += kLanes)
+      for (int j = 0; j < kLanes; ++j) lanes[j] = std::max(lanes[j], row[c + j]);
+    T mx = *std::max_element(lanes, lanes + kLanes);
+    for (; c < bc; ++c) mx = std::max(mx, row[c]);
+    const T corr = std::exp(m[r] - mx);  // 0 on the first tile (m = -inf); mx is finite
+    for (c = 0; c < bc; ++c) row[c] -= mx;
+    vec::exp(row, row, bc);
+    std::fill(lanes, lanes + kLanes, T(0));
+    for (c = 0; c + kLanes <= bc; c += kLanes)
+      for (int j = 0; j < kLanes; ++j) lanes[j] += row[c + j];
+    T sum = 0;
+    for (int j = 0; j < kLanes; ++j) sum += lanes[j];
+    for (; c < bc; ++c) sum += row[c];
+    l[r] = l[r] * corr + sum;
+    m[r] = mx;
+    T* a = acc + r * Ev;
+    for (int64_t e = 0; e < Ev; ++e) a[e] *= corr;
+  }
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default"))) void tile_update_f32(float* s, int64_t br, int64_t bc,
+                                                                                   float* m, float* l, float* acc,
+                                                                                   int64_t Ev) {
+  tile_update(s, br, bc, m, l, acc, Ev);
+}
+
+template <typename T>
+void update(T* s, int64_t br, int64_t bc, T* m, T* l, T* acc, int64_t Ev) {
+  if constexpr (std::is_same_v<T, float>) tile_update_f32(s, br, bc, m, l, acc, Ev);
+  else tile_update(s, br, bc, m, l, acc, Ev);
+}
+
 // One block of query rows [i0, i0 + br) of one (batch, head): out rows and their lse.
 template <typename T>
-void forward_block(const Dims& d, const T* q, const T* k, const T* v, T* out, T* lse, int64_t i0, int64_t br,
-                   double scale, bool causal, std::vector<T>& buf) {
+void forward_block(const Dims& d, Rows<const T> q, Rows<const T> k, Rows<const T> v, Rows<T> out, T* lse, int64_t i0,
+                   int64_t br, double scale, bool causal, std::vector<T>& buf) {
   buf.assign(static_cast<size_t>(kBlock * kBlock + br * d.Ev + 2 * br), T(0));
   T *s = buf.data(), *acc = s + kBlock * kBlock, *m = acc + br * d.Ev, *l = m + br;
   std::fill(m, m + br, -std::numeric_limits<T>::infinity());
@@ -64,47 +124,35 @@ void forward_block(const Dims& d, const T* q, const T* k, const T* v, T* out, T*
   for (int64_t j0 = 0; j0 < s_end; j0 += kBlock) {
     const int64_t bc = std::min(kBlock, s_end - j0);
     // s [br, bc] = scale q[i0:] k[j0:]^T
-    gemm(dtype_of_v<T>, false, true, br, bc, d.E, scale, q + i0 * d.E, d.E, k + j0 * d.E, d.E, 0, s, bc);
+    gemm(dtype_of_v<T>, false, true, br, bc, d.E, scale, q.row(i0), q.ld, k.row(j0), k.ld, 0, s, bc);
     if (causal && j0 + bc > i0 + 1) mask_tile(s, br, bc, i0, j0);
-    for (int64_t r = 0; r < br; ++r) {
-      T* row = s + r * bc;
-      T mx = m[r];
-      for (int64_t c = 0; c < bc; ++c) mx = std::max(mx, row[c]);
-      const T corr = std::exp(m[r] - mx);  // 0 on the first tile (m = -inf), never NaN: mx is finite
-      for (int64_t c = 0; c < bc; ++c) row[c] -= mx;
-      vec::exp(row, row, bc);
-      T sum = 0;
-      for (int64_t c = 0; c < bc; ++c) sum += row[c];
-      l[r] = l[r] * corr + sum;
-      m[r] = mx;
-      T* a = acc + r * d.Ev;
-      for (int64_t e = 0; e < d.Ev; ++e) a[e] *= corr;
-    }
+    update(s, br, bc, m, l, acc, d.Ev);
     // acc [br, Ev] += p [br, bc] v[j0:] [bc, Ev]
-    gemm(dtype_of_v<T>, false, false, br, d.Ev, bc, 1, s, bc, v + j0 * d.Ev, d.Ev, 1, acc, d.Ev);
+    gemm(dtype_of_v<T>, false, false, br, d.Ev, bc, 1, s, bc, v.row(j0), v.ld, 1, acc, d.Ev);
   }
   for (int64_t r = 0; r < br; ++r) {
     const T inv = T(1) / l[r];
-    for (int64_t e = 0; e < d.Ev; ++e) out[(i0 + r) * d.Ev + e] = acc[r * d.Ev + e] * inv;
+    T* o = out.row(i0 + r);
+    for (int64_t e = 0; e < d.Ev; ++e) o[e] = acc[r * d.Ev + e] * inv;
     lse[i0 + r] = m[r] + std::log(l[r]);
   }
 }
 
 }  // namespace
 
-// q [BH, L, E], k [BH, S, E], v [BH, S, Ev] contiguous, L, S > 0 -> out [BH, L, Ev], lse [BH, L]
+// q [B, H, L, E], k [B, H, S, E], v [B, H, S, Ev], L, S > 0 -> out [B, H, L, Ev] (any strides but a
+// unit one along the last dim), lse [B, H, L] contiguous
 void attention(const TensorView& out, const TensorView& lse, const TensorView& q, const TensorView& k,
                const TensorView& v, double scale, bool causal) {
   const Dims d = dims_of(q, k, v);
   const int64_t blocks = (d.L + kBlock - 1) / kBlock;
   dispatch_floating(q.dtype, "attention", [&]<typename T>() {
-    parallel_for(0, d.BH * blocks, 1, [&](int64_t lo, int64_t hi) {
+    parallel_for(0, d.B * d.H * blocks, 1, [&](int64_t lo, int64_t hi) {
       std::vector<T> buf;
       for (int64_t w = lo; w < hi; ++w) {
-        const int64_t bh = w / blocks, i0 = (w % blocks) * kBlock;
-        forward_block<T>(d, q.ptr<T>() + bh * d.L * d.E, k.ptr<T>() + bh * d.S * d.E, v.ptr<T>() + bh * d.S * d.Ev,
-                         out.ptr<T>() + bh * d.L * d.Ev, lse.ptr<T>() + bh * d.L, i0, std::min(kBlock, d.L - i0),
-                         scale, causal, buf);
+        const int64_t bh = w / blocks, b = bh / d.H, h = bh % d.H, i0 = (w % blocks) * kBlock;
+        forward_block<T>(d, head<const T>(q, b, h), head<const T>(k, b, h), head<const T>(v, b, h), head<T>(out, b, h),
+                         lse.ptr<T>() + bh * d.L, i0, std::min(kBlock, d.L - i0), scale, causal, buf);
       }
     });
   });
@@ -114,15 +162,17 @@ namespace {
 
 // The gradients of one (batch, head): dq [L, E], dk [S, E], dv [S, Ev] (written, not added).
 template <typename T>
-void backward_head(const Dims& d, const T* q, const T* k, const T* v, const T* out, const T* dout, const T* lse,
-                   T* dq, T* dk, T* dv, double scale, bool causal) {
-  std::fill(dq, dq + d.L * d.E, T(0));
-  std::fill(dk, dk + d.S * d.E, T(0));
-  std::fill(dv, dv + d.S * d.Ev, T(0));
+void backward_head(const Dims& d, Rows<const T> q, Rows<const T> k, Rows<const T> v, Rows<const T> out,
+                   Rows<const T> dout, const T* lse, Rows<T> dq, Rows<T> dk, Rows<T> dv, double scale, bool causal) {
+  for (int64_t i = 0; i < d.L; ++i) std::fill(dq.row(i), dq.row(i) + d.E, T(0));
+  for (int64_t j = 0; j < d.S; ++j) {
+    std::fill(dk.row(j), dk.row(j) + d.E, T(0));
+    std::fill(dv.row(j), dv.row(j) + d.Ev, T(0));
+  }
   std::vector<T> D(static_cast<size_t>(d.L)), p(kBlock * kBlock), dp(kBlock * kBlock);
   for (int64_t i = 0; i < d.L; ++i) {  // D_i = sum_e dout_ie out_ie
     T acc = 0;
-    for (int64_t e = 0; e < d.Ev; ++e) acc += dout[i * d.Ev + e] * out[i * d.Ev + e];
+    for (int64_t e = 0; e < d.Ev; ++e) acc += dout.row(i)[e] * out.row(i)[e];
     D[i] = acc;
   }
   for (int64_t i0 = 0; i0 < d.L; i0 += kBlock) {
@@ -130,37 +180,39 @@ void backward_head(const Dims& d, const T* q, const T* k, const T* v, const T* o
     for (int64_t j0 = 0; j0 < s_end; j0 += kBlock) {
       const int64_t bc = std::min(kBlock, s_end - j0);
       // p [br, bc] = exp(scale q k^T - lse)
-      gemm(dtype_of_v<T>, false, true, br, bc, d.E, scale, q + i0 * d.E, d.E, k + j0 * d.E, d.E, 0, p.data(), bc);
+      gemm(dtype_of_v<T>, false, true, br, bc, d.E, scale, q.row(i0), q.ld, k.row(j0), k.ld, 0, p.data(), bc);
       if (causal && j0 + bc > i0 + 1) mask_tile(p.data(), br, bc, i0, j0);
       for (int64_t r = 0; r < br; ++r)
         for (int64_t c = 0; c < bc; ++c) p[r * bc + c] -= lse[i0 + r];
       vec::exp(p.data(), p.data(), br * bc);
       // dv [bc, Ev] += p^T dout[i0:];  dp [br, bc] = dout[i0:] v[j0:]^T
-      gemm(dtype_of_v<T>, true, false, bc, d.Ev, br, 1, p.data(), bc, dout + i0 * d.Ev, d.Ev, 1, dv + j0 * d.Ev, d.Ev);
-      gemm(dtype_of_v<T>, false, true, br, bc, d.Ev, 1, dout + i0 * d.Ev, d.Ev, v + j0 * d.Ev, d.Ev, 0, dp.data(), bc);
+      gemm(dtype_of_v<T>, true, false, bc, d.Ev, br, 1, p.data(), bc, dout.row(i0), dout.ld, 1, dv.row(j0), dv.ld);
+      gemm(dtype_of_v<T>, false, true, br, bc, d.Ev, 1, dout.row(i0), dout.ld, v.row(j0), v.ld, 0, dp.data(), bc);
       for (int64_t r = 0; r < br; ++r)  // ds = p * (dp - D), kept in dp
         for (int64_t c = 0; c < bc; ++c) dp[r * bc + c] = p[r * bc + c] * (dp[r * bc + c] - D[i0 + r]);
       // dq [br, E] += scale ds k[j0:];  dk [bc, E] += scale ds^T q[i0:]
-      gemm(dtype_of_v<T>, false, false, br, d.E, bc, scale, dp.data(), bc, k + j0 * d.E, d.E, 1, dq + i0 * d.E, d.E);
-      gemm(dtype_of_v<T>, true, false, bc, d.E, br, scale, dp.data(), bc, q + i0 * d.E, d.E, 1, dk + j0 * d.E, d.E);
+      gemm(dtype_of_v<T>, false, false, br, d.E, bc, scale, dp.data(), bc, k.row(j0), k.ld, 1, dq.row(i0), dq.ld);
+      gemm(dtype_of_v<T>, true, false, bc, d.E, br, scale, dp.data(), bc, q.row(i0), q.ld, 1, dk.row(j0), dk.ld);
     }
   }
 }
 
 }  // namespace
 
-// dout [BH, L, Ev] and the forward's tensors (contiguous) -> dq [BH, L, E], dk [BH, S, E], dv [BH, S, Ev]
+// dout [B, H, L, Ev] and the forward's tensors -> dq [B, H, L, E], dk [B, H, S, E], dv [B, H, S, Ev]
+// (every view with a unit stride along its last dim)
 void attention_backward(const TensorView& dq, const TensorView& dk, const TensorView& dv, const TensorView& dout,
                         const TensorView& q, const TensorView& k, const TensorView& v, const TensorView& out,
                         const TensorView& lse, double scale, bool causal) {
   const Dims d = dims_of(q, k, v);
   dispatch_floating(q.dtype, "attention_backward", [&]<typename T>() {
-    parallel_for(0, d.BH, 1, [&](int64_t lo, int64_t hi) {
-      for (int64_t bh = lo; bh < hi; ++bh)
-        backward_head<T>(d, q.ptr<T>() + bh * d.L * d.E, k.ptr<T>() + bh * d.S * d.E, v.ptr<T>() + bh * d.S * d.Ev,
-                         out.ptr<T>() + bh * d.L * d.Ev, dout.ptr<T>() + bh * d.L * d.Ev, lse.ptr<T>() + bh * d.L,
-                         dq.ptr<T>() + bh * d.L * d.E, dk.ptr<T>() + bh * d.S * d.E, dv.ptr<T>() + bh * d.S * d.Ev,
-                         scale, causal);
+    parallel_for(0, d.B * d.H, 1, [&](int64_t lo, int64_t hi) {
+      for (int64_t bh = lo; bh < hi; ++bh) {
+        const int64_t b = bh / d.H, h = bh % d.H;
+        backward_head<T>(d, head<const T>(q, b, h), head<const T>(k, b, h), head<const T>(v, b, h),
+                         head<const T>(out, b, h), head<const T>(dout, b, h), lse.ptr<T>() + bh * d.L,
+                         head<T>(dq, b, h), head<T>(dk, b, h), head<T>(dv, b, h), scale, causal);
+      }
     });
   });
 }

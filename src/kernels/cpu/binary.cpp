@@ -16,6 +16,7 @@
 
 #include "kernels/backend.h"
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cpu/fast_math.h"
 #include "kernels/cpu/loops.h"
 #include "kernels/cpu/wrapping.h"
 
@@ -62,8 +63,8 @@ T gelu_grad(T x, bool tanh_approx) {
     T inner_d = T(kSqrt2OverPi) * (T(1) + T(3) * T(0.044715) * x * x);
     return left_d + left * th_d * inner_d;
   }
-  T cdf = T(0.5) * (T(1) + std::erf(x * T(kSqrt1_2)));
-  T pdf = T(kInvSqrt2Pi) * std::exp(T(-0.5) * x * x);
+  T cdf = T(0.5) * (T(1) + erf_of(x * T(kSqrt1_2)));  // Note [GELU's erf]
+  T pdf = T(kInvSqrt2Pi) * exp_of_nonpositive(T(-0.5) * x * x);
   return cdf + x * pdf;
 }
 

@@ -12,6 +12,7 @@
 
 #include "kernels/backend.h"
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cpu/fast_math.h"
 #include "kernels/cpu/loops.h"
 #include "kernels/cpu/wrapping.h"
 #include "kernels/cpu/vec_math.h"
@@ -33,7 +34,7 @@ T gelu_value(T x, bool tanh_approx) {
     T inner = T(kSqrt2OverPi) * (x + T(0.044715) * x * x * x);
     return T(0.5) * x * (T(1) + std::tanh(inner));
   }
-  return T(0.5) * x * (T(1) + std::erf(x * T(kSqrt1_2)));
+  return T(0.5) * x * (T(1) + erf_of(x * T(kSqrt1_2)));  // Note [GELU's erf]
 }
 
 
