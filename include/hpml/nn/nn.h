@@ -10,3 +10,4 @@
 #include "hpml/nn/loss.h"
 #include "hpml/nn/module.h"
 #include "hpml/nn/normalization.h"
+#include "hpml/nn/rnn.h"
