@@ -11,3 +11,4 @@
 #include "hpml/nn/module.h"
 #include "hpml/nn/normalization.h"
 #include "hpml/nn/transformer.h"
+#include "hpml/nn/rnn.h"
