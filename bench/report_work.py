@@ -28,6 +28,15 @@ CNN_PER_SAMPLE = CNN_STEP / 128
 MLP_TRAIN_PER_SAMPLE = (2 * (mm(1, 256, 784) + mm(1, 128, 256) + mm(1, 10, 128)) + mm(1, 128, 256) +
                         mm(1, 10, 128))
 FMNIST_TRAIN = 60000
+# The GPT of the gpt group (4 blocks, C = 128, 4 heads of 32, T = 256, batch 32, vocabulary 128):
+# every Linear forward + both gradients (qkv 3C^2, out C^2, feed-forward 2 x 4C^2, the head),
+# and the causal attention as the fused kernel computes it: of the 4 x 4 tiles of 64 x 64 in
+# [T, T], the 10 on or below the diagonal; a tile is 2 products forward (q k^T, p v) and 5
+# backward (q k^T again, dv, dp, dq, dk), each 64 x 64 x 32.
+GPT_TOKENS, GPT_C = 32 * 256, 128
+GPT_LINEAR = 4 * 3 * mm(GPT_TOKENS, 12 * GPT_C, GPT_C) + 3 * mm(GPT_TOKENS, 128, GPT_C)
+GPT_ATTENTION = 4 * (32 * 4) * 10 * 7 * mm(64, 64, 32)
+GPT_STEP = GPT_LINEAR + GPT_ATTENTION
 
 ACT_32_28 = 128 * 32 * 28 * 28 * 4  # a [128, 32, 28, 28] f32 tensor, bytes
 X_4096_1024 = 4096 * 1024 * 4  # the reduce rows' input, bytes
@@ -52,6 +61,7 @@ WORK = {
     # forward: read x, write y (a quarter); backward: read gy, write gx
     ("nn", "MaxPool2d(2), [128, 32, 28, 28]"): (0, 2.5 * ACT_32_28, "act"),
     ("cnn", "Fashion-MNIST CNN train step, batch 128"): (CNN_STEP, 6 * ACT_32_28, "act"),
+    ("gpt", "GPT step, 4 layers x 4 heads x 128, 256 chars, batch 32"): (GPT_STEP, 0, "act"),
     ("train", "MLP 3 epochs, s per epoch (training steps)"): (FMNIST_TRAIN * MLP_TRAIN_PER_SAMPLE, 0, "act"),
     ("train", "CNN 6 epochs cosine, s per epoch (training steps)"): (FMNIST_TRAIN * CNN_PER_SAMPLE,
                                                                      FMNIST_TRAIN / 128 * 6 * ACT_32_28, "act"),

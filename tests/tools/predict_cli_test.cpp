@@ -401,6 +401,10 @@ TEST(ListCli, EveryNameIsBuilt) {
     DataSplits d;
     d.input_shape = m == "linreg" ? std::vector<int64_t>{10} : std::vector<int64_t>{1, 28, 28};
     d.classes = m == "linreg" ? 0 : 10;
+    if (m == "gpt") {  // characters of a text:PATH dataset
+      d.input_shape = {c.block_size};
+      d.vocab = "abcdefghij";
+    }
     EXPECT_FALSE(plan_model(c, d).empty()) << m;
   }
   hpml::Tensor w = hpml::zeros({2, 2}).requires_grad_();
@@ -421,11 +425,16 @@ TEST(ListCli, EveryNameIsBuilt) {
     csv << "a,b,label\n";
     for (int i = 0; i < 10; ++i) csv << i << "," << -i << "," << i % 2 << "\n";
   }
+  {
+    std::ofstream text(dir.file("d.txt"));
+    for (int i = 0; i < 100; ++i) text << "a line of text\n";
+  }
   for (const std::string& n : names("datasets")) {
     if (n == "fashion-mnist") continue;  // mnist:PATH reads the same files through the same class
     TrainConfig c;
     c.dataset = n == "mnist:PATH" ? std::string("mnist:") + hpml::data::datasets::kFashionMNISTRoot
                 : n == "csv:PATH" ? "csv:" + dir.file("d.csv")
+                : n == "text:PATH" ? "text:" + dir.file("d.txt")
                                   : n;
     EXPECT_GT(make_data(c).train->size(), 0) << n;
   }
