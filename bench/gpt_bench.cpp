@@ -89,6 +89,8 @@ void curve(const std::string& path, int64_t steps) {
   set_num_threads(2);
   cli::DataSplits d = cli::text_data("/usr/share/games/fortunes", kBlock, 0.0);
   HPML_CHECK(d.classes <= kVocab, "the text has ", d.classes, " distinct bytes, more than ", kVocab);
+  HPML_CHECK(steps >= 1 && steps * kBatch <= d.train->size(), "gpt_bench curve: ", steps, " steps of ", kBatch,
+             " windows need ", steps * kBatch, "; the text has ", d.train->size());
   std::vector<int64_t> first(static_cast<size_t>(steps * kBatch));
   for (size_t i = 0; i < first.size(); ++i) first[i] = static_cast<int64_t>(i);
   const std::vector<Tensor> xy = *d.train->get_batch(first);
