@@ -18,6 +18,8 @@ void add_conv_ops(std::vector<OpInfo>& t);
 void add_norm_ops(std::vector<OpInfo>& t);
 void add_attention_ops(std::vector<OpInfo>& t);
 void add_sorting_ops(std::vector<OpInfo>& t);
+void add_nn_conv_ops(std::vector<OpInfo>& t);   // table/nn_conv.cpp
+void add_nn_layer_ops(std::vector<OpInfo>& t);  // table/nn_layers.cpp
 }  // namespace table
 
 bool Args::has(std::string_view key) const {
@@ -88,6 +90,8 @@ const std::vector<OpInfo>& op_table() {
     table::add_norm_ops(t);
     table::add_attention_ops(t);
     table::add_sorting_ops(t);
+    table::add_nn_conv_ops(t);
+    table::add_nn_layer_ops(t);
     return t;
   }();
   return table;

@@ -10,6 +10,7 @@ namespace hpml::testing {
 // Twins defined in their own files (torch_ops_<family>.cpp), merged into the table below.
 void add_attention_twins(std::map<std::string, TorchFn>& t);
 void add_sorting_twins(std::map<std::string, TorchFn>& t);  // torch_ops_sorting.cpp
+void add_nn_twins(std::map<std::string, TorchFn>& t);       // torch_ops_nn.cpp
 
 namespace {
 using TL = std::vector<torch::Tensor>;
@@ -195,6 +196,7 @@ std::map<std::string, TorchFn> make_table() {
   };
   add_attention_twins(t);
   add_sorting_twins(t);
+  add_nn_twins(t);
   return t;
 }
 #undef UNARY
