@@ -15,6 +15,7 @@
 #include "hpml/ops/attention.h"
 #include "hpml/ops/binary.h"
 #include "hpml/ops/conv.h"
+#include "hpml/ops/distance.h"
 #include "hpml/ops/factories.h"
 #include "hpml/ops/indexing.h"
 #include "hpml/ops/linalg.h"

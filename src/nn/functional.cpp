@@ -1,4 +1,5 @@
-// nn::functional layers: linear, dropout, embedding, softmax. Losses are in loss.cpp.
+// nn::functional layers: linear, dropout, dropout2d, embedding, softmax. Losses are in loss.cpp;
+// embedding_bag in embedding_bag.cpp.
 #include "hpml/nn/functional.h"
 
 #include "hpml/core/record.h"
@@ -37,6 +38,22 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator* gen) {
   Tensor keep = ge(rand(x.sizes(), gen, TensorOptions(x.is_floating_point() ? x.dtype() : kFloat32)),
                    scalar_tensor(p, kFloat64));
   return x * keep.to(x.dtype()) * (1.0 / (1.0 - p));
+}
+
+Tensor dropout2d(const Tensor& x, double p, bool training, Generator* gen) {
+  HPML_RECORD_OP("dropout2d", x);
+  HPML_CHECK(p >= 0 && p <= 1, "dropout2d: probability has to be between 0 and 1, but got ", p);
+  HPML_CHECK(x.defined(), "dropout2d: input is undefined");
+  HPML_CHECK(x.dim() == 3 || x.dim() == 4, "dropout2d: expected a 3-d [N, C, L] or 4-d [N, C, H, W] input, got shape ",
+             x.sizes(), "\nhint: dropout zeroes single elements of inputs of any shape");
+  if (!training || p == 0) return x;
+  if (p == 1) return x * 0.0;
+  // One keep ~ Bernoulli(1 - p) per (sample, channel), broadcast over the spatial dims.
+  DimVector noise(static_cast<size_t>(x.dim()), 1);
+  noise[0] = x.sizes()[0], noise[1] = x.sizes()[1];
+  const DType dt = x.is_floating_point() ? x.dtype() : kFloat32;
+  Tensor keep = ge(rand(noise, gen, TensorOptions(dt)), scalar_tensor(p, kFloat64));
+  return x * (keep.to(dt) * (1.0 / (1.0 - p)));
 }
 
 Tensor embedding(const Tensor& indices, const Tensor& weight, std::optional<int64_t> padding_idx) {

@@ -1,4 +1,4 @@
-// Basic layers and activation modules.
+// Basic layers and activation modules (EmbeddingBag is in embedding_bag.cpp).
 #include "hpml/nn/layers.h"
 
 #include <charconv>
@@ -71,6 +71,12 @@ Dropout::Dropout(double prob) : Module("Dropout"), p(prob) {
 }
 Tensor Dropout::forward(const Tensor& x) { return functional::dropout(x, p, is_training()); }
 std::string Dropout::extra_repr() const { return "p=" + py(p) + ", inplace=False"; }
+
+Dropout2d::Dropout2d(double prob) : Module("Dropout2d"), p(prob) {
+  HPML_CHECK(p >= 0 && p <= 1, "Dropout2d: probability has to be between 0 and 1, but got ", p);
+}
+Tensor Dropout2d::forward(const Tensor& x) { return functional::dropout2d(x, p, is_training()); }
+std::string Dropout2d::extra_repr() const { return "p=" + py(p) + ", inplace=False"; }
 
 Embedding::Embedding(int64_t num, int64_t dim, std::optional<int64_t> pad)
     : Module("Embedding"),

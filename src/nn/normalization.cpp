@@ -1,5 +1,5 @@
 // batch_norm (checks, then the fused op of hpml/ops/normalization.h), layer_norm and group_norm
-// (composed from ops; gradients come from autograd).
+// (composed from ops; gradients come from autograd), instance_norm (F.instance_norm's order).
 #include "hpml/autograd/grad_mode.h"
 #include "hpml/core/record.h"
 #include "hpml/nn/functional.h"
@@ -80,6 +80,12 @@ Tensor group_norm(const Tensor& x, int64_t G, const Tensor& weight, const Tensor
   if (weight.defined()) y = y * per_channel(weight, x);
   if (bias.defined()) y = y + per_channel(bias, x);
   return y;
+}
+
+Tensor instance_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
+                     const Tensor& bias, bool use_input_stats, double momentum, double eps) {
+  HPML_RECORD_OP("instance_norm", x, running_mean, running_var, weight, bias);
+  return hpml::instance_norm(x, weight, bias, running_mean, running_var, use_input_stats, momentum, eps);
 }
 
 }  // namespace hpml::nn::functional

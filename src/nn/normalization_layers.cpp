@@ -1,4 +1,4 @@
-// BatchNorm1d/2d, LayerNorm, GroupNorm.
+// BatchNorm1d/2d, InstanceNorm1d/2d, LayerNorm, GroupNorm.
 #include "hpml/autograd/grad_mode.h"
 #include "hpml/nn/functional.h"
 #include "hpml/nn/init.h"
@@ -74,6 +74,44 @@ BatchNorm2d::BatchNorm2d(int64_t n, BatchNormOptions o) : BatchNormBase("BatchNo
 void BatchNorm2d::check_input(const Tensor& x) const {
   HPML_CHECK(x.dim() == 4, "BatchNorm2d: expected a 4-d [N, C, H, W] input, got shape ", x.sizes());
 }
+
+InstanceNormBase::InstanceNormBase(const char* type, int64_t n, InstanceNormOptions o, int64_t spatial)
+    : Module(type), num_features(n), options(o), spatial_dims_(spatial) {
+  HPML_CHECK(n > 0, type, ": num_features must be positive, got ", n);
+  if (o.affine) {
+    weight = register_parameter("weight", ones({n}));
+    bias = register_parameter("bias", zeros({n}));
+  }
+  if (o.track_running_stats) {
+    running_mean = register_buffer("running_mean", zeros({n}));
+    running_var = register_buffer("running_var", ones({n}));
+    num_batches_tracked = register_buffer("num_batches_tracked", zeros({}, kInt64));
+  }
+}
+
+Tensor InstanceNormBase::forward(const Tensor& x) {
+  const int64_t unbatched = spatial_dims_ + 1;
+  HPML_CHECK(x.defined() && (x.dim() == unbatched || x.dim() == unbatched + 1), type_name(), ": expected a ", unbatched,
+             "-d or ", unbatched + 1, "-d input, got shape ", x.defined() ? x.sizes() : IntArrayRef());
+  const int64_t feature_dim = x.dim() - unbatched;
+  // PyTorch raises here with affine parameters (and only warns without them).
+  if (options.affine)
+    HPML_CHECK(x.sizes()[feature_dim] == num_features, type_name(), ": expected input's size at dim ", feature_dim,
+               " to match num_features (", num_features, "), got input of shape ", x.sizes());
+  Tensor xb = x.dim() == unbatched ? x.unsqueeze(0) : x;
+  Tensor y = functional::instance_norm(xb, running_mean, running_var, weight, bias,
+                                       is_training() || !options.track_running_stats, options.momentum, options.eps);
+  return x.dim() == unbatched ? y.squeeze(0) : y;
+}
+
+std::string InstanceNormBase::extra_repr() const {
+  return std::to_string(num_features) + ", eps=" + py(options.eps) + ", momentum=" + py(options.momentum) +
+         ", affine=" + (options.affine ? "True" : "False") +
+         ", track_running_stats=" + (options.track_running_stats ? "True" : "False");
+}
+
+InstanceNorm1d::InstanceNorm1d(int64_t n, InstanceNormOptions o) : InstanceNormBase("InstanceNorm1d", n, o, 1) {}
+InstanceNorm2d::InstanceNorm2d(int64_t n, InstanceNormOptions o) : InstanceNormBase("InstanceNorm2d", n, o, 2) {}
 
 LayerNorm::LayerNorm(std::vector<int64_t> shape, double e, bool affine)
     : Module("LayerNorm"), normalized_shape(std::move(shape)), eps(e) {

@@ -16,8 +16,8 @@ using autograd::Ctx;
 using kernels::view_of;
 using kernels::Window2d;
 
-Dims::Dims(std::initializer_list<int64_t> l) : v_{0, 0}, n_(l.size()) {
-  HPML_CHECK(l.size() >= 1 && l.size() <= 2, "expected one or two sizes, got ", l.size());
+Dims::Dims(std::initializer_list<int64_t> l) : v_{0, 0, 0}, n_(l.size()) {
+  HPML_CHECK(l.size() >= 1 && l.size() <= 3, "expected one to three sizes (one per spatial dim), got ", l.size());
   size_t i = 0;
   for (int64_t v : l) v_[i++] = v;
 }

@@ -20,6 +20,8 @@ void add_attention_ops(std::vector<OpInfo>& t);
 void add_sorting_ops(std::vector<OpInfo>& t);
 void add_pointwise_ops(std::vector<OpInfo>& t);
 void add_shape_ops(std::vector<OpInfo>& t);  // roll, tile, ..., einsum, index_put (table/shape.cpp)
+void add_nn_conv_ops(std::vector<OpInfo>& t);   // table/nn_conv.cpp
+void add_nn_layer_ops(std::vector<OpInfo>& t);  // table/nn_layers.cpp
 }  // namespace table
 
 bool Args::has(std::string_view key) const {
@@ -92,6 +94,8 @@ const std::vector<OpInfo>& op_table() {
     table::add_sorting_ops(t);
     table::add_pointwise_ops(t);
     table::add_shape_ops(t);
+    table::add_nn_conv_ops(t);
+    table::add_nn_layer_ops(t);
     return t;
   }();
   return table;

@@ -64,6 +64,79 @@ std::function<tnn::AnyModule()> th(std::function<H()> f) {
 }
 #define TH(expr) th<decltype(expr)>([] { return expr; })
 
+// The nn-ops family: transposed and 3-d convolution, 1-d and adaptive max pooling, the image
+// layers, instance norm (train and eval), EmbeddingBag (2-d input: bags of fixed length).
+void add_nn_ops_cases(std::vector<ModuleCase>& c) {
+  using CTO = nn::ConvTransposeOptions;
+  using IO = nn::InstanceNormOptions;
+  c.push_back({"Conv3d", hp<nn::Conv3d>(2, 4, Dims(3), nn::ConvOptions{.padding = 1}),
+               TH(tnn::Conv3d(tnn::Conv3dOptions(2, 4, 3).padding(1))), randn_input({2, 2, 4, 5, 3})});
+  c.push_back({"Conv3d_stride_groups_no_bias",
+               hp<nn::Conv3d>(4, 6, Dims{2, 3, 2},
+                              nn::ConvOptions{.stride = Dims{2, 1, 2}, .groups = 2, .bias = false}),
+               TH(tnn::Conv3d(tnn::Conv3dOptions(4, 6, {2, 3, 2}).stride({2, 1, 2}).groups(2).bias(false))),
+               randn_input({1, 4, 5, 4, 5})});
+  c.push_back({"ConvTranspose2d_stride_output_padding_groups",
+               hp<nn::ConvTranspose2d>(4, 6, Dims(3), CTO{.stride = 2, .padding = 1, .output_padding = 1, .groups = 2}),
+               TH(tnn::ConvTranspose2d(
+                   tnn::ConvTranspose2dOptions(4, 6, 3).stride(2).padding(1).output_padding(1).groups(2))),
+               randn_input({2, 4, 3, 4})});
+  c.push_back({"ConvTranspose2d_dilation_no_bias",
+               hp<nn::ConvTranspose2d>(3, 2, Dims{2, 3}, CTO{.bias = false, .dilation = 2}),
+               TH(tnn::ConvTranspose2d(tnn::ConvTranspose2dOptions(3, 2, {2, 3}).bias(false).dilation(2))),
+               randn_input({2, 3, 4, 4})});
+  c.push_back({"ConvTranspose1d", hp<nn::ConvTranspose1d>(3, 5, 3, CTO{.stride = 2, .output_padding = 1}),
+               TH(tnn::ConvTranspose1d(tnn::ConvTranspose1dOptions(3, 5, 3).stride(2).output_padding(1))),
+               randn_input({2, 3, 6})});
+  c.push_back({"MaxPool1d",
+               hp<nn::MaxPool1d>(3, nn::MaxPoolOptions{.stride = Dims(2), .padding = 1, .ceil_mode = true}),
+               TH(tnn::MaxPool1d(tnn::MaxPool1dOptions(3).stride(2).padding(1).ceil_mode(true))),
+               randn_input({2, 3, 10})});
+  c.push_back({"AvgPool1d_exclude_pad",
+               hp<nn::AvgPool1d>(3, nn::AvgPoolOptions{.stride = Dims(2), .padding = 1, .count_include_pad = false}),
+               TH(tnn::AvgPool1d(tnn::AvgPool1dOptions(3).stride(2).padding(1).count_include_pad(false))),
+               randn_input({2, 3, 9})});
+  c.push_back({"AdaptiveAvgPool1d", hp<nn::AdaptiveAvgPool1d>(4), TH(tnn::AdaptiveAvgPool1d(4)),
+               randn_input({2, 3, 7})});
+  c.push_back({"AdaptiveMaxPool2d", hp<nn::AdaptiveMaxPool2d>(Dims{3, 2}),
+               TH(tnn::AdaptiveMaxPool2d(tnn::AdaptiveMaxPool2dOptions({3, 2}))), randn_input({2, 3, 7, 5})});
+  c.push_back({"Upsample_bilinear",
+               hp<nn::Upsample>(InterpolateOptions{.scale_factor = {2.0}, .mode = "bilinear", .align_corners = false}),
+               TH(tnn::Upsample(tnn::UpsampleOptions()
+                                    .scale_factor(std::vector<double>{2, 2})
+                                    .mode(torch::kBilinear)
+                                    .align_corners(false))),
+               randn_input({2, 2, 3, 4})});
+  c.push_back({"Upsample_nearest_size", hp<nn::Upsample>(InterpolateOptions{.size = Dims{5, 3}}),
+               TH(tnn::Upsample(tnn::UpsampleOptions().size(std::vector<int64_t>{5, 3}).mode(torch::kNearest))),
+               randn_input({2, 2, 3, 4})});
+  c.push_back({"Unfold", hp<nn::Unfold>(Dims{2, 3}, FoldOptions{.padding = 1, .stride = 2}),
+               TH(tnn::Unfold(tnn::UnfoldOptions({2, 3}).padding(1).stride(2))), randn_input({2, 3, 5, 6})});
+  c.push_back({"Fold", hp<nn::Fold>(Dims{4, 5}, Dims(2), FoldOptions{}),
+               TH(tnn::Fold(tnn::FoldOptions({4, 5}, {2, 2}))), randn_input({2, 12, 12})});
+  c.push_back({"PixelShuffle", hp<nn::PixelShuffle>(2), TH(tnn::PixelShuffle(tnn::PixelShuffleOptions(2))),
+               randn_input({2, 8, 3, 2})});
+  c.push_back({"PixelUnshuffle", hp<nn::PixelUnshuffle>(2), TH(tnn::PixelUnshuffle(tnn::PixelUnshuffleOptions(2))),
+               randn_input({2, 2, 4, 6})});
+  c.push_back({"InstanceNorm1d", hp<nn::InstanceNorm1d>(3), TH(tnn::InstanceNorm1d(3)), randn_input({2, 3, 6}, 2.0),
+               true});
+  c.push_back({"InstanceNorm1d_affine_running_stats",
+               hp<nn::InstanceNorm1d>(3, IO{.affine = true, .track_running_stats = true}),
+               TH(tnn::InstanceNorm1d(tnn::InstanceNorm1dOptions(3).affine(true).track_running_stats(true))),
+               randn_input({4, 3, 5}, 2.0), true, true});
+  c.push_back({"InstanceNorm2d_affine_momentum_eps",
+               hp<nn::InstanceNorm2d>(2, IO{.eps = 1e-3, .momentum = 0.3, .affine = true, .track_running_stats = true}),
+               TH(tnn::InstanceNorm2d(
+                   tnn::InstanceNorm2dOptions(2).eps(1e-3).momentum(0.3).affine(true).track_running_stats(true))),
+               randn_input({3, 2, 4, 3}), true, true});
+  c.push_back({"EmbeddingBag_sum_2d", hp<nn::EmbeddingBag>(10, 4, nn::EmbeddingBagOptions{.mode = "sum"}),
+               TH(tnn::EmbeddingBag(tnn::EmbeddingBagOptions(10, 4).mode(torch::kSum))), index_input({3, 5}, 10, 7)});
+  c.push_back({"EmbeddingBag_max_padding_idx",
+               hp<nn::EmbeddingBag>(10, 4, nn::EmbeddingBagOptions{.mode = "max", .padding_idx = 2}),
+               TH(tnn::EmbeddingBag(tnn::EmbeddingBagOptions(10, 4).mode(torch::kMax).padding_idx(2))),
+               index_input({3, 5}, 10, 2)});
+}
+
 std::vector<ModuleCase> cases() {
   std::vector<ModuleCase> c;
   // ---- linear and shape layers ----
@@ -147,6 +220,7 @@ std::vector<ModuleCase> cases() {
                TH(tnn::GroupNorm(tnn::GroupNormOptions(1, 4).affine(false))), randn_input({2, 4, 3, 3}), false, true});
   c.push_back({"GroupNorm_one_channel_per_group", hp<nn::GroupNorm>(4, 4), TH(tnn::GroupNorm(4, 4)), randn_input({2, 4, 3, 2}),
                false, true});
+  add_nn_ops_cases(c);
   // ---- activations ----
   auto act = activation_input;
   c.push_back({"Sigmoid", hp<nn::Sigmoid>(), TH(tnn::Sigmoid()), act});

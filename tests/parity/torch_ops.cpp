@@ -12,6 +12,7 @@ void add_attention_twins(std::map<std::string, TorchFn>& t);
 void add_sorting_twins(std::map<std::string, TorchFn>& t);  // torch_ops_sorting.cpp
 void add_elementwise_twins(std::map<std::string, TorchFn>& t);  // torch_ops_elementwise.cpp
 void add_shape_twins(std::map<std::string, TorchFn>& t);  // torch_ops_shape.cpp
+void add_nn_twins(std::map<std::string, TorchFn>& t);       // torch_ops_nn.cpp
 
 namespace {
 using TL = std::vector<torch::Tensor>;
@@ -199,6 +200,7 @@ std::map<std::string, TorchFn> make_table() {
   add_sorting_twins(t);
   add_elementwise_twins(t);
   add_shape_twins(t);
+  add_nn_twins(t);
   return t;
 }
 #undef UNARY

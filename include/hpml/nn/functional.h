@@ -11,6 +11,7 @@
 #include "hpml/ops/attention.h"
 #include "hpml/ops/binary.h"
 #include "hpml/ops/conv.h"
+#include "hpml/ops/distance.h"
 #include "hpml/ops/unary.h"
 
 namespace hpml::nn::functional {
@@ -24,13 +25,51 @@ Tensor dropout(const Tensor& x, double p = 0.5, bool training = true, Generator*
 // Rows of weight [num, dim] picked by indices (i64 or i32, any shape) -> [*indices.shape, dim].
 // padding_idx: that row gets no gradient.
 Tensor embedding(const Tensor& indices, const Tensor& weight, std::optional<int64_t> padding_idx = std::nullopt);
+// Channel-wise dropout (PyTorch's feature dropout): each channel plane of x [N, C, H, W] is zeroed
+// whole with probability p, the rest scaled by 1/(1-p). A 3-d input is read as [N, C, L], as
+// PyTorch 1.13 does (with a warning there). The identity when !training.
+Tensor dropout2d(const Tensor& x, double p = 0.5, bool training = true, Generator* gen = nullptr);
+
+// F.embedding_bag's options after offsets (max_norm, scale_grad_by_freq and sparse are not
+// implemented). mode: "sum", "mean" or "max"; per_sample_weights (input's shape) for "sum" only;
+// padding_idx: those indices are left out of their bag (and of its count for "mean").
+struct EmbeddingBagFuncOptions {
+  std::string mode = "mean";
+  Tensor per_sample_weights = {};
+  bool include_last_offset = false;
+  std::optional<int64_t> padding_idx = std::nullopt;
+};
+// Reduces the rows of weight [num, dim] picked by each bag of indices -> [bags, dim]. input: 2-d
+// [B, L] (B bags of L, offsets undefined) or 1-d with offsets [B] (bag i starts at offsets[i]; with
+// include_last_offset, offsets [B + 1] ends with the number of indices). An empty bag gives 0.
+Tensor embedding_bag(const Tensor& input, const Tensor& weight, const Tensor& offsets = Tensor(),
+                     const EmbeddingBagFuncOptions& o = {});
 
 // ---- convolution and pooling (also free functions in hpml::, see hpml/ops/conv.h) -----------
+using hpml::adaptive_avg_pool1d;
 using hpml::adaptive_avg_pool2d;
+using hpml::adaptive_max_pool2d;
+using hpml::adaptive_max_pool2d_with_indices;
+using hpml::avg_pool1d;
 using hpml::avg_pool2d;
 using hpml::conv1d;
 using hpml::conv2d;
+using hpml::conv3d;
+using hpml::conv_transpose1d;
+using hpml::conv_transpose2d;
+using hpml::fold;
+using hpml::interpolate;
+using hpml::max_pool1d;
+using hpml::max_pool1d_with_indices;
 using hpml::max_pool2d;
+using hpml::pixel_shuffle;
+using hpml::pixel_unshuffle;
+using hpml::unfold;
+
+// ---- distances (hpml/ops/distance.h) --------------------------------------------------------
+using hpml::cosine_similarity;
+using hpml::normalize;
+using hpml::pairwise_distance;
 
 // ---- normalization ----------------------------------------------------------------------------
 // Normalizes over every dim but 1 (channels) with the batch's mean and biased variance when
@@ -45,6 +84,12 @@ Tensor layer_norm(const Tensor& x, IntArrayRef normalized_shape, const Tensor& w
 // Normalizes each of num_groups channel groups of each sample; weight/bias are per channel.
 Tensor group_norm(const Tensor& x, int64_t num_groups, const Tensor& weight = Tensor(), const Tensor& bias = Tensor(),
                   double eps = 1e-5);
+// F.instance_norm's argument order: normalizes each sample's channels of x [N, C, *spatial] with
+// their own statistics (use_input_stats), updating running statistics in place when given, or
+// with the running statistics (use_input_stats = false). See hpml::instance_norm.
+Tensor instance_norm(const Tensor& x, const Tensor& running_mean = Tensor(), const Tensor& running_var = Tensor(),
+                     const Tensor& weight = Tensor(), const Tensor& bias = Tensor(), bool use_input_stats = true,
+                     double momentum = 0.1, double eps = 1e-5);
 
 // ---- activations (also free functions in hpml::) ------------------------------------------
 using hpml::elu;

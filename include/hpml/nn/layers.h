@@ -1,5 +1,6 @@
-// The basic layers: Linear, Identity, Flatten, Unflatten, Dropout, Embedding, and the activations
-// as modules. Each starts from PyTorch's default initialization and prints like PyTorch.
+// The basic layers: Linear, Identity, Flatten, Unflatten, Dropout, Dropout2d, Embedding,
+// EmbeddingBag, CosineSimilarity, PairwiseDistance, and the activations as modules. Each starts
+// from PyTorch's default initialization and prints like PyTorch.
 #pragma once
 
 #include <optional>
@@ -53,6 +54,15 @@ class Dropout : public Module {
   const double p;
 };
 
+// Zeroes whole channels of [N, C, H, W] (or [N, C, L]) in training mode; see F::dropout2d.
+class Dropout2d : public Module {
+ public:
+  explicit Dropout2d(double p = 0.5);
+  Tensor forward(const Tensor& x) override;
+  std::string extra_repr() const override;
+  const double p;
+};
+
 // Rows of a [num_embeddings, embedding_dim] table ~ N(0, 1); padding_idx's row is zero and
 // receives no gradient.
 class Embedding : public Module {
@@ -63,6 +73,47 @@ class Embedding : public Module {
   Tensor weight;
   const int64_t num_embeddings, embedding_dim;
   const std::optional<int64_t> padding_idx;
+};
+
+struct EmbeddingBagOptions {
+  std::string mode = "mean";  // "sum", "mean" or "max"
+  bool include_last_offset = false;
+  std::optional<int64_t> padding_idx = std::nullopt;
+};
+// Bags of rows of a [num_embeddings, embedding_dim] table ~ N(0, 1) reduced by mode (see
+// F::embedding_bag); padding_idx's row is zero and its entries are left out of their bags.
+class EmbeddingBag : public Module {
+ public:
+  EmbeddingBag(int64_t num_embeddings, int64_t embedding_dim, EmbeddingBagOptions options = {});
+  Tensor forward(const Tensor& input) override { return forward(input, Tensor()); }
+  Tensor forward(const Tensor& input, const Tensor& offsets, const Tensor& per_sample_weights = Tensor());
+  using Module::operator();
+  Tensor operator()(const Tensor& input, const Tensor& offsets, const Tensor& per_sample_weights = Tensor());
+  std::string extra_repr() const override;
+  Tensor weight;
+  const int64_t num_embeddings, embedding_dim;
+  const EmbeddingBagOptions options;
+  const std::optional<int64_t> padding_idx;  // non-negative, as PyTorch stores it
+};
+
+// cosine_similarity(x1, x2, dim, eps) and pairwise_distance(x1, x2, p, eps, keepdim) as modules;
+// called with two tensors.
+class CosineSimilarity : public Module {
+ public:
+  explicit CosineSimilarity(int64_t dim = 1, double eps = 1e-8) : Module("CosineSimilarity"), dim(dim), eps(eps) {}
+  Tensor forward(const Tensor& x1, const Tensor& x2) { return cosine_similarity(x1, x2, dim, eps); }
+  Tensor operator()(const Tensor& x1, const Tensor& x2) { return with_context([&] { return forward(x1, x2); }); }
+  const int64_t dim;
+  const double eps;
+};
+class PairwiseDistance : public Module {
+ public:
+  explicit PairwiseDistance(double p = 2.0, double eps = 1e-6, bool keepdim = false)
+      : Module("PairwiseDistance"), norm(p), eps(eps), keepdim(keepdim) {}
+  Tensor forward(const Tensor& x1, const Tensor& x2) { return pairwise_distance(x1, x2, norm, eps, keepdim); }
+  Tensor operator()(const Tensor& x1, const Tensor& x2) { return with_context([&] { return forward(x1, x2); }); }
+  const double norm, eps;  // norm: PyTorch's name for p
+  const bool keepdim;
 };
 
 // ---- activations --------------------------------------------------------------------------

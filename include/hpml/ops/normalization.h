@@ -16,4 +16,11 @@ namespace hpml {
 Tensor batch_norm(const Tensor& input, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
                   const Tensor& running_var, bool training, double momentum, double eps);
 
+// torch.instance_norm: input [N, C, *spatial] normalized per sample and channel (batch_norm over
+// [1, N C, *spatial], as PyTorch computes it). With use_input_stats and running statistics [C]
+// defined, those are updated with the mean over the batch of each sample's statistics; without
+// use_input_stats the running statistics normalize (and must be defined). src/ops/instance_norm.cpp
+Tensor instance_norm(const Tensor& input, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
+                     const Tensor& running_var, bool use_input_stats, double momentum, double eps);
+
 }  // namespace hpml
