@@ -128,11 +128,12 @@ Tensor attention_flash(const Tensor& query, const Tensor& key, const Tensor& val
   shape.back() = Ev;
   Tensor y = query.dim() == 4 ? out : out.reshape(shape);
   if (autograd::should_record(query, key, value)) {
-    DimVector qs(query.sizes()), ks(key.sizes()), vs(value.sizes());
+    // Shapes only: capturing `out` itself would tie the node to its own output (a cycle, never freed).
+    DimVector qs(query.sizes()), ks(key.sizes()), vs(value.sizes()), os(out.sizes());
     autograd::record("scaled_dot_product_attention", {query, key, value}, {y}, {q, k, v, out, lse},
                      [=](const Ctx& c) -> TensorList {
       // g [*, L, Ev] -> dq [*, L, E], dk [*, S, E], dv [*, S, Ev]
-      const Tensor g = as4d(c.g(0).reshape(out.sizes()));
+      const Tensor g = as4d(c.g(0).reshape(os));
       TensorList d;
       if (autograd::GradMode::is_enabled()) {
         d = attention_backward_composed(g, c.s(0), c.s(1), c.s(2), scale, causal);
