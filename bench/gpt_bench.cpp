@@ -73,6 +73,8 @@ void attention_rows(SDPBackend b, bool memory) {
     const double base = static_cast<double>(cpu_allocator_stats().peak_allocated_bytes);
     call();
     const double peak = (static_cast<double>(cpu_allocator_stats().peak_allocated_bytes) - base) / (1 << 20);
+    // One measurement: the allocations of a call are the same every time, and the peak never falls
+    // within a process, so the row's min / median / max are this one number.
     bench::report("gpt", name + ", peak memory beyond the inputs", 2, "MB", std::vector<double>(5, peak));
     return;
   }

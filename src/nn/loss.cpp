@@ -11,19 +11,13 @@
 #include "hpml/ops/indexing.h"
 #include "hpml/ops/reduce.h"
 #include "hpml/ops/views.h"
+#include "nn/loss_reduce.h"
 
 namespace hpml::nn::functional {
 
 namespace {
 
-Tensor reduce(const Tensor& loss, Reduction r) {
-  switch (r) {
-    case Reduction::none: return loss;
-    case Reduction::sum: return loss.sum();
-    case Reduction::mean: return loss.mean();
-  }
-  return loss;
-}
+using detail::reduce;
 
 void check_pair(const char* op, const Tensor& input, const Tensor& target) {
   HPML_CHECK(input.defined() && target.defined(), op, ": input and target must be defined");

@@ -13,19 +13,13 @@
 #include "hpml/ops/indexing.h"
 #include "hpml/ops/reduce.h"
 #include "hpml/ops/views.h"
+#include "nn/loss_reduce.h"
 
 namespace hpml::nn::functional {
 
 namespace {
 
-Tensor reduce(const Tensor& loss, Reduction r) {
-  switch (r) {
-    case Reduction::none: return loss;
-    case Reduction::sum: return loss.sum();
-    case Reduction::mean: return loss.mean();
-  }
-  return loss;
-}
+using detail::reduce;
 
 void check_defined(const char* op, std::initializer_list<const Tensor*> ts) {
   for (const Tensor* t : ts) HPML_CHECK(t->defined(), op, ": every input must be defined");

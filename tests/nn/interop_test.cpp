@@ -9,6 +9,7 @@
 #include <string>
 
 #include "nn/nn_test_util.h"
+#include "nn/python_run.h"
 
 namespace hpml {
 namespace {
@@ -24,24 +25,8 @@ std::string script_path() {
   return p.string();
 }
 
-struct RunResult {
-  int status = -1;
-  std::string output;
-};
-
-RunResult run(const std::string& cmd) {
-  RunResult r;
-  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
-  if (!p) {
-    r.output = "<popen failed>";
-    return r;
-  }
-  std::array<char, 512> buf{};
-  while (std::fgets(buf.data(), static_cast<int>(buf.size()), p)) r.output += buf.data();
-  const int st = ::pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+using nntest::RunResult;
+RunResult run(const std::string& cmd) { return nntest::run_command(cmd); }
 
 // Fails the test (never skips) when the PyTorch side is unavailable.
 ::testing::AssertionResult torch_available() {

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "nn/nn_test_util.h"
+#include "nn/python_run.h"
 
 namespace hpml {
 namespace {
@@ -24,22 +25,11 @@ using nntest::vals;
 constexpr const char* kPython = "/usr/bin/python3";
 constexpr int64_t E = 8, H = 2;  // the script's sizes
 
-struct RunResult {
-  int status = -1;
-  std::string output;
-};
+using nntest::RunResult;
 
 RunResult run_script(const std::string& mode, const std::string& name, const std::string& path) {
   const std::string script = (std::filesystem::path(HPML_TESTS_DIR) / "python" / "transformer_torch.py").string();
-  const std::string cmd = std::string(kPython) + " '" + script + "' " + mode + " " + name + " '" + path + "' 2>&1";
-  RunResult r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return r;
-  std::array<char, 512> buf{};
-  while (std::fgets(buf.data(), static_cast<int>(buf.size()), p)) r.output += buf.data();
-  const int st = ::pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
+  return nntest::run_command(std::string(kPython) + " '" + script + "' " + mode + " " + name + " '" + path + "'");
 }
 
 using Tensors = std::map<std::string, Tensor>;
