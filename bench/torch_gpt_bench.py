@@ -55,6 +55,17 @@ class GPT(nn.Module):
         return self.lm_head(self.ln_f(x))
 
 
+def openblas_corename():
+    """The kernels this process's OpenBLAS runs (the library torch loaded, by its soname)."""
+    import ctypes
+    try:
+        lib = ctypes.CDLL("libopenblas.so.0")
+        lib.openblas_get_corename.restype = ctypes.c_char_p
+        return lib.openblas_get_corename().decode()
+    except (OSError, AttributeError):
+        return "unknown (no libopenblas.so.0)"
+
+
 def make_step(model):
     params = list(model.parameters())
     opt = torch.optim.AdamW(params, lr=3e-4)
@@ -101,6 +112,7 @@ def step_rows():
             out.append((time.perf_counter() - t0) / iters * 1e3)
         bench_line("GPT step, 4 layers x 4 heads x 128, 256 chars, batch 32", threads, "ms", out)
     print(f"INFO\ttorch-gpt\tconfiguration\tPyTorch {torch.__version__}, torch.set_num_threads per row, "
+          f"OpenBLAS kernels {openblas_corename()} (openblas_get_corename in this process), "
           f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}, "
           f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}", flush=True)
 
