@@ -4,6 +4,7 @@
 //   gpt_bench step            the GPT step at 1 and 2 threads
 //   gpt_bench flash | math    attention forward + backward of the model's shape, in ms
 //   gpt_bench flash-memory | math-memory   its peak MB allocated, one process each
+//   gpt_bench profile T       where one step's time goes at T threads: the profiler's table
 //   gpt_bench curve FILE N    trains N steps on the first windows of the fortunes text, in order,
 //                             from seeded weights, and writes weights, windows and losses to FILE
 #include <chrono>
@@ -52,6 +53,23 @@ void step_rows() {
     bench::report("gpt", "GPT step, 4 layers x 4 heads x 128, 256 chars, batch 32", threads, "ms",
                   std::vector<double>{v[0] * 1e3, v[1] * 1e3, v[2] * 1e3, v[3] * 1e3, v[4] * 1e3});
   }
+}
+
+// Three steps under the profiler, after two unrecorded: the ops' self times, most first.
+void profile_rows(int threads) {
+  set_num_threads(threads);
+  Generator g(0);
+  Tensor x = randint(0, kVocab, {kBatch, kBlock}, &g), y = randint(0, kVocab, {kBatch, kBlock}, &g);
+  manual_seed(0);
+  Trainer t;
+  profiler::Profile prof({.schedule = profiler::Schedule{.wait = 1, .warmup = 1, .active = 3}});
+  prof.start();
+  for (int s = 0; s < 5; ++s) {
+    t.step(x, y);
+    prof.step();
+  }
+  prof.stop();
+  std::printf("%s", prof.key_averages().table("self_cpu_time_total", 40).c_str());
 }
 
 // One attention call of the model's shape, q, k, v [32, 4, 256, 32] causal, forward and backward:
@@ -121,11 +139,12 @@ int main(int argc, char** argv) {
     const std::string mode = argc > 1 ? argv[1] : "step";
     if (mode == "curve" && argc == 4) curve(argv[2], std::stoll(argv[3]));
     else if (mode == "step") step_rows();
+    else if (mode == "profile" && argc == 3) profile_rows(std::stoi(argv[2]));
     else if (mode == "flash" || mode == "math" || mode == "flash-memory" || mode == "math-memory")
       attention_rows(mode.rfind("flash", 0) == 0 ? SDPBackend::flash : SDPBackend::math,
                      mode.find("memory") != std::string::npos);
     else {
-      std::fprintf(stderr, "usage: gpt_bench step | flash | math | flash-memory | math-memory | curve FILE STEPS\n");
+      std::fprintf(stderr, "usage: gpt_bench step | profile THREADS | flash | math | flash-memory | math-memory | curve FILE STEPS\n");
       return 2;
     }
   } catch (const std::exception& e) {
