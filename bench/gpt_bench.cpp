@@ -62,14 +62,14 @@ void profile_rows(int threads) {
   Tensor x = randint(0, kVocab, {kBatch, kBlock}, &g), y = randint(0, kVocab, {kBatch, kBlock}, &g);
   manual_seed(0);
   Trainer t;
-  profiler::Profile prof({.schedule = profiler::Schedule{.wait = 1, .warmup = 1, .active = 3}});
+  profiler::Profile prof({.record_shapes = true, .schedule = profiler::Schedule{.wait = 1, .warmup = 1, .active = 3}});
   prof.start();
   for (int s = 0; s < 5; ++s) {
     t.step(x, y);
     prof.step();
   }
   prof.stop();
-  std::printf("%s", prof.key_averages().table("self_cpu_time_total", 40).c_str());
+  std::printf("%s", prof.key_averages(true).table("self_cpu_time_total", 40).c_str());
 }
 
 // One attention call of the model's shape, q, k, v [32, 4, 256, 32] causal, forward and backward:

@@ -56,6 +56,41 @@ Tensor finish_view(const char* name, const Tensor& in, Tensor out, F backward) {
   return out;
 }
 
+// Note [One node for split]
+// split, chunk and unbind return several views of one input. Recorded as one slice (or select)
+// each, the backward of k pieces scatters each piece's gradient into a zero tensor of the whole
+// input's size and adds the k of them: k full-size passes where one would do, and for unbind
+// over a long dim, quadratic. So the pieces are taken without recording and share one node, as
+// PyTorch's SplitBackward, whose backward concatenates the pieces' gradients (stack for unbind;
+// the engine gives the pieces that got no gradient zeros of their shape).
+template <typename F>
+TensorList finish_views(const char* name, const Tensor& in, TensorList outs, F backward) {
+  if (autograd::should_record(in)) {
+    autograd::record(name, std::span<const Tensor>(&in, 1), std::span<const Tensor>(outs.data(), outs.size()),
+                     std::span<const Tensor>(&in, 1), std::move(backward));
+    if (in.requires_grad())
+      for (Tensor& o : outs) o.impl()->autograd_or_create().is_view = true;
+  }
+  return outs;
+}
+
+// The pieces of `t` along dim d, of the given sizes, with one "split" node for all of them.
+TensorList split_pieces(const Tensor& t, int64_t d, const std::vector<int64_t>& sizes) {
+  TensorList out;
+  {
+    autograd::NoGradGuard ng;
+    int64_t start = 0;
+    for (int64_t s : sizes) {
+      out.push_back(slice(t, d, start, start + s, 1));
+      start += s;
+    }
+  }
+  return finish_views("split", t, std::move(out), [d](const Ctx& c) {
+    // grads: one per piece, [..., size_i, ...] -> [..., sum size_i, ...]
+    return TensorList{cat(c.grads, d)};
+  });
+}
+
 DimVector infer_size(IntArrayRef shape, int64_t numel, const char* op) {
   DimVector out(shape);
   int64_t known = 1, infer = -1;
@@ -375,10 +410,10 @@ TensorList split(const Tensor& t, int64_t split_size, int64_t dim) {
   HPML_CHECK(t.dim() > 0, "split: cannot split a 0-d tensor");
   const int64_t d = wrap_dim(dim, t.dim(), "split"), n = t.sizes()[d];
   HPML_CHECK(split_size > 0 || (split_size == 0 && n == 0), "split: split_size must be positive, got ", split_size);
-  TensorList out;
   if (n == 0) return {narrow(t, d, 0, 0)};
-  for (int64_t s = 0; s < n; s += split_size) out.push_back(narrow(t, d, s, std::min(split_size, n - s)));
-  return out;
+  std::vector<int64_t> sizes;
+  for (int64_t s = 0; s < n; s += split_size) sizes.push_back(std::min(split_size, n - s));
+  return split_pieces(t, d, sizes);
 }
 
 TensorList split(const Tensor& t, IntArrayRef split_sizes, int64_t dim) {
@@ -393,13 +428,7 @@ TensorList split(const Tensor& t, IntArrayRef split_sizes, int64_t dim) {
   }
   HPML_CHECK(total == t.sizes()[d], "split: split_sizes ", split_sizes, " sum to ", total, " but dimension ", dim,
              " has size ", t.sizes()[d]);
-  TensorList out;
-  int64_t start = 0;
-  for (int64_t s : split_sizes) {
-    out.push_back(narrow(t, d, start, s));
-    start += s;
-  }
-  return out;
+  return split_pieces(t, d, std::vector<int64_t>(split_sizes.begin(), split_sizes.end()));
 }
 
 TensorList chunk(const Tensor& t, int64_t chunks, int64_t dim) {
@@ -422,8 +451,14 @@ TensorList unbind(const Tensor& t, int64_t dim) {
   HPML_CHECK(t.dim() > 0, "unbind: cannot unbind a 0-d tensor");
   const int64_t d = wrap_dim(dim, t.dim(), "unbind");
   TensorList out;
-  for (int64_t i = 0; i < t.sizes()[d]; ++i) out.push_back(select(t, d, i));
-  return out;
+  {
+    autograd::NoGradGuard ng;  // one node for all the pieces: Note [One node for split]
+    for (int64_t i = 0; i < t.sizes()[d]; ++i) out.push_back(select(t, d, i));
+  }
+  return finish_views("unbind", t, std::move(out), [d](const Ctx& c) {
+    // grads: one per piece, the input's shape without dim d -> the input's shape
+    return TensorList{stack(c.grads, d)};
+  });
 }
 
 Tensor clone(const Tensor& t) {

@@ -351,6 +351,51 @@ TEST(EngineGraph, GradientsOnlyReachTheChunkThatWasUsed) {
   expect_values(x.grad(), {0, 0, 6, 8});
 }
 
+// Note [One node for split]: the pieces share one node, whose backward concatenates.
+TEST(EngineGraph, SplitAndUnbindPiecesShareOneNode) {
+  Tensor x = leaf({1, 2, 3, 4, 5, 6});
+  TensorList parts = x.split(std::vector<int64_t>{1, 2, 3});
+  ASSERT_NE(parts[0].grad_fn(), nullptr);
+  EXPECT_EQ(parts[0].grad_fn(), parts[2].grad_fn());
+  EXPECT_STREQ(parts[0].grad_fn()->name(), "split");
+  EXPECT_TRUE(parts[1].is_view());
+  // The middle piece unused: its gradient is zeros of its shape.
+  (parts[0] * 10 + parts[2].sum()).sum().backward();
+  expect_values(x.grad(), {10, 0, 0, 1, 1, 1});
+
+  Tensor y = leaf({1, 2, 3, 4, 5, 6});
+  TensorList rows = y.view({3, 2}).unbind(0);
+  EXPECT_EQ(rows[0].grad_fn(), rows[2].grad_fn());
+  EXPECT_STREQ(rows[0].grad_fn()->name(), "unbind");
+  (rows[2] * rows[2]).sum().backward();  // d/dy of the last row squared: 2 y there, 0 elsewhere
+  expect_values(y.grad(), {0, 0, 0, 0, 10, 12});
+}
+
+TEST(EngineGraph, UnbindBackwardOfALongDimIsOnePass) {
+  // 2000 pieces, each used: the old per-piece backward did 2000 full-size scatters and adds.
+  Tensor x = leaf(std::vector<double>(2000, 1.0));
+  TensorList p = x.unbind(0);
+  Tensor s = p[0] * 0;
+  for (size_t i = 0; i < p.size(); ++i) s = s + p[i] * static_cast<double>(i);
+  s.backward();
+  std::vector<double> want(2000);
+  for (size_t i = 0; i < want.size(); ++i) want[i] = static_cast<double>(i);
+  expect_values(x.grad(), want);
+}
+
+TEST(EngineGraph, WritingIntoTheBaseAfterASplitIsCaughtAtBackward) {
+  Tensor x = leaf({1, 2, 3, 4});
+  Tensor y = x * 1;
+  TensorList parts = y.chunk(2);
+  Tensor loss = parts[0].sum();
+  {
+    NoGradGuard ng;
+    y.add_(1);
+  }
+  EXPECT_CONTAINS(error_of([&] { loss.backward(); }), "modified by an in-place operation");
+  EXPECT_CONTAINS(error_of([&] { parts[1].mul_(2); }), "view");
+}
+
 TEST(EngineThreads, IndependentGraphsOnSeveralThreads) {
   std::atomic<int> wrong{0};
   std::vector<std::thread> threads;
