@@ -3,12 +3,9 @@
 #include "hpml/nn/rnn.h"
 
 #include <cmath>
-#include <span>
 #include <sstream>
 #include <string>
 
-#include "hpml/autograd/grad_mode.h"
-#include "hpml/autograd/node.h"
 #include "hpml/nn/functional.h"
 #include "hpml/nn/init.h"
 #include "hpml/ops/factories.h"
@@ -30,28 +27,14 @@ RNNBase::Mode rnn_mode(const std::string& nonlinearity) {
 
 LSTMOptions common(const RNNOptions& o) { return {o.num_layers, o.bias, o.batch_first, o.dropout, o.bidirectional}; }
 
-// Note [Time steps without a quadratic backward]
-// The loop reads one [N, G * H] row block of the input projection per step. unbind() is T selects,
-// and each select's backward scatters its gradient into zeros of the whole [T, N, G * H]: T tensors
-// of full size, summed, O(T^2 N G H) work. An LSTM (input 32, hidden 64, batch 16) over 800 steps
-// took 1.3 s backward for a 90 ms forward, and the time grew 4x for every doubling of T. So the
-// steps come out of one node whose backward stacks the T gradients, O(T N G H), as PyTorch's unbind
-// does: the same backward then took 40-70 ms.
-// It is the only backward written here; everything else is composed (and stack is differentiable,
-// so double backward still works).
+// The loop reads one [N, G * H] row block of the input projection per step: unbind(gx, 0), whose T
+// views share one node with a single stack for backward (Note [One node for split] in
+// src/ops/views.cpp). Before that node, each step's select scattered its gradient into zeros of
+// the whole [T, N, G * H]: an LSTM (input 32, hidden 64, batch 16) over 800 steps took 1.3 s
+// backward for a 90 ms forward, and 40-70 ms with it.
 //
 // gx [T, N, G * H] -> T views [N, G * H]
-TensorList time_steps(const Tensor& gx) {
-  TensorList steps;
-  {
-    NoGradGuard ng;
-    steps = unbind(gx, 0);
-  }
-  if (autograd::should_record(gx))
-    autograd::record("rnn_time_steps", std::span<const Tensor>(&gx, 1), steps, std::span<const Tensor>(),
-                     [](const autograd::Ctx& c) { return TensorList{stack(c.grads, 0)}; });  // T x [N, G*H] -> gx's
-  return steps;
-}
+TensorList time_steps(const Tensor& gx) { return unbind(gx, 0); }
 
 }  // namespace
 
