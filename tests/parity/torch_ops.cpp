@@ -131,6 +131,11 @@ std::map<std::string, TorchFn> make_table() {
       {"t", [](const TL& in, const ops::Args&) { return TL{in[0].t()}; }},
       {"movedim", [](const TL& in, const ops::Args& a) { return TL{in[0].movedim(a.i("src"), a.i("dst"))}; }},
       {"narrow", [](const TL& in, const ops::Args& a) { return TL{in[0].narrow(a.i("dim"), a.i("start"), a.i("length"))}; }},
+      {"as_strided", [](const TL& in, const ops::Args& a) {
+         return TL{in[0].as_strided(a.ints("sizes"), a.ints("strides"), a.i("offset"))};
+       }},
+      {"clamp_min", [](const TL& in, const ops::Args& a) { return TL{torch::clamp_min(in[0], a.d("min"))}; }},
+      {"clamp_max", [](const TL& in, const ops::Args& a) { return TL{torch::clamp_max(in[0], a.d("max"))}; }},
       {"slice", [](const TL& in, const ops::Args& a) { return TL{in[0].slice(a.i("dim"), a.i("start"), a.i("end"), a.i("step"))}; }},
       {"select", [](const TL& in, const ops::Args& a) { return TL{in[0].select(a.i("dim"), a.i("index"))}; }},
       {"expand", [](const TL& in, const ops::Args& a) { return TL{in[0].expand(a.ints("sizes"))}; }},

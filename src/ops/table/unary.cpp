@@ -191,6 +191,20 @@ void add_unary_ops(std::vector<OpInfo>& t) {
                                                   {"max only", {x}, {{"max", -0.3}}},
                                                   {"empty", {rnd(g, {0}, dt)}, {{"min", 0.0}, {"max", 1.0}}}};
                      }});
+  t.push_back(OpInfo{"clamp_min", "unary", true,
+                     [](const TensorList& in, const Args& a) { return TensorList{clamp_min(in[0], a.d("min"))}; },
+                     [](DType dt) {
+                       Generator g = gen_for("clamp_min");
+                       return std::vector<Sample>{{"[4, 5]", {rnd(g, {4, 5}, dt, -2, 2)}, {{"min", 0.3}}},
+                                                  {"empty", {rnd(g, {0, 3}, dt)}, {{"min", 0.0}}}};
+                     }});
+  t.push_back(OpInfo{"clamp_max", "unary", true,
+                     [](const TensorList& in, const Args& a) { return TensorList{clamp_max(in[0], a.d("max"))}; },
+                     [](DType dt) {
+                       Generator g = gen_for("clamp_max");
+                       return std::vector<Sample>{{"[4, 5]", {rnd(g, {4, 5}, dt, -2, 2)}, {{"max", -0.4}}},
+                                                  {"empty", {rnd(g, {0, 3}, dt)}, {{"max", 1.0}}}};
+                     }});
   t.push_back(OpInfo{"pow_scalar", "unary", true,
                      [](const TensorList& in, const Args& a) { return TensorList{pow(in[0], a.d("exponent"))}; },
                      [](DType dt) {

@@ -57,6 +57,15 @@ void add_view_ops(std::vector<OpInfo>& t) {
                       {{{7, 3}, {{"dim", int64_t{0}}, {"start", int64_t{1}}, {"end", int64_t{6}}, {"step", int64_t{2}}}},
                        {{3, 8}, {{"dim", int64_t{1}}, {"start", int64_t{-5}}, {"end", int64_t{100}}, {"step", int64_t{3}}}},
                        {{3, 4}, {{"dim", int64_t{0}}, {"start", int64_t{2}}, {"end", int64_t{1}}, {"step", int64_t{1}}}}}));
+  // as_strided reads the input's storage, so its samples are contiguous (its backward needs it).
+  t.push_back(view_op("as_strided", [](const Tensor& x, const Args& a) {
+                        return one(as_strided(x, a.ints("sizes"), a.ints("strides"), a.i("offset")));
+                      },
+                      {{{4, 5}, {{"sizes", V{3, 3}}, {"strides", V{5, 1}}, {"offset", int64_t{1}}}},
+                       {{12}, {{"sizes", V{4, 3}}, {"strides", V{2, 1}}, {"offset", int64_t{0}}}},  // overlapping
+                       {{3, 4}, {{"sizes", V{2, 2}}, {"strides", V{0, 4}}, {"offset", int64_t{3}}}},  // stride 0
+                       {{3, 4}, {{"sizes", V{0, 2}}, {"strides", V{1, 1}}, {"offset", int64_t{0}}}}}));
+  t.back().noncontiguous_variant = false;
   t.push_back(view_op("select", [](const Tensor& x, const Args& a) { return one(x.select(a.i("dim"), a.i("index"))); },
                       {{{3, 4}, {{"dim", int64_t{0}}, {"index", int64_t{1}}}}, {{2, 3, 4}, {{"dim", int64_t{2}}, {"index", int64_t{-1}}}},
                        {{4}, {{"dim", int64_t{0}}, {"index", int64_t{2}}}}}));
