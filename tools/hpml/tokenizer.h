@@ -17,17 +17,19 @@ namespace hpml::cli {
 
 // --vocab-size: the bounds and the default of a bpe vocabulary. A SentencePiece BPE model with
 // byte fallback holds the 256 byte pieces and <unk> before any merged piece, so it needs more
-// than 257; the upper bound keeps the embedding and the head (2 x vocab x --width) at most 16 M
+// than 257; the upper bound keeps the embedding and the head (2 x vocab x --width) at 16.8 M
 // weights at --width 256.
 inline constexpr int64_t kMinBpeVocab = 258, kMaxBpeVocab = 32768;
 // Note [The default bpe vocabulary]
-// 1024 pieces: 767 besides the 257 fixed ones, about what 2.5 MB of English (the fortunes) fills
-// with pieces that each occur thousands of times (0.43 tokens a byte there, against 1 for char).
-// Many more would leave most pieces rare in a corpus of this size and make the embedding and the
-// head (2 x vocab x --width weights) outgrow the transformer blocks of the default model.
+// 1024 pieces: the 257 fixed ones, the ~100 characters of an English text, and ~670 merges, each
+// still frequent in 2 MB of English (the fortunes' training part): 0.45 tokens a byte there
+// (char: 1), so a window of 256 tokens sees ~560 bytes.
+// Many more pieces gain less (4096: 0.35 a byte), leave more of them rare in a corpus of this size,
+// and make the embedding and the head (2 x vocab x --width weights: 262 K at 1024 and width 128)
+// outgrow the default model's four blocks (790 K).
 inline constexpr int64_t kDefaultBpeVocab = 1024;
-// The largest serialized SentencePiece model a checkpoint may carry (a 32768-piece model is about
-// 0.6 MB).
+// The largest serialized SentencePiece model a checkpoint may carry: 32768 pieces of the fortunes
+// take 0.53 MB, and pieces of at most 16 characters (SentencePiece's limit) keep any under 2.5 MB.
 inline constexpr size_t kMaxBpeModelBytes = size_t{4} << 20;
 
 class Tokenizer {
