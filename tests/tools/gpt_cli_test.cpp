@@ -73,6 +73,10 @@ TEST_F(GptCli, TheCheckpointRecordsTheVocabulary) {
   hpml::io::CheckpointState s = hpml::io::load_checkpoint(checkpoint());
   ASSERT_TRUE(s.metadata.count("vocab"));
   EXPECT_EQ(s.metadata.at("vocab"), "0a206465686c6f7277");  // "\n dehlorw" in byte order
+  // --tokenizer char is the default and writes what runs wrote before tokenizers: no key, no argument.
+  EXPECT_FALSE(s.metadata.count("tokenizer") || s.metadata.count("tokenizer.model"));
+  EXPECT_EQ(s.metadata.at("argv").find("--tokenizer"), std::string::npos) << s.metadata.at("argv");
+  EXPECT_EQ(s.metadata.at("argv").find("--vocab-size"), std::string::npos) << s.metadata.at("argv");
 }
 
 TEST_F(GptCli, RefusesPromptsOutsideTheVocabularyAndDamagedVocabularies) {

@@ -19,6 +19,7 @@
 #include "hpml/hpml.h"
 #include "predict.h"
 #include "temp_dir.h"
+#include "tokenizer.h"
 #include "tools/cli_util.h"
 #include "train.h"
 
@@ -403,7 +404,7 @@ TEST(ListCli, EveryNameIsBuilt) {
     d.classes = m == "linreg" ? 0 : 10;
     if (m == "gpt") {  // characters of a text:PATH dataset
       d.input_shape = {c.block_size};
-      d.vocab = "abcdefghij";
+      d.tokenizer = hpml::cli::char_tokenizer("abcdefghij");
     }
     EXPECT_FALSE(plan_model(c, d).empty()) << m;
   }

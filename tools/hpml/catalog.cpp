@@ -43,9 +43,9 @@ std::vector<CatalogEntry> make_catalog() {
        "28x28 images", {"--activation", "--batchnorm", "--dropout"}},
       {"lenet", "models", "LeNet-5: 5x5 convolutions (6, 16 channels) with average pooling, linear 400 -> 120 -> "
        "84 -> classes; 28x28 images", {"--activation"}},
-      {"gpt", "models", "a decoder-only transformer over characters (GPT-2's layout: pre-norm blocks of causal "
-       "self-attention and a 4x GELU feed-forward); text:PATH data; sample with hpml generate",
-       {"--layers", "--heads", "--width", "--block-size", "--dropout"}},
+      {"gpt", "models", "a decoder-only transformer over characters or BPE pieces (GPT-2's layout: pre-norm blocks "
+       "of causal self-attention and a 4x GELU feed-forward); text:PATH data; sample with hpml generate",
+       {"--layers", "--heads", "--width", "--block-size", "--dropout", "--tokenizer", "--vocab-size"}},
       // datasets (models.cpp, make_data)
       {"fashion-mnist", "datasets", "Zalando's Fashion-MNIST: 60,000 + 10,000 28x28 grayscale images of 10 kinds of "
        "clothing", {}},
@@ -57,7 +57,8 @@ std::vector<CatalogEntry> make_catalog() {
        "linreg)", {}},
       {"csv:PATH", "datasets", "a numeric CSV file with a header line; the last column is the integer class label", {}},
       {"text:PATH", "datasets", "a text file, or a folder of them (/usr/share/games/fortunes from Debian's fortunes "
-       "package), as characters for --model gpt: windows of --block-size, the last 10 % for test", {"--block-size"}},
+       "package), as characters or BPE pieces for --model gpt: windows of --block-size, the last 10 % for test",
+       {"--block-size", "--tokenizer", "--vocab-size"}},
       // optimizers (models.cpp, make_optimizer)
       {"sgd", "optimizers", "stochastic gradient descent, lr 0.05 unless --lr, momentum 0.9 unless --momentum",
        {"--lr", "--momentum", "--nesterov", "--weight-decay"}},

@@ -1,10 +1,11 @@
-// The GPT of `hpml train --model gpt`, its character-level text data, and `hpml generate`.
+// The GPT of `hpml train --model gpt` and its text data (characters or BPE pieces: tokenizer.h).
 #include "gpt.h"
 
 #include <CLI/CLI.hpp>
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -99,87 +100,126 @@ std::string read_text(const std::string& path) {
   return all;
 }
 
-std::string shown(uint8_t b) {
-  if (b == '\n') return "\\n";
-  if (b >= 32 && b < 127) return std::string(1, static_cast<char>(b));
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "\\x%02x", b);
-  return buf;
+// Non-overlapping windows of block + 1 tokens: inputs x and targets y, [windows, block] each.
+struct Windows {
+  Tensor x, y;
+  int64_t count = 0;
+};
+Windows windows_of(const std::vector<int64_t>& ids, int64_t block) {
+  const auto n = static_cast<int64_t>(ids.size());
+  Windows w;
+  w.count = n > 0 ? (n - 1) / block : 0;
+  Tensor tokens = empty({n}, TensorOptions(kInt64));
+  std::copy(ids.begin(), ids.end(), tokens.data_ptr<int64_t>());
+  w.x = tokens.slice(0, 0, w.count * block).view({w.count, block});
+  w.y = tokens.slice(0, 1, w.count * block + 1).view({w.count, block});
+  return w;
 }
 
-}  // namespace
+data::DatasetPtr dataset(const Windows& w, int64_t lo, int64_t hi) {
+  return std::make_shared<data::TensorDataset>(
+      std::vector<Tensor>{w.x.slice(0, lo, hi).contiguous(), w.y.slice(0, lo, hi).contiguous()});
+}
+
+void name_classes(DataSplits& d, const TokenizerPtr& t, int64_t block) {
+  for (int64_t id = 0; id < t->size(); ++id) d.class_names.push_back(t->name(id));
+  d.input_shape = {block};
+  d.classes = t->size();
+  d.tokenizer = t;
+}
 
 // Note [Splitting text]
 // Windows next to each other share a boundary, and a random split would put the two sides of a
 // sentence into train and test: the test set would measure memory, not generalization. So the
 // splits are contiguous stretches of the text: train first, then validation, then test, as a
 // language-model course splits a corpus. The training windows are shuffled every epoch.
-DataSplits text_data(const std::string& path, int64_t block, double val_split) {
-  const std::string text = read_text(path);
-  bool present[256] = {};
-  for (unsigned char ch : text) present[ch] = true;
-  DataSplits d;
-  std::vector<int64_t> index(256, -1);
-  std::string vocab;
-  for (int b = 0; b < 256; ++b)
-    if (present[b]) {
-      index[b] = static_cast<int64_t>(vocab.size());
-      vocab.push_back(static_cast<char>(b));
-      d.class_names.push_back(shown(static_cast<uint8_t>(b)));
-    }
-  const int64_t n = static_cast<int64_t>(text.size()), windows = n > 0 ? (n - 1) / block : 0;
+DataSplits char_text_data(const std::string& path, const std::string& text, int64_t block, double val_split) {
+  const TokenizerPtr t = char_tokenizer_of(text);
+  const int64_t n = static_cast<int64_t>(text.size());
+  const Windows w = windows_of(t->encode(text, "text:" + path), block);
+  const int64_t windows = w.count;
   HPML_CHECK(windows >= 3, "text:", printable(path), ": ", n, " bytes make ", windows, " windows of --block-size ",
              block, " + 1; a run needs at least 3 (train, validation and test)");
-  Tensor tokens = empty({n}, TensorOptions(kInt64));
-  int64_t* t = tokens.data_ptr<int64_t>();
-  for (int64_t i = 0; i < n; ++i) t[i] = index[static_cast<unsigned char>(text[i])];
-  Tensor x = tokens.slice(0, 0, windows * block).view({windows, block});
-  Tensor y = tokens.slice(0, 1, windows * block + 1).view({windows, block});
   const int64_t n_test = std::max<int64_t>(1, windows / 10), n_fit = windows - n_test;
   const auto n_val = static_cast<int64_t>(std::llround(val_split * static_cast<double>(n_fit)));
   HPML_CHECK(n_fit - n_val >= 1, "--val-split ", val_split, " leaves no training window of ", n_fit);
-  auto part = [&](int64_t lo, int64_t hi) {
-    return std::make_shared<data::TensorDataset>(
-        std::vector<Tensor>{x.slice(0, lo, hi).contiguous(), y.slice(0, lo, hi).contiguous()});
-  };
-  d.train = part(0, n_fit - n_val);
-  if (n_val > 0) d.val = part(n_fit - n_val, n_fit);
-  d.test = part(n_fit, windows);
-  d.input_shape = {block};
-  d.classes = static_cast<int64_t>(vocab.size());
-  d.vocab = vocab;
-  d.description = "text:" + path + ": " + std::to_string(n) + " bytes, " + std::to_string(vocab.size()) +
+  DataSplits d;
+  name_classes(d, t, block);
+  d.train = dataset(w, 0, n_fit - n_val);
+  if (n_val > 0) d.val = dataset(w, n_fit - n_val, n_fit);
+  d.test = dataset(w, n_fit, windows);
+  d.description = "text:" + path + ": " + std::to_string(n) + " bytes, " + std::to_string(t->size()) +
                   " distinct (" + std::to_string(n_fit - n_val) + " train, " + std::to_string(n_val) +
                   " validation, " + std::to_string(n_test) + " test windows of " + std::to_string(block) + ")";
   return d;
 }
 
-std::string vocab_to_hex(const std::string& vocab) {
-  static const char* digits = "0123456789abcdef";
-  std::string hex;
-  for (unsigned char c : vocab) {
-    hex.push_back(digits[c >> 4]);
-    hex.push_back(digits[c & 15]);
-  }
-  return hex;
+// The start of the first line at or after `at`, if one starts before min(limit, at + 4096);
+// else `at` (a part may then begin inside a line).
+size_t line_start(std::string_view text, size_t at, size_t limit) {
+  if (at == 0) return 0;
+  const size_t nl = text.find('\n', at - 1);
+  return nl != std::string_view::npos && nl + 1 <= std::min(limit, at + 4096) ? nl + 1 : at;
 }
 
-std::string vocab_from_hex(const std::string& hex, const std::string& source) {
-  HPML_CHECK(!hex.empty() && hex.size() % 2 == 0 && hex.size() <= 512, source, ": metadata vocab has ", hex.size(),
-             " hex digits; it needs an even number from 2 to 512");
-  auto digit = [&](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    HPML_FAIL(source, ": metadata vocab has ", printable(std::string(1, c)), ", not a lower-case hex digit");
-  };
-  std::string vocab;
-  for (size_t i = 0; i < hex.size(); i += 2) {
-    const int b = digit(hex[i]) * 16 + digit(hex[i + 1]);
-    HPML_CHECK(vocab.empty() || b > static_cast<unsigned char>(vocab.back()), source,
-               ": metadata vocab is not in increasing byte order at byte ", i / 2);
-    vocab.push_back(static_cast<char>(b));
+// Note [Splitting text before tokenizing]
+// A bpe vocabulary is learnt from text, and learnt from the test text it would have seen the
+// test set: the merges it picks would fit the text it is measured on. So --tokenizer bpe cuts the
+// bytes first, at the start of a line: the last 10 % are the test part, --val-split of the rest
+// (from its end) validation, as char cuts its windows (Note [Splitting text]). The vocabulary is
+// trained on the training part alone, and each part is tokenized and cut into windows on its own,
+// so no window spans two parts. (Tokenizing first and splitting the windows after could not work:
+// the windows' tokens depend on the vocabulary, which must not see the later parts.) Validation
+// and test may hold characters the training part lacks: byte fallback encodes them.
+DataSplits bpe_text_data(const std::string& path, const std::string& text, int64_t block, double val_split,
+                         const TextOptions& o) {
+  const std::string_view all(text);
+  const size_t n = all.size(), test_from = line_start(all, n - n / 10, n);
+  const auto held = static_cast<size_t>(std::llround(val_split * static_cast<double>(test_from)));
+  const size_t val_from = held > 0 ? line_start(all, test_from - held, test_from) : test_from;
+  const std::string source = "text:" + path;
+  const auto t0 = std::chrono::steady_clock::now();
+  const TokenizerPtr t = train_bpe(all.substr(0, val_from),
+                                   {.vocab_size = o.vocab_size > 0 ? o.vocab_size : kDefaultBpeVocab,
+                                    .threads = o.threads}, source);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const struct {
+    const char* name;
+    size_t begin, end;
+  } parts[3] = {{"training", 0, val_from}, {"validation", val_from, test_from}, {"test", test_from, n}};
+  Windows w[3];
+  int64_t tokens = 0;
+  for (int i = 0; i < 3; ++i) {
+    const auto& p = parts[i];
+    const std::vector<int64_t> ids = t->encode(all.substr(p.begin, p.end - p.begin), source);
+    w[i] = windows_of(ids, block);
+    tokens += static_cast<int64_t>(ids.size());
+    HPML_CHECK(w[i].count >= 1 || (i == 1 && held == 0), source, ": the ", p.name, " part (bytes ", p.begin, " to ",
+               p.end, ") is ", ids.size(), " bpe tokens, which make no window of --block-size ", block, " + 1; a run "
+               "needs one in each part\nhint: a smaller --block-size, a smaller --vocab-size, or more text");
   }
-  return vocab;
+  DataSplits d;
+  name_classes(d, t, block);
+  d.train = dataset(w[0], 0, w[0].count);
+  if (held > 0) d.val = dataset(w[1], 0, w[1].count);
+  d.test = dataset(w[2], 0, w[2].count);
+  char rate[96];
+  std::snprintf(rate, sizeof rate, "%.3f tokens a byte; trained in %.1f s", static_cast<double>(tokens) /
+                static_cast<double>(std::max<size_t>(n, 1)), seconds);
+  d.description = source + ": " + std::to_string(n) + " bytes, a bpe vocabulary of " + std::to_string(t->size()) +
+                  " from the first " + std::to_string(val_from) + " (" + rate + "; " + std::to_string(w[0].count) +
+                  " train, " + std::to_string(w[1].count) + " validation, " + std::to_string(w[2].count) +
+                  " test windows of " + std::to_string(block) + ")";
+  return d;
+}
+
+}  // namespace
+
+DataSplits text_data(const std::string& path, int64_t block, double val_split, const TextOptions& o) {
+  HPML_CHECK(o.tokenizer == "char" || o.tokenizer == "bpe", "--tokenizer ", printable(o.tokenizer), ": char or bpe");
+  const std::string text = read_text(path);
+  if (o.tokenizer == "char") return char_text_data(path, text, block, val_split);
+  return bpe_text_data(path, text, block, val_split, o);
 }
 
 }  // namespace hpml::cli

@@ -1,7 +1,7 @@
 // `hpml train --model gpt --dataset text:PATH` and `hpml generate`: a decoder-only transformer
 // (GPT-2's layout, built from nn::TransformerEncoderLayer with norm_first and a causal mask),
-// character-level text data, and sampling with temperature and top-k. docs/sequence.md walks
-// through it.
+// text data as characters or BPE pieces (tokenizer.h), and sampling with temperature and top-k.
+// docs/sequence.md walks through it.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "hpml/hpml.h"
+#include "tokenizer.h"
 #include "train.h"
 
 namespace hpml::cli {
@@ -41,17 +42,21 @@ std::vector<std::pair<std::string, std::vector<int64_t>>> gpt_state_shapes(const
 // The configuration of a planned gpt layer (plan_model).
 GPTConfig gpt_config(const LayerSpec& l);
 
-// text:PATH: a file, or a folder whose regular files (not *.dat, not links) are read in name
-// order and joined. Its bytes are the tokens; the vocabulary is the distinct bytes, sorted.
-// Samples are the non-overlapping windows of block + 1 tokens (input, and the input shifted by
-// one as targets); the last 10 % of the windows are the test set, --val-split of the rest (from
-// its end) validation (Note [Splitting text]).
-DataSplits text_data(const std::string& path, int64_t block, double val_split);
+// How text:PATH becomes tokens: --tokenizer, --vocab-size (bpe; 0: kDefaultBpeVocab), --threads.
+struct TextOptions {
+  std::string tokenizer = "char";  // char | bpe
+  int64_t vocab_size = 0;
+  int threads = 0;
+};
 
-// The vocabulary as a checkpoint's metadata keeps it (two hex digits a byte), and back, checked:
-// 1 to 256 distinct bytes in increasing order; `source` starts any error.
-std::string vocab_to_hex(const std::string& vocab);
-std::string vocab_from_hex(const std::string& hex, const std::string& source);
+// text:PATH: a file, or a folder whose regular files (not *.dat, not links) are read in name
+// order and joined. char: its bytes are the tokens, the vocabulary the distinct bytes, sorted;
+// the windows are cut into the splits (Note [Splitting text]). bpe: the text is cut into the
+// splits first, a BPE vocabulary trained on the training part only, and each part tokenized and
+// cut into windows of its own (Note [Splitting text before tokenizing]). Samples are the
+// non-overlapping windows of block + 1 tokens (input, and the input shifted by one as targets);
+// the last 10 % are the test set, --val-split of the rest (from its end) validation.
+DataSplits text_data(const std::string& path, int64_t block, double val_split, const TextOptions& options = {});
 
 struct GenerateOptions {
   std::string checkpoint;

@@ -88,6 +88,10 @@ void check_image(const std::string& model, const DataSplits& d) {
 
 DataSplits make_data(const TrainConfig& c) {
   const std::string& d = c.dataset;
+  HPML_CHECK(c.tokenizer == "char" || d.rfind("text:", 0) == 0, "--tokenizer ", printable(c.tokenizer), " reads a "
+             "text:PATH dataset, not ", printable(d));
+  HPML_CHECK(c.vocab_size == 0 || c.tokenizer == "bpe", "--vocab-size ", c.vocab_size, " is for --tokenizer bpe; "
+             "with --tokenizer ", printable(c.tokenizer), " the vocabulary is the text's distinct bytes");
   DataSplits out;
   if (d == "fashion-mnist" || d.rfind("mnist:", 0) == 0) {
     std::shared_ptr<data::datasets::MNIST> train, test;
@@ -123,7 +127,8 @@ DataSplits make_data(const TrainConfig& c) {
     out = labelled(t.features, t.labels, classes, d.substr(4) + ": " + std::to_string(t.features.size(0)) + " rows",
                    c.val_split);
   } else if (d.rfind("text:", 0) == 0) {
-    out = text_data(d.substr(5), c.block_size, c.val_split);
+    out = text_data(d.substr(5), c.block_size, c.val_split,
+                    {.tokenizer = c.tokenizer, .vocab_size = c.vocab_size, .threads = c.threads});
   } else {
     HPML_FAIL(unknown_name("dataset", d, "datasets"));
   }
@@ -158,7 +163,7 @@ std::vector<LayerSpec> plan_model(const TrainConfig& c, const DataSplits& d) {
     return plan;
   }
   HPML_CHECK(d.classes > 0, "--model ", printable(c.model), " is a classifier; the dataset is a regression one (use linreg)");
-  const bool text = !d.vocab.empty();
+  const bool text = d.tokenizer != nullptr;
   HPML_CHECK(text == (c.model == "gpt"), text ? "a text:PATH dataset trains --model gpt, not --model "
              : "--model gpt trains on a text:PATH dataset, not ", printable(text ? c.model : c.dataset));
   if (c.model == "gpt") {

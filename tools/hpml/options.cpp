@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "hpml/core/file.h"
+#include "tokenizer.h"
 #include "train.h"
 
 namespace hpml::cli {
@@ -68,8 +69,13 @@ void add_train_options(CLI::App& app, TrainConfig& tc) {
   app.add_option("--heads", tc.heads, "gpt: attention heads (divide --width)")->check(int_in(1, 64))
       ->capture_default_str();
   app.add_option("--width", tc.width, "gpt: embedding width")->check(int_in(1, 4096))->capture_default_str();
-  app.add_option("--block-size", tc.block_size, "gpt: characters of context (a training window's length)")
+  app.add_option("--block-size", tc.block_size, "gpt: tokens of context (a training window's length)")
       ->check(int_in(1, 4096))->capture_default_str();
+  app.add_option("--tokenizer", tc.tokenizer, "gpt: char (the text's bytes) | bpe (SentencePiece byte-pair "
+                 "encoding with byte fallback, trained on the training part)")
+      ->check(CLI::IsMember({"char", "bpe"}))->capture_default_str();
+  app.add_option("--vocab-size", tc.vocab_size, "gpt, --tokenizer bpe: the vocabulary's pieces (default " +
+                 std::to_string(kDefaultBpeVocab) + ")")->check(int_in(kMinBpeVocab, kMaxBpeVocab));
   app.add_option("--dataset", tc.dataset,
                  "fashion-mnist | mnist:PATH | blobs | moons | regression | csv:PATH | text:PATH")
       ->capture_default_str();
@@ -177,6 +183,11 @@ OptionSetting option(const char* flag, const T& v, bool may_change, bool recorde
 OptionSetting unset(const char* flag, const char* shown) {
   return {flag, shown, false, true, OptionSetting::Kind::number, false};
 }
+// A setting that the run records only when it is not the default (`given`).
+OptionSetting defaulted(OptionSetting s, bool given) {
+  s.given = given;
+  return s;
+}
 }  // namespace
 
 std::vector<OptionSetting> settings(const TrainConfig& c) {
@@ -189,6 +200,9 @@ std::vector<OptionSetting> settings(const TrainConfig& c) {
       option("--dropout", c.dropout, false),       option("--init", c.init, false),
       option("--layers", c.layers, false),         option("--heads", c.heads, false),
       option("--width", c.width, false),           option("--block-size", c.block_size, false),
+      // not written when not given, so that a char run records what it did before tokenizers
+      defaulted(option("--tokenizer", c.tokenizer, false), c.tokenizer != "char"),
+      defaulted(option("--vocab-size", c.vocab_size, false), c.vocab_size != 0),
       option("--dataset", c.dataset, false),       option("--val-split", c.val_split, false),
       option("--epochs", c.epochs, true),          option("--batch-size", c.batch_size, false),
       option("--workers", c.workers, true),        option("--worker-mode", c.worker_mode, true),

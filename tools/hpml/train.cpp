@@ -108,7 +108,7 @@ Run build(const TrainConfig& c) {
   r.objects = {.model = r.model.get(), .optimizer = r.optimizer.get(), .scheduler = r.schedule.scheduler.get(),
                .plateau = r.schedule.plateau.get(), .generators = {{"data", r.data_gen.get()}}};
   r.meta = {{"argv", record_arguments(canonical_arguments(r.config))}, {"world_size", std::to_string(r.world.size)}};
-  if (!r.data.vocab.empty()) r.meta["vocab"] = vocab_to_hex(r.data.vocab);  // hpml generate reads it
+  if (r.data.tokenizer) r.data.tokenizer->save(r.meta);  // hpml generate reads it
   r.last = c.out + "/last.safetensors";
   r.best = c.out + "/best.safetensors";
   r.csv = c.out + "/metrics.csv";
@@ -305,7 +305,9 @@ int train(const TrainConfig& config, const io::CheckpointState* resumed) {
   if (!c.resume.empty()) {
     std::optional<io::CheckpointState> read;
     if (!resumed) read = load_run_checkpoint(c.resume, "--resume");
-    resume(r, resumed ? *resumed : *read);
+    const io::CheckpointState& state = resumed ? *resumed : *read;
+    if (r.data.tokenizer) check_same_tokenizer(*r.data.tokenizer, state.metadata, c.resume);  // bpe: retrained
+    resume(r, state);
     r.saved_epoch = r.pos.epoch;
     if (!c.quiet)
       std::printf("resuming %s: epoch %lld, batch %lld, step %lld\n", c.resume.c_str(),

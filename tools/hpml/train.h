@@ -20,6 +20,8 @@ class Validator;
 
 namespace hpml::cli {
 
+class Tokenizer;
+
 struct TrainConfig {
   // model
   std::string model = "cnn";  // logreg | linreg | mlp | cnn | lenet | gpt
@@ -30,7 +32,9 @@ struct TrainConfig {
   std::string init = "default";  // default | kaiming | xavier
   // gpt (gpt.h)
   int64_t layers = 4, heads = 4, width = 128;
-  int64_t block_size = 256;  // characters a gpt sees (the length of a training window)
+  int64_t block_size = 256;  // tokens a gpt sees (the length of a training window)
+  std::string tokenizer = "char";  // text:PATH as char | bpe tokens (tokenizer.h)
+  int64_t vocab_size = 0;          // bpe: the vocabulary; 0: kDefaultBpeVocab
   // data
   std::string dataset = "fashion-mnist";  // fashion-mnist | mnist:PATH | blobs | moons | regression | csv:PATH | text:PATH
   int64_t epochs = 2;
@@ -168,7 +172,7 @@ struct DataSplits {
   std::vector<int64_t> input_shape;   // one sample's input, e.g. {1, 28, 28} or {2}
   int64_t classes = 0;                // 0: regression
   std::vector<std::string> class_names;  // one per class ("0", "1", ... when the data has none)
-  std::string vocab;                     // text:PATH: the distinct bytes, the classes of a gpt
+  std::shared_ptr<const Tokenizer> tokenizer;  // text:PATH: its tokens are the classes of a gpt (tokenizer.h)
   std::string description;
 };
 DataSplits make_data(const TrainConfig& c);
