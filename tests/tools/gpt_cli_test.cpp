@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 
 #include "hpml/hpml.h"
@@ -101,6 +102,19 @@ TEST_F(GptCli, EvalAndPredictPointToGenerate) {
   auto r = run_cli("eval " + checkpoint());
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.out.find("hpml generate samples from it"), std::string::npos) << r.out;
+}
+
+// The graph's loss takes the classes on the last dim as training does: [B, T, vocab] logits.
+TEST(GptCliGraph, DrawsTheGraphOfAGptsLoss) {
+  hpml::testing::TempDir dir("hpml_gpt_cli");
+  write(dir.path() + "/hello.txt", repeated(kLine, 40));
+  auto r = run_cli("graph --model gpt --layers 1 --heads 2 --width 16 --block-size 8 --dataset text:" + dir.path() +
+                   "/hello.txt --out " + dir.path() + "/g");
+  ASSERT_EQ(r.status, 0) << r.out;
+  std::ifstream f(dir.path() + "/g/graph.dot");
+  const std::string dot((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  EXPECT_NE(dot.find("attention"), std::string::npos) << dot.substr(0, 400);  // the node of its fused attention
+  EXPECT_NE(dot.find("nll_loss"), std::string::npos) << dot.substr(0, 400);
 }
 
 TEST(GptCliData, AFolderIsItsTextFilesInNameOrderWithoutDatFilesOrLinks) {

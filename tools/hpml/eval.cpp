@@ -181,7 +181,9 @@ int graph(const TrainConfig& c) {
   data::DataLoader loader(d.train, {.batch_size = 4});
   data::Batch b = *loader.begin();
   Tensor out = model->forward(b[0]);
-  Tensor loss = d.classes > 0 ? nn::functional::cross_entropy(out, b[1]) : nn::functional::mse_loss(out, b[1]);
+  // The classes are the output's last dim, as in training: [B, C], or [B, T, vocab] for a gpt.
+  Tensor loss = d.classes > 0 ? nn::functional::cross_entropy(out.reshape({-1, out.sizes().back()}), b[1].reshape({-1}))
+                              : nn::functional::mse_loss(out, b[1]);
   std::filesystem::create_directories(c.out);
   const std::string dot = c.out + "/graph.dot", png = c.out + "/graph.png";
   std::ofstream(dot) << autograd::to_dot(loss);
