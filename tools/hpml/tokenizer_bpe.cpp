@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <unordered_map>
 
+#include "hpml/core/file.h"  // utf8_sequence_length
 #include "tokenizer.h"
 
 namespace hpml::cli {
@@ -30,32 +31,6 @@ namespace {
 constexpr size_t kMaxRun = 4096;
 constexpr std::string_view kMetaSpace = "\xE2\x96\x81";  // U+2581, SentencePiece's space
 
-// The length of the valid UTF-8 character at s[i] (1 to 4), or 0 where none starts.
-size_t utf8_length(std::string_view s, size_t i) {
-  auto at = [&](size_t k) { return static_cast<unsigned>(static_cast<unsigned char>(s[k])); };
-  const unsigned c = at(i);
-  if (c < 0x80) return 1;
-  size_t n = 0;
-  unsigned lo = 0x80, hi = 0xBF;  // the second byte's range (no overlong forms, surrogates or > U+10FFFF)
-  if (c >= 0xC2 && c <= 0xDF) {
-    n = 2;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    n = 3;
-    lo = c == 0xE0 ? 0xA0 : lo;
-    hi = c == 0xED ? 0x9F : hi;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    n = 4;
-    lo = c == 0xF0 ? 0x90 : lo;
-    hi = c == 0xF4 ? 0x8F : hi;
-  } else {
-    return 0;
-  }
-  if (i + n > s.size() || at(i + 1) < lo || at(i + 1) > hi) return 0;
-  for (size_t k = 2; k < n; ++k)
-    if ((at(i + k) & 0xC0) != 0x80) return 0;
-  return n;
-}
-
 // The stretch of `s` from `pos` (< s.size()): a run for SentencePiece, or one byte of its own.
 struct Span {
   size_t begin, end;
@@ -64,7 +39,7 @@ struct Span {
 Span next_span(std::string_view s, size_t pos) {
   size_t end = pos;
   while (end < s.size()) {
-    const size_t n = utf8_length(s, end);
+    const size_t n = utf8_sequence_length(s, end);
     if (n == 0 || s[end] == '\n' || s.compare(end, n, kMetaSpace) == 0 || end + n - pos > kMaxRun) break;
     end += n;
   }

@@ -45,4 +45,9 @@ int write_fully(int fd, std::string_view bytes);
 //   printable("a\nb\xff") == "'a\\x0ab\\xff'"
 std::string printable(std::string_view bytes, size_t max_bytes = 64);
 
+// The length of the valid UTF-8 sequence at s[i] (1 to 4), or 0 where none starts (Unicode 15,
+// Table 3-7: no overlong forms, no surrogates U+D800-U+DFFF, nothing above U+10FFFF, none cut
+// off by the end of s). i < s.size().
+size_t utf8_sequence_length(std::string_view s, size_t i);
+
 }  // namespace hpml
