@@ -4,11 +4,13 @@
 #include "hpml/core/allocator.h"
 #include "hpml/core/build_info.h"
 #include "hpml/core/device.h"
+#include "hpml/core/device_runtime.h"
 #include "hpml/core/dtype.h"
 #include "hpml/core/error.h"
 #include "hpml/core/generator.h"
 #include "hpml/core/record.h"
 #include "hpml/core/scalar.h"
+#include "hpml/core/sim.h"
 #include "hpml/core/tensor.h"
 #include "hpml/core/threads.h"
 

@@ -1,18 +1,62 @@
-// Device parsing and availability. CUDA is a value only until the CUDA backend lands.
+// Device parsing and availability, and the runtime of each device type (core/device_runtime.h).
 #include "hpml/core/device.h"
 
 #include <charconv>
 
+#include "hpml/core/device_runtime.h"
 #include "hpml/core/error.h"
+#include "hpml/core/sim.h"
 
 namespace hpml {
+
+namespace {
+constexpr const char* kExpected = "(expected cpu, sim, sim:N, cuda or cuda:N)";
+
+constexpr DeviceRuntime kCpuRuntime{
+    .name = "cpu",
+    .device_count = [] { return 1; },
+    .current_device = [] { return 0; },
+    .allocator = [](int) { return cpu_allocator(); },
+    .memory_stats = [](int) { return cpu_allocator_stats(); },
+    .empty_cache = [](int) { cpu_empty_cache(); },
+    .synchronize = [](int) {},
+};
+
+constexpr DeviceRuntime kSimRuntime{
+    .name = "sim",
+    .device_count = sim::device_count,
+    .current_device = sim::current_device,
+    .allocator = sim::detail::device_allocator,
+    .memory_stats = [](int i) { return sim::memory_stats(i); },
+    .empty_cache = [](int i) { sim::empty_cache(i); },
+    .synchronize = [](int i) { sim::synchronize(i); },
+};
+}  // namespace
+
+const DeviceRuntime* device_runtime(DeviceType type) {
+  switch (type) {
+    case DeviceType::CPU: return &kCpuRuntime;
+    case DeviceType::Sim: return &kSimRuntime;
+    case DeviceType::CUDA: return nullptr;  // the CUDA backend fills this entry
+  }
+  return nullptr;
+}
+
+const char* device_type_name(DeviceType t) {
+  switch (t) {
+    case DeviceType::CPU: return "cpu";
+    case DeviceType::CUDA: return "cuda";
+    case DeviceType::Sim: return "sim";
+  }
+  return "?";
+}
 
 Device::Device(std::string_view spec) : type_(DeviceType::CPU), index_(-1) {
   auto parse_index = [&](std::string_view digits) {
     int v = -1;
     auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
     HPML_CHECK(ec == std::errc() && p == digits.data() + digits.size() && v >= 0 && v < 1024,
-               "Device: invalid device string '", spec, "' (expected cpu, cuda or cuda:N)");
+               "Device: invalid device string '", spec, "' ", kExpected);
     return v;
   };
   if (spec == "cpu") return;
@@ -20,25 +64,48 @@ Device::Device(std::string_view spec) : type_(DeviceType::CPU), index_(-1) {
     parse_index(spec.substr(4));
     return;
   }
-  if (spec == "cuda") {
-    type_ = DeviceType::CUDA;
-    index_ = 0;
+  for (DeviceType t : {DeviceType::CUDA, DeviceType::Sim}) {
+    const std::string_view name = device_type_name(t);
+    if (!spec.starts_with(name)) continue;
+    const std::string_view rest = spec.substr(name.size());
+    if (rest.empty()) {
+      type_ = t;
+      index_ = t == DeviceType::CUDA ? 0 : -1;
+      return;
+    }
+    if (rest[0] != ':') break;
+    type_ = t;
+    index_ = static_cast<int16_t>(parse_index(rest.substr(1)));
     return;
   }
-  HPML_CHECK(spec.starts_with("cuda:"), "Device: invalid device string '", spec,
-             "' (expected cpu, cuda or cuda:N)");
-  type_ = DeviceType::CUDA;
-  index_ = static_cast<int16_t>(parse_index(spec.substr(5)));
+  HPML_FAIL("Device: invalid device string '", spec, "' ", kExpected);
 }
 
 std::string Device::str() const {
   if (is_cpu()) return "cpu";
-  return "cuda:" + std::to_string(index_ < 0 ? 0 : index_);
+  if (index_ < 0) return is_cuda() ? "cuda:0" : device_type_name(type_);
+  return std::string(device_type_name(type_)) + ":" + std::to_string(index_);
 }
 
 void check_device_available(const Device& d, const char* op) {
-  HPML_CHECK(d.is_cpu(), op, ": device ", d, " is not available: hpml was not built with CUDA",
-             "\nhint: use the cpu device; hpml has no CUDA backend yet");
+  if (d.is_cpu()) return;
+  const DeviceRuntime* rt = device_runtime(d.type());
+  HPML_CHECK(rt, op, ": device ", d, " is not available: hpml was not built with CUDA",
+             "\nhint: use the cpu device (or sim, the simulated GPU); this build has no CUDA backend");
+  const int n = rt->device_count();
+  HPML_CHECK(d.index() < n, op, ": device ", d, " is not available: this process has ", n, " ", rt->name,
+             " device", n == 1 ? "" : "s", " (", rt->name, ":0 to ", rt->name, ":", n - 1, ")");
+}
+
+Device resolve_device(const Device& d, const char* op) {
+  check_device_available(d, op);
+  if (d.is_cpu() || d.has_index()) return d;
+  return Device(d.type(), device_runtime(d.type())->current_device());
+}
+
+void synchronize(const Device& d) {
+  if (d.is_cpu()) return;
+  device_runtime(d.type())->synchronize(resolve_device(d, "synchronize").index());
 }
 
 }  // namespace hpml

@@ -39,14 +39,4 @@ void Tensor::check_dtype_for_access(DType requested, const char* what) const {
   HPML_CHECK(device().is_cpu(), what, ": tensor is on ", device(), "; hint: copy it to cpu first");
 }
 
-Scalar Tensor::item() const {
-  HPML_CHECK(defined(), "item: tensor is undefined");
-  HPML_CHECK(numel() == 1, "item: a tensor with ", numel(), " elements (shape ", sizes(),
-             ") cannot be converted to a scalar");
-  HPML_CHECK(device().is_cpu(), "item: tensor is on ", device());
-  return dispatch_all(dtype(), "item", [&]<typename T>() -> Scalar {
-    return Scalar(*static_cast<const T*>(data_ptr()));
-  });
-}
-
 }  // namespace hpml

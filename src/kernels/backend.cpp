@@ -1,18 +1,31 @@
-// The backend registry: the CPU table, and the lookup that names the op when a device has none.
+// The backend registry: one kernel table per device type (the cpu's here, the simulated device's
+// in sim_backend.cpp), and the lookup that names the op when a device has none.
 #include "kernels/backend.h"
 
+#include <cstring>
+
+#include "hpml/core/error.h"
 #include "kernels/cpu/cpu_kernels.h"
 
 namespace hpml::kernels {
 
 namespace {
-// A slot added to Backend must be filled in every table: this assert fails until the count is
-// updated, which sends you here (and the backend test checks that no slot is null).
-static_assert(sizeof(Backend) == 39 * sizeof(void*), "Backend gained or lost a slot: update every backend table");
+#define HPML_COUNT_SLOT(slot) +1
+// A slot added to Backend must be filled in every table, and named in HPML_BACKEND_SLOTS: this
+// assert fails until it is (and tests/ops/backend_test.cpp checks that no slot is null).
+static_assert(kBackendSlots == 0 HPML_BACKEND_SLOTS(HPML_COUNT_SLOT), "Backend gained or lost a slot: update "
+              "HPML_BACKEND_SLOTS and every backend table");
+#undef HPML_COUNT_SLOT
+
+// cpu to cpu: both are host memory.
+void cpu_copy_between(const Tensor& dst, const Tensor& src, bool) {
+  std::memcpy(dst.data_ptr(), src.data_ptr(), static_cast<size_t>(src.numel()) * src.element_size());
+}
 
 constexpr Backend kCpu{
     .name = "cpu",
     .copy = cpu::copy,
+    .copy_between = cpu_copy_between,
     .fill = cpu::fill,
     .unary = cpu::unary,
     .binary = cpu::binary,
@@ -53,11 +66,27 @@ constexpr Backend kCpu{
 };
 }  // namespace
 
+const Backend& sim_backend();  // sim_backend.cpp
+
 const Backend& cpu_backend() { return kCpu; }
 
-const Backend& backend(Device d, const char* op) {
+const Backend* backend_table(DeviceType type) {
+  // Indexed by DeviceType: cpu, cuda (null until the CUDA backend is built), sim.
+  static const Backend* const tables[kNumDeviceTypes] = {&kCpu, nullptr, &sim_backend()};
+  return tables[static_cast<int>(type)];
+}
+
+void no_backend(Device d, const char* op) {
   check_device_available(d, op);
-  return kCpu;
+  HPML_FAIL(op, ": this build has no kernels for device ", d);
+}
+
+std::vector<NamedBackend> registered_backends() {
+  std::vector<NamedBackend> out;
+  for (int t = 0; t < kNumDeviceTypes; ++t)
+    if (const Backend* b = backend_table(static_cast<DeviceType>(t)))
+      out.push_back({device_type_name(static_cast<DeviceType>(t)), b});
+  return out;
 }
 
 }  // namespace hpml::kernels

@@ -1,10 +1,12 @@
 // The backend table: every kernel a device must provide, one slot each. The ops layer checks
-// user input, allocates outputs and then calls backend(device).slot(...). A new backend (CUDA,
-// not written yet) would fill the same table; a slot it cannot do yet points at a function that throws
-// "<op>: not implemented for <backend>" — see kernels/stub.cpp for that template.
+// user input, allocates outputs and then calls backend(device).slot(...). Each device type has
+// one table (the registry in kernels/backend.cpp): the cpu's, the simulated device's
+// (kernels/sim_backend.cpp) and, when built, CUDA's. A new backend starts from kernels/stub.cpp,
+// whose every slot throws "<op> is not implemented on <device>" (docs/adding-a-backend.md).
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "hpml/core/generator.h"
 #include "hpml/core/scalar.h"
@@ -87,10 +89,22 @@ inline bool is_2x2_pool(const Window2d& w) {
          2 * w.OH <= w.H && 2 * w.OW <= w.W;
 }
 
+// The counters a random fill of n elements consumes (Philox4x32 blocks of four words): the same
+// on every backend, so a seed gives the same numbers on every device.
+enum class RandomKind : uint8_t { uniform, normal, randint };
+inline int64_t random_counters(RandomKind kind, DType dtype, int64_t n) {
+  return kind == RandomKind::uniform && dtype == DType::f32 ? (n + 3) / 4 : (n + 1) / 2;
+}
+
 struct Backend {
   const char* name;
-  // dst = src (elementwise, same shape, any dtypes: casts like static_cast, bool = (x != 0)).
+  // dst = src (elementwise, same shape, any dtypes: casts like static_cast, bool = (x != 0)),
+  // both on this backend's device.
   void (*copy)(const TensorView& dst, const TensorView& src);
+  // Bytes from one device to another: dst and src contiguous, of one dtype and numel, one of them
+  // on this backend's device and the other on the cpu or (device to device) this backend's too.
+  // non_blocking: the call may return before the copy is done (a later synchronize waits for it).
+  void (*copy_between)(const Tensor& dst, const Tensor& src, bool non_blocking);
   void (*fill)(const TensorView& dst, const Scalar& value);
   void (*unary)(UnaryOp op, const TensorView& out, const TensorView& in, const UnaryParams& p);
   void (*binary)(BinaryOp op, const TensorView& out, const TensorView& a, const TensorView& b,
@@ -194,8 +208,42 @@ struct Backend {
                      const TensorView* s0, const TensorView* s1, const TensorView* s2);
 };
 
+// Every slot of Backend in declaration order, for tables built slot by slot (stub.cpp, the tests).
+#define HPML_BACKEND_SLOTS(X)                                                                                  \
+  X(copy) X(copy_between) X(fill) X(unary) X(binary) X(where) X(reduce) X(var) X(arg_reduce) X(softmax)       \
+  X(softmax_backward) X(gemm) X(bmm) X(attention) X(attention_backward) X(index_select) X(gather) X(scatter) \
+  X(index_add) X(masked_select) X(tri) X(arange) X(uniform) X(normal) X(randint) X(conv2d)                  \
+  X(conv2d_backward_input) X(conv2d_backward_weight) X(max_pool2d) X(max_pool2d_backward) X(avg_pool2d)     \
+  X(avg_pool2d_backward) X(adaptive_avg_pool2d) X(adaptive_avg_pool2d_backward) X(batch_norm_stats)         \
+  X(batch_norm_backward_stats) X(channel_affine) X(channel_affine2) X(optim_step)
+
+// The slots' names as strings (slot_names::gemm is "gemm"), for tables that say which slot ran.
+namespace slot_names {
+#define HPML_SLOT_NAME(slot) inline constexpr char slot[] = #slot;
+HPML_BACKEND_SLOTS(HPML_SLOT_NAME)
+#undef HPML_SLOT_NAME
+}  // namespace slot_names
+
 const Backend& cpu_backend();
+
+// The registry: one table per device type, null where this build has none.
+const Backend* backend_table(DeviceType type);
 // The backend for `d`; throws naming `op` when this build has none for it.
-const Backend& backend(Device d, const char* op);
+[[noreturn]] void no_backend(Device d, const char* op);
+inline const Backend& backend(Device d, const char* op) {
+  const Backend* b = backend_table(d.type());
+  if (!b) [[unlikely]] no_backend(d, op);
+  return *b;
+}
+
+// For tests: every table, and the stub (kernels/stub.cpp) a new backend starts from.
+struct NamedBackend {
+  const char* device;
+  const Backend* table;
+};
+std::vector<NamedBackend> registered_backends();
+const Backend& stub_backend();
+// The slots of a table as pointers, in declaration order (name excluded), for the null check.
+inline constexpr size_t kBackendSlots = sizeof(Backend) / sizeof(void*) - 1;
 
 }  // namespace hpml::kernels

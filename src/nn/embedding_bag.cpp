@@ -36,10 +36,10 @@ struct Bags {
   std::vector<int64_t> count;          // kept entries per bag
 };
 
-Tensor i64_tensor(const std::vector<int64_t>& v) {
-  Tensor t = empty({static_cast<int64_t>(v.size())}, kInt64);
+Tensor i64_tensor(const std::vector<int64_t>& v, Device device) {
+  Tensor t = empty({static_cast<int64_t>(v.size())}, kInt64);  // written on the host
   std::copy(v.begin(), v.end(), t.data_ptr<int64_t>());
-  return t;
+  return device.is_cpu() ? t : t.to(device);
 }
 
 // The bag of every input position from offsets, checked; entries equal to pad (>= 0) left out.
@@ -79,7 +79,7 @@ Bags make_bags(const Tensor& flat, const Tensor& offs, bool include_last, int64_
 Tensor counts(const Bags& b, TensorOptions opt) {
   Tensor c = empty({static_cast<int64_t>(b.count.size()), 1}, kInt64);
   std::transform(b.count.begin(), b.count.end(), c.data_ptr<int64_t>(), [](int64_t n) { return std::max<int64_t>(n, 1); });
-  return c.to(opt.dtype());
+  return c.to(opt.device()).to(opt.dtype());
 }
 
 // e [K, dim], the kept rows in bag order -> [bags, dim]. See Note [embedding_bag as gathers].
@@ -88,7 +88,7 @@ Tensor reduce_bags(const Tensor& e, const Bags& b, const std::string& mode, int6
   const int64_t longest = nb ? *std::max_element(b.count.begin(), b.count.end()) : 0;
   const bool uniform = longest > 0 && K == nb * longest;  // every bag this long: E is the block
   if (longest == 0 || (!uniform && mode != "max" && nb * longest > 2 * K)) {
-    Tensor out = index_add(zeros({nb, dim}, opt), 0, i64_tensor(b.bag), e);
+    Tensor out = index_add(zeros({nb, dim}, opt), 0, i64_tensor(b.bag, opt.device()), e);
     return mode == "mean" ? out / counts(b, opt) : out;
   }
   Tensor block, mask;  // [nb, longest, dim], and [nb, longest, 1] (true: a real entry) unless uniform
@@ -100,8 +100,8 @@ Tensor reduce_bags(const Tensor& e, const Bags& b, const std::string& mode, int6
     std::vector<bool> valid(static_cast<size_t>(nb * longest), false);
     for (int64_t i = 0, start = 0; i < nb; start += b.count[i++])
       for (int64_t s = 0; s < b.count[i]; ++s) slot[i * longest + s] = start + s, valid[i * longest + s] = true;
-    mask = tensor(TensorData(valid)).view({nb, longest, 1});
-    block = index_select(e, 0, i64_tensor(slot)).view({nb, longest, dim});
+    mask = tensor(TensorData(valid), TensorOptions(kBool).device(e.device())).view({nb, longest, 1});
+    block = index_select(e, 0, i64_tensor(slot, e.device())).view({nb, longest, dim});
   }
   if (mode != "max") {
     Tensor out = sum(uniform ? block : where(mask, block, 0.0), {1});
@@ -111,7 +111,7 @@ Tensor reduce_bags(const Tensor& e, const Bags& b, const std::string& mode, int6
   if (uniform) return v;
   std::vector<bool> nonempty(static_cast<size_t>(nb));
   for (int64_t i = 0; i < nb; ++i) nonempty[i] = b.count[i] > 0;
-  return where(tensor(TensorData(nonempty)).unsqueeze(1), v, 0.0);
+  return where(tensor(TensorData(nonempty), TensorOptions(kBool).device(v.device())).unsqueeze(1), v, 0.0);
 }
 
 void check_embedding_bag(const Tensor& input, const Tensor& weight, const Tensor& offsets,
@@ -160,10 +160,11 @@ Tensor embedding_bag(const Tensor& input, const Tensor& weight, const Tensor& of
   Tensor offs = input.dim() == 2 ? arange(0, input.numel(), std::max<int64_t>(input.sizes()[1], 1))
                                  : offsets.to(kInt64).contiguous();
   if (input.dim() == 2 && input.sizes()[1] == 0) offs = zeros({input.sizes()[0]}, kInt64);
-  const Bags b = make_bags(flat, offs, o.include_last_offset, num, pad);
-  Tensor e = index_select(weight, 0, i64_tensor(b.idx));  // [K, dim]; See Note [embedding_bag as gathers]
+  // host read: the indices and offsets, once each (the bags are laid out on the host)
+  const Bags b = make_bags(flat.cpu(), offs.cpu(), o.include_last_offset, num, pad);
+  Tensor e = index_select(weight, 0, i64_tensor(b.idx, weight.device()));  // [K, dim]; See Note [embedding_bag as gathers]
   if (o.per_sample_weights.defined())
-    e = e * index_select(o.per_sample_weights.reshape({-1}), 0, i64_tensor(b.pos)).unsqueeze(1);
+    e = e * index_select(o.per_sample_weights.reshape({-1}), 0, i64_tensor(b.pos, weight.device())).unsqueeze(1);
   return reduce_bags(e, b, o.mode, dim, TensorOptions(weight.dtype()).device(weight.device()));
 }
 

@@ -66,13 +66,13 @@ bool flash_applies(const Tensor& q, const Tensor& k, const Tensor& v, const Tens
 
 // ---- math -------------------------------------------------------------------------------------
 // The causal mask [L, S]: true where key j <= query i.
-Tensor causal_keep(int64_t L, int64_t S) { return tril(ones({L, S}, TensorOptions(kBool))); }
+Tensor causal_keep(int64_t L, int64_t S, Device device) { return tril(ones({L, S}, TensorOptions(kBool).device(device))); }
 
 Tensor attention_math(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask, double dropout_p,
                       bool is_causal, double scale, Generator* gen) {
   const double inf = std::numeric_limits<double>::infinity();
   Tensor s = matmul(q, k.transpose(-2, -1)) * scale;  // [*, L, S]
-  if (is_causal) s = masked_fill(s, logical_not(causal_keep(size_at(q, -2), size_at(k, -2))), -inf);
+  if (is_causal) s = masked_fill(s, logical_not(causal_keep(size_at(q, -2), size_at(k, -2), q.device())), -inf);
   if (mask.defined()) s = mask.dtype() == kBool ? masked_fill(s, logical_not(mask), -inf) : s + mask;
   Tensor p = softmax(s, -1);
   if (dropout_p > 0) {  // inverted dropout on the weights, as F.dropout
@@ -108,7 +108,7 @@ TensorList attention_backward_composed(const Tensor& g, const Tensor& q, const T
                                        double scale, bool causal) {
   Tensor s = matmul(q, k.transpose(-2, -1)) * scale;  // [B, H, L, S]
   const double inf = std::numeric_limits<double>::infinity();
-  if (causal) s = masked_fill(s, logical_not(causal_keep(size_at(q, -2), size_at(k, -2))), -inf);
+  if (causal) s = masked_fill(s, logical_not(causal_keep(size_at(q, -2), size_at(k, -2), q.device())), -inf);
   Tensor p = softmax(s, -1);
   Tensor dv = matmul(p.transpose(-2, -1), g);                // [B, H, S, Ev]
   Tensor dp = matmul(g, v.transpose(-2, -1));                // [B, H, L, S]

@@ -20,10 +20,11 @@ using kernels::view_of;
 namespace {
 
 // out = op(a, b) computed in `compute` dtype, written as `out_dtype`.
-Tensor binary_forward(BinaryOp op, const char* name, const Tensor& a, const Tensor& b, DType compute, DType out_dtype,
-                      kernels::BinaryParams p = {}) {
-  ops::check_defined(name, a, "first input");
-  ops::check_defined(name, b, "second input");
+Tensor binary_forward(BinaryOp op, const char* name, const Tensor& a_in, const Tensor& b_in, DType compute,
+                      DType out_dtype, kernels::BinaryParams p = {}) {
+  ops::check_defined(name, a_in, "first input");
+  ops::check_defined(name, b_in, "second input");
+  const Tensor a = ops::scalar_to_device_of(a_in, b_in), b = ops::scalar_to_device_of(b_in, a_in);
   ops::check_same_device(name, {&a, &b});
   DimVector shape = ops::broadcast_shapes(name, a.sizes(), b.sizes());
   Tensor ac = ops::cast(a, compute), bc = ops::cast(b, compute);
@@ -231,13 +232,25 @@ Tensor ge(const Tensor& a, const Tensor& b) { return compare(BinaryOp::ge, "ge",
 Tensor logical_and(const Tensor& a, const Tensor& b) { return compare(BinaryOp::logical_and, "logical_and", a, b); }
 Tensor logical_or(const Tensor& a, const Tensor& b) { return compare(BinaryOp::logical_or, "logical_or", a, b); }
 
+namespace {
+Tensor where_same_device(const Tensor& cond, const Tensor& a, const Tensor& b);
+}  // namespace
+
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   HPML_RECORD_OP("where", cond, a, b);
   ops::check_defined("where", cond, "condition");
   ops::check_defined("where", a, "first input");
   ops::check_defined("where", b, "second input");
   HPML_CHECK(cond.dtype() == kBool, "where: expected a bool condition, got ", cond.dtype());
-  ops::check_same_device("where", {&cond, &a, &b});
+  const Tensor& like = !cond.device().is_cpu() ? cond : !a.device().is_cpu() ? a : b;
+  const Tensor c_dev = ops::scalar_to_device_of(cond, like);
+  const Tensor a_dev = ops::scalar_to_device_of(a, like), b_dev = ops::scalar_to_device_of(b, like);
+  ops::check_same_device("where", {&c_dev, &a_dev, &b_dev});
+  return where_same_device(c_dev, a_dev, b_dev);
+}
+
+namespace {
+Tensor where_same_device(const Tensor& cond, const Tensor& a, const Tensor& b) {
   DimVector shape = ops::broadcast_shapes("where", ops::broadcast_shapes("where", cond.sizes(), a.sizes()), b.sizes());
   DType dt = ops::result_type(a, b);
   Tensor ac = ops::cast(a, dt), bc = ops::cast(b, dt);
@@ -252,6 +265,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   }
   return out;
 }
+}  // namespace
 
 Tensor where(const Tensor& cond, const Tensor& a, const Scalar& b) {
   return where(cond, a, ops::wrap_scalar(b, a.device()));

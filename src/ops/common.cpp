@@ -5,6 +5,7 @@
 
 #include "hpml/autograd/grad_mode.h"
 #include "hpml/core/allocator.h"
+#include "hpml/core/device_runtime.h"
 #include "autograd/internal.h"
 
 namespace hpml::ops {
@@ -111,19 +112,20 @@ DType result_type(const Tensor& a, const Tensor& b) {
 }
 
 Tensor empty_tensor(IntArrayRef sizes, DType dtype, Device device) {
-  check_device_available(device, "empty");
+  if (!device.is_cpu()) device = resolve_device(device, "empty");
   const int64_t n = checked_numel(sizes, "empty");
   int64_t bytes = 0;
   HPML_CHECK(!__builtin_mul_overflow(n, static_cast<int64_t>(itemsize(dtype)), &bytes) && bytes <= (int64_t{1} << 56),
              "empty: a tensor of shape ", sizes, " and dtype ", dtype, " is too large to allocate");
-  Storage st = Storage::make(static_cast<size_t>(bytes), cpu_allocator(), device);
+  Storage st = Storage::make(static_cast<size_t>(bytes), allocator_for(device), device);
   return Tensor(IntrusivePtr<TensorImpl>::make(std::move(st), dtype, sizes, contiguous_strides(sizes), 0));
 }
 
 Tensor wrap_scalar(const Scalar& s, Device device) {
   // Stored in full precision (f64 for floats); result_type treats it as the default float.
   Tensor t = empty_tensor({}, s.is_floating() ? DType::f64 : s.dtype(), device);
-  dispatch_all(t.dtype(), "scalar", [&]<typename T>() { *static_cast<T*>(t.data_ptr()) = s.to<T>(); });
+  if (device.is_cpu()) dispatch_all(t.dtype(), "scalar", [&]<typename T>() { *static_cast<T*>(t.data_ptr()) = s.to<T>(); });
+  else be(t, "scalar").fill(kernels::view_of(t), s);  // device memory is written by a kernel
   t.impl()->set_wrapped_number(true);
   return t;
 }
@@ -140,10 +142,35 @@ bool any_true(const Tensor& t) {
   Tensor c = cast(t, kBool);
   Tensor dense = empty_tensor(c.sizes(), kBool, c.device());
   be(c, "any").copy(kernels::view_of(dense), kernels::view_of(c));
+  dense = to_host(dense);  // host read: one copy
   const bool* p = static_cast<const bool*>(dense.data_ptr());
   for (int64_t i = 0; i < dense.numel(); ++i)
     if (p[i]) return true;
   return false;
+}
+
+Tensor scalar_to_device_of(const Tensor& t, const Tensor& other) {
+  if (t.dim() != 0 || !t.device().is_cpu() || !other.defined() || other.device().is_cpu()) return t;
+  Tensor moved = t.to(other.device());
+  if (t.impl()->is_wrapped_number()) moved.impl()->set_wrapped_number(true);
+  return moved;
+}
+
+Tensor to_host(const Tensor& t) { return t.device().is_cpu() ? t : t.to(kCPU); }
+
+void copy_from_host(const Tensor& dst, const Tensor& src) {
+  if (dst.device().is_cpu()) {
+    be(dst, "copy").copy(kernels::view_of(dst), kernels::view_of(src));
+    return;
+  }
+  const Tensor s = src.is_contiguous() ? src : src.contiguous();
+  be(dst, "copy").copy_between(dst, s, false);
+}
+
+Tensor index_tensor(const std::vector<int64_t>& v, IntArrayRef shape, Device device) {
+  Tensor t = empty_tensor(shape, kInt64, kCPU);  // written on the host
+  std::copy(v.begin(), v.end(), static_cast<int64_t*>(t.data_ptr()));
+  return device.is_cpu() ? t : t.to(device);
 }
 
 Tensor make_view(const Tensor& t, IntArrayRef sizes, IntArrayRef strides, int64_t offset) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <initializer_list>
+#include <vector>
 
 #include "hpml/core/error.h"
 #include "hpml/core/tensor.h"
@@ -37,6 +38,19 @@ Tensor cast(const Tensor& t, DType dtype);
 // A new tensor aliasing `t`'s storage with another view; records nothing.
 Tensor make_view(const Tensor& t, IntArrayRef sizes, IntArrayRef strides, int64_t offset);
 
+// PyTorch's rule for scalars: a 0-d cpu tensor may meet a tensor on another device, where it is
+// copied (keeping its wrapped-number flag); anything else is returned as it is.
+Tensor scalar_to_device_of(const Tensor& t, const Tensor& other);
+// `t` itself on the cpu, else a copy there: how the ops read tensor values on the host (once,
+// named in a comment at the call: "host read").
+Tensor to_host(const Tensor& t);
+// Writes the host tensor `src` into `dst` (same dtype and shape, dst contiguous, on any device).
+void copy_from_host(const Tensor& dst, const Tensor& src);
+// An i64 tensor of `shape` holding `v`, made on the host and copied to `device`.
+Tensor index_tensor(const std::vector<int64_t>& v, IntArrayRef shape, Device device);
+inline Tensor index_tensor(const std::vector<int64_t>& v, Device device) {
+  return index_tensor(v, {static_cast<int64_t>(v.size())}, device);
+}
 // True if any element of a bool tensor is true.
 bool any_true(const Tensor& t);
 

@@ -176,7 +176,8 @@ Tensor bernoulli(const Tensor& p, Generator* gen) {
   ops::check_defined("bernoulli", p, "p");
   check_float("bernoulli", p.dtype());
   Tensor pd = p.detach().to(kFloat64).contiguous();
-  const double* pp = pd.data_ptr<double>();
+  const Tensor ph = ops::to_host(pd);  // host read: one copy, to check the probabilities
+  const double* pp = ph.data_ptr<double>();
   for (int64_t i = 0; i < pd.numel(); ++i)
     HPML_CHECK(pp[i] >= 0 && pp[i] <= 1, "bernoulli: every probability must lie in [0, 1], got ", pp[i],
                " at flat position ", i);
@@ -254,12 +255,12 @@ Tensor tensor(const TensorData& data) { return tensor(data, TensorOptions(data.i
 
 Tensor tensor(const TensorData& data, TensorOptions o) {
   HPML_RECORD_OP("tensor");
-  Tensor t = empty_tensor(data.sizes(), o.dtype(), o.device());
+  Tensor t = empty_tensor(data.sizes(), o.dtype(), kCPU);  // written on the host, then copied
   dispatch_all(o.dtype(), "tensor", [&]<typename T>() {
     T* p = t.data_ptr<T>();
     for (size_t i = 0; i < data.values().size(); ++i) p[i] = data.values()[i].to<T>();
   });
-  return finish(t, o);
+  return finish(o.device().is_cpu() ? t : t.to(o.device()), o);
 }
 
 namespace {

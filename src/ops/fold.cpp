@@ -51,15 +51,15 @@ Blocks blocks(const char* op, int64_t H, int64_t W, Dims kernel_size, const Fold
 }
 
 // [KH KW L] offsets into the padded plane; see Note [unfold and fold as gathers].
-Tensor block_offsets(const Blocks& b) {
+Tensor block_offsets(const Blocks& b, Device device) {
   const int64_t Wp = b.W + 2 * b.PW;
-  Tensor idx = empty({b.KH * b.KW * b.BH * b.BW}, kInt64);
-  int64_t* p = idx.data_ptr<int64_t>();
+  std::vector<int64_t> idx;
+  idx.reserve(static_cast<size_t>(b.KH * b.KW * b.BH * b.BW));
   for (int64_t kh = 0; kh < b.KH; ++kh)
     for (int64_t kw = 0; kw < b.KW; ++kw)
       for (int64_t bh = 0; bh < b.BH; ++bh)
-        for (int64_t bw = 0; bw < b.BW; ++bw) *p++ = (kh * b.DH + bh * b.SH) * Wp + kw * b.DW + bw * b.SW;
-  return idx;
+        for (int64_t bw = 0; bw < b.BW; ++bw) idx.push_back((kh * b.DH + bh * b.SH) * Wp + kw * b.DW + bw * b.SW);
+  return ops::index_tensor(idx, device);
 }
 
 }  // namespace
@@ -76,7 +76,7 @@ Tensor unfold(const Tensor& x_in, Dims kernel_size, const FoldOptions& o) {
   Tensor xp = b.PH || b.PW ? pad(x, {b.PW, b.PW, b.PH, b.PH}) : x;
   const int64_t Hp = b.H + 2 * b.PH, Wp = b.W + 2 * b.PW, KK = b.KH * b.KW, L = b.BH * b.BW;
   // [N, C, Hp Wp] -> [N, C, KK L] -> [N, C KK, L]
-  Tensor out = index_select(xp.reshape({N, C, Hp * Wp}), 2, block_offsets(b)).view({N, C * KK, L});
+  Tensor out = index_select(xp.reshape({N, C, Hp * Wp}), 2, block_offsets(b, x.device())).view({N, C * KK, L});
   return batched ? out : out.squeeze(0);
 }
 
@@ -100,7 +100,7 @@ Tensor fold(const Tensor& x_in, Dims output_size, Dims kernel_size, const FoldOp
              " blocks, but the input's last dim is ", x.sizes()[2], " (shape ", x_in.sizes(), ")");
   const int64_t C = x.sizes()[1] / KK, Hp = OH + 2 * b.PH, Wp = OW + 2 * b.PW;
   Tensor z = zeros({N, C, Hp * Wp}, TensorOptions(x.dtype()).device(x.device()));
-  Tensor out = index_add(z, 2, block_offsets(b), x.reshape({N, C, KK * L})).view({N, C, Hp, Wp});
+  Tensor out = index_add(z, 2, block_offsets(b, x.device()), x.reshape({N, C, KK * L})).view({N, C, Hp, Wp});
   if (b.PH || b.PW) out = out.narrow(2, b.PH, OH).narrow(3, b.PW, OW).contiguous();
   return batched ? out : out.squeeze(0);
 }

@@ -16,15 +16,9 @@ namespace hpml {
 
 namespace {
 
-Tensor index_tensor(const std::vector<int64_t>& v, IntArrayRef shape, Device device) {
-  Tensor t = ops::empty_tensor(shape, kInt64, device);
-  std::copy(v.begin(), v.end(), t.data_ptr<int64_t>());
-  return t;
-}
-
 // The values of an i64 index with negatives wrapped (i + size), each checked to lie in [0, size).
 std::vector<int64_t> wrapped_values(const char* op, const Tensor& index, int64_t size, int64_t dim) {
-  Tensor c = index.contiguous();
+  const Tensor c = ops::to_host(index.contiguous());  // host read: the index values, once
   const int64_t* p = c.data_ptr<int64_t>();
   std::vector<int64_t> v(static_cast<size_t>(c.numel()));
   for (size_t i = 0; i < v.size(); ++i) {
@@ -57,7 +51,7 @@ TensorList expand_masks(const Tensor& x, const TensorList& indices) {
     for (int64_t d = 0; d < k; ++d)
       HPML_CHECK(ix.sizes()[d] == x.sizes()[at + d], "index_put: the mask of shape ", ix.sizes(), " at position ", i,
                  " does not match the indexed tensor's shape ", x.sizes(), " at dimension ", at + d);
-    Tensor m = ix.contiguous();
+    const Tensor m = ops::to_host(ix.contiguous());  // host read: the mask, once
     const bool* mp = static_cast<const bool*>(m.data_ptr());
     std::vector<std::vector<int64_t>> coords(static_cast<size_t>(k));
     DimVector strides = contiguous_strides(ix.sizes());
@@ -67,7 +61,7 @@ TensorList expand_masks(const Tensor& x, const TensorList& indices) {
     }
     for (int64_t d = 0; d < k; ++d) {
       const auto& cd = coords[static_cast<size_t>(d)];
-      out.push_back(index_tensor(cd, {static_cast<int64_t>(cd.size())}, x.device()));
+      out.push_back(ops::index_tensor(cd, {static_cast<int64_t>(cd.size())}, x.device()));
     }
   }
   HPML_CHECK(static_cast<int64_t>(out.size()) <= x.dim(), "index_put: too many indices (", out.size(),
@@ -92,10 +86,10 @@ std::pair<Tensor, DimVector> flat_positions(const Tensor& x, const TensorList& i
   const int64_t before = adjacent ? adv.front() : 0;  // ':' dims placed before the index block
   const DimVector xstr = contiguous_strides(x.sizes());
   // The index block: sum over indexed dims of index * stride, [bshape].
-  Tensor block = zeros(bshape, kInt64);
+  Tensor block = zeros(bshape, TensorOptions(kInt64).device(x.device()));
   for (int64_t d : adv) {
     std::vector<int64_t> v = wrapped_values("index_put", idx[static_cast<size_t>(d)], x.sizes()[d], d);
-    Tensor w = index_tensor(v, idx[static_cast<size_t>(d)].sizes(), x.device());
+    Tensor w = ops::index_tensor(v, idx[static_cast<size_t>(d)].sizes(), x.device());
     block = block + w * xstr[d];
   }
   DimVector slices;  // the ':' dims in order
@@ -116,7 +110,7 @@ std::pair<Tensor, DimVector> flat_positions(const Tensor& x, const TensorList& i
                                                                       : static_cast<int64_t>(j) + nb;
     DimVector v(rank, 1);
     v[at] = x.sizes()[d];
-    pos = pos + arange(0, x.sizes()[d], 1, kInt64).reshape(v) * xstr[d];
+    pos = pos + arange(0, x.sizes()[d], 1, TensorOptions(kInt64).device(x.device())).reshape(v) * xstr[d];
   }
   return {pos.expand(rshape).reshape({-1}), rshape};
 }
@@ -149,7 +143,7 @@ Tensor take(const Tensor& x, const Tensor& index) {
   const int64_t n = x.numel();
   std::vector<int64_t> v;
   {
-    Tensor c = index.contiguous();
+    const Tensor c = ops::to_host(index.contiguous());  // host read: the index values, once
     const int64_t* p = c.data_ptr<int64_t>();
     for (int64_t i = 0; i < c.numel(); ++i) {
       HPML_CHECK(p[i] >= -n && p[i] < n, "take: index ", p[i], " is out of range for a tensor of ", n,
@@ -158,7 +152,7 @@ Tensor take(const Tensor& x, const Tensor& index) {
     }
   }
   // x read as 1-d in row-major order, whatever its strides: [numel] -> [*index.shape]
-  Tensor pos = index_tensor(v, {static_cast<int64_t>(v.size())}, x.device());
+  Tensor pos = ops::index_tensor(v, {static_cast<int64_t>(v.size())}, x.device());
   return index_select(x.reshape({-1}), 0, pos).reshape(index.sizes());
 }
 
@@ -171,7 +165,7 @@ Tensor masked_scatter(const Tensor& x, const Tensor& mask, const Tensor& source)
   HPML_CHECK(source.dtype() == x.dtype(), "masked_scatter: source must have the input's dtype ", x.dtype(), ", got ",
              source.dtype());
   DimVector shape = ops::broadcast_shapes("masked_scatter", x.sizes(), mask.sizes());
-  Tensor m = mask.expand(shape).contiguous();
+  const Tensor m = ops::to_host(mask.expand(shape).contiguous());  // host read: the mask, once
   const bool* mp = static_cast<const bool*>(m.data_ptr());
   std::vector<int64_t> pos;
   for (int64_t i = 0; i < m.numel(); ++i)
@@ -182,7 +176,7 @@ Tensor masked_scatter(const Tensor& x, const Tensor& mask, const Tensor& source)
   // The i-th true position (row-major) takes source.flatten()[i]; the rest of source is unused.
   Tensor src = source.reshape({-1}).narrow(0, 0, k);
   Tensor flat = x.expand(shape).reshape({-1});
-  return scatter(flat, 0, index_tensor(pos, {k}, x.device()), src).view(shape);
+  return scatter(flat, 0, ops::index_tensor(pos, {k}, x.device()), src).view(shape);
 }
 
 }  // namespace hpml

@@ -26,6 +26,15 @@ void check_index(const char* op, const Tensor& index) {
 
 // Every value of `index` must lie in [0, size).
 void check_bounds(const char* op, const Tensor& index, int64_t size, int64_t dim) {
+  if (index.numel() == 0) return;
+  if (!index.device().is_cpu()) {
+    // Checked where the index lives: its smallest and largest value come back, one copy.
+    const Tensor range = stack({amin(index), amax(index)}).cpu();
+    const int64_t lo = range.data_ptr<int64_t>()[0], hi = range.data_ptr<int64_t>()[1];
+    HPML_CHECK(lo >= 0 && hi < size, op, ": index ", lo < 0 ? lo : hi, " is out of bounds for dimension ", dim,
+               " with size ", size);
+    return;
+  }
   Tensor c = index.contiguous();
   const int64_t* p = c.data_ptr<int64_t>();
   for (int64_t i = 0; i < c.numel(); ++i) {
@@ -253,7 +262,8 @@ Tensor one_hot(const Tensor& index, int64_t num_classes) {
   HPML_RECORD_OP("one_hot", index);
   check_index("one_hot", index);
   Tensor c = index.contiguous();
-  const int64_t* p = c.data_ptr<int64_t>();
+  const Tensor h = ops::to_host(c);  // host read: the classes, once
+  const int64_t* p = h.data_ptr<int64_t>();
   int64_t mx = -1;
   for (int64_t i = 0; i < c.numel(); ++i) {
     HPML_CHECK(p[i] >= 0, "one_hot: class values must be non-negative, got ", p[i]);
@@ -279,13 +289,12 @@ Tensor masked_select(const Tensor& x, const Tensor& mask) {
   HPML_CHECK(mask.dtype() == kBool, "masked_select: expected a bool mask, got ", mask.dtype());
   DimVector shape = ops::broadcast_shapes("masked_select", x.sizes(), mask.sizes());
   // Flat positions of the true mask entries, then an index_select (which brings the backward).
-  Tensor m = mask.expand(shape).contiguous();
+  const Tensor m = ops::to_host(mask.expand(shape).contiguous());  // host read: the mask, once
   const bool* mp = static_cast<const bool*>(m.data_ptr());
   std::vector<int64_t> pos;
   for (int64_t i = 0; i < m.numel(); ++i)
     if (mp[i]) pos.push_back(i);
-  Tensor idx = ops::empty_tensor({static_cast<int64_t>(pos.size())}, kInt64, x.device());
-  std::copy(pos.begin(), pos.end(), idx.data_ptr<int64_t>());
+  const Tensor idx = ops::index_tensor(pos, x.device());
   return index_select(x.expand(shape).reshape({-1}), 0, idx);
 }
 

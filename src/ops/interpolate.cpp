@@ -31,11 +31,6 @@ struct Resize {
   double scale_factor;  // 0: none (the scale is in / out)
 };
 
-Tensor index_tensor(const std::vector<int64_t>& v) {
-  Tensor t = empty({static_cast<int64_t>(v.size())}, kInt64);
-  std::copy(v.begin(), v.end(), t.data_ptr<int64_t>());
-  return t;
-}
 
 Tensor nearest_along(const Tensor& x, int64_t dim, const Resize& r) {
   if (r.in == r.out && r.scale_factor == 0) return x;
@@ -44,7 +39,7 @@ Tensor nearest_along(const Tensor& x, int64_t dim, const Resize& r) {
   std::vector<int64_t> idx(static_cast<size_t>(r.out));
   for (int64_t j = 0; j < r.out; ++j)
     idx[j] = std::min(static_cast<int64_t>(std::floor(static_cast<float>(j) * scale)), r.in - 1);
-  return index_select(x, dim, index_tensor(idx));
+  return index_select(x, dim, ops::index_tensor(idx, x.device()));
 }
 
 // Source indices i0, i1 and weights l0, l1 of each output position, in T (float or double).
@@ -74,8 +69,9 @@ Tensor linear_along(const Tensor& x, int64_t dim, const Resize& r, bool align_co
   // Weights [out, 1, ...] broadcast over the dims after `dim`.
   DimVector wshape(static_cast<size_t>(x.dim() - dim), 1);
   wshape[0] = r.out;
-  Tensor w0 = tensor(TensorData(l0), x.dtype()).view(wshape), w1 = tensor(TensorData(l1), x.dtype()).view(wshape);
-  return index_select(x, dim, index_tensor(i0)) * w0 + index_select(x, dim, index_tensor(i1)) * w1;
+  const TensorOptions wo = TensorOptions(x.dtype()).device(x.device());
+  Tensor w0 = tensor(TensorData(l0), wo).view(wshape), w1 = tensor(TensorData(l1), wo).view(wshape);
+  return index_select(x, dim, ops::index_tensor(i0, x.device())) * w0 + index_select(x, dim, ops::index_tensor(i1, x.device())) * w1;
 }
 
 }  // namespace

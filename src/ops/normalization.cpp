@@ -145,7 +145,7 @@ Tensor batch_norm(const Tensor& input, const Tensor& weight, const Tensor& bias,
           b = (-a * invstd * invstd * sum_dy_xmu / static_cast<double>(n)).contiguous();
           k = (-a * sum_dy / static_cast<double>(n) - b * mean).contiguous();
         } else {
-          b = zeros({C}, dt), k = zeros({C}, dt);
+          b = zeros({C}, TensorOptions(dt).device(xs.device())), k = zeros({C}, TensorOptions(dt).device(xs.device()));
         }
         gx = ops::empty_tensor(xs.sizes(), dt, xs.device());
         if (n > 0) be.channel_affine2(view_of(gx), view_of(dy), view_of(xs), view_of(a), view_of(b), view_of(k));

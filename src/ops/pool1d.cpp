@@ -97,11 +97,6 @@ AdaptiveIndex adaptive_index(int64_t n, int64_t m) {
   return a;
 }
 
-Tensor index_tensor(const std::vector<int64_t>& v) {
-  Tensor t = empty({static_cast<int64_t>(v.size())}, kInt64);
-  std::copy(v.begin(), v.end(), t.data_ptr<int64_t>());
-  return t;
-}
 
 }  // namespace
 
@@ -121,17 +116,18 @@ std::pair<Tensor, Tensor> adaptive_max_pool2d_with_indices(const Tensor& x_in, D
   const AdaptiveIndex ih = adaptive_index(H, OH), iw = adaptive_index(W, OW);
   const int64_t KH = ih.K, KW = iw.K;
   // See Note [Adaptive max pooling by gathering windows].
-  Tensor win = index_select(index_select(x, 2, index_tensor(ih.idx)), 3, index_tensor(iw.idx));  // [N, C, OH KH, OW KW]
+  Tensor win = index_select(index_select(x, 2, ops::index_tensor(ih.idx, x.device())), 3,
+                            ops::index_tensor(iw.idx, x.device()));  // [N, C, OH KH, OW KW]
   win = win.view({N, C, OH, KH, OW, KW}).permute({0, 1, 2, 4, 3, 5}).reshape({N, C, OH, OW, KH * KW});
   auto [values, k] = max(win, -1);
-  Tensor kc = k.contiguous();
-  Tensor idx = empty({N, C, OH, OW}, kInt64);
+  const Tensor kc = ops::to_host(k.contiguous());  // host read: the window positions, once
   const int64_t* pk = kc.data_ptr<int64_t>();
-  int64_t* pi = idx.data_ptr<int64_t>();
+  std::vector<int64_t> flat(static_cast<size_t>(N * C * OH * OW));
   for (int64_t e = 0; e < N * C * OH * OW; ++e) {
     const int64_t oh = e / OW % OH, ow = e % OW, kh = pk[e] / KW, kw = pk[e] % KW;
-    pi[e] = ih.idx[oh * KH + kh] * W + iw.idx[ow * KW + kw];
+    flat[static_cast<size_t>(e)] = ih.idx[oh * KH + kh] * W + iw.idx[ow * KW + kw];
   }
+  const Tensor idx = ops::index_tensor(flat, {N, C, OH, OW}, x.device());
   if (!batched) return {values.squeeze(0), idx.squeeze(0)};
   return {values, idx};
 }

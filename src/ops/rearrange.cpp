@@ -12,16 +12,6 @@
 
 namespace hpml {
 
-namespace {
-
-// A 1-d i64 tensor holding `v`.
-Tensor index_tensor(const std::vector<int64_t>& v, Device device) {
-  Tensor t = ops::empty_tensor({static_cast<int64_t>(v.size())}, kInt64, device);
-  std::copy(v.begin(), v.end(), t.data_ptr<int64_t>());
-  return t;
-}
-
-}  // namespace
 
 Tensor roll(const Tensor& x, IntArrayRef shifts, IntArrayRef dims) {
   HPML_RECORD_OP("roll", x);
@@ -69,7 +59,7 @@ Tensor repeat_interleave(const Tensor& x, const Tensor& repeats, std::optional<i
   Tensor in = !dim ? x.reshape({-1}) : x.dim() == 0 ? x.reshape({1}) : x;
   const int64_t d = dim ? ops::wrap_dim(*dim, in.dim(), "repeat_interleave") : 0;
   const int64_t n = in.sizes()[d];
-  Tensor r = repeats.to(kInt64).contiguous();
+  const Tensor r = ops::to_host(repeats.to(kInt64).contiguous());  // host read: the repeats, once
   HPML_CHECK(r.numel() == 1 || r.numel() == n, "repeat_interleave: repeats must have one element or as many as the ",
              "input along dim ", d, " (", n, "), got shape ", repeats.sizes());
   const int64_t* rp = r.data_ptr<int64_t>();
@@ -80,7 +70,7 @@ Tensor repeat_interleave(const Tensor& x, const Tensor& repeats, std::optional<i
     HPML_CHECK(k >= 0, "repeat_interleave: repeats must be non-negative, got ", k, " at position ", i);
     pos.insert(pos.end(), static_cast<size_t>(k), i);
   }
-  return index_select(in, d, index_tensor(pos, x.device()));
+  return index_select(in, d, ops::index_tensor(pos, x.device()));
 }
 
 Tensor repeat_interleave(const Tensor& x, int64_t repeats, std::optional<int64_t> dim) {
@@ -107,13 +97,13 @@ Tensor diag(const Tensor& x, int64_t diagonal) {
     const int64_t n = x.sizes()[0], m = n + std::abs(k);
     for (int64_t i = 0; i < n; ++i) pos.push_back((r0 + i) * m + c0 + i);
     Tensor z = zeros({m * m}, TensorOptions(x.dtype()).device(x.device()));
-    return scatter(z, 0, index_tensor(pos, x.device()), x).view({m, m});
+    return scatter(z, 0, ops::index_tensor(pos, x.device()), x).view({m, m});
   }
   // [r, c] -> [len]: the entries (r0 + i, c0 + i) that lie inside the matrix.
   const int64_t r = x.sizes()[0], c = x.sizes()[1];
   const int64_t len = std::max<int64_t>(std::min(r - r0, c - c0), 0);
   for (int64_t i = 0; i < len; ++i) pos.push_back((r0 + i) * c + c0 + i);
-  return index_select(x.reshape({-1}), 0, index_tensor(pos, x.device()));
+  return index_select(x.reshape({-1}), 0, ops::index_tensor(pos, x.device()));
 }
 
 }  // namespace hpml

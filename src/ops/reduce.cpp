@@ -288,14 +288,14 @@ Tensor any(const Tensor& x, IntArrayRef dims, bool keepdim) {
   HPML_RECORD_OP("any", x);
   ops::check_defined("any", x);
   autograd::NoGradGuard ng;
-  return gt(sum(ne(x, ops::wrap_scalar(0)), dims, keepdim), ops::wrap_scalar(0));
+  return gt(sum(ne(x, ops::wrap_scalar(0, x.device())), dims, keepdim), ops::wrap_scalar(0, x.device()));
 }
 
 Tensor all(const Tensor& x, IntArrayRef dims, bool keepdim) {
   HPML_RECORD_OP("all", x);
   ops::check_defined("all", x);
   autograd::NoGradGuard ng;
-  return eq(sum(eq(x, ops::wrap_scalar(0)), dims, keepdim), ops::wrap_scalar(0));
+  return eq(sum(eq(x, ops::wrap_scalar(0, x.device())), dims, keepdim), ops::wrap_scalar(0, x.device()));
 }
 
 Tensor logsumexp(const Tensor& x, IntArrayRef dims, bool keepdim) {

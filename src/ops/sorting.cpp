@@ -99,7 +99,7 @@ Tensor cumprod_backward(const Tensor& g, const Tensor& x, const Tensor& y, int64
   Tensor xl = x.movedim(d, -1), gl = g.movedim(d, -1);
   DimVector square(xl.sizes());
   square.insert(square.size() - 1, n);  // [.., n (k), n (i)]
-  Tensor r = arange(n);
+  Tensor r = arange(0, n, 1, TensorOptions(kInt64).device(x.device()));
   Tensor diag = eq(r.unsqueeze(1), r.unsqueeze(0));
   Tensor dy = cumprod(masked_fill(xl.unsqueeze(-2).expand(square), diag, 1), -1);  // [.., k, j]
   return sum(triu(dy * gl.unsqueeze(-2)), {-1}).movedim(-1, d);                      // j >= k only

@@ -203,7 +203,22 @@ Tensor nonzero_t(const Tensor& x) {
 
 }  // namespace
 
+// Note [Sorting loops on other devices]
+// These loops run on the host. For a tensor on another device the entry points below copy the
+// inputs to the host once, run there and copy the outputs back: explicit copies, correct on
+// every device, and the place where a device's own sorting kernels would plug in.
+namespace {
+Tensor host_like(const Tensor& t) { return ops::empty_tensor(t.sizes(), t.dtype(), kCPU); }
+}  // namespace
+
 void sort_rows(const Tensor& values, const Tensor& indices, const Tensor& x, int64_t k, bool descending) {
+  if (!x.device().is_cpu()) {
+    const Tensor v = host_like(values), i = host_like(indices);
+    sort_rows(v, i, ops::to_host(x), k, descending);  // host read: see the Note
+    ops::copy_from_host(values, v);
+    ops::copy_from_host(indices, i);
+    return;
+  }
   dispatch_all(x.dtype(), "sort", [&]<typename T>() {
     if (descending) sort_rows_t<T, true>(values, indices, x, k);
     else sort_rows_t<T, false>(values, indices, x, k);
@@ -211,10 +226,23 @@ void sort_rows(const Tensor& values, const Tensor& indices, const Tensor& x, int
 }
 
 void median_rows(const Tensor& values, const Tensor& indices, const Tensor& x) {
+  if (!x.device().is_cpu()) {
+    const Tensor v = host_like(values), i = host_like(indices);
+    median_rows(v, i, ops::to_host(x));  // host read: see the Note
+    ops::copy_from_host(values, v);
+    ops::copy_from_host(indices, i);
+    return;
+  }
   dispatch_all(x.dtype(), "median", [&]<typename T>() { median_rows_t<T>(values, indices, x); });
 }
 
 void cumulate(const Tensor& out, const Tensor& x, int64_t outer, int64_t n, int64_t inner, bool prod) {
+  if (!x.device().is_cpu()) {
+    const Tensor o = host_like(out);
+    cumulate(o, ops::to_host(x), outer, n, inner, prod);  // host read: see the Note
+    ops::copy_from_host(out, o);
+    return;
+  }
   dispatch_all(x.dtype(), prod ? "cumprod" : "cumsum", [&]<typename T>() {
     if constexpr (std::is_floating_point_v<T>) cumulate_t<T, T>(out, x, outer, n, inner, prod);
     else cumulate_t<T, int64_t>(out, x, outer, n, inner, prod);
@@ -222,14 +250,27 @@ void cumulate(const Tensor& out, const Tensor& x, int64_t outer, int64_t n, int6
 }
 
 void search_rows(const Tensor& out, const Tensor& seq, const Tensor& values, bool right) {
+  if (!seq.device().is_cpu()) {
+    const Tensor o = host_like(out);
+    search_rows(o, ops::to_host(seq), ops::to_host(values), right);  // host read: see the Note
+    ops::copy_from_host(out, o);
+    return;
+  }
   dispatch_numeric(seq.dtype(), "searchsorted", [&]<typename T>() { search_rows_t<T>(out, seq, values, right); });
 }
 
 Tensor unique_1d(const Tensor& x, Tensor* inverse, Tensor* counts) {
+  if (!x.device().is_cpu()) {
+    const Tensor u = unique_1d(ops::to_host(x), inverse, counts);  // host read: see the Note
+    if (inverse && inverse->defined()) *inverse = inverse->to(x.device());
+    if (counts && counts->defined()) *counts = counts->to(x.device());
+    return u.to(x.device());
+  }
   return dispatch_all(x.dtype(), "unique", [&]<typename T>() { return unique_t<T>(x, inverse, counts); });
 }
 
 Tensor nonzero_indices(const Tensor& x) {
+  if (!x.device().is_cpu()) return nonzero_indices(ops::to_host(x)).to(x.device());  // host read: see the Note
   return dispatch_all(x.dtype(), "nonzero", [&]<typename T>() { return nonzero_t<T>(x); });
 }
 

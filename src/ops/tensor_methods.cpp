@@ -19,7 +19,17 @@ Tensor wrap(const Scalar& s, const Tensor& like) { return ops::wrap_scalar(s, li
 Tensor Tensor::clone() const { return hpml::clone(*this); }
 Tensor Tensor::contiguous() const { return hpml::contiguous(*this); }
 Tensor Tensor::to(DType d, bool copy) const { return hpml::to(*this, d, copy); }
-Tensor Tensor::to(Device d, bool copy) const { return hpml::to(*this, d, copy); }
+Tensor Tensor::to(Device d, bool non_blocking, bool copy) const { return hpml::to(*this, d, non_blocking, copy); }
+
+Scalar Tensor::item() const {
+  HPML_CHECK(defined(), "item: tensor is undefined");
+  HPML_CHECK(numel() == 1, "item: a tensor with ", numel(), " elements (shape ", sizes(),
+             ") cannot be converted to a scalar");
+  const Tensor h = ops::to_host(*this);  // host read: one copy
+  return dispatch_all(dtype(), "item", [&]<typename T>() -> Scalar {
+    return Scalar(*static_cast<const T*>(h.data_ptr()));
+  });
+}
 Tensor& Tensor::copy_(const Tensor& src) { return hpml::copy_(*this, src); }
 Tensor& Tensor::zero_() { return hpml::zero_(*this); }
 Tensor& Tensor::fill_(const Scalar& v) { return hpml::fill_(*this, v); }

@@ -268,8 +268,7 @@ Tensor as_strided(const Tensor& t, IntArrayRef sizes, IntArrayRef strides, std::
     HPML_CHECK(contiguous_in, "backward of as_strided: only supported for a contiguous input");
     const int64_t n_in = checked_numel(in_sizes, "as_strided");
     const int64_t n = checked_numel(vs, "as_strided");
-    Tensor pos = ops::empty_tensor({n}, kInt64, c.g(0).device());
-    int64_t* p = pos.data_ptr<int64_t>();
+    std::vector<int64_t> p(static_cast<size_t>(n));
     for (int64_t lin = 0; lin < n; ++lin) {
       int64_t rem = lin, o = rel;
       for (int64_t d = static_cast<int64_t>(vs.size()) - 1; d >= 0; --d) {
@@ -278,8 +277,9 @@ Tensor as_strided(const Tensor& t, IntArrayRef sizes, IntArrayRef strides, std::
       }
       HPML_CHECK(o >= 0 && o < n_in, "backward of as_strided: the view reaches element ", o,
                  " outside its input of ", n_in, " elements; hpml only differentiates views inside their input");
-      p[lin] = o;
+      p[static_cast<size_t>(lin)] = o;
     }
+    const Tensor pos = ops::index_tensor(p, c.g(0).device());
     Tensor z = zeros({n_in}, TensorOptions(c.g(0).dtype()).device(c.g(0).device()));
     return TensorList{index_add(z, 0, pos, c.g(0).reshape({-1})).view(in_sizes)};
   });
@@ -490,11 +490,24 @@ Tensor to(const Tensor& t, DType dtype, bool copy) {
   return out;
 }
 
-Tensor to(const Tensor& t, Device device, bool copy) {
+Tensor to(const Tensor& t, Device device, bool non_blocking, bool copy) {
   HPML_RECORD_OP("to", t);
   ops::check_defined("to", t);
-  check_device_available(device, "to");
-  return copy ? clone(t) : t;
+  device = resolve_device(device, "to");
+  if (device == t.device()) return copy ? clone(t) : t;
+  Tensor src = t;
+  if (!src.is_contiguous()) {
+    autograd::NoGradGuard no_grad;  // the node below covers the whole copy
+    src = contiguous(t);            // on t's device: only dense bytes travel
+  }
+  Tensor out = ops::empty_tensor(t.sizes(), t.dtype(), device);
+  // The device that is not the cpu does the copy (the destination's, device to device).
+  kernels::backend(device.is_cpu() ? t.device() : device, "to").copy_between(out, src, non_blocking);
+  if (autograd::should_record(t)) {
+    const Device from = t.device();
+    autograd::record("to", {t}, {out}, {}, [from](const Ctx& c) { return TensorList{c.g(0).to(from)}; });
+  }
+  return out;
 }
 
 }  // namespace hpml

@@ -90,6 +90,7 @@ class Tensor {
     return static_cast<T*>(impl_->data());  // checked above
   }
   // Value of a one-element tensor.
+  // The single value, copied to the host (waiting for the device). Defined in ops/tensor_methods.cpp.
   Scalar item() const;
   template <typename T>
   T item() const { return item().to<T>(); }
@@ -135,7 +136,11 @@ class Tensor {
   Tensor clone() const;
   Tensor contiguous() const;
   Tensor to(DType d, bool copy = false) const;
-  Tensor to(Device d, bool copy = false) const;
+  // A copy on `d` (self when it is there already and copy is false). non_blocking: the copy may
+  // still be running when this returns, when the host side is pinned memory or the copy is device
+  // to device (synchronize(d) before the host reads a cpu result).
+  Tensor to(Device d, bool non_blocking = false, bool copy = false) const;
+  Tensor cpu() const { return to(kCPU); }
   Tensor type_as(const Tensor& other) const { return to(other.dtype()); }
   Tensor& copy_(const Tensor& src);
   Tensor& zero_();

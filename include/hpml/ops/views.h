@@ -34,6 +34,6 @@ Tensor as_strided(const Tensor& t, IntArrayRef sizes, IntArrayRef strides, std::
 Tensor clone(const Tensor& t);
 Tensor contiguous(const Tensor& t);
 Tensor to(const Tensor& t, DType dtype, bool copy = false);
-Tensor to(const Tensor& t, Device device, bool copy = false);
+Tensor to(const Tensor& t, Device device, bool non_blocking = false, bool copy = false);
 
 }  // namespace hpml

@@ -32,14 +32,14 @@ void uniform(const TensorView& out, Generator& gen, double lo, double hi) {
   if (out.dtype == DType::f32) {
     float* o = out.ptr<float>();
     const float flo = static_cast<float>(lo), span = static_cast<float>(hi - lo);
-    for_counters(gen, (n + 3) / 4, [&](int64_t j, const std::array<uint32_t, 4>& w) {
+    for_counters(gen, random_counters(RandomKind::uniform, out.dtype, n), [&](int64_t j, const std::array<uint32_t, 4>& w) {
       for (int64_t k = 0; k < 4 && 4 * j + k < n; ++k) o[4 * j + k] = flo + span * u32_to_unit_float(w[k]);
     });
     return;
   }
   dispatch_floating(out.dtype, "uniform", [&]<typename T>() {
     T* o = out.ptr<T>();
-    for_counters(gen, (n + 1) / 2, [&](int64_t j, const std::array<uint32_t, 4>& w) {
+    for_counters(gen, random_counters(RandomKind::uniform, out.dtype, n), [&](int64_t j, const std::array<uint32_t, 4>& w) {
       for (int64_t k = 0; k < 2 && 2 * j + k < n; ++k)
         o[2 * j + k] = static_cast<T>(lo + (hi - lo) * u64_to_unit_double(join(w[2 * k], w[2 * k + 1])));
     });
@@ -51,7 +51,7 @@ void normal(const TensorView& out, Generator& gen, double mean, double std) {
   const int64_t n = out.numel();
   dispatch_floating(out.dtype, "normal", [&]<typename T>() {
     T* o = out.ptr<T>();
-    for_counters(gen, (n + 1) / 2, [&](int64_t j, const std::array<uint32_t, 4>& w) {
+    for_counters(gen, random_counters(RandomKind::normal, out.dtype, n), [&](int64_t j, const std::array<uint32_t, 4>& w) {
       double u1 = 1.0 - u64_to_unit_double(join(w[0], w[1]));  // (0, 1]
       double u2 = u64_to_unit_double(join(w[2], w[3]));
       double r = std::sqrt(-2.0 * std::log(u1)), th = k2Pi * u2;
@@ -67,7 +67,7 @@ void randint(const TensorView& out, Generator& gen, int64_t lo, int64_t hi) {
   const uint64_t range = static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo);
   dispatch_all(out.dtype, "randint", [&]<typename T>() {
     T* o = out.ptr<T>();
-    for_counters(gen, (n + 1) / 2, [&](int64_t j, const std::array<uint32_t, 4>& w) {
+    for_counters(gen, random_counters(RandomKind::randint, out.dtype, n), [&](int64_t j, const std::array<uint32_t, 4>& w) {
       for (int64_t k = 0; k < 2 && 2 * j + k < n; ++k) {
         uint64_t r = join(w[2 * k], w[2 * k + 1]) % range;  // bias < range / 2^64
         o[2 * j + k] = static_cast<T>(lo + static_cast<int64_t>(r));

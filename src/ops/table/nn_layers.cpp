@@ -80,8 +80,8 @@ TensorList call_instance_norm(const TensorList& in, const Args& a) {
   const int64_t C = in[0].sizes()[1];
   Tensor rm, rv;
   if (a.b("running")) {
-    rm = linspace(-0.5, 0.5, C, in[0].dtype());
-    rv = linspace(0.5, 2.0, C, in[0].dtype());
+    rm = linspace(-0.5, 0.5, C, in[0].dtype()).to(in[0].device());
+    rv = linspace(0.5, 2.0, C, in[0].dtype()).to(in[0].device());
   }
   return {instance_norm(in[0], opt(in, 1), opt(in, 2), rm, rv, a.b("use_input_stats"), a.d("momentum"), a.d("eps"))};
 }

@@ -12,8 +12,8 @@ TensorList call_batch_norm(const TensorList& in, const Args& a) {
   const int64_t C = in[0].sizes()[1];
   Tensor rm, rv;
   if (a.b("running")) {
-    rm = linspace(-0.5, 0.5, C, in[0].dtype());
-    rv = linspace(0.5, 2.0, C, in[0].dtype());
+    rm = linspace(-0.5, 0.5, C, in[0].dtype()).to(in[0].device());
+    rv = linspace(0.5, 2.0, C, in[0].dtype()).to(in[0].device());
   }
   const Tensor w = in.size() > 1 ? in[1] : Tensor(), b = in.size() > 2 ? in[2] : Tensor();
   return {batch_norm(in[0], w, b, rm, rv, a.b("training"), a.d("momentum"), a.d("eps"))};
