@@ -1,4 +1,6 @@
-// gradcheck: analytical Jacobian (one backward per output element) against central differences.
+// gradcheck: analytical Jacobian (one backward per output element) against central differences,
+// on any device: values are read with explicit copies to the host, and an input element on a
+// device is perturbed through a one-element view filled by a kernel.
 #include "hpml/autograd/gradcheck.h"
 
 #include <cmath>
@@ -35,13 +37,23 @@ std::vector<std::vector<double>> flatten_outputs(const TensorList& outs) {
     std::vector<double> vals;
     if (o.defined() && o.is_floating_point()) {
       NoGradGuard ng;
-      Tensor c = o.to(kFloat64).contiguous();
+      Tensor c = o.to(kFloat64).contiguous().cpu();  // host read: the output, once per evaluation
       const double* p = c.data_ptr<double>();
       vals.assign(p, p + c.numel());
     }
     v.push_back(std::move(vals));
   }
   return v;
+}
+
+// Writes v at element offset `off` of the f64 tensor x (from its storage offset): in place on the
+// cpu (no version bump), with a one-element fill on another device.
+void set_element(const Tensor& x, int64_t off, double v) {
+  if (x.device().is_cpu()) {
+    static_cast<double*>(x.data_ptr())[off] = v;
+    return;
+  }
+  as_strided(x.detach(), {}, {}, x.storage_offset() + off).fill_(v);
 }
 
 }  // namespace
@@ -76,7 +88,8 @@ GradcheckResult gradcheck(const std::function<TensorList(const TensorList&)>& fn
     if (!out.requires_grad() || diff.empty()) continue;
     for (int64_t j = 0; j < out.numel(); ++j) {
       Tensor seed = zeros({out.numel()}, out.dtype());
-      seed.data_ptr<double>()[j] = 1.0;
+      seed.data_ptr<double>()[j] = 1.0;  // on the host, then to the output's device
+      seed = seed.to(out.device());
       GradOptions go;
       go.grad_outputs = {seed.view(out.sizes())};
       go.retain_graph = true;
@@ -84,7 +97,7 @@ GradcheckResult gradcheck(const std::function<TensorList(const TensorList&)>& fn
       TensorList g = grad({out}, diff_inputs, go);
       for (size_t k = 0; k < diff.size(); ++k) {
         if (!g[k].defined()) continue;
-        Tensor gc = g[k].to(kFloat64).contiguous();
+        Tensor gc = g[k].to(kFloat64).contiguous().cpu();  // host read: one Jacobian row
         const double* p = gc.data_ptr<double>();
         for (int64_t e = 0; e < gc.numel(); ++e)
           analytical[o][k][static_cast<size_t>(j * gc.numel() + e)] = p[e];
@@ -92,22 +105,22 @@ GradcheckResult gradcheck(const std::function<TensorList(const TensorList&)>& fn
     }
   }
 
-  // Numerical: perturb each input element in place (no version bump), run fn, restore.
+  // Numerical: perturb each input element in place, run fn, restore.
   for (size_t k = 0; k < diff.size(); ++k) {
     const Tensor& x = inputs[diff[k]];
-    double* base = static_cast<double*>(x.data_ptr());
+    const Tensor host = x.detach().contiguous().cpu();  // host read: the input's values, once
     std::vector<int64_t> offs = element_offsets(x);
     for (int64_t e = 0; e < x.numel(); ++e) {
-      double& v = base[offs[static_cast<size_t>(e)]];
-      const double orig = v;
+      const int64_t off = offs[static_cast<size_t>(e)];
+      const double orig = host.data_ptr<double>()[e];
       std::vector<std::vector<double>> plus, minus;
       {
         NoGradGuard ng;
-        v = orig + opt.eps;
+        set_element(x, off, orig + opt.eps);
         plus = flatten_outputs(fn(inputs));
-        v = orig - opt.eps;
+        set_element(x, off, orig - opt.eps);
         minus = flatten_outputs(fn(inputs));
-        v = orig;
+        set_element(x, off, orig);
       }
       for (size_t o = 0; o < outs.size(); ++o) {
         for (size_t j = 0; j < plus[o].size(); ++j) {

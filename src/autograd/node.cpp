@@ -141,7 +141,7 @@ std::string describe(const Tensor& t) {
 const char* nonfinite_kind(const Tensor& t) {
   if (!t.defined() || !is_floating(t.dtype()) || t.numel() == 0) return nullptr;
   NoGradGuard ng;
-  Tensor c = t.contiguous();
+  Tensor c = t.contiguous().cpu();  // host read: one copy
   return dispatch_floating(c.dtype(), "anomaly check", [&]<typename T>() -> const char* {
     const T* p = c.data_ptr<T>();
     const char* kind = nullptr;

@@ -5,6 +5,7 @@
 
 #include "hpml/core/device_runtime.h"
 #include "hpml/core/error.h"
+#include "hpml/core/pinned.h"
 #include "hpml/core/sim.h"
 
 namespace hpml {
@@ -20,6 +21,9 @@ constexpr DeviceRuntime kCpuRuntime{
     .memory_stats = [](int) { return cpu_allocator_stats(); },
     .empty_cache = [](int) { cpu_empty_cache(); },
     .synchronize = [](int) {},
+    .pinned_allocator = page_locked_allocator,
+    .is_pinned = is_page_locked,
+    .is_initialized = [] { return false; },
 };
 
 constexpr DeviceRuntime kSimRuntime{
@@ -30,6 +34,9 @@ constexpr DeviceRuntime kSimRuntime{
     .memory_stats = [](int i) { return sim::memory_stats(i); },
     .empty_cache = [](int i) { sim::empty_cache(i); },
     .synchronize = [](int i) { sim::synchronize(i); },
+    .pinned_allocator = page_locked_allocator,  // its host side is the host's page-locked memory
+    .is_pinned = is_page_locked,
+    .is_initialized = sim::detail::is_initialized,
 };
 }  // namespace
 
@@ -106,6 +113,37 @@ Device resolve_device(const Device& d, const char* op) {
 void synchronize(const Device& d) {
   if (d.is_cpu()) return;
   device_runtime(d.type())->synchronize(resolve_device(d, "synchronize").index());
+}
+
+Device default_pin_device() {
+  const DeviceRuntime* cuda = device_runtime(DeviceType::CUDA);
+  return cuda && cuda->device_count() > 0 ? Device(DeviceType::CUDA, 0) : kCPU;
+}
+
+bool is_pinned_memory(const void* p) {
+  for (DeviceType t : {DeviceType::CPU, DeviceType::Sim, DeviceType::CUDA}) {
+    const DeviceRuntime* rt = device_runtime(t);
+    if (rt && rt->is_pinned(p)) return true;
+  }
+  return false;
+}
+
+const DeviceRuntime* initialized_device_runtime() {
+  for (DeviceType t : {DeviceType::CUDA, DeviceType::Sim}) {
+    const DeviceRuntime* rt = device_runtime(t);
+    if (rt && rt->is_initialized()) return rt;
+  }
+  return nullptr;
+}
+
+AllocatorStats memory_stats(const Device& d) {
+  const Device r = resolve_device(d, "memory_stats");
+  return device_runtime(r.type())->memory_stats(r.is_cpu() ? 0 : r.index());
+}
+
+void empty_cache(const Device& d) {
+  const Device r = resolve_device(d, "empty_cache");
+  device_runtime(r.type())->empty_cache(r.is_cpu() ? 0 : r.index());
 }
 
 }  // namespace hpml

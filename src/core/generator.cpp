@@ -3,9 +3,11 @@
 
 #include <cstring>
 
+#include "hpml/core/allocator.h"
 #include "hpml/core/error.h"
+#include "hpml/core/storage.h"
 #include "hpml/core/tensor.h"
-#include "hpml/ops/factories.h"
+#include "hpml/core/tensor_impl.h"
 
 namespace hpml {
 
@@ -42,11 +44,15 @@ uint64_t Generator::next_u64() {
 
 double Generator::next_double() { return static_cast<double>(next_u64() >> 11) * 0x1.0p-53; }
 
+// A u8 [16] cpu tensor built here from core's own pieces (core does not call ops): the seed
+// and the offset, little-endian words.
 Tensor Generator::state() const {
-  Tensor s = empty({16}, kUInt8);
-  uint64_t words[2] = {seed_, offset_.load()};
-  std::memcpy(s.data_ptr<uint8_t>(), words, 16);
-  return s;
+  const int64_t n = 16, stride = 1;
+  Storage storage = Storage::make(static_cast<size_t>(n), cpu_allocator(), kCPU);
+  const uint64_t words[2] = {seed_, offset_.load()};
+  std::memcpy(storage->data(), words, 16);
+  return Tensor(IntrusivePtr<TensorImpl>::make(std::move(storage), kUInt8, IntArrayRef(&n, 1), IntArrayRef(&stride, 1),
+                                               0));
 }
 
 void Generator::check_state(const Tensor& state) {
@@ -54,8 +60,11 @@ void Generator::check_state(const Tensor& state) {
              "Generator::set_state: expected a u8 tensor of 16 bytes, got ",
              state.defined() ? dtype_name(state.dtype()) : "undefined", " with ",
              state.defined() ? state.numel() : 0, " elements");
+  HPML_CHECK(state.device().is_cpu(), "Generator::set_state: expected a cpu tensor, got one on ", state.device(),
+             "\nhint: move with .to(cpu) first");
+  HPML_CHECK(state.is_contiguous(), "Generator::set_state: expected a contiguous tensor (strides ", state.strides(), ")");
   uint64_t words[2];
-  std::memcpy(words, state.contiguous().data_ptr<uint8_t>(), 16);
+  std::memcpy(words, state.data_ptr<uint8_t>(), 16);
   // The offset counts 128-bit blocks drawn; 2^63 of them would take millennia, so a larger one is
   // a forged state, and refusing it keeps offset + n from wrapping around to reused counters.
   HPML_CHECK(words[1] <= (uint64_t{1} << 63), "Generator::set_state: the offset ", words[1],
@@ -65,7 +74,7 @@ void Generator::check_state(const Tensor& state) {
 void Generator::set_state(const Tensor& state) {
   check_state(state);
   uint64_t words[2];
-  std::memcpy(words, state.contiguous().data_ptr<uint8_t>(), 16);
+  std::memcpy(words, state.data_ptr<uint8_t>(), 16);
   seed_ = words[0];
   offset_ = words[1];
 }

@@ -125,6 +125,7 @@ struct StreamState {
 namespace {
 
 std::atomic<bool> g_deferred{true};
+std::atomic<bool> g_initialized{false};  // a stream, and so its worker thread, exists
 constexpr uint64_t kMaxPending = 1024;
 
 struct DeviceState {
@@ -159,6 +160,7 @@ std::shared_ptr<StreamState> default_state(int index) {
   DeviceState& d = device_state(index);
   std::lock_guard<std::mutex> g(d.mu);
   if (!d.default_stream) {
+    g_initialized = true;
     d.default_stream = std::make_shared<StreamState>(index, 0);
     d.streams.push_back(d.default_stream);
   }
@@ -216,6 +218,7 @@ Stream Stream::create(int device) {
   const int index = resolve(device, "sim::Stream::create");
   DeviceState& d = device_state(index);
   std::lock_guard<std::mutex> g(d.mu);
+  g_initialized = true;
   auto s = std::make_shared<StreamState>(index, d.next_id++);
   std::erase_if(d.streams, [](const std::weak_ptr<StreamState>& w) { return w.expired(); });
   d.streams.push_back(s);
@@ -306,6 +309,7 @@ void synchronize(int device) {
 
 namespace detail {
 void set_deferred(bool on) { g_deferred = on; }
+bool is_initialized() { return g_initialized; }
 
 uint64_t launch_on(const Stream& s, const char* op, std::function<void()> task) {
   return enqueue(*s.state(), op, std::move(task));

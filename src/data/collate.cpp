@@ -45,7 +45,9 @@ Batch default_collate(const std::vector<Sample>& samples) {
     HPML_CHECK(first.defined(), "default_collate: sample 0 field ", f, " is an undefined tensor");
     std::vector<int64_t> sizes{static_cast<int64_t>(samples.size())};
     sizes.insert(sizes.end(), first.sizes().begin(), first.sizes().end());
-    Tensor batch = empty(sizes, first.dtype());
+    const bool on_device = !first.device().is_cpu();  // device samples are stacked there, by ops
+    Tensor batch = on_device ? Tensor() : empty(sizes, first.dtype());
+    TensorList rows;
     for (size_t i = 0; i < samples.size(); ++i) {
       HPML_CHECK(samples[i].size() == fields, "default_collate: sample ", i, " has ", samples[i].size(),
                  " fields, sample 0 has ", fields);
@@ -54,9 +56,12 @@ Batch default_collate(const std::vector<Sample>& samples) {
                  f, " of sample ", i, " is ", t.defined() ? shape_str(t.sizes()) : "undefined", " ",
                  t.defined() ? dtype_name(t.dtype()) : "", ", sample 0 has ", shape_str(first.sizes()), " ",
                  dtype_name(first.dtype()), "\nhint: pass a collate_fn for samples of different shapes");
-      copy_row(batch, static_cast<int64_t>(i), t);
+      HPML_CHECK(t.device() == first.device(), "default_collate: field ", f, " of sample ", i, " is on ", t.device(),
+                 ", sample 0's on ", first.device(), "\nhint: move with .to(", first.device(), ") first");
+      if (on_device) rows.push_back(t);
+      else copy_row(batch, static_cast<int64_t>(i), t);
     }
-    out.push_back(std::move(batch));
+    out.push_back(on_device ? stack(rows) : std::move(batch));
   }
   return out;
 }
@@ -69,8 +74,8 @@ std::optional<std::vector<Tensor>> TensorDataset::get_batch(const std::vector<in
   for (const Tensor& t : tensors()) {
     std::vector<int64_t> sizes{static_cast<int64_t>(indices.size())};
     sizes.insert(sizes.end(), t.sizes().begin() + 1, t.sizes().end());
-    if (!t.is_contiguous()) {  // rare: let index_select handle the strides
-      out.push_back(index_select(t, 0, tensor(indices)).reshape(sizes));
+    if (!t.is_contiguous() || !t.device().is_cpu()) {  // rare: index_select handles strides and devices
+      out.push_back(index_select(t, 0, tensor(indices).to(t.device())).reshape(sizes));
       continue;
     }
     // Rows of a contiguous tensor are contiguous: one memcpy per sample.

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "data/loader_internal.h"
+#include "hpml/core/device_runtime.h"
 #include "hpml/core/error.h"
 #include "hpml/core/record.h"
 
@@ -174,7 +175,7 @@ struct DataLoader::Impl {
       try {
         std::optional<Batch> b = next_unpinned();
         if (stop) return;
-        if (b) out.data = detail::pin_batch(*b);
+        if (b) out.data = detail::pin_batch(*b, spec.pin_device);
         out.batch = b ? 0 : -1;
       } catch (...) {
         out.error = std::current_exception();
@@ -211,7 +212,7 @@ struct DataLoader::Impl {
         abandon(/*after_error=*/true);
         throw;
       }
-      if (b && spec.options.pin_memory) b = detail::pin_batch(*b);
+      if (b && spec.options.pin_memory) b = detail::pin_batch(*b, spec.pin_device);
     }
     if (!b) {
       if (pin_thread.joinable()) pin_thread.join();
@@ -240,6 +241,15 @@ void check_options(const DataLoaderOptions& o, bool iterable) {
 }
 }  // namespace
 
+namespace {
+// The device of options.pin_memory_device ("" : default_pin_device()), checked to exist.
+Device pin_device_of(const DataLoaderOptions& o) {
+  if (o.pin_memory_device.empty()) return default_pin_device();
+  const Device d(o.pin_memory_device);
+  return d.is_cpu() ? d : resolve_device(d, "DataLoader: pin_memory_device");
+}
+}  // namespace
+
 DataLoader::DataLoader(DatasetPtr dataset, DataLoaderOptions options) : options_(std::move(options)), dataset_(dataset) {
   HPML_CHECK(dataset_ != nullptr, "DataLoader: null dataset");
   check_options(options_, false);
@@ -256,7 +266,7 @@ DataLoader::DataLoader(DatasetPtr dataset, DataLoaderOptions options) : options_
     batch_sampler_ = std::make_shared<BatchSampler>(s, options_.batch_size, options_.drop_last);
   }
   impl_ = std::make_unique<Impl>();
-  impl_->spec = {dataset_, nullptr, options_};
+  impl_->spec = {dataset_, nullptr, options_, pin_device_of(options_)};
   impl_->batch_sampler = batch_sampler_;
   impl_->workers = options_.num_workers;
 }
@@ -266,7 +276,7 @@ DataLoader::DataLoader(std::shared_ptr<const IterableDataset> dataset, DataLoade
   HPML_CHECK(iterable_ != nullptr, "DataLoader: null dataset");
   check_options(options_, true);
   impl_ = std::make_unique<Impl>();
-  impl_->spec = {nullptr, iterable_, options_};
+  impl_->spec = {nullptr, iterable_, options_, pin_device_of(options_)};
   impl_->workers = options_.num_workers;
 }
 

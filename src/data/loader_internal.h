@@ -31,6 +31,7 @@ struct LoaderSpec {
   DatasetPtr dataset;
   std::shared_ptr<const IterableDataset> iterable;
   DataLoaderOptions options;
+  Device pin_device = kCPU;  // whose pinned memory the batches go to (options.pin_memory_device)
 };
 
 // Loads one map-style batch. An exception from the dataset or the collate function comes out
@@ -65,6 +66,6 @@ std::unique_ptr<WorkerPool> make_process_pool(const LoaderSpec& spec);
 std::thread start_library_thread(std::function<void()> fn);
 
 // Copies every tensor of a batch into page-locked memory (pinned.cpp).
-Batch pin_batch(const Batch& b);
+Batch pin_batch(const Batch& b, const Device& device);
 
 }  // namespace hpml::data::detail

@@ -166,7 +166,7 @@ std::string checkpoint_checksum(const NamedTensors& tensors, const Metadata& met
   auto feed = [&crc](const void* p, size_t n) { crc = crc32_z(crc, static_cast<const Bytef*>(p), n); };
   auto feed_text = [&feed](const std::string& s) { feed(s.c_str(), s.size() + 1); };  // with its '\0'
   for (const auto* entry : order) {
-    const Tensor c = entry->second.detach().contiguous();
+    const Tensor c = entry->second.detach().contiguous().cpu();  // host read: one copy per tensor
     feed_text(entry->first);
     feed_text(dtype_name(c.dtype()));
     feed_text(::hpml::detail::str_cat(c.sizes()));

@@ -43,7 +43,7 @@ std::string serialize_safetensors(const NamedTensors& tensors, const Metadata& m
   for (const auto& [name, t] : tensors) {
     HPML_CHECK(t.defined(), "save_safetensors: tensor '", name, "' is undefined");
     HPML_CHECK(name != "__metadata__" && seen.insert(name).second, "save_safetensors: duplicate or reserved name '", name, "'");
-    Tensor c = t.detach().contiguous();
+    Tensor c = t.detach().contiguous().cpu();  // host read: one copy per tensor
     const uint64_t n = c.nbytes();
     header[name] = {{"dtype", name_of(c.dtype())}, {"shape", std::vector<int64_t>(c.sizes().begin(), c.sizes().end())},
                     {"data_offsets", {offset, offset + n}}};

@@ -11,8 +11,8 @@ namespace hpml::kernels {
 
 namespace {
 #define HPML_COUNT_SLOT(slot) +1
-// A slot added to Backend must be filled in every table, and named in HPML_BACKEND_SLOTS: this
-// assert fails until it is (and tests/ops/backend_test.cpp checks that no slot is null).
+// A slot added to Backend must be named in HPML_BACKEND_SLOTS: this assert fails until it is.
+// Every table then asserts fills_every_slot (kernels/backend.h).
 static_assert(kBackendSlots == 0 HPML_BACKEND_SLOTS(HPML_COUNT_SLOT), "Backend gained or lost a slot: update "
               "HPML_BACKEND_SLOTS and every backend table");
 #undef HPML_COUNT_SLOT
@@ -63,7 +63,9 @@ constexpr Backend kCpu{
     .channel_affine = cpu::channel_affine,
     .channel_affine2 = cpu::channel_affine2,
     .optim_step = cpu::optim_step,
+    .nll_loss = cpu::nll_loss,
 };
+static_assert(fills_every_slot(kCpu), "the cpu table leaves a slot null");
 }  // namespace
 
 const Backend& sim_backend();  // sim_backend.cpp

@@ -206,6 +206,16 @@ struct Backend {
   // grad_avg or null}, adam {exp_avg, exp_avg_sq, max_exp_avg_sq or null}.
   void (*optim_step)(OptimKind kind, const OptimParams& p, const TensorView& param, const TensorView& grad,
                      const TensorView* s0, const TensorView* s1, const TensorView* s2);
+
+  // Negative log-likelihood of rows (ops/nll.cpp): x [M, C] f32/f64 (any strides), target [M]
+  // i64 and weight [C] (or null) contiguous. Writes loss [M] (or null) = -w[t] x[i, t], 0 where
+  // t == ignore_index; sums [2] f64 = {sum of the losses, sum of the weights}; for the backward,
+  // when non-null, safe_target [M] i64 (t, 0 where ignored) and neg_w [M] (-w[t], 0 where
+  // ignored). A target outside [0, C) is not raised here, where the data lives: the kernel
+  // writes {1, t} into bad [2] i64 (zeros on entry) and stops; the op reads it back once.
+  void (*nll_loss)(const TensorView* loss, const TensorView& sums, const TensorView* safe_target,
+                   const TensorView* neg_w, const TensorView& bad, const TensorView& x, const TensorView& target,
+                   const TensorView* weight, int64_t ignore_index);
 };
 
 // Every slot of Backend in declaration order, for tables built slot by slot (stub.cpp, the tests).
@@ -215,7 +225,7 @@ struct Backend {
   X(index_add) X(masked_select) X(tri) X(arange) X(uniform) X(normal) X(randint) X(conv2d)                  \
   X(conv2d_backward_input) X(conv2d_backward_weight) X(max_pool2d) X(max_pool2d_backward) X(avg_pool2d)     \
   X(avg_pool2d_backward) X(adaptive_avg_pool2d) X(adaptive_avg_pool2d_backward) X(batch_norm_stats)         \
-  X(batch_norm_backward_stats) X(channel_affine) X(channel_affine2) X(optim_step)
+  X(batch_norm_backward_stats) X(channel_affine) X(channel_affine2) X(optim_step) X(nll_loss)
 
 // The slots' names as strings (slot_names::gemm is "gemm"), for tables that say which slot ran.
 namespace slot_names {
@@ -223,6 +233,13 @@ namespace slot_names {
 HPML_BACKEND_SLOTS(HPML_SLOT_NAME)
 #undef HPML_SLOT_NAME
 }  // namespace slot_names
+
+// Whether a table fills every slot: each table's file asserts it at compile time, so a slot left
+// out of a designated initializer is a build error, not a null call (and the test
+// Backends.EveryRegisteredTableFillsEverySlot checks it again at run time).
+#define HPML_SLOT_FILLED(slot) &&b.slot != nullptr
+constexpr bool fills_every_slot(const Backend& b) { return b.name != nullptr HPML_BACKEND_SLOTS(HPML_SLOT_FILLED); }
+#undef HPML_SLOT_FILLED
 
 const Backend& cpu_backend();
 

@@ -10,8 +10,10 @@
 #include <type_traits>
 #include <vector>
 
+#include "hpml/core/device_runtime.h"
 #include "hpml/core/error.h"
 #include "hpml/core/sim.h"
+#include "hpml/core/tensor_impl.h"
 #include "kernels/backend.h"
 #include "kernels/cpu/cpu_kernels.h"
 
@@ -121,7 +123,9 @@ void randint(const TensorView& out, Generator& gen, int64_t lo, int64_t hi) {
 
 // Note [Copies to and from the simulated device]
 // cpu -> sim reads the host bytes at the launch (a staging copy, as CUDA does for pageable
-// memory), so the host may reuse its tensor at once. sim -> cpu is queued on the source's stream;
+// memory), so the host may reuse its tensor at once; a non_blocking copy from pinned memory reads
+// them when the stream gets there, as a GPU's DMA does, so the host must not write that tensor
+// before the copy is done (record an event, or synchronize). sim -> cpu is queued on the source's stream;
 // a blocking copy then waits for that stream, a non_blocking one returns and the bytes arrive
 // when the stream gets there (read them after a synchronize). sim -> sim waits, on the
 // destination's stream, for the work queued on the source's. The tasks hold both tensors, so
@@ -129,6 +133,11 @@ void randint(const TensorView& out, Generator& gen, int64_t lo, int64_t hi) {
 void copy_between(const Tensor& dst, const Tensor& src, bool non_blocking) {
   const size_t n = static_cast<size_t>(src.numel()) * src.element_size();
   if (n == 0) return;
+  if (src.device().is_cpu() && non_blocking && is_pinned_memory(src.impl()->storage()->data())) {
+    sim::detail::launch(dst.device().index(), "copy (pinned cpu to sim)",
+                        [dst, src, n] { std::memcpy(dst.data_ptr(), src.data_ptr(), n); });
+    return;
+  }
   if (src.device().is_cpu()) {
     auto staged = std::make_shared<std::vector<char>>(static_cast<const char*>(src.data_ptr()),
                                                       static_cast<const char*>(src.data_ptr()) + n);
@@ -190,8 +199,10 @@ constexpr Backend kSim{
     .channel_affine = SIM(channel_affine),
     .channel_affine2 = SIM(channel_affine2),
     .optim_step = SIM(optim_step),
+    .nll_loss = SIM(nll_loss),
 };
 #undef SIM
+static_assert(fills_every_slot(kSim), "the sim table leaves a slot null");
 }  // namespace
 
 const Backend& sim_backend() { return kSim; }

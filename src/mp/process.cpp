@@ -20,6 +20,7 @@
 #include <mutex>
 #include <thread>
 
+#include "hpml/core/device_runtime.h"
 #include "hpml/core/error.h"
 #include "hpml/core/threads.h"
 #include "hpml/mp/shared_memory.h"
@@ -60,7 +61,6 @@ std::map<std::string, Entry>& entries() {
   return m;
 }
 std::atomic<bool> g_initialized{false};
-std::atomic<bool (*)()> g_cuda_probe{nullptr};
 
 int count_threads() {
   int n = 0;
@@ -129,8 +129,6 @@ bool register_entry(const std::string& name, Entry fn) {
 bool initialized() { return g_initialized.load(); }
 
 namespace detail {
-
-void set_cuda_initialized_probe(bool (*probe)()) { g_cuda_probe.store(probe); }
 
 [[noreturn]] void run_child(int fd, const std::function<void()>& fn) {
   char kind = kRecordOk;
@@ -220,9 +218,11 @@ void Process::start() {
 }
 
 void Process::start_fork() {
-  if (auto probe = g_cuda_probe.load(); probe && probe())
-    HPML_CHECK(false, "mp::Process(fork): CUDA is initialised in this process; a forked child cannot use it",
-               "\nhint: use the spawn or forkserver start method");
+  if (const DeviceRuntime* rt = initialized_device_runtime())
+    HPML_FAIL("mp::Process(fork): the ", rt->name, " device is initialised in this process (its context and ",
+              "stream threads do not survive fork); a forked child cannot use it",
+              "\nhint: use the spawn or forkserver start method, or start the processes before the first ", rt->name,
+              " op");
   static std::once_flag warned;
   if (int n = count_threads(); n > 1)
     std::call_once(warned, [n] {

@@ -10,6 +10,7 @@
 #include "hpml/core/record.h"
 #include "hpml/nn/functional.h"
 #include "hpml/ops/binary.h"
+#include "hpml/ops/checks.h"
 #include "hpml/ops/factories.h"
 #include "hpml/ops/reduce.h"
 #include "hpml/ops/unary.h"
@@ -141,7 +142,7 @@ std::vector<int64_t> int_values(const char* what, const Tensor& t) {
   HPML_CHECK(t.defined(), "ctc_loss: ", what, " is undefined");
   HPML_CHECK(t.dtype() == kInt64 || t.dtype() == kInt32, "ctc_loss: ", what, " must be an integer tensor, got ",
              t.dtype());
-  Tensor c = t.to(kInt64).contiguous();
+  Tensor c = t.to(kInt64).contiguous().cpu();  // host read: lengths and labels, once (they may be on the cpu)
   return std::vector<int64_t>(c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel());
 }
 
@@ -190,7 +191,9 @@ Problem make_problem(const Tensor& lp, const Tensor& targets, const Tensor& inpu
 Tensor ctc_nll(const Tensor& log_probs, const Tensor& targets, const Tensor& input_lengths,
                const Tensor& target_lengths, const CTCOptions& o) {
   auto prob = std::make_shared<Problem>(make_problem(log_probs, targets, input_lengths, target_lengths, o));
-  Tensor lpd = log_probs.detach().to(kFloat64).contiguous();
+  // Note [ctc_loss is written directly]: the recursions run on the host, so log_probs is copied
+  // there once, and the losses and the gradient are copied back to its device.
+  Tensor lpd = log_probs.detach().to(kFloat64).contiguous().cpu();
   Tensor nll = empty({prob->N}, kFloat64);
   double* out = nll.data_ptr<double>();
   for (int64_t n = 0; n < prob->N; ++n) {
@@ -198,18 +201,18 @@ Tensor ctc_nll(const Tensor& log_probs, const Tensor& targets, const Tensor& inp
     forward_sample(*prob, b, lpd.data_ptr<double>(), n);
     out[n] = o.zero_infinity && std::isinf(b.nll) ? 0.0 : b.nll;
   }
-  Tensor loss = nll.to(log_probs.dtype());
+  Tensor loss = nll.to(log_probs.dtype()).to(log_probs.device());
   if (autograd::should_record(log_probs)) {
     autograd::record("ctc_loss", {log_probs}, {loss}, {log_probs}, [prob](const autograd::Ctx& c) {
       HPML_CHECK(!autograd::GradMode::is_enabled(), "ctc_loss: double backward (create_graph) is not supported");
       // g [N] -> grad log_probs [T, N, C]: each sample's frames t < Ti (Note [ctc_loss is written directly]).
-      Tensor lp = c.s(0).to(kFloat64).contiguous();
-      Tensor g = c.g(0).to(kFloat64).contiguous();
+      Tensor lp = c.s(0).to(kFloat64).contiguous().cpu();  // host reads: log_probs and the gradient, once
+      Tensor g = c.g(0).to(kFloat64).contiguous().cpu();
       Tensor grad = zeros({prob->T, prob->N, prob->C}, kFloat64);
       for (int64_t n = 0; n < prob->N; ++n)
         backward_sample(*prob, prob->samples[static_cast<size_t>(n)], lp.data_ptr<double>(), n,
                         g.data_ptr<double>()[n], grad.data_ptr<double>());
-      return TensorList{grad.to(c.s(0).dtype())};
+      return TensorList{grad.to(c.s(0).dtype()).to(c.s(0).device())};
     });
   }
   return loss;
@@ -221,6 +224,7 @@ Tensor ctc_loss(const Tensor& log_probs, const Tensor& targets, const Tensor& in
                 const Tensor& target_lengths, CTCOptions o) {
   HPML_RECORD_OP("ctc_loss", log_probs, targets);
   HPML_CHECK(log_probs.defined() && targets.defined(), "ctc_loss: log_probs and targets must be defined");
+  ops::check_same_device("ctc_loss", {{"log_probs", &log_probs}, {"targets", &targets}});
   HPML_CHECK(log_probs.is_floating_point(), "ctc_loss: log_probs must be floating point, got ", log_probs.dtype());
   HPML_CHECK(log_probs.dim() == 3 || log_probs.dim() == 2, "ctc_loss: log_probs must be [T, N, C] or [T, C] ",
              "(unbatched), got shape ", log_probs.sizes());
@@ -237,7 +241,7 @@ Tensor ctc_loss(const Tensor& log_probs, const Tensor& targets, const Tensor& in
   switch (o.reduction) {
     case Reduction::none: return unbatched ? nll.reshape({}) : nll;
     case Reduction::sum: return nll.sum();
-    case Reduction::mean: return (nll / clamp_min(tl.to(nll.dtype()), 1)).mean();  // per target length, as PyTorch
+    case Reduction::mean: return (nll / clamp_min(tl.to(nll.dtype()).to(nll.device()), 1)).mean();  // per target length, as PyTorch
   }
   return nll;
 }

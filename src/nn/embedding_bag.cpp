@@ -11,6 +11,7 @@
 #include "hpml/nn/init.h"
 #include "hpml/nn/layers.h"
 #include "hpml/ops/binary.h"
+#include "hpml/ops/checks.h"
 #include "hpml/ops/factories.h"
 #include "hpml/ops/indexing.h"
 #include "hpml/ops/reduce.h"
@@ -117,6 +118,8 @@ Tensor reduce_bags(const Tensor& e, const Bags& b, const std::string& mode, int6
 void check_embedding_bag(const Tensor& input, const Tensor& weight, const Tensor& offsets,
                          const EmbeddingBagFuncOptions& o) {
   HPML_CHECK(input.defined() && weight.defined(), "embedding_bag: input and weight must be defined");
+  ops::check_same_device("embedding_bag", {{"input", &input}, {"weight", &weight}, {"offsets", &offsets},
+                                           {"per_sample_weights", &o.per_sample_weights}});
   HPML_CHECK(input.dtype() == kInt64 || input.dtype() == kInt32, "embedding_bag: input must be i64 or i32, got ",
              input.dtype());
   HPML_CHECK(weight.dim() == 2 && weight.is_floating_point(), "embedding_bag: weight must be a 2-d floating tensor ",

@@ -4,6 +4,7 @@
 
 #include "hpml/core/record.h"
 #include "hpml/ops/binary.h"
+#include "hpml/ops/checks.h"
 #include "hpml/ops/factories.h"
 #include "hpml/ops/indexing.h"
 #include "hpml/ops/linalg.h"
@@ -15,6 +16,7 @@ namespace hpml::nn::functional {
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   HPML_RECORD_OP("linear", x, weight, bias);
   HPML_CHECK(x.defined() && weight.defined(), "linear: input and weight must be defined");
+  ops::check_same_device("linear", {{"input", &x}, {"weight", &weight}, {"bias", &bias}});
   HPML_CHECK(weight.dim() == 2, "linear: weight must be 2-d [out_features, in_features], got shape ", weight.sizes());
   HPML_CHECK(x.dim() >= 1 && x.sizes().back() == weight.sizes()[1], "linear: input has ",
              x.dim() >= 1 ? x.sizes().back() : 0, " features (last dim of shape ", x.sizes(), ") but the weight expects ",
@@ -59,6 +61,7 @@ Tensor dropout2d(const Tensor& x, double p, bool training, Generator* gen) {
 Tensor embedding(const Tensor& indices, const Tensor& weight, std::optional<int64_t> padding_idx) {
   HPML_RECORD_OP("embedding", indices, weight);
   HPML_CHECK(indices.defined() && weight.defined(), "embedding: indices and weight must be defined");
+  ops::check_same_device("embedding", {{"input", &indices}, {"weight", &weight}});
   HPML_CHECK(indices.dtype() == kInt64 || indices.dtype() == kInt32, "embedding: indices must be i64 or i32, got ",
              indices.dtype());
   HPML_CHECK(weight.dim() == 2, "embedding: weight must be 2-d [num_embeddings, embedding_dim], got ", weight.sizes());

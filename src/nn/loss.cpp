@@ -7,8 +7,10 @@
 #include "hpml/core/record.h"
 #include "hpml/nn/functional.h"
 #include "hpml/ops/binary.h"
+#include "hpml/ops/checks.h"
 #include "hpml/ops/factories.h"
 #include "hpml/ops/indexing.h"
+#include "hpml/ops/loss.h"
 #include "hpml/ops/reduce.h"
 #include "hpml/ops/views.h"
 #include "nn/loss_reduce.h"
@@ -21,6 +23,7 @@ using detail::reduce;
 
 void check_pair(const char* op, const Tensor& input, const Tensor& target) {
   HPML_CHECK(input.defined() && target.defined(), op, ": input and target must be defined");
+  ops::check_same_device(op, {{"input", &input}, {"target", &target}});
   HPML_CHECK(input.is_floating_point(), op, ": input must be floating point, got ", input.dtype());
   HPML_CHECK(input.sizes() == target.sizes(), op, ": target shape ", target.sizes(), " differs from input shape ",
              input.sizes(), "\nhint: reshape the target; broadcasting here silently gives the wrong loss");
@@ -42,64 +45,6 @@ Tensor divide_by_total_weight(const Tensor& sum, const Tensor& total) {
     nan_if_zero = fill_where(zeros_like(total), zero, std::numeric_limits<double>::quiet_NaN());
   }
   return sum / fill_where(total, zero, 1.0) + nan_if_zero;
-}
-
-// Note [Fused nll_loss]
-// The loss of rows [M, C] with class targets [M] is one gather per row, yet composed from ops it
-// took about twenty (masks for ignore_index, the bounds check, the weights, the mean's guard):
-// a quarter of a small MLP's training step. For CPU f32/f64 input and a weight that needs no
-// gradient (PyTorch's nll_loss has none for it), one loop computes the loss, checks the bounds
-// and sums the weights, and the backward scatters -w_i * scale into a zero gradient, built from
-// ops so that a double backward still works. Everything else takes the composed path below.
-bool can_fuse_nll(const Tensor& x, const Tensor& weight) {
-  return x.device().is_cpu() && (x.dtype() == kFloat32 || x.dtype() == kFloat64) &&
-         (!weight.defined() || !weight.requires_grad());
-}
-
-// x [M, C] (any strides), t [M] i64 -> the reduced loss (none: [M]).
-Tensor nll_fused(const Tensor& x, const Tensor& t, const Tensor& weight, int64_t ignore_index, Reduction reduction) {
-  const int64_t M = x.sizes()[0], C = x.sizes()[1];
-  const bool grad = autograd::should_record(x);
-  Tensor tc = t.contiguous();
-  Tensor wc = weight.defined() ? weight.to(x.dtype()).contiguous() : Tensor();
-  const int64_t* tp = tc.data_ptr<int64_t>();
-  // For the backward: each row's target (0 where ignored) and -weight (0 where ignored).
-  Tensor safe_t = grad ? empty({M, 1}, kInt64) : Tensor(), neg_w = grad ? empty({M}, x.dtype()) : Tensor();
-  int64_t* sp = grad ? safe_t.data_ptr<int64_t>() : nullptr;
-  Tensor loss = reduction == Reduction::none ? empty({M}, x.dtype()) : Tensor();
-  double sum = 0, total = 0;
-  auto run = [&]<typename T>() {
-    const T* xp = static_cast<const T*>(x.data_ptr());
-    const T* wp = wc.defined() ? static_cast<const T*>(wc.data_ptr()) : nullptr;
-    const int64_t rs = x.strides()[0], cs = x.strides()[1];
-    T* nw = grad ? static_cast<T*>(neg_w.data_ptr()) : nullptr;
-    T* rp = loss.defined() ? static_cast<T*>(loss.data_ptr()) : nullptr;
-    for (int64_t i = 0; i < M; ++i) {
-      const int64_t c = tp[i];
-      const bool ignored = c == ignore_index;
-      HPML_CHECK(ignored || (c >= 0 && c < C), "nll_loss: target ", c, " is out of bounds for ", C, " classes");
-      const T w = ignored ? T(0) : wp ? wp[c] : T(1);
-      const T li = ignored ? T(0) : -xp[i * rs + c * cs] * w;
-      if (grad) sp[i] = ignored ? 0 : c, nw[i] = -w;
-      if (rp) rp[i] = li;
-      total += static_cast<double>(w);
-      sum += static_cast<double>(li);
-    }
-  };
-  if (x.dtype() == kFloat32) run.template operator()<float>();
-  else run.template operator()<double>();
-  if (reduction == Reduction::sum) loss = scalar_tensor(sum, x.dtype());
-  if (reduction == Reduction::mean) loss = scalar_tensor(sum / total, x.dtype());  // 0 / 0 = NaN: every target ignored
-  if (grad) {
-    // Note [Mean over ignored targets]: with no weight at all the gradient is 0, not NaN.
-    if (reduction == Reduction::mean) neg_w = total != 0 ? neg_w / total : zeros_like(neg_w);
-    autograd::record("nll_loss", {x}, {loss}, {}, [=](const autograd::Ctx& c) {
-      // grad x [M, C]: row i gets neg_w[i] * g (g [M] for none, a scalar otherwise) at column t_i.
-      Tensor coef = (neg_w * c.g(0)).unsqueeze(1);  // [M, 1]
-      return TensorList{scatter(zeros({M, C}, coef.dtype()), 1, safe_t, coef)};
-    });
-  }
-  return loss;
 }
 
 }  // namespace
@@ -155,6 +100,7 @@ Tensor huber_loss(const Tensor& input, const Tensor& target, HuberOptions o) {
 Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, BCEOptions o) {
   HPML_RECORD_OP("binary_cross_entropy", input, target);
   check_pair("binary_cross_entropy", input, target);
+  ops::check_same_device("binary_cross_entropy", {{"input", &input}, {"weight", &o.weight}});
   {
     NoGradGuard ng;
     const bool in_range = input.numel() == 0 || (input.amin().item<double>() >= 0 && input.amax().item<double>() <= 1);
@@ -187,6 +133,8 @@ Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, BCEOption
 Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target, BCEOptions o) {
   HPML_RECORD_OP("binary_cross_entropy_with_logits", input, target);
   check_pair("binary_cross_entropy_with_logits", input, target);
+  ops::check_same_device("binary_cross_entropy_with_logits",
+                         {{"input", &input}, {"weight", &o.weight}, {"pos_weight", &o.pos_weight}});
   const Tensor& pw = o.pos_weight;
   Tensor loss;
   {
@@ -216,6 +164,7 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& targe
 Tensor nll_loss(const Tensor& input, const Tensor& target, NLLOptions o) {
   HPML_RECORD_OP("nll_loss", input, target);
   HPML_CHECK(input.defined() && target.defined(), "nll_loss: input and target must be defined");
+  ops::check_same_device("nll_loss", {{"input", &input}, {"target", &target}, {"weight", &o.weight}});
   HPML_CHECK(input.dim() >= 1, "nll_loss: input must have at least 1 dimension, got a 0-d tensor");
   HPML_CHECK(target.dtype() == kInt64, "nll_loss: target must hold class indices (i64), got ", target.dtype(),
              "\nhint: for class probabilities use cross_entropy");
@@ -233,8 +182,11 @@ Tensor nll_loss(const Tensor& input, const Tensor& target, NLLOptions o) {
   if (x.dim() > 2) x = x.movedim(1, -1);
   if (x.dim() != 2) x = x.reshape({-1, C});
   Tensor t = target.dim() == 1 ? target : target.reshape({-1});
-  if (can_fuse_nll(x, o.weight)) {  // Note [Fused nll_loss]
-    Tensor loss = nll_fused(x, t, o.weight, o.ignore_index, o.reduction);
+  if (nll_loss_rows_applies(x, o.weight)) {  // one kernel: Note [Fused nll_loss] in ops/nll.cpp
+    const NllReduction r = o.reduction == Reduction::none  ? NllReduction::none
+                           : o.reduction == Reduction::sum ? NllReduction::sum
+                                                           : NllReduction::mean;
+    Tensor loss = nll_loss_rows(x, t, o.weight, o.ignore_index, r);
     return o.reduction == Reduction::none ? loss.reshape(target.sizes()) : loss;
   }
   Tensor ignored = eq(t, scalar_tensor(o.ignore_index, kInt64));
@@ -242,12 +194,13 @@ Tensor nll_loss(const Tensor& input, const Tensor& target, NLLOptions o) {
   if (t.numel() > 0) {
     NoGradGuard ng;
     Tensor bad = logical_and(logical_not(ignored), logical_or(lt(t, scalar_tensor(0, kInt64)), ge(t, scalar_tensor(C, kInt64))));
-    if (bad.any().item<bool>()) {
+    if (bad.any().item<bool>()) {  // host reads: whether a target is bad, and which
       int64_t v = masked_select(t, bad)[0].item<int64_t>();
       HPML_FAIL("nll_loss: target ", v, " is out of bounds for ", C, " classes");
     }
   }
-  Tensor w = o.weight.defined() ? o.weight.to(x.dtype()).index_select(0, safe_t) : ones({t.numel()}, x.dtype());
+  Tensor w = o.weight.defined() ? o.weight.to(x.dtype()).index_select(0, safe_t)
+                               : ones({t.numel()}, TensorOptions(x.dtype()).device(x.device()));
   w = fill_where(w, ignored, 0.0);
   Tensor loss = -x.gather(1, safe_t.unsqueeze(1)).squeeze(1) * w;
   switch (o.reduction) {
@@ -261,6 +214,7 @@ Tensor nll_loss(const Tensor& input, const Tensor& target, NLLOptions o) {
 Tensor cross_entropy(const Tensor& input, const Tensor& target, CrossEntropyOptions o) {
   HPML_RECORD_OP("cross_entropy", input, target);
   HPML_CHECK(input.defined() && target.defined(), "cross_entropy: input and target must be defined");
+  ops::check_same_device("cross_entropy", {{"input", &input}, {"target", &target}, {"weight", &o.weight}});
   HPML_CHECK(input.is_floating_point(), "cross_entropy: input (logits) must be floating point, got ", input.dtype());
   HPML_CHECK(o.label_smoothing >= 0 && o.label_smoothing <= 1,
              "cross_entropy: label_smoothing must be between 0 and 1, got ", o.label_smoothing);

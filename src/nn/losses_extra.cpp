@@ -9,6 +9,7 @@
 #include "hpml/core/record.h"
 #include "hpml/nn/functional.h"
 #include "hpml/ops/binary.h"
+#include "hpml/ops/checks.h"
 #include "hpml/ops/factories.h"
 #include "hpml/ops/indexing.h"
 #include "hpml/ops/reduce.h"
@@ -28,6 +29,7 @@ void check_defined(const char* op, std::initializer_list<const Tensor*> ts) {
 // The elementwise losses take a target of the input's shape (no broadcasting, as in loss.cpp).
 void check_same_shape(const char* op, const Tensor& input, const Tensor& other, const char* what) {
   HPML_CHECK(input.defined() && other.defined(), op, ": input and ", what, " must be defined");
+  ops::check_same_device(op, {{"input", &input}, {what, &other}});
   HPML_CHECK(input.is_floating_point(), op, ": input must be floating point, got ", input.dtype());
   HPML_CHECK(input.sizes() == other.sizes(), op, ": ", what, " shape ", other.sizes(), " differs from input shape ",
              input.sizes(), "\nhint: reshape it; broadcasting here silently gives the wrong loss");
@@ -57,6 +59,7 @@ Tensor margin_ranking_loss(const Tensor& input1, const Tensor& input2, const Ten
                            MarginRankingOptions o) {
   HPML_RECORD_OP("margin_ranking_loss", input1, input2, target);
   check_same_shape("margin_ranking_loss", input1, input2, "input2");
+  ops::check_same_device("margin_ranking_loss", {{"input1", &input1}, {"input2", &input2}, {"target", &target}});
   check_same_shape("margin_ranking_loss", input1, target, "target");
   return reduce(clamp_min(-target * (input1 - input2) + o.margin, 0), o.reduction);
 }
@@ -65,6 +68,7 @@ Tensor triplet_margin_loss(const Tensor& anchor, const Tensor& positive, const T
                            TripletMarginOptions o) {
   HPML_RECORD_OP("triplet_margin_loss", anchor, positive, negative);
   check_defined("triplet_margin_loss", {&anchor, &positive, &negative});
+  ops::check_same_device("triplet_margin_loss", {{"anchor", &anchor}, {"positive", &positive}, {"negative", &negative}});
   HPML_CHECK(anchor.is_floating_point(), "triplet_margin_loss: anchor must be floating point, got ", anchor.dtype());
   HPML_CHECK(anchor.dim() == positive.dim() && anchor.dim() == negative.dim() && anchor.dim() > 0,
              "triplet_margin_loss: anchor, positive and negative must have one number of dims (at least 1), got ",
@@ -81,6 +85,7 @@ Tensor cosine_embedding_loss(const Tensor& input1, const Tensor& input2, const T
                              CosineEmbeddingOptions o) {
   HPML_RECORD_OP("cosine_embedding_loss", input1, input2, target);
   check_defined("cosine_embedding_loss", {&input1, &input2, &target});
+  ops::check_same_device("cosine_embedding_loss", {{"input1", &input1}, {"input2", &input2}, {"target", &target}});
   check_same_shape("cosine_embedding_loss", input1, input2, "input2");
   const int64_t d = target.dim();
   HPML_CHECK(d <= 1, "cosine_embedding_loss: target must be 0-d or 1-d, got shape ", target.sizes());
@@ -113,6 +118,7 @@ Tensor gaussian_nll_loss(const Tensor& input, const Tensor& target, const Tensor
   HPML_RECORD_OP("gaussian_nll_loss", input, target, var);
   check_same_shape("gaussian_nll_loss", input, target, "target");
   HPML_CHECK(var.defined(), "gaussian_nll_loss: var must be defined");
+  ops::check_same_device("gaussian_nll_loss", {{"input", &input}, {"target", &target}, {"var", &var}});
   // var: the input's shape, or one variance per row: the shape without its last dim or with a
   // last dim of 1.
   Tensor v = var;
@@ -145,6 +151,7 @@ Tensor gaussian_nll_loss(const Tensor& input, const Tensor& target, const Tensor
 Tensor multi_margin_loss(const Tensor& input, const Tensor& target, MultiMarginOptions o) {
   HPML_RECORD_OP("multi_margin_loss", input, target);
   Tensor x = rows_of("multi_margin_loss", input);
+  ops::check_same_device("multi_margin_loss", {{"input", &input}, {"target", &target}, {"weight", &o.weight}});
   const int64_t N = x.sizes()[0], C = x.sizes()[1];
   HPML_CHECK(target.defined() && target.dtype() == kInt64, "multi_margin_loss: target must hold class indices (i64)");
   HPML_CHECK(target.numel() == N && target.dim() <= 1, "multi_margin_loss: expected ", N, " targets for input of ",
@@ -153,9 +160,10 @@ Tensor multi_margin_loss(const Tensor& input, const Tensor& target, MultiMarginO
   if (o.weight.defined())
     HPML_CHECK(o.weight.dim() == 1 && o.weight.sizes()[0] == C, "multi_margin_loss: weight must have shape [", C,
                "], got ", o.weight.sizes());
-  Tensor t = target.reshape({-1}).contiguous();
+  const Tensor t = target.reshape({-1}).contiguous();
+  const Tensor th = t.cpu();  // host read: the targets, once, for the bounds check
   for (int64_t i = 0; i < N; ++i) {
-    const int64_t y = t.data_ptr<int64_t>()[i];
+    const int64_t y = th.data_ptr<int64_t>()[i];
     HPML_CHECK(y >= 0 && y < C, "multi_margin_loss: target ", y, " is not a class of ", C);
   }
   Tensor onehot = one_hot(t, C).eq(1);  // [N, C]: true at each row's target
@@ -176,6 +184,7 @@ Tensor soft_margin_loss(const Tensor& input, const Tensor& target, LossOptions o
 Tensor multilabel_margin_loss(const Tensor& input, const Tensor& target, LossOptions o) {
   HPML_RECORD_OP("multilabel_margin_loss", input, target);
   Tensor x = rows_of("multilabel_margin_loss", input);
+  ops::check_same_device("multilabel_margin_loss", {{"input", &input}, {"target", &target}});
   HPML_CHECK(target.defined() && target.dtype() == kInt64, "multilabel_margin_loss: target must hold class indices ",
              "(i64)");
   HPML_CHECK(target.sizes() == input.sizes(), "multilabel_margin_loss: target shape ", target.sizes(),
@@ -184,7 +193,7 @@ Tensor multilabel_margin_loss(const Tensor& input, const Tensor& target, LossOpt
   // Each row's targets are its entries up to the first -1. count[n][j]: how often j is one of
   // them (a repeated target counts again, as in PyTorch); other[n][i]: i is not a target.
   std::vector<double> count(static_cast<size_t>(N * C), 0.0), other(static_cast<size_t>(N * C), 1.0);
-  Tensor tc = target.reshape({N, C}).contiguous();
+  const Tensor tc = target.reshape({N, C}).contiguous().cpu();  // host read: the targets, once
   const int64_t* tp = tc.data_ptr<int64_t>();
   for (int64_t n = 0; n < N; ++n)
     for (int64_t k = 0; k < C; ++k) {
@@ -194,8 +203,8 @@ Tensor multilabel_margin_loss(const Tensor& input, const Tensor& target, LossOpt
       count[static_cast<size_t>(n * C + j)] += 1;
       other[static_cast<size_t>(n * C + j)] = 0;
     }
-  Tensor cnt = tensor(count, kFloat64).reshape({N, C}).to(x.dtype());
-  Tensor oth = tensor(other, kFloat64).reshape({N, C}).to(x.dtype());
+  Tensor cnt = tensor(count, kFloat64).reshape({N, C}).to(x.dtype()).to(x.device());
+  Tensor oth = tensor(other, kFloat64).reshape({N, C}).to(x.dtype()).to(x.device());
   // [N, C (target j), C (other i)]: max(0, 1 - x[j] + x[i]) weighted by count[j] * other[i].
   Tensor pair = clamp_min(1 - x.unsqueeze(2) + x.unsqueeze(1), 0) * (cnt.unsqueeze(2) * oth.unsqueeze(1));
   Tensor loss = pair.sum({1, 2}) / static_cast<double>(C);

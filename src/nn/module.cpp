@@ -230,8 +230,28 @@ Module& Module::share_memory() {
   return *this;
 }
 
+namespace {
+// Moves t's values to `device` in place: the same TensorImpl gets the new storage, so every
+// handle to it (an optimizer built before, a tied weight) sees the move, as in PyTorch's
+// `param.data = param.data.to(device)`.
+void move_in_place(const Tensor& t, Device device) {
+  if (!t.defined() || t.device() == device) return;
+  Tensor moved;
+  {
+    NoGradGuard ng;
+    moved = t.detach().to(device);
+  }
+  t.impl()->set_data(moved.impl()->storage(), moved.dtype(), moved.sizes(), moved.strides(), moved.storage_offset());
+}
+}  // namespace
+
 Module& Module::to(Device device) {
-  check_device_available(device, "Module.to");
+  device = resolve_device(device, "Module.to");
+  for (Tensor& p : parameters()) {
+    move_in_place(p, device);
+    if (p.grad().defined()) move_in_place(p.grad(), device);
+  }
+  for (Tensor& b : buffers()) move_in_place(b, device);
   return *this;
 }
 

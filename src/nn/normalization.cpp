@@ -4,6 +4,7 @@
 #include "hpml/core/record.h"
 #include "hpml/nn/functional.h"
 #include "hpml/ops/binary.h"
+#include "hpml/ops/checks.h"
 #include "hpml/ops/normalization.h"
 #include "hpml/ops/reduce.h"
 #include "hpml/ops/views.h"
@@ -25,6 +26,8 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
   HPML_CHECK(x.defined() && x.dim() >= 2, "batch_norm: expected an input of shape [N, C, *], got ",
              x.defined() ? x.sizes() : IntArrayRef());
   HPML_CHECK(x.is_floating_point(), "batch_norm: expected a floating input, got ", x.dtype());
+  ops::check_same_device("batch_norm", {{"input", &x}, {"running_mean", &running_mean}, {"running_var", &running_var},
+                                        {"weight", &weight}, {"bias", &bias}});
   const int64_t C = x.sizes()[1];
   for (const Tensor* t : {&running_mean, &running_var, &weight, &bias})
     if (t->defined())
@@ -41,6 +44,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
 Tensor layer_norm(const Tensor& x, IntArrayRef normalized_shape, const Tensor& weight, const Tensor& bias, double eps) {
   HPML_RECORD_OP("layer_norm", x, weight, bias);
   HPML_CHECK(x.defined() && x.is_floating_point(), "layer_norm: expected a floating input");
+  ops::check_same_device("layer_norm", {{"input", &x}, {"weight", &weight}, {"bias", &bias}});
   const int64_t k = static_cast<int64_t>(normalized_shape.size());
   HPML_CHECK(k >= 1 && x.dim() >= k && IntArrayRef(x.sizes().data() + x.dim() - k, static_cast<size_t>(k)) == normalized_shape,
              "layer_norm: normalized_shape ", normalized_shape, " does not match the trailing dims of the input shape ",
@@ -61,6 +65,7 @@ Tensor layer_norm(const Tensor& x, IntArrayRef normalized_shape, const Tensor& w
 Tensor group_norm(const Tensor& x, int64_t G, const Tensor& weight, const Tensor& bias, double eps) {
   HPML_RECORD_OP("group_norm", x, weight, bias);
   HPML_CHECK(x.defined() && x.dim() >= 2 && x.is_floating_point(), "group_norm: expected a floating input [N, C, *]");
+  ops::check_same_device("group_norm", {{"input", &x}, {"weight", &weight}, {"bias", &bias}});
   const int64_t N = x.sizes()[0], C = x.sizes()[1];
   HPML_CHECK(G > 0 && C % G == 0, "group_norm: num_groups (", G, ") must divide the number of channels (", C, ")");
   for (const Tensor* t : {&weight, &bias})

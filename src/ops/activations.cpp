@@ -119,6 +119,7 @@ Tensor prelu(const Tensor& x, const Tensor& weight) {
   HPML_RECORD_OP("prelu", x, weight);
   ops::check_defined("prelu", x);
   ops::check_defined("prelu", weight, "weight");
+  ops::check_same_device("prelu", {{"input", &x}, {"weight", &weight}});
   HPML_CHECK(weight.dim() <= 1, "prelu: weight must be 0-d or 1-d, got shape ", weight.sizes());
   HPML_CHECK(weight.dtype() == x.dtype(), "prelu: weight has dtype ", weight.dtype(), " but the input has ",
              x.dtype());

@@ -40,6 +40,7 @@ void check_args(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor&
                 bool is_causal) {
   const char* op = "scaled_dot_product_attention";
   HPML_CHECK(q.defined() && k.defined() && v.defined(), op, ": query, key and value must be defined");
+  ops::check_same_device(op, {{"query", &q}, {"key", &k}, {"value", &v}, {"attn_mask", &mask}});
   HPML_CHECK(q.dim() >= 2 && k.dim() >= 2 && v.dim() >= 2, op, ": query, key and value need at least 2 dims "
              "[*, L, E], got ", q.sizes(), ", ", k.sizes(), ", ", v.sizes());
   HPML_CHECK(is_floating(q.dtype()) && q.dtype() == k.dtype() && q.dtype() == v.dtype(), op,

@@ -25,7 +25,7 @@ Tensor binary_forward(BinaryOp op, const char* name, const Tensor& a_in, const T
   ops::check_defined(name, a_in, "first input");
   ops::check_defined(name, b_in, "second input");
   const Tensor a = ops::scalar_to_device_of(a_in, b_in), b = ops::scalar_to_device_of(b_in, a_in);
-  ops::check_same_device(name, {&a, &b});
+  ops::check_same_device(name, {{"input", &a}, {"other", &b}});
   DimVector shape = ops::broadcast_shapes(name, a.sizes(), b.sizes());
   Tensor ac = ops::cast(a, compute), bc = ops::cast(b, compute);
   Tensor out = ops::empty_tensor(shape, out_dtype, a.device());
@@ -245,7 +245,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   const Tensor& like = !cond.device().is_cpu() ? cond : !a.device().is_cpu() ? a : b;
   const Tensor c_dev = ops::scalar_to_device_of(cond, like);
   const Tensor a_dev = ops::scalar_to_device_of(a, like), b_dev = ops::scalar_to_device_of(b, like);
-  ops::check_same_device("where", {&c_dev, &a_dev, &b_dev});
+  ops::check_same_device("where", {{"condition", &c_dev}, {"input", &a_dev}, {"other", &b_dev}});
   return where_same_device(c_dev, a_dev, b_dev);
 }
 
@@ -275,6 +275,7 @@ Tensor masked_fill(const Tensor& t, const Tensor& mask, const Scalar& value) {
   HPML_RECORD_OP("masked_fill", t, mask);
   ops::check_defined("masked_fill", t);
   ops::check_defined("masked_fill", mask, "mask");
+  ops::check_same_device("masked_fill", {{"input", &t}, {"mask", &mask}});
   HPML_CHECK(mask.dtype() == kBool, "masked_fill: expected a bool mask, got ", mask.dtype());
   HPML_CHECK(t.is_floating_point() || !value.is_floating(), "masked_fill: cannot fill an ", t.dtype(),
              " tensor with the float value ", value);
@@ -416,10 +417,12 @@ Tensor& masked_fill_(Tensor& self, const Tensor& mask, const Scalar& value) {
   }, [&](const Tensor& old) { return masked_fill(old, mask, value); });
 }
 
-Tensor& copy_(Tensor& self, const Tensor& src) {
-  HPML_RECORD_OP("copy_", self, src);
+Tensor& copy_(Tensor& self, const Tensor& src_in) {
+  HPML_RECORD_OP("copy_", self, src_in);
   ops::check_defined("copy_", self, "self");
-  ops::check_defined("copy_", src, "src");
+  ops::check_defined("copy_", src_in, "src");
+  // From another device: the values come over first (a differentiable copy), then as below.
+  const Tensor src = src_in.device() == self.device() ? src_in : src_in.to(self.device());
   DimVector shape = ops::broadcast_shapes("copy_", self.sizes(), src.sizes());
   HPML_CHECK(IntArrayRef(shape) == self.sizes(), "copy_: source of shape ", src.sizes(),
              " does not broadcast to the destination's shape ", self.sizes());

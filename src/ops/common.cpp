@@ -14,16 +14,39 @@ void check_defined(const char* op, const Tensor& t, const char* what) {
   HPML_CHECK(t.defined(), op, ": ", what, " is an undefined tensor");
 }
 
-void check_same_device(const char* op, std::initializer_list<const Tensor*> ts) {
-  const Tensor* first = nullptr;
-  for (const Tensor* t : ts) {
-    if (!t->defined()) continue;
+void check_same_device(const char* op, std::initializer_list<NamedArg> args) {
+  const NamedArg* first = nullptr;
+  for (const NamedArg& a : args) {
+    if (!a.second->defined()) continue;
     if (!first) {
-      first = t;
+      first = &a;
       continue;
     }
-    HPML_CHECK(t->device() == first->device(), op, ": expected all tensors on one device, got ", first->device(),
-               " and ", t->device(), "\nhint: move them with .to(device) first");
+    HPML_CHECK(a.second->device() == first->second->device(), op,
+               ": expected all tensors on the same device, but ", first->first, " is on ", first->second->device(),
+               " and ", a.first, " is on ", a.second->device(), "\nhint: move with .to(", first->second->device(),
+               ") first");
+  }
+}
+
+void check_same_device(const char* op, const char* list_name, const std::vector<Tensor>& list, NamedArg with) {
+  const bool has_with = with.second && with.second->defined();
+  for (size_t i = 0; i < list.size(); ++i) {
+    if (!list[i].defined()) continue;
+    const Device d = list[i].device();
+    if (has_with) {
+      HPML_CHECK(d == with.second->device(), op, ": expected all tensors on the same device, but ", with.first,
+                 " is on ", with.second->device(), " and ", list_name, "[", i, "] is on ", d, "\nhint: move with .to(",
+                 with.second->device(), ") first");
+      continue;
+    }
+    for (size_t j = 0; j < i; ++j) {
+      if (!list[j].defined()) continue;
+      HPML_CHECK(d == list[j].device(), op, ": expected all tensors on the same device, but ", list_name, "[", j,
+                 "] is on ", list[j].device(), " and ", list_name, "[", i, "] is on ", d, "\nhint: move with .to(",
+                 list[j].device(), ") first");
+      break;
+    }
   }
 }
 

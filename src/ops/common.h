@@ -8,14 +8,13 @@
 
 #include "hpml/core/error.h"
 #include "hpml/core/tensor.h"
+#include "hpml/ops/checks.h"
 #include "kernels/backend.h"
 
 namespace hpml::ops {
 
 // Throws "<op>: <what> is undefined" for an undefined tensor argument.
 void check_defined(const char* op, const Tensor& t, const char* what = "input");
-// All tensors on one device; the message lists each device.
-void check_same_device(const char* op, std::initializer_list<const Tensor*> ts);
 
 // Wraps a possibly negative dim into [0, ndim) ("<op>: dimension 3 out of range ...").
 int64_t wrap_dim(int64_t dim, int64_t ndim, const char* op);

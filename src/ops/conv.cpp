@@ -54,6 +54,7 @@ Tensor conv2d(const Tensor& x_in, const Tensor& weight, const Tensor& bias, cons
   HPML_RECORD_OP("conv2d", x_in, weight, bias);
   ops::check_defined("conv2d", x_in);
   ops::check_defined("conv2d", weight, "weight");
+  ops::check_same_device("conv2d", {{"input", &x_in}, {"weight", &weight}, {"bias", &bias}});
   HPML_CHECK(x_in.dim() == 3 || x_in.dim() == 4, "conv2d: expected a 3-d [C, H, W] or 4-d [N, C, H, W] input, got shape ",
              x_in.sizes());
   HPML_CHECK(weight.dim() == 4, "conv2d: weight must be 4-d [out_channels, in_channels / groups, kH, kW], got shape ",
@@ -125,6 +126,7 @@ Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
   HPML_RECORD_OP("conv1d", x, weight, bias);
   ops::check_defined("conv1d", x);
   ops::check_defined("conv1d", weight, "weight");
+  ops::check_same_device("conv1d", {{"input", &x}, {"weight", &weight}, {"bias", &bias}});
   HPML_CHECK(x.dim() == 2 || x.dim() == 3, "conv1d: expected a 2-d [C, L] or 3-d [N, C, L] input, got shape ", x.sizes());
   HPML_CHECK(weight.dim() == 3, "conv1d: weight must be 3-d [out_channels, in_channels / groups, k], got shape ",
              weight.sizes());

@@ -119,6 +119,7 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
   HPML_RECORD_OP("conv_transpose2d", x, weight, bias);
   ops::check_defined("conv_transpose2d", x);
   ops::check_defined("conv_transpose2d", weight, "weight");
+  ops::check_same_device("conv_transpose2d", {{"input", &x}, {"weight", &weight}, {"bias", &bias}});
   HPML_CHECK(x.dim() == 3 || x.dim() == 4,
              "conv_transpose2d: expected a 3-d [C, H, W] or 4-d [N, C, H, W] input, got shape ", x.sizes());
   HPML_CHECK(weight.dim() == 4,
@@ -134,6 +135,7 @@ Tensor conv_transpose1d(const Tensor& x, const Tensor& weight, const Tensor& bia
   HPML_RECORD_OP("conv_transpose1d", x, weight, bias);
   ops::check_defined("conv_transpose1d", x);
   ops::check_defined("conv_transpose1d", weight, "weight");
+  ops::check_same_device("conv_transpose1d", {{"input", &x}, {"weight", &weight}, {"bias", &bias}});
   HPML_CHECK(x.dim() == 2 || x.dim() == 3, "conv_transpose1d: expected a 2-d [C, L] or 3-d [N, C, L] input, got shape ",
              x.sizes());
   HPML_CHECK(weight.dim() == 3,
@@ -164,6 +166,7 @@ struct Depth {
 void check_conv3d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t G) {
   ops::check_defined("conv3d", x);
   ops::check_defined("conv3d", weight, "weight");
+  ops::check_same_device("conv3d", {{"input", &x}, {"weight", &weight}, {"bias", &bias}});
   HPML_CHECK(x.dim() == 4 || x.dim() == 5,
              "conv3d: expected a 4-d [C, D, H, W] or 5-d [N, C, D, H, W] input, got shape ", x.sizes());
   HPML_CHECK(weight.dim() == 5,

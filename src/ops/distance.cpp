@@ -30,6 +30,7 @@ Tensor cosine_similarity(const Tensor& x1_in, const Tensor& x2_in, int64_t dim, 
   HPML_RECORD_OP("cosine_similarity", x1_in, x2_in);
   ops::check_defined("cosine_similarity", x1_in, "x1");
   ops::check_defined("cosine_similarity", x2_in, "x2");
+  ops::check_same_device("cosine_similarity", {{"x1", &x1_in}, {"x2", &x2_in}});
   const DType dt = ops::result_type(x1_in, x2_in);
   HPML_CHECK(is_floating(dt), "cosine_similarity: expected a floating common dtype, got ", dt, " (x1 ", x1_in.dtype(),
              ", x2 ", x2_in.dtype(), ")");
@@ -48,6 +49,7 @@ Tensor pairwise_distance(const Tensor& x1, const Tensor& x2, double p, double ep
   HPML_RECORD_OP("pairwise_distance", x1, x2);
   ops::check_defined("pairwise_distance", x1, "x1");
   ops::check_defined("pairwise_distance", x2, "x2");
+  ops::check_same_device("pairwise_distance", {{"x1", &x1}, {"x2", &x2}});
   const int64_t last = std::max(x1.dim(), x2.dim()) - 1;
   HPML_CHECK(last >= 0, "pairwise_distance: expected inputs with at least one dim, got shapes ", x1.sizes(), " and ",
              x2.sizes());

@@ -279,6 +279,7 @@ std::vector<int> output_labels(const std::string& eq, size_t arrow, const std::v
 
 Tensor einsum(std::string_view equation, const TensorList& tensors) {
   HPML_RECORD_OP("einsum", std::span<const Tensor>(tensors));
+  ops::check_same_device("einsum", "operands", tensors);
   std::string eq;
   for (char c : equation)
     if (c != ' ') eq.push_back(c);

@@ -121,6 +121,11 @@ Tensor index_put(const Tensor& x, const TensorList& indices, const Tensor& value
   HPML_RECORD_OP("index_put", x, values);
   ops::check_defined("index_put", x);
   ops::check_defined("index_put", values, "values");
+  ops::check_same_device("index_put", {{"input", &x}, {"values", &values}});
+  for (size_t i = 0; i < indices.size(); ++i)  // PyTorch's rule: an index on the cpu or with the input
+    HPML_CHECK(!indices[i].defined() || indices[i].device().is_cpu() || indices[i].device() == x.device(),
+               "index_put: indices should be either on cpu or on the same device as the indexed tensor, but input is on ",
+               x.device(), " and indices[", i, "] is on ", indices[i].device(), "\nhint: move with .to(", x.device(), ") first");
   HPML_CHECK(x.dim() > 0, "index_put: cannot index a 0-d tensor");
   HPML_CHECK(values.dtype() == x.dtype(), "index_put: values must have the input's dtype ", x.dtype(), ", got ",
              values.dtype());
@@ -139,6 +144,7 @@ Tensor take(const Tensor& x, const Tensor& index) {
   HPML_RECORD_OP("take", x, index);
   ops::check_defined("take", x);
   ops::check_defined("take", index, "index");
+  ops::check_same_device("take", {{"input", &x}, {"index", &index}});
   HPML_CHECK(index.dtype() == kInt64, "take: index must be an i64 tensor, got ", index.dtype());
   const int64_t n = x.numel();
   std::vector<int64_t> v;
@@ -161,6 +167,7 @@ Tensor masked_scatter(const Tensor& x, const Tensor& mask, const Tensor& source)
   ops::check_defined("masked_scatter", x);
   ops::check_defined("masked_scatter", mask, "mask");
   ops::check_defined("masked_scatter", source, "source");
+  ops::check_same_device("masked_scatter", {{"input", &x}, {"mask", &mask}, {"source", &source}});
   HPML_CHECK(mask.dtype() == kBool, "masked_scatter: expected a bool mask, got ", mask.dtype());
   HPML_CHECK(source.dtype() == x.dtype(), "masked_scatter: source must have the input's dtype ", x.dtype(), ", got ",
              source.dtype());

@@ -67,6 +67,7 @@ Tensor cat(const TensorList& all, int64_t dim) {
   HPML_RECORD_OP("cat", std::span<const Tensor>(all));
   HPML_CHECK(!all.empty(), "cat: expected a non-empty list of tensors");
   for (size_t i = 0; i < all.size(); ++i) ops::check_defined("cat", all[i], "a tensor in the list");
+  ops::check_same_device("cat", "tensors", all);
   TensorList ts;
   std::vector<size_t> kept;  // positions in `all` of the tensors that take part
   for (size_t i = 0; i < all.size(); ++i)
@@ -125,6 +126,7 @@ Tensor stack(const TensorList& ts, int64_t dim) {
   HPML_RECORD_OP("stack", std::span<const Tensor>(ts));
   HPML_CHECK(!ts.empty(), "stack: expected a non-empty list of tensors");
   ops::check_defined("stack", ts[0], "a tensor in the list");
+  ops::check_same_device("stack", "tensors", ts);
   const int64_t d = ops::wrap_dim(dim, ts[0].dim() + 1, "stack");
   TensorList us;
   for (size_t i = 0; i < ts.size(); ++i) {
@@ -140,6 +142,7 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
   HPML_RECORD_OP("index_select", x, index);
   ops::check_defined("index_select", x);
   check_index("index_select", index);
+  ops::check_same_device("index_select", {{"input", &x}, {"index", &index}});
   HPML_CHECK(index.dim() <= 1, "index_select: index must be 0-d or 1-d, got shape ", index.sizes());
   const int64_t d = ops::wrap_dim(dim, x.dim(), "index_select");
   const int64_t size = x.dim() == 0 ? 1 : x.sizes()[d];
@@ -167,6 +170,7 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
   HPML_RECORD_OP("gather", x, index);
   ops::check_defined("gather", x);
   check_index("gather", index);
+  ops::check_same_device("gather", {{"input", &x}, {"index", &index}});
   const int64_t d = ops::wrap_dim(dim, x.dim(), "gather");
   check_gather_shapes("gather", x, d, index, nullptr);
   check_bounds("gather", index, x.dim() == 0 ? 1 : x.sizes()[d], d);
@@ -188,6 +192,7 @@ Tensor scatter_impl(const char* op, const Tensor& x, int64_t dim, const Tensor& 
   ops::check_defined(op, x);
   ops::check_defined(op, src, "src");
   check_index(op, index);
+  ops::check_same_device(op, {{"input", &x}, {"index", &index}, {"src", &src}});
   HPML_CHECK(x.dim() > 0, op, ": cannot scatter into a 0-d tensor");
   const int64_t d = ops::wrap_dim(dim, x.dim(), op);
   HPML_CHECK(src.dim() == x.dim(), op, ": src must have as many dims as the input: src.shape=", src.sizes(),
@@ -226,6 +231,7 @@ Tensor scatter(const Tensor& x, int64_t dim, const Tensor& index, const Scalar& 
   HPML_RECORD_OP("scatter", x, index);
   ops::check_defined("scatter", x);
   check_index("scatter", index);
+  ops::check_same_device("scatter", {{"input", &x}, {"index", &index}});
   return scatter_impl("scatter", x, dim, index, full(index.sizes(), value, TensorOptions(x.dtype()).device(x.device())),
                       false);
 }
@@ -239,6 +245,7 @@ Tensor index_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor
   ops::check_defined("index_add", x);
   ops::check_defined("index_add", src, "src");
   check_index("index_add", index);
+  ops::check_same_device("index_add", {{"input", &x}, {"index", &index}, {"source", &src}});
   HPML_CHECK(index.dim() <= 1, "index_add: index must be 0-d or 1-d, got shape ", index.sizes());
   HPML_CHECK(x.dim() > 0, "index_add: cannot index_add into a 0-d tensor");
   const int64_t d = ops::wrap_dim(dim, x.dim(), "index_add");
@@ -286,6 +293,7 @@ Tensor masked_select(const Tensor& x, const Tensor& mask) {
   HPML_RECORD_OP("masked_select", x, mask);
   ops::check_defined("masked_select", x);
   ops::check_defined("masked_select", mask, "mask");
+  ops::check_same_device("masked_select", {{"input", &x}, {"mask", &mask}});
   HPML_CHECK(mask.dtype() == kBool, "masked_select: expected a bool mask, got ", mask.dtype());
   DimVector shape = ops::broadcast_shapes("masked_select", x.sizes(), mask.sizes());
   // Flat positions of the true mask entries, then an index_select (which brings the backward).

@@ -15,6 +15,8 @@ Tensor instance_norm(const Tensor& input, const Tensor& weight, const Tensor& bi
                      const Tensor& running_var, bool use_input_stats, double momentum, double eps) {
   HPML_RECORD_OP("instance_norm", input, weight, bias, running_mean, running_var);
   ops::check_defined("instance_norm", input);
+  ops::check_same_device("instance_norm", {{"input", &input}, {"weight", &weight}, {"bias", &bias},
+                                           {"running_mean", &running_mean}, {"running_var", &running_var}});
   HPML_CHECK(input.dim() >= 3, "instance_norm: expected an input of shape [N, C, *spatial] (at least 3-d), got shape ",
              input.sizes());
   HPML_CHECK(input.is_floating_point(), "instance_norm: expected a floating input, got ", input.dtype());

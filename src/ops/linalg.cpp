@@ -20,7 +20,7 @@ namespace {
 void check_mm_args(const char* op, const Tensor& a, const Tensor& b, int64_t rank) {
   ops::check_defined(op, a, "first input");
   ops::check_defined(op, b, "second input");
-  ops::check_same_device(op, {&a, &b});
+  ops::check_same_device(op, {{"input", &a}, {"mat2", &b}});
   HPML_CHECK(a.dim() == rank && b.dim() == rank, op, ": expected ", rank, "-d tensors, got a.shape=", a.sizes(),
              ", b.shape=", b.sizes());
   HPML_CHECK(a.dtype() == b.dtype(), op, ": expected both operands to have the same dtype, got ", a.dtype(), " and ",
@@ -102,6 +102,7 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
 
 Tensor addmm(const Tensor& bias, const Tensor& a, const Tensor& b, const Scalar& beta, const Scalar& alpha) {
   HPML_RECORD_OP("addmm", bias, a, b);
+  ops::check_same_device("addmm", {{"input", &bias}, {"mat1", &a}, {"mat2", &b}});
   check_mm_args("addmm", a, b, 2);
   ops::check_defined("addmm", bias, "bias");
   HPML_CHECK(bias.dtype() == a.dtype(), "addmm: bias has dtype ", bias.dtype(), " but the matrices have ", a.dtype());
@@ -128,6 +129,7 @@ Tensor addmm(const Tensor& bias, const Tensor& a, const Tensor& b, const Scalar&
 Tensor baddbmm(const Tensor& input, const Tensor& batch1, const Tensor& batch2, const Scalar& beta,
                const Scalar& alpha) {
   HPML_RECORD_OP("baddbmm", input, batch1, batch2);
+  ops::check_same_device("baddbmm", {{"input", &input}, {"batch1", &batch1}, {"batch2", &batch2}});
   check_mm_args("baddbmm", batch1, batch2, 3);
   ops::check_defined("baddbmm", input, "input");
   HPML_CHECK(batch1.sizes()[0] == batch2.sizes()[0], "baddbmm: batch sizes differ: batch1.shape=", batch1.sizes(),
@@ -160,6 +162,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   HPML_RECORD_OP("matmul", a, b);
   ops::check_defined("matmul", a, "first input");
   ops::check_defined("matmul", b, "second input");
+  ops::check_same_device("matmul", {{"input", &a}, {"other", &b}});
   HPML_CHECK(a.dim() >= 1 && b.dim() >= 1, "matmul: both arguments need at least 1 dimension, got a.shape=",
              a.sizes(), ", b.shape=", b.sizes());
   const int64_t da = a.dim(), db = b.dim();
@@ -201,6 +204,7 @@ Tensor outer(const Tensor& a, const Tensor& b) {
   HPML_RECORD_OP("outer", a, b);
   ops::check_defined("outer", a, "first input");
   ops::check_defined("outer", b, "second input");
+  ops::check_same_device("outer", {{"input", &a}, {"other", &b}});
   HPML_CHECK(a.dim() == 1 && b.dim() == 1, "outer: expected 1-d tensors, got shapes ", a.sizes(), " and ", b.sizes());
   return a.unsqueeze(1) * b.unsqueeze(0);
 }
@@ -209,6 +213,7 @@ Tensor dot(const Tensor& a, const Tensor& b) {
   HPML_RECORD_OP("dot", a, b);
   ops::check_defined("dot", a, "first input");
   ops::check_defined("dot", b, "second input");
+  ops::check_same_device("dot", {{"input", &a}, {"other", &b}});
   HPML_CHECK(a.dim() == 1 && b.dim() == 1, "dot: expected 1-d tensors, got shapes ", a.sizes(), " and ", b.sizes());
   HPML_CHECK(a.numel() == b.numel(), "dot: inconsistent tensor size, a has ", a.numel(), " elements and b has ",
              b.numel());

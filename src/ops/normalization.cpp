@@ -85,7 +85,8 @@ Tensor batch_norm(const Tensor& input, const Tensor& weight, const Tensor& bias,
       HPML_CHECK(t->is_floating_point(), "batch_norm: weight, bias and running statistics must be floating, got ",
                  t->dtype());
     }
-  ops::check_same_device("batch_norm", {&input, &weight, &bias, &running_mean, &running_var});
+  ops::check_same_device("batch_norm", {{"input", &input}, {"weight", &weight}, {"bias", &bias},
+                                        {"running_mean", &running_mean}, {"running_var", &running_var}});
   HPML_CHECK(eps >= 0, "batch_norm: eps must be non-negative, got ", eps);
   HPML_CHECK(training || (running_mean.defined() && running_var.defined()),
              "batch_norm: running_mean and running_var must be defined in evaluation mode (training = false)");

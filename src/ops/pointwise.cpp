@@ -68,6 +68,7 @@ Tensor logaddexp(const Tensor& a, const Tensor& b) {
   HPML_RECORD_OP("logaddexp", a, b);
   ops::check_defined("logaddexp", a, "first input");
   ops::check_defined("logaddexp", b, "second input");
+  ops::check_same_device("logaddexp", {{"input", &a}, {"other", &b}});
   Tensor m = maximum(a, b);
   Tensor r = m + log1p(exp(-abs(a - b)));  // at a == b maximum and abs split the gradient: 1/2 each, exact
   // Equal infinities make a - b NaN; the answer is that infinity, as in PyTorch.
@@ -83,6 +84,7 @@ namespace {
 void check_lerp(const Tensor& start, const Tensor& end, const Tensor* weight) {
   ops::check_defined("lerp", start, "start");
   ops::check_defined("lerp", end, "end");
+  ops::check_same_device("lerp", {{"start", &start}, {"end", &end}, {"weight", weight ? weight : &end}});
   HPML_CHECK(start.is_floating_point(), "lerp: expected floating tensors, got start of dtype ", start.dtype());
   HPML_CHECK(end.dtype() == start.dtype(), "lerp: expected dtype ", start.dtype(), " for end but got dtype ",
              end.dtype());
@@ -127,6 +129,7 @@ Tensor addcmul(const Tensor& self, const Tensor& t1, const Tensor& t2, const Sca
   ops::check_defined("addcmul", self, "self");
   ops::check_defined("addcmul", t1, "tensor1");
   ops::check_defined("addcmul", t2, "tensor2");
+  ops::check_same_device("addcmul", {{"input", &self}, {"tensor1", &t1}, {"tensor2", &t2}});
   Tensor p = t1 * t2;
   check_value("addcmul", self, p, value);
   return add(self, p, value);
@@ -137,6 +140,7 @@ Tensor addcdiv(const Tensor& self, const Tensor& t1, const Tensor& t2, const Sca
   ops::check_defined("addcdiv", self, "self");
   ops::check_defined("addcdiv", t1, "tensor1");
   ops::check_defined("addcdiv", t2, "tensor2");
+  ops::check_same_device("addcdiv", {{"input", &self}, {"tensor1", &t1}, {"tensor2", &t2}});
   HPML_CHECK(t1.is_floating_point() || t2.is_floating_point(),
              "addcdiv: integer division is not supported (tensor1 ", t1.dtype(), ", tensor2 ", t2.dtype(),
              ")\nhint: convert one of them to a floating dtype, or use addcmul with div(..., \"trunc\")");
@@ -152,6 +156,7 @@ Tensor clamp(const Tensor& x, const Tensor& min, const Tensor& max) {
   HPML_RECORD_OP("clamp", x, min, max);
   ops::check_defined("clamp", x);
   HPML_CHECK(min.defined() || max.defined(), "clamp: at least one of min or max must be defined");
+  ops::check_same_device("clamp", {{"input", &x}, {"min", &min}, {"max", &max}});
   Tensor out;
   {
     NoGradGuard ng;

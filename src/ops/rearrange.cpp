@@ -52,6 +52,7 @@ Tensor repeat_interleave(const Tensor& x, const Tensor& repeats, std::optional<i
   HPML_RECORD_OP("repeat_interleave", x, repeats);
   ops::check_defined("repeat_interleave", x);
   ops::check_defined("repeat_interleave", repeats, "repeats");
+  ops::check_same_device("repeat_interleave", {{"input", &x}, {"repeats", &repeats}});
   HPML_CHECK(repeats.dtype() == kInt64 || repeats.dtype() == kInt32,
              "repeat_interleave: repeats must be an integer tensor, got ", repeats.dtype());
   HPML_CHECK(repeats.dim() <= 1, "repeat_interleave: repeats must be 0-d or 1-d, got shape ", repeats.sizes());

@@ -153,6 +153,7 @@ Tensor search(const char* name, const Tensor& seq, const Tensor& values, bool ri
   // seq [M] or [.., M]; values [any] or [.., K] -> [values' shape] i64
   ops::check_defined(name, seq, "sorted_sequence");
   ops::check_defined(name, values, "values");
+  ops::check_same_device(name, {{"sorted_sequence", &seq}, {"values", &values}});
   HPML_CHECK(seq.dim() >= 1, name, ": sorted_sequence must have at least 1 dimension, got a 0-d tensor");
   bool leading_match = values.dim() == seq.dim();
   for (int64_t i = 0; leading_match && i + 1 < seq.dim(); ++i) leading_match = seq.sizes()[i] == values.sizes()[i];

@@ -136,7 +136,7 @@ void Optimizer::check_group_params(const std::string& op, size_t g, const Tensor
   HPML_CHECK(t.dim() == 1 && t.numel() == n, op, ": parameter group ", g, " has ", t.numel(),
              " parameters in the state dict and ", n, " here");
   HPML_CHECK(t.dtype() == kInt64, op, ": param_groups.", g, ".params must be i64, got ", t.dtype());
-  const Tensor c = t.contiguous();
+  const Tensor c = t.contiguous().cpu();  // host read: the parameter ids, once
   const int64_t* v = c.data_ptr<int64_t>();
   for (int64_t k = 0; k < n; ++k)
     HPML_CHECK(v[k] == first + k, op, ": param_groups.", g, ".params[", k, "] is ", v[k], ", expected ", first + k);
@@ -171,7 +171,11 @@ void Optimizer::load_state_dict(const StateDict& sd) {
                  " parameters");
       const size_t g = group_of[i];
       check_state_entry(op, key, parts[2], t, i, groups_params_[g][i - offsets_[g]], schema.tensors, schema.step);
-      HPML_CHECK(state[i].emplace(parts[2], t).second, op, ": key ", printable(key), " appears twice");
+      // A buffer goes to its parameter's device (a checkpoint's tensors come from the cpu); the
+      // step count stays a cpu scalar, as in PyTorch.
+      const Tensor& param = groups_params_[g][i - offsets_[g]];
+      const Tensor placed = parts[2] == "step" || t.device() == param.device() ? t : t.to(param.device());
+      HPML_CHECK(state[i].emplace(parts[2], placed).second, op, ": key ", printable(key), " appears twice");
     } else {
       HPML_FAIL(op, ": unexpected key ", printable(key));
     }

@@ -34,7 +34,7 @@ Tensor& state_tensor(std::map<std::string, Tensor>& st, const char* key, const T
                      bool* created = nullptr) {
   auto it = st.find(key);
   if (it == st.end()) {
-    it = st.emplace(key, full(like.sizes(), fill, like.dtype())).first;
+    it = st.emplace(key, full(like.sizes(), fill, TensorOptions(like.dtype()).device(like.device()))).first;  // on the parameter's device
     if (created) *created = true;
   }
   return it->second;

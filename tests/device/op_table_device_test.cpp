@@ -1,6 +1,6 @@
-// Every op of the op table on every registered device that is not the cpu (the simulated device
-// in every build): the same samples, contiguous and not, forward and backward, compared with the
-// cpu's results. The sim device runs the cpu kernels asynchronously, so a difference here is a
+// Every op of the op table on every device of devices_under_test() (the simulated device in
+// every build): the same samples, contiguous and not, forward and backward, compared with the
+// cpu's results; and the f64 gradcheck of every differentiable op there. The sim device runs the cpu kernels asynchronously, so a difference here is a
 // host read without a copy, a missing synchronisation or a device mix-up in the op, not a kernel.
 #include <gtest/gtest.h>
 
@@ -109,13 +109,54 @@ TEST_P(OpOnDevice, MatchesCpu) {
   EXPECT_GT(compared, 0) << op.name << " has no sample that runs";
 }
 
+// The f64 finite-difference gradcheck of every differentiable op with its inputs on the device
+// (gradcheck perturbs them through one-element fills there); contiguous inputs: the comparison
+// above already runs the non-contiguous ones on the device against the cpu.
+class OpGradcheckOnDevice : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(OpGradcheckOnDevice, MatchesFiniteDifferences) {
+  const ops::OpInfo& op = ops::find_op(GetParam());
+  int checked = 0;
+  for (const Device& device : testing::devices_under_test()) {
+    for (const ops::Sample& s : op.samples(kFloat64)) {
+      if (!s.fd_gradcheck_skip.empty()) continue;  // printed by OpGradcheck on the cpu
+      SCOPED_TRACE(testing::describe(op, s, kFloat64, Layout::contiguous) + " on " + device.str());
+      TensorList in;
+      for (const Tensor& x : testing::make_inputs(s, kFloat64, Layout::contiguous, false)) {
+        Tensor v = x.to(device, false, /*copy=*/true);
+        if (v.is_floating_point()) v.requires_grad_(true);
+        in.push_back(v);
+      }
+      autograd::GradcheckResult r;
+      EXPECT_NO_THROW(r = autograd::gradcheck(
+                          [&](const TensorList& x) {
+                            manual_seed(1234);  // random ops: the same draws on every evaluation
+                            return testing::call_op(op, s, x);
+                          },
+                          in, {.raise_exception = false}));
+      EXPECT_TRUE(r.ok) << r.message;
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 0) << op.name << " has no f64 sample to gradcheck";
+}
+
 std::vector<std::string> all_ops() {
   std::vector<std::string> names;
   for (const ops::OpInfo& op : ops::op_table()) names.push_back(op.name);
   return names;
 }
 
+std::vector<std::string> differentiable_ops() {
+  std::vector<std::string> names;
+  for (const ops::OpInfo& op : ops::op_table())
+    if (op.differentiable) names.push_back(op.name);
+  return names;
+}
+
 INSTANTIATE_TEST_SUITE_P(Table, OpOnDevice, ::testing::ValuesIn(all_ops()),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+INSTANTIATE_TEST_SUITE_P(Table, OpGradcheckOnDevice, ::testing::ValuesIn(differentiable_ops()),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
 }  // namespace

@@ -61,8 +61,8 @@ TEST(SimDevice, GradientsFlowBackAcrossTheCopy) {
 
 TEST(SimDevice, OneDevicePerOp) {
   Tensor a = ones({3}), b = ones({3}).to(kSim0);
-  EXPECT_HPML_ERROR(a + b, "add: expected all tensors on one device, got cpu and sim:0");
-  EXPECT_HPML_ERROR(b.to(kSim1) + b, "hint: move them with .to(device)");
+  EXPECT_HPML_ERROR(a + b, "add: expected all tensors on the same device, but input is on cpu and other is on sim:0");
+  EXPECT_HPML_ERROR(b.to(kSim1) + b, "hint: move with .to(sim:1) first");
   // A 0-d cpu tensor is a scalar: it may meet a tensor of any device, as in PyTorch.
   EXPECT_TRUE(close((b + scalar_tensor(2.0)).cpu(), full({3}, 3.0)));
 }
@@ -129,11 +129,13 @@ TEST(SimDevice, AllocatorCountsPerDevice) {
   const AllocatorStats before = sim::memory_stats(1);
   EXPECT_EQ(before.cached_bytes, 0u);
   sim::reset_peak_memory_stats(1);
+  const size_t on_sim0 = sim::memory_allocated(0);
   {
     Tensor a = ones({1 << 16}).to(kSim1);  // 256 KiB
     EXPECT_GE(sim::memory_allocated(1), before.allocated_bytes + (size_t{1} << 18));
     EXPECT_GE(sim::max_memory_allocated(1), sim::memory_allocated(1));
-    EXPECT_EQ(sim::memory_stats(0).allocated_bytes, sim::memory_stats(0).allocated_bytes);
+    EXPECT_EQ(sim::memory_allocated(0), on_sim0);  // per device: sim:0 did not see it
+    EXPECT_EQ(memory_stats(kSim1).allocated_bytes, sim::memory_allocated(1));  // the generic entry
   }
   sim::synchronize(1);  // the free is stream-ordered
   EXPECT_EQ(sim::memory_allocated(1), before.allocated_bytes);
@@ -141,7 +143,7 @@ TEST(SimDevice, AllocatorCountsPerDevice) {
   const uint64_t raw = sim::memory_stats(1).misses;
   { Tensor b = ones({1 << 16}).to(kSim1); }
   EXPECT_EQ(sim::memory_stats(1).misses, raw);  // the cached block was reused
-  sim::empty_cache(1);
+  empty_cache(kSim1);
   EXPECT_EQ(sim::memory_reserved(1), sim::memory_allocated(1));
 }
 

@@ -120,8 +120,8 @@ std::string config_toml(const TrainConfig& c) {
 // place of the defaults, so `hpml train --resume FILE` alone continues the run as it was started
 // (as `hpml eval FILE` rebuilds its model). An option given again on a resume must keep its
 // recorded value, or be one that may change: where the run writes and logs (--out, --tensorboard,
-// --quiet), how it loads (--workers, --worker-mode, --loader-timeout, --threads: the same batches,
-// but a different --threads may change the last bits of sums), where it stops (--stop-after,
+// --quiet), how it loads and computes (--workers, --worker-mode, --loader-timeout, --threads,
+// --device: the same batches, but a different --threads or device may change the last bits of sums), where it stops (--stop-after,
 // --early-stop) and --epochs. A longer --epochs continues the same schedule into the new epochs,
 // exactly as a run started with that --epochs would have, for every schedule whose shape does not
 // depend on --epochs (step, exponential, plateau, ...); under one that spans the run (cosine,
@@ -151,7 +151,7 @@ ResolvedRun resolve_config(const TrainConfig& parsed, const std::vector<std::str
     HPML_FAIL("--resume ", printable(source, 300), ": ", diff.size(), " option(s) differ from the run that wrote it:",
               list, "\nhint: hpml train --resume ", printable(source, 300), " alone continues with the recorded "
               "options; only --epochs (unless the schedule spans the run), --stop-after, --early-stop, --out, "
-              "--workers, --worker-mode, --loader-timeout, --threads, --tensorboard, --profile (and --profile-*) and "
+              "--workers, --worker-mode, --loader-timeout, --threads, --device, --tensorboard, --profile (and --profile-*) and "
               "--quiet may change");
   }
   return {merged, std::move(state)};

@@ -107,7 +107,7 @@ uint64_t check_replicas_agree(const nn::Module& model, int64_t epoch, const Worl
   uint64_t h = 1469598103934665603ull;  // FNV-1a over the bytes of every tensor of the state
   for (const auto& [name, t] : model.state_dict()) {
     if (!t.defined()) continue;
-    Tensor c = t.detach().contiguous();
+    Tensor c = t.detach().contiguous().cpu();  // host read: the bytes to hash
     const auto* p = static_cast<const unsigned char*>(c.data_ptr());
     for (int64_t i = 0; i < c.numel() * static_cast<int64_t>(itemsize(c.dtype())); ++i) h = (h ^ p[i]) * 1099511628211ull;
   }

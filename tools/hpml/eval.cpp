@@ -91,7 +91,9 @@ std::shared_ptr<nn::Module> rebuild_model(const TrainConfig& c, const DataSplits
   return m;
 }
 
-int eval(const std::string& checkpoint, const std::string& split, const std::string& out_dir) {
+int eval(const std::string& checkpoint, const std::string& split, const std::string& out_dir,
+         const std::string& device_name) {
+  const Device device = resolve_device(Device(device_name), "hpml eval --device");
   HPML_CHECK(split == "test" || split == "val" || split == "train", "--split must be test, val or train, got '",
              printable(split, 100), "'");
   io::CheckpointState state = load_run_checkpoint(checkpoint, "hpml eval");
@@ -101,6 +103,7 @@ int eval(const std::string& checkpoint, const std::string& split, const std::str
   const DataSplits d = make_data(c);
   HPML_CHECK(d.classes > 0, "hpml eval reports classification metrics; ", checkpoint, " holds a regression model");
   std::shared_ptr<nn::Module> model = rebuild_model(c, d, state.model, checkpoint);
+  model->to(device);
   model->eval();
   NoGradGuard ng;
 
@@ -110,7 +113,8 @@ int eval(const std::string& checkpoint, const std::string& split, const std::str
   HPML_CHECK(part != nullptr, "hpml eval: ", checkpoint, " was trained with --val-split 0: it has no validation split");
   data::DataLoader loader(part, {.batch_size = 512});
   for (data::Batch& b : loader) {
-    const Tensor pred = model->forward(b[0]).argmax(1).contiguous(), labels = b[1].contiguous();
+    // host reads: the predictions and the labels of the batch, once
+    const Tensor pred = model->forward(b[0].to(device)).argmax(1).contiguous().cpu(), labels = b[1].contiguous();
     const int64_t* p = pred.data_ptr<int64_t>();
     const int64_t* y = labels.data_ptr<int64_t>();
     for (int64_t i = 0; i < pred.numel(); ++i) {

@@ -22,6 +22,25 @@
 
 namespace {
 
+// Every device this process can use, by type, with its memory in use (hpml train --device NAME).
+void print_devices() {
+  std::printf("devices:     cpu\n");
+  for (hpml::DeviceType t : {hpml::DeviceType::CUDA, hpml::DeviceType::Sim}) {
+    const char* name = hpml::device_type_name(t);
+    const hpml::DeviceRuntime* rt = hpml::device_runtime(t);
+    if (!rt) {
+      std::printf("             %s: none (this build has no %s backend)\n", name, name);
+      continue;
+    }
+    const int n = rt->device_count();
+    for (int i = 0; i < n; ++i)
+      std::printf("             %s:%d%s\n", name, i,
+                  t == hpml::DeviceType::Sim ? " (simulated: host memory, cpu kernels run asynchronously on its streams)"
+                                             : "");
+    if (n == 0) std::printf("             %s: none found\n", name);
+  }
+}
+
 int run_info() {
   const hpml::BuildInfo b = hpml::build_info();
   std::printf("hpml %s (%s build, %s)\n", b.version.c_str(), b.build_type.c_str(), b.compiler.c_str());
@@ -30,6 +49,7 @@ int run_info() {
   std::printf("             kernels chosen: %s\n", b.blas_choice.c_str());
   std::printf("SIMD target: %s\n", b.simd_target.c_str());
   std::printf("CUDA:        %s\n", b.cuda.c_str());
+  print_devices();
   std::string backends;
   for (const std::string& name : hpml::distributed::available_backends())
     backends += (backends.empty() ? "" : ", ") + name + " (" + hpml::distributed::backend_version(name) + ")";
@@ -84,11 +104,12 @@ int main(int argc, char** argv) {
   hpml::cli::TrainConfig tc;
   CLI::App* train = app.add_subcommand("train", "train a model, writing metrics, plots and checkpoints to --out");
   hpml::cli::add_train_options(*train, tc);
-  std::string checkpoint, split = "test", eval_out;
+  std::string checkpoint, split = "test", eval_out, eval_device = "cpu";
   CLI::App* eval = app.add_subcommand("eval", "a checkpoint on a split: accuracy, per-class report, confusion matrix");
   eval->add_option("checkpoint", checkpoint, "a checkpoint written by hpml train")->required();
   eval->add_option("--split", split, "test | val | train")->capture_default_str();
   eval->add_option("--out", eval_out, "where to write confusion.csv/.png/.svg (default: the checkpoint's folder)");
+  eval->add_option("--device", eval_device, "where the model runs: cpu | sim[:N] | cuda[:N]")->capture_default_str();
   hpml::cli::ExperimentOptions exp_options;
   const char* experiments =
       "lr-decay | momentum | lr-range | batch-size | optimizers | batchnorm | init | activations";
@@ -125,7 +146,7 @@ int main(int argc, char** argv) {
   }
   try {
     if (info->parsed()) return run_info();
-    if (eval->parsed()) return hpml::cli::eval(checkpoint, split, eval_out);
+    if (eval->parsed()) return hpml::cli::eval(checkpoint, split, eval_out, eval_device);
     if (graph->parsed()) return hpml::cli::graph(gc);
     if (predict->parsed()) return hpml::cli::predict(predict_options);
     if (generate->parsed()) return hpml::cli::generate(generate_options);

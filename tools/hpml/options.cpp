@@ -127,6 +127,8 @@ void add_train_options(CLI::App& app, TrainConfig& tc) {
   app.add_option("--clip", tc.clip, "clip the gradient norm to this (0: off)")->check(real_in(0, 1e9));
   app.add_option("--seed", tc.seed, "random seed")->check(int_in(0, std::numeric_limits<int64_t>::max()))->capture_default_str();
   app.add_option("--threads", tc.threads, "threads (default: all cores)")->check(int_in(0, 1024));
+  app.add_option("--device", tc.device, "where the model and batches live: cpu | sim | sim:N (the simulated GPU) | "
+                 "cuda | cuda:N (hpml info lists them)")->capture_default_str();
   app.add_option("--nproc", tc.nproc, "train data-parallel on this many processes: starts mpirun itself, one "
                  "thread per process unless --threads (docs/distributed.md)")->check(int_in(1, kMaxProcesses));
   app.add_option("--dist-timeout", tc.dist_timeout, "seconds a collective waits for the other processes before the "
@@ -220,6 +222,7 @@ std::vector<OptionSetting> settings(const TrainConfig& c) {
       option("--patience", c.patience, false),     option("--early-stop", c.early_stop, true),
       option("--accumulate", c.accumulate, false), option("--clip", c.clip, false),
       option("--seed", c.seed, false),             option("--threads", c.threads, true),
+      defaulted(option("--device", c.device, true), c.device != "cpu"),
       option("--nproc", c.nproc, true, false),     option("--dist-timeout", c.dist_timeout, true, false),
       option("--out", c.out, true),                option("--tensorboard", c.tensorboard, true),
       option("--resume", c.resume, true, false),   option("--config", c.config, true, false),

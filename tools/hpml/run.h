@@ -24,6 +24,7 @@ struct EpochMetrics {
 
 struct Run {
   TrainConfig config;
+  Device device = kCPU;  // --device, resolved (sim is sim:0)
   World world;  // a data-parallel run: this rank's place (distributed_run.h)
   DataSplits data;
   bool classify = false;

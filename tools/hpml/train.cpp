@@ -46,7 +46,7 @@ std::pair<Tensor, double> loss_and_correct(const Tensor& out, const Tensor& y, b
 }
 
 // Mean loss and accuracy (NaN for regression) on a split; NaN and NaN for no split.
-std::pair<double, double> evaluate(nn::Module& model, const data::DatasetPtr& test, bool classify) {
+std::pair<double, double> evaluate(nn::Module& model, const data::DatasetPtr& test, bool classify, Device device) {
   if (!test) return {NAN, NAN};
   model.eval();
   NoGradGuard ng;
@@ -54,7 +54,7 @@ std::pair<double, double> evaluate(nn::Module& model, const data::DatasetPtr& te
   double loss = 0, correct = 0;
   int64_t n = 0;
   for (data::Batch& b : loader) {
-    auto [l, c] = loss_and_correct(model.forward(b[0]), b[1], classify);
+    auto [l, c] = loss_and_correct(model.forward(b[0].to(device)), b[1].to(device), classify);
     loss += l.item<double>() * static_cast<double>(b[0].size(0));
     correct += c;
     n += b[0].size(0);
@@ -64,9 +64,12 @@ std::pair<double, double> evaluate(nn::Module& model, const data::DatasetPtr& te
   return {loss / count, classify ? correct / count : NAN};
 }
 
-data::DataLoaderOptions loader_options(const TrainConfig& c, std::shared_ptr<Generator> gen) {
+// Batches for a run on a device are pinned for it, so that each copy (non_blocking) overlaps the
+// work queued before it.
+data::DataLoaderOptions loader_options(const TrainConfig& c, std::shared_ptr<Generator> gen, Device device) {
   data::DataLoaderOptions o{.batch_size = c.batch_size, .shuffle = true, .num_workers = c.workers,
-                            .timeout = c.loader_timeout, .generator = std::move(gen)};
+                            .pin_memory = !device.is_cpu(), .timeout = c.loader_timeout, .generator = std::move(gen)};
+  if (!device.is_cpu()) o.pin_memory_device = device.str();
   if (c.worker_mode != "thread") {
     o.worker_mode = data::WorkerMode::process;
     o.multiprocessing_context = mp::parse_start_method(c.worker_mode == "process" ? "fork" : c.worker_mode);
@@ -81,6 +84,7 @@ Run build(const TrainConfig& c) {
              "no validation data (hint: --val-split 0.1)");
   Run r;
   r.config = c;
+  r.device = resolve_device(Device(c.device), "hpml train --device");
   r.world = join_world(c);
   if (!r.world.lead()) r.config.quiet = true;  // the lead prints and writes for every rank
   if (c.threads > 0) set_num_threads(c.threads);
@@ -88,13 +92,14 @@ Run build(const TrainConfig& c) {
   r.data = make_data(c);
   r.classify = r.data.classes > 0;
   r.model = make_model(c, r.data);
+  r.model->to(r.device);  // before DDP and the optimizer see the parameters (they keep their identity anyway)
   if (r.world.on) r.ddp = std::make_unique<distributed::DistributedDataParallel>(*r.model);
   r.params = r.model->parameters();
   r.optimizer = make_optimizer(c, r.params);
   r.config.lr = r.optimizer->lr(0);
   if (r.config.max_lr < 0 && (c.schedule == "onecycle" || c.schedule == "cyclic")) r.config.max_lr = 10 * r.config.lr;
   r.data_gen = std::make_shared<Generator>(c.seed + 1);
-  data::DataLoaderOptions lo = loader_options(c, r.data_gen);
+  data::DataLoaderOptions lo = loader_options(c, r.data_gen, r.device);
   if (r.world.on) {  // each rank its shard of every epoch (torch's DistributedSampler)
     r.sampler = std::make_shared<data::DistributedSampler>(r.data.train->size(), r.world.size, r.world.rank,
                                                            data::DistributedSamplerOptions{.seed = c.seed});
@@ -175,7 +180,9 @@ EpochResult train_epoch(Run& r, int64_t epoch) {
     double right = 0, value = 0;
     {
       RECORD_FUNCTION("forward");  // the phases of a step for --profile (profile_run.h)
-      std::tie(loss, right) = loss_and_correct(r.net().forward(b[0]), b[1], r.classify);
+      const bool pinned = !r.device.is_cpu();  // the loader pinned the batch for the device
+      std::tie(loss, right) =
+          loss_and_correct(r.net().forward(b[0].to(r.device, pinned)), b[1].to(r.device, pinned), r.classify);
       value = loss.item<double>();
     }
     if (!std::isfinite(value))
@@ -241,8 +248,8 @@ bool end_epoch(Run& r, int64_t epoch, EpochMetrics& m, Clock::time_point t0) {
   if (r.schedule.scheduler && !r.schedule.per_batch) r.schedule.scheduler->step();
   double scores[4] = {NAN, NAN, NAN, NAN};  // the lead evaluates; every rank gets its numbers
   if (r.world.lead()) {
-    std::tie(scores[0], scores[1]) = evaluate(*r.model, r.data.val, r.classify);
-    std::tie(scores[2], scores[3]) = evaluate(*r.model, r.data.test, r.classify);
+    std::tie(scores[0], scores[1]) = evaluate(*r.model, r.data.val, r.classify, r.device);
+    std::tie(scores[2], scores[3]) = evaluate(*r.model, r.data.test, r.classify, r.device);
   }
   from_lead(scores, 4, r.world);
   std::tie(m.val_loss, m.val_acc, m.test_loss, m.test_acc) = std::tie(scores[0], scores[1], scores[2], scores[3]);
@@ -362,6 +369,9 @@ int train(const TrainConfig& config, const io::CheckpointState* resumed) {
 
 int train_command(const TrainConfig& parsed, const std::vector<std::string>& args) {
   const ResolvedRun run = resolve_config(parsed, args);
+  const Device device = resolve_device(Device(run.config.device), "hpml train --device");  // before mpirun starts
+  HPML_CHECK(run.config.nproc == 0 || device.is_cpu(), "hpml train: --nproc ", run.config.nproc, " with --device ",
+             run.config.device, ": the mpi backend all-reduces cpu tensors\nhint: leave out --device (or --nproc)");
   if (run.config.nproc > 0) return launch_processes(run.config, args);
   return train(run.config, run.resumed ? &*run.resumed : nullptr);
 }

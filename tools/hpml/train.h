@@ -67,6 +67,7 @@ struct TrainConfig {
   // run
   uint64_t seed = 0;
   int threads = 0;  // 0: all cores
+  std::string device = "cpu";  // where the model and its batches live: cpu | sim[:N] | cuda[:N]
   int nproc = 0;     // > 0: start this many processes under mpirun (distributed_run.cpp)
   double dist_timeout = 1800;  // seconds a collective may wait for the other processes
   std::string out = "runs/train";
@@ -156,7 +157,8 @@ std::string config_toml(const TrainConfig& config);
 
 // `hpml eval` (eval.cpp): the checkpoint's model on a split: accuracy, a per-class report and the
 // confusion matrix, printed and written to `out` (confusion.csv, confusion.png / .svg).
-int eval(const std::string& checkpoint, const std::string& split, const std::string& out);
+int eval(const std::string& checkpoint, const std::string& split, const std::string& out,
+         const std::string& device = "cpu");
 // The checkpoint's state, or an error saying plainly that `path` is not an hpml checkpoint (an
 // image, a CSV, a bare safetensors model) before any detail of why.
 io::CheckpointState load_run_checkpoint(const std::string& path, const char* command);

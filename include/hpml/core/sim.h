@@ -123,6 +123,8 @@ Allocator* device_allocator(int device);  // the guarded, poisoning wrapper stor
 // soon as its worker is free, the way a GPU runs them. Tests use true (the default) to make a
 // missing synchronisation visible every time.
 void set_deferred(bool on);
+// Whether a stream (and so a worker thread) exists: the runtime's is_initialized.
+bool is_initialized();
 // The bytes a freed block and a fresh one are filled with (all ones: NaN for floats, -1 for ints).
 inline constexpr unsigned char kPoison = 0xff;
 }  // namespace detail

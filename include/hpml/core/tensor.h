@@ -352,7 +352,8 @@ Tensor& operator-=(Tensor& a, const Scalar& b);
 Tensor& operator*=(Tensor& a, const Scalar& b);
 Tensor& operator/=(Tensor& a, const Scalar& b);
 
-// Prints like PyTorch: tensor([[1., 2.], [3., 4.]], requires_grad=true)
+// Prints like PyTorch: tensor([[1., 2.], [3., 4.]], requires_grad=true). Defined in
+// ops/print.cpp, above core: printing copies the values to the host and names the grad_fn.
 std::ostream& operator<<(std::ostream& os, const Tensor& t);
 // Same text as operator<<.
 std::string to_string(const Tensor& t);

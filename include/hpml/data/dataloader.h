@@ -53,6 +53,8 @@ struct DataLoaderOptions {
   double death_check_interval = 5;
   std::function<void(int worker_id)> worker_init_fn = nullptr;
   std::shared_ptr<Generator> generator = nullptr;  // shuffling and worker seeds; default: the default generator
+  // The device the pinned batches are for ("cuda:0", "sim"); empty: default_pin_device().
+  std::string pin_memory_device = {};
 };
 
 class DataLoader {
@@ -98,9 +100,11 @@ class DataLoader {
   std::unique_ptr<Impl> impl_;
 };
 
-// Whether t's memory is page-locked (pin_memory); see Note [Pinned memory] in src/data/pinned.cpp.
+// Whether t's memory is page-locked (pin_memory); see Note [Pinned memory] in src/core/pinned.cpp.
 bool is_pinned(const Tensor& t);
-// A copy of t in page-locked memory (Tensor.pin_memory()).
+// A copy of the cpu tensor t in the page-locked host memory of `device`'s runtime (Tensor.pin_memory()),
+// by default that of default_pin_device() (the first GPU, else the host's).
 Tensor pin_memory(const Tensor& t);
+Tensor pin_memory(const Tensor& t, const Device& device);
 
 }  // namespace hpml::data

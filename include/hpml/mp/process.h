@@ -91,8 +91,6 @@ class Process {
 };
 
 namespace detail {
-// The future CUDA backend installs this so that fork is refused once CUDA is initialised.
-void set_cuda_initialized_probe(bool (*probe)());
 // Runs fn as a child: reports an exception through fd, flushes stdio, and _exit()s.
 [[noreturn]] void run_child(int fd, const std::function<void()>& fn);
 }  // namespace detail

@@ -85,8 +85,8 @@ class Module {
   void zero_grad(bool set_to_none = true);
   // Converts floating parameters and buffers in place (the tensor handles stay the same).
   Module& to(DType dtype);
-  // Moves parameters and buffers to `device`. Only the CPU exists in this build: other devices
-  // raise the "not built with CUDA" error, the CPU is a no-op.
+  // Moves parameters, their gradients and buffers to `device` in place: the tensor handles stay
+  // the same, so an optimizer built before the move steps the moved tensors.
   Module& to(Device device);
   // Moves every parameter, buffer and defined gradient to shared memory in place
   // (Tensor::share_memory_), so that processes started afterwards update the same tensors

@@ -51,6 +51,9 @@ void channel_affine2(const TensorView& out, const TensorView& u, const TensorVie
                      const TensorView& b, const TensorView& c);
 void optim_step(OptimKind kind, const OptimParams& p, const TensorView& param, const TensorView& grad, const TensorView* s0,
                 const TensorView* s1, const TensorView* s2);
+void nll_loss(const TensorView* loss, const TensorView& sums, const TensorView* safe_target, const TensorView* neg_w,
+              const TensorView& bad, const TensorView& x, const TensorView& target, const TensorView* weight,
+              int64_t ignore_index);
 void adaptive_avg_pool2d_backward(const TensorView& grad_in, const TensorView& grad_out);
 
 }  // namespace hpml::kernels::cpu

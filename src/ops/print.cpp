@@ -131,7 +131,7 @@ void collect_shown(const std::vector<Value>& all, IntArrayRef sizes, bool summar
 
 std::string to_string(const Tensor& t) {
   if (!t.defined()) return "[ undefined tensor ]";
-  Tensor c = t.detach().contiguous();
+  Tensor c = t.detach().contiguous().cpu();  // host read: one copy (waits for the device)
   std::vector<Value> values(static_cast<size_t>(c.numel()));
   dispatch_all(c.dtype(), "print", [&]<typename T>() {
     const T* p = static_cast<const T*>(c.data_ptr());
@@ -157,6 +157,7 @@ std::string to_string(const Tensor& t) {
     suffix.push_back(s.str());
   }
   const bool default_dtype = t.dtype() == kDefaultFloat || t.dtype() == kInt64 || t.dtype() == kBool;
+  if (!t.device().is_cpu()) suffix.push_back("device='" + t.device().str() + "'");
   if (!default_dtype) suffix.push_back(std::string("dtype=") + dtype_name(t.dtype()));
   if (t.grad_fn()) suffix.push_back(std::string("grad_fn=<") + t.grad_fn()->name() + ">");
   else if (t.requires_grad()) suffix.push_back("requires_grad=True");

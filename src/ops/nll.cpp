@@ -1,0 +1,72 @@
+// The fused negative log-likelihood of rows: checks, one kernel launch, the bound check read
+// back once, and a backward built from ops.
+#include "hpml/ops/loss.h"
+
+#include "hpml/autograd/node.h"
+#include "hpml/ops/factories.h"
+#include "hpml/ops/indexing.h"
+#include "hpml/ops/binary.h"
+#include "ops/common.h"
+
+namespace hpml {
+
+using kernels::view_of;
+
+// Note [Fused nll_loss]
+// The loss of rows [M, C] with class targets [M] is one gather per row, yet composed from ops it
+// took about twenty (masks for ignore_index, the bounds check, the weights, the mean's guard):
+// a quarter of a small MLP's training step. One kernel computes the loss, checks the bounds and
+// sums the weights where the data lives; the op then reads back, once, the kernel's flag for a
+// bad target and the two sums (a synchronisation on an asynchronous device, as the bound check
+// needs one anyway). The backward scatters -w_i * scale into a zero gradient, built from ops so
+// that a double backward still works.
+bool nll_loss_rows_applies(const Tensor& x, const Tensor& weight) {
+  return (x.dtype() == kFloat32 || x.dtype() == kFloat64) && (!weight.defined() || !weight.requires_grad());
+}
+
+Tensor nll_loss_rows(const Tensor& x, const Tensor& t, const Tensor& weight, int64_t ignore_index,
+                     NllReduction reduction) {
+  ops::check_same_device("nll_loss", {{"input", &x}, {"target", &t}, {"weight", &weight}});
+  HPML_CHECK(x.dim() == 2 && t.dim() == 1 && t.sizes()[0] == x.sizes()[0] && t.dtype() == kInt64 &&
+                 nll_loss_rows_applies(x, weight),
+             "nll_loss: the fused path takes f32/f64 rows [M, C] and i64 targets [M], got ", x.dtype(), " ",
+             x.sizes(), " and ", t.dtype(), " ", t.sizes());
+  const int64_t M = x.sizes()[0], C = x.sizes()[1];
+  const Device dev = x.device();
+  const bool grad = autograd::should_record(x);
+  const Tensor tc = t.contiguous();
+  const Tensor wc = weight.defined() ? ops::cast(weight, x.dtype()).contiguous() : Tensor();
+  // For the backward: each row's target (0 where ignored) and -weight (0 where ignored).
+  Tensor safe_t = grad ? ops::empty_tensor({M, 1}, kInt64, dev) : Tensor();
+  Tensor neg_w = grad ? ops::empty_tensor({M}, x.dtype(), dev) : Tensor();
+  Tensor loss = reduction == NllReduction::none ? ops::empty_tensor({M}, x.dtype(), dev) : Tensor();
+  const Tensor sums = zeros({2}, TensorOptions(kFloat64).device(dev));
+  const Tensor bad = zeros({2}, TensorOptions(kInt64).device(dev));
+  kernels::TensorView lv, sv, nv, wv;
+  if (loss.defined()) lv = view_of(loss);
+  if (grad) sv = view_of(safe_t.view({M})), nv = view_of(neg_w);
+  if (wc.defined()) wv = view_of(wc);
+  ops::be(x, "nll_loss")
+      .nll_loss(loss.defined() ? &lv : nullptr, view_of(sums), grad ? &sv : nullptr, grad ? &nv : nullptr,
+                view_of(bad), view_of(x), view_of(tc), wc.defined() ? &wv : nullptr, ignore_index);
+  const Tensor bad_h = ops::to_host(bad);  // host read: the bound check's flag, once
+  HPML_CHECK(bad_h.data_ptr<int64_t>()[0] == 0, "nll_loss: target ", bad_h.data_ptr<int64_t>()[1],
+             " is out of bounds for ", C, " classes");
+  const Tensor sums_h = ops::to_host(sums);  // host read: the two sums, once
+  const double sum = sums_h.data_ptr<double>()[0], total = sums_h.data_ptr<double>()[1];
+  const TensorOptions on_dev = TensorOptions(x.dtype()).device(dev);
+  if (reduction == NllReduction::sum) loss = full({}, sum, on_dev);
+  if (reduction == NllReduction::mean) loss = full({}, sum / total, on_dev);  // 0 / 0 = NaN: every target ignored
+  if (grad) {
+    // Note [Mean over ignored targets] (nn/loss.cpp): with no weight at all the gradient is 0, not NaN.
+    if (reduction == NllReduction::mean) neg_w = total != 0 ? neg_w / total : zeros_like(neg_w);
+    autograd::record("nll_loss", {x}, {loss}, {}, [=](const autograd::Ctx& c) {
+      // grad x [M, C]: row i gets neg_w[i] * g (g [M] for none, a scalar otherwise) at column t_i.
+      Tensor coef = (neg_w * c.g(0)).unsqueeze(1);  // [M, 1]
+      return TensorList{scatter(zeros({M, C}, TensorOptions(coef.dtype()).device(coef.device())), 1, safe_t, coef)};
+    });
+  }
+  return loss;
+}
+
+}  // namespace hpml
