@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "op_table/op_table.h"
+
 namespace hpml::testing {
 
 enum class Layout { contiguous, noncontiguous };

@@ -22,7 +22,6 @@
 #include "hpml/ops/indexing.h"
 #include "hpml/ops/linalg.h"
 #include "hpml/ops/normalization.h"
-#include "hpml/ops/op_table.h"
 #include "hpml/ops/reduce.h"
 #include "hpml/ops/sorting.h"
 #include "hpml/ops/unary.h"

@@ -31,7 +31,7 @@ PoolOptions pool1d_options(const char* op, const Tensor& x, const PoolOptions& o
   if (!is_max)
     HPML_CHECK(o.divisor_override == 0, op, ": divisor_override is an option of avg_pool2d only, got ",
                o.divisor_override);
-  // PyTorch's pooling_output_shape (see pool_window in conv.cpp).
+  // PyTorch's pooling_output_shape (see pool_window in conv2d_pool2d.cpp).
   const int64_t L = x.sizes()[x.dim() - 1], span = L + 2 * p - d * (k - 1) - 1 + (o.ceil_mode ? s - 1 : 0);
   int64_t n = (span >= 0 ? span / s : -((-span + s - 1) / s)) + 1;
   if (o.ceil_mode && (n - 1) * s >= L + p) --n;

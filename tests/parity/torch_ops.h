@@ -10,6 +10,8 @@
 
 #include <hpml/hpml.h>
 
+#include "op_table/op_table.h"
+
 namespace hpml::testing {
 
 using TorchFn = std::function<std::vector<torch::Tensor>(const std::vector<torch::Tensor>&, const ops::Args&)>;

@@ -1,5 +1,5 @@
 // libtorch counterparts of the elementwise ops added with erf ... clamp(Tensor bounds): the
-// entries of src/ops/table/pointwise.cpp and the later ones of src/ops/table/unary.cpp.
+// entries of tests/op_table/pointwise_ops.cpp and the later ones of tests/op_table/unary_ops.cpp.
 #include "parity/torch_ops.h"
 
 namespace hpml::testing {

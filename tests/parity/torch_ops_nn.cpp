@@ -1,5 +1,5 @@
-// libtorch counterparts of the nn op-table entries in src/ops/table/nn_conv.cpp and
-// src/ops/table/nn_layers.cpp (transposed convolutions, conv3d, 1-d and adaptive max pooling,
+// libtorch counterparts of the nn op-table entries in tests/op_table/nn_conv_ops.cpp and
+// tests/op_table/nn_layer_ops.cpp (transposed convolutions, conv3d, 1-d and adaptive max pooling,
 // unfold/fold, interpolate, pixel shuffles, instance_norm, distances, embedding_bag).
 #include <cmath>
 #include <string>

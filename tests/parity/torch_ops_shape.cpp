@@ -1,4 +1,4 @@
-// libtorch counterparts of the op-table entries in src/ops/table/shape.cpp: roll, tile,
+// libtorch counterparts of the op-table entries in tests/op_table/shape_ops.cpp: roll, tile,
 // repeat_interleave, diag, baddbmm, einsum, index_put, take, masked_scatter.
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-// libtorch counterparts of the sorting family's op-table entries (src/ops/table/sorting.cpp).
+// libtorch counterparts of the sorting family's op-table entries (tests/op_table/sorting_ops.cpp).
 // Where PyTorch leaves an order unspecified (topk and unique with sorted=false), the twin sorts
 // PyTorch's result, which is what hpml always returns.
 #include <string>

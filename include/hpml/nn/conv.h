@@ -1,6 +1,6 @@
 // Convolution and pooling layers, and the image layers around them (Upsample, Unfold, Fold,
 // PixelShuffle, PixelUnshuffle). Those added with the transposed convolutions are defined in
-// src/nn/conv_layers.cpp.
+// src/nn/conv3d_image_layers.cpp.
 //   nn::Conv2d conv(1, 32, 3, {.padding = 1});   nn::MaxPool2d pool(2);
 #pragma once
 

@@ -1,7 +1,7 @@
 // CPU batch-norm kernels over a contiguous x seen as [N, C, S] (S = the product of the spatial
 // dims, 1 for [N, C]): per-channel statistics, the per-channel affine maps, and the backward's
 // two per-channel sums. Threads split the channels; each channel is N rows of S contiguous values.
-// See Note [Fused batch norm] in src/ops/normalization.cpp.
+// See Note [Fused batch norm] in src/ops/batch_norm.cpp.
 #include <algorithm>
 
 #include "hpml/core/threads.h"

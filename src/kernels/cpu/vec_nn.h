@@ -30,7 +30,7 @@ void affine(const double* x, double* y, int64_t n, double s, double t);
 void affine2(const float* u, const float* x, float* y, int64_t n, float a, float b, float c);
 void affine2(const double* u, const double* x, double* y, int64_t n, double a, double b, double c);
 
-// Shifted-plane im2col / col2im of one image (Note [Shifted-plane im2col] in conv.cpp). For each
+// Shifted-plane im2col / col2im of one image (Note [Shifted-plane im2col] in im2col_conv.cpp). For each
 // channel c < C (planes of `plane` values in x / gx) and kernel offset k < kk, with cols rows of
 // ohw values:  cols[(c kk + k) ohw + i] = keep[k ohw + i] != 0 ? x[c plane + i + off[k]] : 0 for
 // i in [lo[k], hi[k]), 0 elsewhere; col2im adds the kept entries back into gx at the same places.

@@ -1,6 +1,6 @@
 // Op table entries: elementwise functions of two tensors, comparisons, where and masked_fill.
 #include "hpml/ops/binary.h"
-#include "ops/table/samples.h"
+#include "op_table/samples.h"
 
 namespace hpml::ops::table {
 

@@ -5,7 +5,7 @@
 
 #include "hpml/ops/indexing.h"
 #include "hpml/ops/sorting.h"
-#include "ops/table/samples.h"
+#include "op_table/samples.h"
 
 namespace hpml::ops::table {
 

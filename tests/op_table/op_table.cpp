@@ -1,5 +1,5 @@
-// The op table: Args, and the assembly of the per-family tables in src/ops/table/.
-#include "hpml/ops/op_table.h"
+// The op table: Args, and the assembly of the per-family tables in tests/op_table/.
+#include "op_table/op_table.h"
 
 #include <sstream>
 
@@ -19,9 +19,9 @@ void add_norm_ops(std::vector<OpInfo>& t);
 void add_attention_ops(std::vector<OpInfo>& t);
 void add_sorting_ops(std::vector<OpInfo>& t);
 void add_pointwise_ops(std::vector<OpInfo>& t);
-void add_shape_ops(std::vector<OpInfo>& t);  // roll, tile, ..., einsum, index_put (table/shape.cpp)
-void add_nn_conv_ops(std::vector<OpInfo>& t);   // table/nn_conv.cpp
-void add_nn_layer_ops(std::vector<OpInfo>& t);  // table/nn_layers.cpp
+void add_shape_ops(std::vector<OpInfo>& t);  // roll, tile, ..., einsum, index_put (shape_ops.cpp)
+void add_nn_conv_ops(std::vector<OpInfo>& t);   // nn_conv_ops.cpp
+void add_nn_layer_ops(std::vector<OpInfo>& t);  // nn_layer_ops.cpp
 }  // namespace table
 
 bool Args::has(std::string_view key) const {

@@ -1,6 +1,6 @@
 // Op table entries: convolution and pooling.
 #include "hpml/ops/conv.h"
-#include "ops/table/samples.h"
+#include "op_table/samples.h"
 
 namespace hpml::ops::table {
 

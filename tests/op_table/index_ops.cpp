@@ -1,6 +1,6 @@
 // Op table entries: joining, indexing and rearranging.
 #include "hpml/ops/indexing.h"
-#include "ops/table/samples.h"
+#include "op_table/samples.h"
 
 namespace hpml::ops::table {
 

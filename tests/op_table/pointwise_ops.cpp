@@ -6,7 +6,7 @@
 
 #include "hpml/ops/binary.h"
 #include "hpml/ops/indexing.h"
-#include "ops/table/samples.h"
+#include "op_table/samples.h"
 
 namespace hpml::ops::table {
 

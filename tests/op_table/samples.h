@@ -8,7 +8,7 @@
 #include "hpml/core/generator.h"
 #include "hpml/ops/binary.h"
 #include "hpml/ops/factories.h"
-#include "hpml/ops/op_table.h"
+#include "op_table/op_table.h"
 #include "hpml/ops/unary.h"
 #include "hpml/ops/views.h"
 

@@ -2,7 +2,7 @@
 #include <sstream>
 
 #include "hpml/ops/views.h"
-#include "ops/table/samples.h"
+#include "op_table/samples.h"
 
 namespace hpml::ops::table {
 

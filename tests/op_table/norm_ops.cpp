@@ -1,7 +1,7 @@
 // Op table entries: batch_norm (training and evaluation, with and without affine parameters and
 // running statistics, rows long enough for the SIMD kernels and [N, C] rows of one value).
 #include "hpml/ops/normalization.h"
-#include "ops/table/samples.h"
+#include "op_table/samples.h"
 
 namespace hpml::ops::table {
 

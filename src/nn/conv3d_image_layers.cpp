@@ -12,7 +12,7 @@ namespace hpml::nn {
 
 namespace {
 
-void init_conv(Tensor& weight, Tensor& bias) {  // as Conv2d's (conv.cpp)
+void init_conv(Tensor& weight, Tensor& bias) {  // as Conv2d's (conv_pool_layers.cpp)
   init::kaiming_uniform_(weight, std::sqrt(5.0));
   if (bias.defined()) {
     const double bound = 1.0 / std::sqrt(static_cast<double>(init::calculate_fan_in_and_fan_out(weight).first));

@@ -1,7 +1,7 @@
 // Op table entries: elementwise functions of one tensor and the activations.
 #include "hpml/ops/indexing.h"
 #include "hpml/ops/unary.h"
-#include "ops/table/samples.h"
+#include "op_table/samples.h"
 
 namespace hpml::ops::table {
 

@@ -2,7 +2,7 @@
 // and fold. Samples cover strides, padding, output_padding, dilation, groups, odd sizes,
 // unbatched inputs and empty batches (where PyTorch allows them).
 #include "hpml/ops/conv.h"
-#include "ops/table/samples.h"
+#include "op_table/samples.h"
 
 namespace hpml::ops::table {
 

@@ -2,7 +2,7 @@
 // where it applies: Note [Which attention runs]) and pinned to the composed math form, on shapes
 // that cross the kernel's 64-row blocks, causal and not, with masks, broadcasting and empty rows.
 #include "hpml/ops/attention.h"
-#include "ops/table/samples.h"
+#include "op_table/samples.h"
 
 namespace hpml::ops::table {
 

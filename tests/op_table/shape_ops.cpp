@@ -4,7 +4,7 @@
 
 #include "hpml/ops/indexing.h"
 #include "hpml/ops/linalg.h"
-#include "ops/table/samples.h"
+#include "op_table/samples.h"
 
 namespace hpml::ops::table {
 

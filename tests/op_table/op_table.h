@@ -1,7 +1,8 @@
 // The op table: every op hpml has, with a uniform way to call it and sample inputs to test it on.
 // The tests walk this table: every differentiable op is gradchecked in f64 and every op is
-// compared with PyTorch, on each sample as given and with non-contiguous inputs.
-// An op that is not in the table does not exist (see docs/adding-an-op.md).
+// compared with PyTorch, on each sample as given and with non-contiguous inputs, and run on the
+// simulated device against the cpu. An op that is not in the table does not exist (see
+// docs/adding-an-op.md). Test data, not part of libhpml: built as hpml_op_table (tests/CMakeLists.txt).
 #pragma once
 
 #include <functional>

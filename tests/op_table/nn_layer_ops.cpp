@@ -6,7 +6,7 @@
 #include "hpml/ops/conv.h"
 #include "hpml/ops/distance.h"
 #include "hpml/ops/normalization.h"
-#include "ops/table/samples.h"
+#include "op_table/samples.h"
 
 namespace hpml::ops::table {
 
