@@ -23,6 +23,7 @@
 #include "hpml/ops/linalg.h"
 #include "hpml/ops/normalization.h"
 #include "hpml/ops/op_table.h"
+#include "hpml/ops/optim_step.h"
 #include "hpml/ops/reduce.h"
 #include "hpml/ops/sorting.h"
 #include "hpml/ops/unary.h"
