@@ -1,5 +1,7 @@
-// LRScheduler's common part (steps, initial lrs, flat state dicts), SequentialLR, ChainedScheduler
-// and ReduceLROnPlateau. The schedules themselves are in lr_schedulers.cpp.
+// The machinery every learning-rate scheduler shares: LRScheduler (steps, initial lrs, flat state
+// dicts through StateVisitor) and the two schedulers that step others, SequentialLR and
+// ChainedScheduler; and ReduceLROnPlateau, which shares the state dicts. The schedules with
+// formulas are in schedulers.cpp (Note [One scheduler, one schedule] in schedule.h).
 #include "hpml/optim/lr_scheduler.h"
 
 #include <algorithm>
@@ -9,6 +11,7 @@
 
 #include "hpml/core/file.h"
 #include "hpml/ops/factories.h"
+#include "optim/schedule.h"
 
 namespace hpml::optim {
 
@@ -142,21 +145,22 @@ std::vector<double> PerGroup::expand(const Optimizer& opt, const std::string& sc
 
 // ---- LRScheduler ----
 
-LRScheduler::LRScheduler(Optimizer& opt, std::string name) : opt_(opt), name_(std::move(name)) {}
-
-LRScheduler::~LRScheduler() = default;
-
-void LRScheduler::start(bool initial, const std::vector<double>* initial_lrs) {
+LRScheduler::LRScheduler(Optimizer& opt, std::string name, std::unique_ptr<detail::Schedule> schedule, bool initial)
+    : opt_(opt), name_(std::move(name)), schedule_(std::move(schedule)) {
+  HPML_ASSERT(schedule_);
+  validate();
+  schedule_->prepare(opt_);
   const size_t n = opt_.num_param_groups();
   base_lrs_.resize(n);
   for (size_t g = 0; g < n; ++g) {
-    if (initial_lrs && g < initial_lrs->size()) opt_.set_initial_lr(g, (*initial_lrs)[g]);
     if (!opt_.initial_lr(g)) opt_.set_initial_lr(g, opt_.lr(g));  // setdefault
     base_lrs_[g] = *opt_.initial_lr(g);
   }
   last_lr_ = group_lrs();
   if (initial) initial_step();
 }
+
+LRScheduler::~LRScheduler() = default;
 
 void LRScheduler::initial_step() {
   step_count_ = 0;
@@ -171,21 +175,23 @@ void LRScheduler::advance(std::optional<int64_t> epoch) {
   const int64_t saved_epoch = last_epoch_, saved_count = step_count_;
   try {
     ++step_count_;
-    std::vector<double> lrs;
-    if (epoch) {
-      last_epoch_ = *epoch;
-      std::optional<std::vector<double>> closed = closed_form_lr();
-      lrs = closed ? std::move(*closed) : get_lr();
-    } else {
-      ++last_epoch_;
-      lrs = get_lr();
-    }
-    apply(lrs);
+    last_epoch_ = epoch ? *epoch : last_epoch_ + 1;
+    apply(schedule_lrs(epoch.has_value()));
   } catch (...) {
     last_epoch_ = saved_epoch;
     step_count_ = saved_count;
     throw;
   }
+}
+
+std::vector<double> LRScheduler::schedule_lrs(bool closed) {
+  const detail::ScheduleAt at{last_epoch_, step_count_, base_lrs_, opt_, name_};
+  std::vector<double> out = group_lrs();
+  for (size_t g = 0; g < out.size(); ++g) {
+    const std::optional<double> c = closed ? schedule_->closed_lr(at, g) : std::nullopt;
+    out[g] = c ? *c : schedule_->lr(at, g, out[g]);
+  }
+  return out;
 }
 
 std::vector<double> LRScheduler::group_lrs() const {
@@ -205,13 +211,14 @@ void LRScheduler::check_groups() const {
              " parameter groups, the scheduler was made for ", base_lrs_.size());
 }
 
+void LRScheduler::validate() { schedule_->validate(opt_, name_); }
+
 void LRScheduler::all_fields(detail::StateVisitor& v) {
   const size_t n = opt_.num_param_groups();
-  v.value("last_epoch", last_epoch_);
-  v.value("step_count", step_count_);
+  v.values("last_epoch", last_epoch_, "step_count", step_count_);
   v.list("base_lrs", base_lrs_, n);
   v.list("last_lr", last_lr_, n);
-  fields(v);
+  schedule_->fields(v);
 }
 
 StateDict LRScheduler::state_dict() const {
@@ -225,43 +232,81 @@ void LRScheduler::load_state_dict(const StateDict& sd) {
       name_, sd, state_dict(), [this](detail::StateVisitor& v) { all_fields(v); }, [this] { validate(); });
 }
 
-// ---- SequentialLR ----
+// ---- SequentialLR, ChainedScheduler ----
 
-SequentialLR::SequentialLR(Optimizer& opt, std::vector<std::shared_ptr<LRScheduler>> schedulers,
-                           std::vector<int64_t> milestones)
-    : LRScheduler(opt, "SequentialLR"), schedulers_(std::move(schedulers)), milestones_(std::move(milestones)) {
-  for (size_t i = 0; i < schedulers_.size(); ++i) {
-    HPML_CHECK(schedulers_[i], name_, ": scheduler ", i, " is null");
-    HPML_CHECK(&schedulers_[i]->optimizer() == &opt_, name_,
-               ": expects all schedulers to belong to the same optimizer, but got scheduler ", i, " (",
-               schedulers_[i]->name(), ") on a different optimizer than the one passed in");
+namespace {
+using Schedulers = std::vector<std::shared_ptr<LRScheduler>>;
+
+// The schedule of a scheduler that steps others (its advance()): they and, for SequentialLR, the
+// milestones, saved under "milestones.<i>" and "schedulers.<i>.*".
+struct Composite final : detail::Schedule {
+  Composite(Schedulers s, std::vector<int64_t> m, bool seq)
+      : schedulers(std::move(s)), milestones(std::move(m)), sequential(seq) {}
+  double lr(const detail::ScheduleAt& /*at*/, size_t /*g*/, double lr) override { return lr; }  // advance() steps
+  void validate(const Optimizer& /*opt*/, const std::string& name) override {
+    if (!sequential) return;
+    HPML_CHECK(milestones.size() + 1 == schedulers.size(), name,
+               ": expects one more scheduler than milestones, but got ", schedulers.size(), " schedulers and ",
+               milestones.size(), " milestones");
+    for (size_t i = 0; i < milestones.size(); ++i)
+      HPML_CHECK(milestones[i] > (i ? milestones[i - 1] : 0), name,
+                 ": milestones must be positive and increasing, got ", IntArrayRef(milestones));
   }
-  validate();
-  start(false);
-  last_epoch_ = 0;
-  for (size_t g = 0; g < base_lrs_.size(); ++g) opt_.set_lr(g, base_lrs_[g]);  // back to the initial lrs
-  for (auto& s : schedulers_) s->last_epoch_ -= 1;                             // undo their initial steps
-  schedulers_[0]->initial_step();
-  last_lr_ = schedulers_[0]->get_last_lr();
+  void fields(detail::StateVisitor& v) override {
+    if (sequential) v.list("milestones", milestones);
+    for (size_t i = 0; i < schedulers.size(); ++i) v.nested("schedulers." + std::to_string(i), *schedulers[i]);
+  }
+  Schedulers schedulers;
+  std::vector<int64_t> milestones;
+  bool sequential;
+};
+
+std::unique_ptr<detail::Schedule> sequential(const Optimizer& opt, Schedulers s, std::vector<int64_t> milestones) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    HPML_CHECK(s[i], "SequentialLR: scheduler ", i, " is null");
+    HPML_CHECK(&s[i]->optimizer() == &opt,
+               "SequentialLR: expects all schedulers to belong to the same optimizer, but got scheduler ", i, " (",
+               s[i]->name(), ") on a different optimizer than the one passed in");
+  }
+  return std::make_unique<Composite>(std::move(s), std::move(milestones), true);
 }
 
-void SequentialLR::validate() {
-  HPML_CHECK(milestones_.size() + 1 == schedulers_.size(), name_,
-             ": expects one more scheduler than milestones, but got ", schedulers_.size(), " schedulers and ",
-             milestones_.size(), " milestones");
-  for (size_t i = 0; i < milestones_.size(); ++i)
-    HPML_CHECK(milestones_[i] > (i ? milestones_[i - 1] : 0), name_,
-               ": milestones must be positive and increasing, got ", IntArrayRef(milestones_));
+Optimizer& first_optimizer(const Schedulers& s) {
+  HPML_CHECK(!s.empty() && s[0], "ChainedScheduler: needs at least one scheduler (got ",
+             s.empty() ? "none" : "a null one", ")");
+  return s[0]->optimizer();
+}
+
+std::unique_ptr<detail::Schedule> chained(const Schedulers& s) {
+  Optimizer& opt = first_optimizer(s);
+  for (size_t i = 1; i < s.size(); ++i) {
+    HPML_CHECK(s[i], "ChainedScheduler: scheduler ", i, " is null");
+    HPML_CHECK(&s[i]->optimizer() == &opt, "ChainedScheduler: expects all schedulers to belong to the same ",
+               "optimizer, but got schedulers at index 0 and ", i, " to be different");
+  }
+  return std::make_unique<Composite>(s, std::vector<int64_t>{}, false);
+}
+}  // namespace
+
+SequentialLR::SequentialLR(Optimizer& opt, Schedulers schedulers, std::vector<int64_t> milestones)
+    : LRScheduler(opt, "SequentialLR", sequential(opt, std::move(schedulers), std::move(milestones)), false) {
+  const Schedulers& s = schedule_as<Composite>().schedulers;
+  last_epoch_ = 0;
+  for (size_t g = 0; g < base_lrs_.size(); ++g) opt_.set_lr(g, base_lrs_[g]);  // back to the initial lrs
+  for (const auto& child : s) child->last_epoch_ -= 1;                         // undo their initial steps
+  s[0]->initial_step();
+  last_lr_ = s[0]->get_last_lr();
 }
 
 void SequentialLR::advance(std::optional<int64_t> epoch) {
   HPML_CHECK(!epoch, name_, ": step(epoch) is not supported (PyTorch's SequentialLR.step takes no epoch)");
+  const Composite& c = schedule_as<Composite>();
   ++last_epoch_;
   try {
-    const auto idx = static_cast<size_t>(std::upper_bound(milestones_.begin(), milestones_.end(), last_epoch_) -
-                                         milestones_.begin());
-    LRScheduler& s = *schedulers_[idx];
-    if (idx > 0 && milestones_[idx - 1] == last_epoch_)
+    const auto idx = static_cast<size_t>(std::upper_bound(c.milestones.begin(), c.milestones.end(), last_epoch_) -
+                                         c.milestones.begin());
+    LRScheduler& s = *c.schedulers[idx];
+    if (idx > 0 && c.milestones[idx - 1] == last_epoch_)
       s.step(0);
     else
       s.step();
@@ -272,42 +317,16 @@ void SequentialLR::advance(std::optional<int64_t> epoch) {
   }
 }
 
-void SequentialLR::fields(detail::StateVisitor& v) {
-  v.list("milestones", milestones_);
-  for (size_t i = 0; i < schedulers_.size(); ++i) v.nested("schedulers." + std::to_string(i), *schedulers_[i]);
-}
-
-// ---- ChainedScheduler ----
-
-namespace {
-Optimizer& first_optimizer(const std::vector<std::shared_ptr<LRScheduler>>& s) {
-  HPML_CHECK(!s.empty() && s[0], "ChainedScheduler: needs at least one scheduler (got ",
-             s.empty() ? "none" : "a null one", ")");
-  return s[0]->optimizer();
-}
-}  // namespace
-
-ChainedScheduler::ChainedScheduler(std::vector<std::shared_ptr<LRScheduler>> schedulers)
-    : LRScheduler(first_optimizer(schedulers), "ChainedScheduler"), schedulers_(std::move(schedulers)) {
-  for (size_t i = 1; i < schedulers_.size(); ++i) {
-    HPML_CHECK(schedulers_[i], name_, ": scheduler ", i, " is null");
-    HPML_CHECK(&schedulers_[i]->optimizer() == &opt_, name_,
-               ": expects all schedulers to belong to the same optimizer, but got schedulers at index 0 and ", i,
-               " to be different");
-  }
-  start(false);
+ChainedScheduler::ChainedScheduler(Schedulers schedulers)
+    : LRScheduler(first_optimizer(schedulers), "ChainedScheduler", chained(schedulers), false) {
   last_epoch_ = 0;
 }
 
 void ChainedScheduler::advance(std::optional<int64_t> epoch) {
   HPML_CHECK(!epoch, name_, ": step(epoch) is not supported (PyTorch's ChainedScheduler.step takes no epoch)");
-  for (auto& s : schedulers_) s->step();
+  for (auto& s : schedule_as<Composite>().schedulers) s->step();
   ++last_epoch_;
   last_lr_ = group_lrs();
-}
-
-void ChainedScheduler::fields(detail::StateVisitor& v) {
-  for (size_t i = 0; i < schedulers_.size(); ++i) v.nested("schedulers." + std::to_string(i), *schedulers_[i]);
 }
 
 // ---- ReduceLROnPlateau ----

@@ -1,4 +1,5 @@
-// Optimizer: parameter groups, zero_grad, step with a closure, and the flat state dict.
+// Optimizer: parameter groups, the step loop every optimizer shares, zero_grad, step with a
+// closure, and the flat state dict.
 #include "hpml/optim/optimizer.h"
 
 #include <algorithm>
@@ -33,6 +34,21 @@ const TensorList& Optimizer::params(size_t group) const {
   HPML_CHECK(group < groups_params_.size(), name_, ": no parameter group ", group, " (there are ",
              groups_params_.size(), ")");
   return groups_params_[group];
+}
+
+void Optimizer::step() {
+  auto event = step_event();
+  NoGradGuard ng;
+  for (size_t g = 0; g < groups_params_.size(); ++g)
+    for (size_t i = 0; i < groups_params_[g].size(); ++i) {
+      const Tensor& p = groups_params_[g][i];
+      const Tensor& grad = p.grad();
+      if (!grad.defined()) continue;
+      // Checked here, naming the optimizer, though the fused step checks it too (for its other callers).
+      HPML_CHECK(grad.dtype() == p.dtype() && grad.sizes() == p.sizes(), name_, ": the gradient of a ", p.dtype(),
+                 " parameter of shape ", p.sizes(), " is ", grad.dtype(), " of shape ", grad.sizes());
+      update_param(g, p, state_[offsets_[g] + i]);
+    }
 }
 
 Tensor Optimizer::step(const std::function<Tensor()>& closure) {
@@ -92,9 +108,9 @@ size_t parse_index(const std::string& s, const std::string& key, const std::stri
 
 // Note [Checking optimizer state]
 // A state dict may come from a file anyone can write (a checkpoint's checksum is no protection:
-// it is recomputed as easily as the file is edited), and the fused steps trust their buffers: a
-// state tensor of the wrong size would be read and written past its end. So load_state_dict
-// trusts nothing. Each per-parameter state must be one this optimizer keeps (state_schema()),
+// it is recomputed as easily as the file is edited), and a state tensor of the wrong size would
+// break the next step (the fused step refuses it, but only then, with the run already resumed).
+// So load_state_dict trusts nothing. Each per-parameter state must be one this optimizer keeps (its StateSchema),
 // have exactly its parameter's shape and dtype (no conversion: a checkpoint resumes the run that
 // wrote it), and "step" must be a 0-d number that is finite, integral and in [0, 2^53] (PyTorch
 // keeps integral counts; 2^53 keeps +1 exact). Options must be names the optimizer has, each a
@@ -144,10 +160,10 @@ void Optimizer::check_group_params(const std::string& op, size_t g, const Tensor
 
 void Optimizer::load_state_dict(const StateDict& sd) {
   const std::string op = name_ + ".load_state_dict";
-  const StateSchema schema = state_schema();
+  const StateSchema& schema = schema_;
   std::vector<OptionValues> options(groups_params_.size());
   std::vector<bool> saw_params(groups_params_.size(), false);
-  std::vector<std::map<std::string, Tensor>> state(state_.size());
+  std::vector<ParamState> state(state_.size());
   std::vector<size_t> group_of(state_.size());
   for (size_t g = 0; g < groups_params_.size(); ++g)
     for (size_t i = 0; i < groups_params_[g].size(); ++i) group_of[offsets_[g] + i] = g;
@@ -186,7 +202,7 @@ void Optimizer::load_state_dict(const StateDict& sd) {
   apply_loaded(options, state);
 }
 
-void Optimizer::apply_loaded(const std::vector<OptionValues>& options, std::vector<std::map<std::string, Tensor>>& state) {
+void Optimizer::apply_loaded(const std::vector<OptionValues>& options, std::vector<ParamState>& state) {
   // The options are validated (set_options) group by group; on a refusal, the old ones come back.
   std::vector<OptionValues> old_options;
   for (size_t g = 0; g < groups_params_.size(); ++g) old_options.push_back(this->options(g));
@@ -208,7 +224,7 @@ void Optimizer::apply_loaded(const std::vector<OptionValues>& options, std::vect
   }
   // State tensors are copied (already in the parameter's dtype; "step" as f64).
   for (size_t i = 0; i < state_.size(); ++i) {
-    std::map<std::string, Tensor> s;
+    ParamState s;
     for (auto& [k, t] : state[i])
       s[k] = k == "step" ? t.detach().to(kFloat64).clone() : t.detach().contiguous().clone();
     state_[i] = std::move(s);

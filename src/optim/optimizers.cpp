@@ -1,19 +1,18 @@
-// The optimizers' options (checks, values by name) and steps. Each step runs the fused kernel of
-// its rule (kernels/backend.h, OptimKind; src/kernels/cpu/optim.cpp) once per parameter.
+// The optimizers' options (checks, values by name) and their updates of one parameter, which
+// Optimizer::step runs for each parameter with a gradient. All but ClassicalNesterov are one fused
+// step of their rule (hpml/ops/optim_step.h; src/kernels/cpu/optim.cpp on the cpu).
 #include "hpml/optim/optimizers.h"
 
 #include <cmath>
 
-#include "hpml/autograd/grad_mode.h"
 #include "hpml/ops/binary.h"
 #include "hpml/ops/factories.h"
-#include "kernels/backend.h"
+#include "hpml/ops/optim_step.h"
 
 namespace hpml::optim {
 
-using kernels::OptimKind;
-using kernels::OptimParams;
-using kernels::view_of;
+using ops::OptimizerKind;
+using ops::OptimizerStepParams;
 
 namespace {
 
@@ -29,7 +28,7 @@ void check_lr(const char* opt, double lr) {
 }
 void check_nonneg(const char* opt, const char* what, double v) { HPML_CHECK(v >= 0, opt, ": invalid ", what, " value: ", v); }
 
-// A state tensor by name, created (zeros, or `fill`) on first use; sets *created when it was.
+// A state tensor by name, created (`fill`, on p's device) on first use; sets *created when it was.
 Tensor& state_tensor(std::map<std::string, Tensor>& st, const char* key, const Tensor& like, double fill = 0,
                      bool* created = nullptr) {
   auto it = st.find(key);
@@ -47,29 +46,6 @@ double next_step(std::map<std::string, Tensor>& st) {
   const double t = it->second.item<double>() + 1;
   it->second = scalar_tensor(t, kFloat64);
   return t;
-}
-
-// One fused kernel step on p with its gradient and state buffers (each may be null).
-void fused_step(const std::string& opt, OptimKind kind, const OptimParams& o, const Tensor& p, const Tensor* s0,
-                const Tensor* s1 = nullptr, const Tensor* s2 = nullptr) {
-  const Tensor& grad = p.grad();
-  HPML_CHECK(grad.dtype() == p.dtype() && grad.sizes() == p.sizes(), opt, ": the gradient of a ", p.dtype(),
-             " parameter of shape ", p.sizes(), " is ", grad.dtype(), " of shape ", grad.sizes());
-  HPML_CHECK(p.dtype() == kFloat32 || p.dtype() == kFloat64, opt, ": parameters must be f32 or f64, got ", p.dtype());
-  Tensor g = grad.contiguous();
-  Tensor pc = p.is_contiguous() ? p : p.contiguous();
-  kernels::TensorView v0, v1, v2;
-  if (s0) v0 = view_of(*s0);
-  if (s1) v1 = view_of(*s1);
-  if (s2) v2 = view_of(*s2);
-  kernels::backend(p.device(), opt.c_str())
-      .optim_step(kind, o, view_of(pc), view_of(g), s0 ? &v0 : nullptr, s1 ? &v1 : nullptr, s2 ? &v2 : nullptr);
-  if (pc.impl_ptr().get() != p.impl_ptr().get()) {
-    Tensor q = p;
-    q.copy_(pc);
-  } else {
-    p.bump_version();
-  }
 }
 
 }  // namespace
@@ -170,123 +146,70 @@ NesterovOptions NesterovOptions::from_values(const OptionValues& v, const Nester
   return {pick(v, "lr", b.lr), pick(v, "momentum", b.momentum)};
 }
 
-// ---- steps -----------------------------------------------------------------------------------
+// ---- updates ---------------------------------------------------------------------------------
 
-SGD::SGD(const TensorList& params, const SGDOptions& options) : OptimizerWith("SGD", params, options) {}
-Optimizer::StateSchema SGD::state_schema() const { return {{"momentum_buffer"}, false}; }
+SGD::SGD(const TensorList& params, const SGDOptions& options)
+    : OptimizerWith("SGD", {{"momentum_buffer"}, false}, params, options) {}
 
-void SGD::step() {
-  auto event = step_event();
-  NoGradGuard ng;
-  for (size_t g = 0; g < num_param_groups(); ++g) {
-    const SGDOptions& o = group_options(g);
-    for (size_t i = 0; i < params(g).size(); ++i) {
-      const Tensor& p = params(g)[i];
-      if (!p.grad().defined()) continue;
-      OptimParams k{.lr = o.lr, .weight_decay = o.weight_decay, .maximize = o.maximize, .momentum = o.momentum,
-                    .dampening = o.dampening, .nesterov = o.nesterov};
-      Tensor* buf = nullptr;
-      if (o.momentum != 0) buf = &state_tensor(state(global_index(g, i)), "momentum_buffer", p, 0, &k.first_step);
-      fused_step(name(), OptimKind::sgd, k, p, buf);
-    }
-  }
+void SGD::update(const SGDOptions& o, const Tensor& p, ParamState& st) {
+  OptimizerStepParams k{.lr = o.lr, .weight_decay = o.weight_decay, .maximize = o.maximize, .momentum = o.momentum,
+                        .dampening = o.dampening, .nesterov = o.nesterov};
+  Tensor* buf = o.momentum != 0 ? &state_tensor(st, "momentum_buffer", p, 0, &k.first_step) : nullptr;
+  ops::fused_optimizer_step_(OptimizerKind::sgd, k, p, p.grad(), buf);
 }
 
-Adagrad::Adagrad(const TensorList& params, const AdagradOptions& options) : OptimizerWith("Adagrad", params, options) {}
-Optimizer::StateSchema Adagrad::state_schema() const { return {{"sum"}, true}; }
+Adagrad::Adagrad(const TensorList& params, const AdagradOptions& options)
+    : OptimizerWith("Adagrad", {{"sum"}, true}, params, options) {}
 
-void Adagrad::step() {
-  auto event = step_event();
-  NoGradGuard ng;
-  for (size_t g = 0; g < num_param_groups(); ++g) {
-    const AdagradOptions& o = group_options(g);
-    for (size_t i = 0; i < params(g).size(); ++i) {
-      const Tensor& p = params(g)[i];
-      if (!p.grad().defined()) continue;
-      auto& st = state(global_index(g, i));
-      Tensor& sum = state_tensor(st, "sum", p, o.initial_accumulator_value);
-      const double t = next_step(st);
-      OptimParams k{.lr = o.lr, .weight_decay = o.weight_decay, .maximize = o.maximize, .eps = o.eps,
-                    .step_size = o.lr / (1 + (t - 1) * o.lr_decay)};  // clr
-      fused_step(name(), OptimKind::adagrad, k, p, &sum);
-    }
-  }
+void Adagrad::update(const AdagradOptions& o, const Tensor& p, ParamState& st) {
+  Tensor& sum = state_tensor(st, "sum", p, o.initial_accumulator_value);
+  const double t = next_step(st);
+  OptimizerStepParams k{.lr = o.lr, .weight_decay = o.weight_decay, .maximize = o.maximize, .eps = o.eps,
+                        .step_size = o.lr / (1 + (t - 1) * o.lr_decay)};  // clr
+  ops::fused_optimizer_step_(OptimizerKind::adagrad, k, p, p.grad(), &sum);
 }
 
 Adadelta::Adadelta(const TensorList& params, const AdadeltaOptions& options)
-    : OptimizerWith("Adadelta", params, options) {}
-Optimizer::StateSchema Adadelta::state_schema() const { return {{"square_avg", "acc_delta"}, true}; }
+    : OptimizerWith("Adadelta", {{"square_avg", "acc_delta"}, true}, params, options) {}
 
-void Adadelta::step() {
-  auto event = step_event();
-  NoGradGuard ng;
-  for (size_t g = 0; g < num_param_groups(); ++g) {
-    const AdadeltaOptions& o = group_options(g);
-    for (size_t i = 0; i < params(g).size(); ++i) {
-      const Tensor& p = params(g)[i];
-      if (!p.grad().defined()) continue;
-      auto& st = state(global_index(g, i));
-      Tensor& sq = state_tensor(st, "square_avg", p);
-      Tensor& acc = state_tensor(st, "acc_delta", p);
-      next_step(st);
-      OptimParams k{.lr = o.lr, .weight_decay = o.weight_decay, .maximize = o.maximize, .eps = o.eps, .rho = o.rho};
-      fused_step(name(), OptimKind::adadelta, k, p, &sq, &acc);
-    }
-  }
+void Adadelta::update(const AdadeltaOptions& o, const Tensor& p, ParamState& st) {
+  Tensor& sq = state_tensor(st, "square_avg", p);
+  Tensor& acc = state_tensor(st, "acc_delta", p);
+  next_step(st);
+  OptimizerStepParams k{.lr = o.lr, .weight_decay = o.weight_decay, .maximize = o.maximize, .eps = o.eps, .rho = o.rho};
+  ops::fused_optimizer_step_(OptimizerKind::adadelta, k, p, p.grad(), &sq, &acc);
 }
 
-RMSprop::RMSprop(const TensorList& params, const RMSpropOptions& options) : OptimizerWith("RMSprop", params, options) {}
-Optimizer::StateSchema RMSprop::state_schema() const { return {{"square_avg", "momentum_buffer", "grad_avg"}, true}; }
+RMSprop::RMSprop(const TensorList& params, const RMSpropOptions& options)
+    : OptimizerWith("RMSprop", {{"square_avg", "momentum_buffer", "grad_avg"}, true}, params, options) {}
 
-void RMSprop::step() {
-  auto event = step_event();
-  NoGradGuard ng;
-  for (size_t g = 0; g < num_param_groups(); ++g) {
-    const RMSpropOptions& o = group_options(g);
-    for (size_t i = 0; i < params(g).size(); ++i) {
-      const Tensor& p = params(g)[i];
-      if (!p.grad().defined()) continue;
-      auto& st = state(global_index(g, i));
-      Tensor& sq = state_tensor(st, "square_avg", p);
-      Tensor* buf = o.momentum > 0 ? &state_tensor(st, "momentum_buffer", p) : nullptr;
-      Tensor* gavg = o.centered ? &state_tensor(st, "grad_avg", p) : nullptr;
-      next_step(st);
-      OptimParams k{.lr = o.lr, .weight_decay = o.weight_decay, .maximize = o.maximize, .momentum = o.momentum,
-                    .eps = o.eps, .rho = o.alpha, .centered = o.centered};
-      fused_step(name(), OptimKind::rmsprop, k, p, &sq, buf, gavg);
-    }
-  }
+void RMSprop::update(const RMSpropOptions& o, const Tensor& p, ParamState& st) {
+  Tensor& sq = state_tensor(st, "square_avg", p);
+  Tensor* buf = o.momentum > 0 ? &state_tensor(st, "momentum_buffer", p) : nullptr;
+  Tensor* gavg = o.centered ? &state_tensor(st, "grad_avg", p) : nullptr;
+  next_step(st);
+  OptimizerStepParams k{.lr = o.lr, .weight_decay = o.weight_decay, .maximize = o.maximize, .momentum = o.momentum,
+                        .eps = o.eps, .rho = o.alpha, .centered = o.centered};
+  ops::fused_optimizer_step_(OptimizerKind::rmsprop, k, p, p.grad(), &sq, buf, gavg);
 }
 
 template <class O, bool kDecoupled>
 AdamFamily<O, kDecoupled>::AdamFamily(const TensorList& params, const O& options)
-    : OptimizerWith<O>(kDecoupled ? "AdamW" : "Adam", params, options) {}
-template <class O, bool kDecoupled>
-Optimizer::StateSchema AdamFamily<O, kDecoupled>::state_schema() const {
-  return {{"exp_avg", "exp_avg_sq", "max_exp_avg_sq"}, true};
-}
+    : OptimizerWith<O>(kDecoupled ? "AdamW" : "Adam", {{"exp_avg", "exp_avg_sq", "max_exp_avg_sq"}, true}, params,
+                       options) {}
 
 template <class O, bool kDecoupled>
-void AdamFamily<O, kDecoupled>::step() {
-  auto event = this->step_event();
-  NoGradGuard ng;
-  for (size_t g = 0; g < this->num_param_groups(); ++g) {
-    const O& o = this->group_options(g);
-    for (size_t i = 0; i < this->params(g).size(); ++i) {
-      const Tensor& p = this->params(g)[i];
-      if (!p.grad().defined()) continue;
-      auto& st = this->state(this->global_index(g, i));
-      Tensor& m = state_tensor(st, "exp_avg", p);
-      Tensor& v = state_tensor(st, "exp_avg_sq", p);
-      Tensor* vmax = o.amsgrad ? &state_tensor(st, "max_exp_avg_sq", p) : nullptr;
-      const double t = next_step(st);
-      const double bc1 = 1 - std::pow(o.betas.first, t), bc2 = 1 - std::pow(o.betas.second, t);
-      OptimParams k{.lr = o.lr, .weight_decay = o.weight_decay, .maximize = o.maximize, .eps = o.eps,
-                    .beta1 = o.betas.first, .beta2 = o.betas.second, .step_size = o.lr / bc1,
-                    .bias_correction2_sqrt = std::sqrt(bc2), .amsgrad = o.amsgrad, .decoupled_weight_decay = kDecoupled};
-      fused_step(this->name(), OptimKind::adam, k, p, &m, &v, vmax);
-    }
-  }
+void AdamFamily<O, kDecoupled>::update(const O& o, const Tensor& p, Optimizer::ParamState& st) {
+  Tensor& m = state_tensor(st, "exp_avg", p);
+  Tensor& v = state_tensor(st, "exp_avg_sq", p);
+  Tensor* vmax = o.amsgrad ? &state_tensor(st, "max_exp_avg_sq", p) : nullptr;
+  const double t = next_step(st);
+  const double bc1 = 1 - std::pow(o.betas.first, t), bc2 = 1 - std::pow(o.betas.second, t);
+  OptimizerStepParams k{.lr = o.lr, .weight_decay = o.weight_decay, .maximize = o.maximize, .eps = o.eps,
+                        .beta1 = o.betas.first, .beta2 = o.betas.second, .step_size = o.lr / bc1,
+                        .bias_correction2_sqrt = std::sqrt(bc2), .amsgrad = o.amsgrad,
+                        .decoupled_weight_decay = kDecoupled};
+  ops::fused_optimizer_step_(OptimizerKind::adam, k, p, p.grad(), &m, &v, vmax);
 }
 
 template class AdamFamily<AdamOptions, false>;
@@ -299,26 +222,16 @@ template class AdamFamily<AdamWOptions, true>;
 // (p_t = p_{t-1} + m^2 V_{t-1} - (1 + m) lr g both ways), so this optimizer keeps W and V as state
 // and leaves the parameters at the look-ahead point, where the next backward computes g.
 ClassicalNesterov::ClassicalNesterov(const TensorList& params, const NesterovOptions& options)
-    : OptimizerWith("ClassicalNesterov", params, options) {}
-Optimizer::StateSchema ClassicalNesterov::state_schema() const { return {{"weight", "velocity"}, false}; }
+    : OptimizerWith("ClassicalNesterov", {{"weight", "velocity"}, false}, params, options) {}
 
-void ClassicalNesterov::step() {
-  auto event = step_event();
-  NoGradGuard ng;
-  for (size_t g = 0; g < num_param_groups(); ++g) {
-    const NesterovOptions& o = group_options(g);
-    for (size_t i = 0; i < params(g).size(); ++i) {
-      Tensor p = params(g)[i];
-      if (!p.grad().defined()) continue;
-      auto& st = state(global_index(g, i));
-      if (!st.count("weight")) st["weight"] = p.detach().clone();  // W_0 = the starting point (V_0 = 0)
-      Tensor& W = st["weight"];
-      Tensor& V = state_tensor(st, "velocity", p);
-      V.mul_(o.momentum).add_(p.grad(), -o.lr);  // V_t = m V_{t-1} - lr g(W_{t-1} + m V_{t-1})
-      W.add_(V);                                 // W_t = W_{t-1} + V_t
-      p.copy_(W + V * o.momentum);               // the next gradient is taken at W_t + m V_t
-    }
-  }
+void ClassicalNesterov::update(const NesterovOptions& o, const Tensor& p, ParamState& st) {
+  if (!st.count("weight")) st["weight"] = p.detach().clone();  // W_0 = the starting point (V_0 = 0)
+  Tensor& W = st["weight"];
+  Tensor& V = state_tensor(st, "velocity", p);
+  V.mul_(o.momentum).add_(p.grad(), -o.lr);  // V_t = m V_{t-1} - lr g(W_{t-1} + m V_{t-1})
+  W.add_(V);                                 // W_t = W_{t-1} + V_t
+  Tensor q = p;
+  q.copy_(W + V * o.momentum);  // the next gradient is taken at W_t + m V_t
 }
 
 Tensor ClassicalNesterov::weights(size_t i) const {

@@ -20,7 +20,6 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <type_traits>
 #include <vector>
 
 #include "hpml/optim/optimizer.h"
@@ -30,31 +29,8 @@ namespace hpml::optim {
 class LRScheduler;
 
 namespace detail {
-// Walks a scheduler's saved fields, to write them into a StateDict or read them back (lr_scheduler.cpp).
-class StateVisitor {
- public:
-  virtual ~StateVisitor() = default;
-  virtual void value(const std::string& key, double& v) = 0;
-  virtual void value(const std::string& key, int64_t& v) = 0;
-  void value(const std::string& key, bool& v);
-  template <class E>
-  requires std::is_enum_v<E>
-  void value(const std::string& key, E& e) {
-    auto i = static_cast<int64_t>(e);
-    value(key, i);
-    if (static_cast<E>(i) != e) e = static_cast<E>(i);  // a saver writes nothing
-  }
-  // "key.0", "key.1", ...; on load, `size` (when given) is the length the list must have.
-  void list(const std::string& key, std::vector<double>& v, std::optional<size_t> size = std::nullopt);
-  void list(const std::string& key, std::vector<int64_t>& v, std::optional<size_t> size = std::nullopt);
-  // A wrapped scheduler's fields, under "<key>.".
-  void nested(const std::string& key, LRScheduler& s);
-
- protected:
-  explicit StateVisitor(std::string who) : who_(std::move(who)) {}
-  virtual size_t list_size(const std::string& key, size_t current) = 0;
-  std::string prefix_, who_;
-};
+class StateVisitor;  // src/optim/schedule.h: the walk over a scheduler's saved fields
+class Schedule;      // src/optim/schedule.h: what differs between schedulers
 }  // namespace detail
 
 // A value per parameter group, or one for all of them: `.max_lr = 0.1` or `.max_lr = {0.1, 0.01}`.
@@ -69,8 +45,9 @@ struct PerGroup {
 };
 
 // The base of the schedulers: holds the optimizer, base_lrs and last_epoch (-1 until the initial
-// step that the constructors perform, as PyTorch's do). Not copyable: it refers to its optimizer,
-// which must outlive it.
+// step that the constructors perform, as PyTorch's do) and the schedule, which says what differs
+// between schedulers (Note [One scheduler, one schedule] in src/optim/schedule.h). Not copyable:
+// it refers to its optimizer, which must outlive it.
 class LRScheduler {
  public:
   virtual ~LRScheduler();
@@ -96,25 +73,25 @@ class LRScheduler {
   void load_state_dict(const StateDict& sd);
 
  protected:
-  LRScheduler(Optimizer& opt, std::string name);
-  // The end of every constructor: base_lrs from the groups' initial lrs (recorded now for groups that
-  // have none, or set to *initial when given), then the initial step when `initial_step`.
-  void start(bool initial_step = true, const std::vector<double>* initial = nullptr);
+  // Checks the schedule, lets it prepare the optimizer, records base_lrs from the groups' initial
+  // lrs (Note [initial_lr] in lr_scheduler.cpp), then takes the initial step when `initial`.
+  LRScheduler(Optimizer& opt, std::string name, std::unique_ptr<detail::Schedule> schedule, bool initial = true);
   // PyTorch's _initial_step: the step count restarts, then one step.
   void initial_step();
-  // The chainable form at last_epoch (may set momentum as a side effect, as PyTorch's does).
-  virtual std::vector<double> get_lr() = 0;
-  virtual std::optional<std::vector<double>> closed_form_lr() const { return std::nullopt; }
   // step() (epoch = nullopt) and step(epoch); SequentialLR, ChainedScheduler and
   // CosineAnnealingWarmRestarts step their own way.
   virtual void advance(std::optional<int64_t> epoch);
-  // The saved fields beyond the common ones, and the checks of the hyperparameters (after
-  // construction and after load_state_dict; may recompute derived values).
-  virtual void fields(detail::StateVisitor& /*v*/) {}
-  virtual void validate() {}
+  // Every group's lr from the schedule at last_epoch: the closed form when `closed` and the
+  // schedule has one, else the chainable form.
+  std::vector<double> schedule_lrs(bool closed);
   std::vector<double> group_lrs() const;
   void apply(const std::vector<double>& lrs);  // sets the groups' lrs and last_lr
   void check_groups() const;
+  // The schedule as its own type (the classes in lr_scheduler.cpp and schedulers.cpp know it).
+  template <class S>
+  S& schedule_as() const {
+    return static_cast<S&>(*schedule_);
+  }
 
   Optimizer& opt_;
   std::string name_;
@@ -122,7 +99,9 @@ class LRScheduler {
   int64_t last_epoch_ = -1, step_count_ = 0;
 
  private:
+  void validate();
   void all_fields(detail::StateVisitor& v);
+  std::unique_ptr<detail::Schedule> schedule_;
   friend class detail::StateVisitor;
   friend class SequentialLR;
 };
@@ -134,12 +113,6 @@ class LambdaLR final : public LRScheduler {
  public:
   LambdaLR(Optimizer& opt, LRLambda lr_lambda);
   LambdaLR(Optimizer& opt, std::vector<LRLambda> lr_lambdas);
-
- protected:
-  std::vector<double> get_lr() override;
-
- private:
-  std::vector<LRLambda> lambdas_;
 };
 
 // eta_t = eta_{t-1} * lambda(t) for t > 0 (eta_0 at t = 0).
@@ -147,12 +120,6 @@ class MultiplicativeLR final : public LRScheduler {
  public:
   MultiplicativeLR(Optimizer& opt, LRLambda lr_lambda);
   MultiplicativeLR(Optimizer& opt, std::vector<LRLambda> lr_lambdas);
-
- protected:
-  std::vector<double> get_lr() override;
-
- private:
-  std::vector<LRLambda> lambdas_;
 };
 
 // eta_t = eta_{t-1} * gamma when t > 0 is a multiple of step_size; closed form
@@ -160,16 +127,6 @@ class MultiplicativeLR final : public LRScheduler {
 class StepLR final : public LRScheduler {
  public:
   StepLR(Optimizer& opt, int64_t step_size, double gamma = 0.1);
-
- protected:
-  std::vector<double> get_lr() override;
-  std::optional<std::vector<double>> closed_form_lr() const override;
-  void fields(detail::StateVisitor& v) override;
-  void validate() override;
-
- private:
-  int64_t step_size_;
-  double gamma_;
 };
 
 // eta_t = eta_{t-1} * gamma^(times t appears in milestones); closed form eta_0 * gamma^(number of
@@ -177,16 +134,6 @@ class StepLR final : public LRScheduler {
 class MultiStepLR final : public LRScheduler {
  public:
   MultiStepLR(Optimizer& opt, std::vector<int64_t> milestones, double gamma = 0.1);
-
- protected:
-  std::vector<double> get_lr() override;
-  std::optional<std::vector<double>> closed_form_lr() const override;
-  void fields(detail::StateVisitor& v) override;
-  void validate() override;
-
- private:
-  std::vector<int64_t> milestones_;
-  double gamma_;
 };
 
 struct ConstantLROptions {
@@ -198,15 +145,6 @@ struct ConstantLROptions {
 class ConstantLR final : public LRScheduler {
  public:
   explicit ConstantLR(Optimizer& opt, const ConstantLROptions& o = {});
-
- protected:
-  std::vector<double> get_lr() override;
-  std::optional<std::vector<double>> closed_form_lr() const override;
-  void fields(detail::StateVisitor& v) override;
-  void validate() override;
-
- private:
-  ConstantLROptions o_;
 };
 
 struct LinearLROptions {
@@ -219,29 +157,12 @@ struct LinearLROptions {
 class LinearLR final : public LRScheduler {
  public:
   explicit LinearLR(Optimizer& opt, const LinearLROptions& o = {});
-
- protected:
-  std::vector<double> get_lr() override;
-  std::optional<std::vector<double>> closed_form_lr() const override;
-  void fields(detail::StateVisitor& v) override;
-  void validate() override;
-
- private:
-  LinearLROptions o_;
 };
 
 // eta_t = eta_{t-1} * gamma (t > 0); closed form eta_0 * gamma^t.
 class ExponentialLR final : public LRScheduler {
  public:
   ExponentialLR(Optimizer& opt, double gamma);
-
- protected:
-  std::vector<double> get_lr() override;
-  std::optional<std::vector<double>> closed_form_lr() const override;
-  void fields(detail::StateVisitor& v) override;
-
- private:
-  double gamma_;
 };
 
 struct PolynomialLROptions {
@@ -253,15 +174,6 @@ struct PolynomialLROptions {
 class PolynomialLR final : public LRScheduler {
  public:
   explicit PolynomialLR(Optimizer& opt, const PolynomialLROptions& o = {});
-
- protected:
-  std::vector<double> get_lr() override;
-  std::optional<std::vector<double>> closed_form_lr() const override;
-  void fields(detail::StateVisitor& v) override;
-  void validate() override;
-
- private:
-  PolynomialLROptions o_;
 };
 
 // eta_t = eta_min + (eta_0 - eta_min) (1 + cos(pi t / T_max)) / 2, computed in PyTorch's recursive
@@ -271,16 +183,6 @@ class PolynomialLR final : public LRScheduler {
 class CosineAnnealingLR final : public LRScheduler {
  public:
   CosineAnnealingLR(Optimizer& opt, int64_t T_max, double eta_min = 0);
-
- protected:
-  std::vector<double> get_lr() override;
-  std::optional<std::vector<double>> closed_form_lr() const override;
-  void fields(detail::StateVisitor& v) override;
-  void validate() override;
-
- private:
-  int64_t t_max_;
-  double eta_min_;
 };
 
 // SGDR: eta_t = eta_min + (eta_0 - eta_min) (1 + cos(pi T_cur / T_i)) / 2, where T_cur counts the
@@ -290,19 +192,11 @@ class CosineAnnealingWarmRestarts final : public LRScheduler {
   CosineAnnealingWarmRestarts(Optimizer& opt, int64_t T_0, int64_t T_mult = 1, double eta_min = 0);
   // PyTorch's step(epoch) with a fractional epoch (e.g. epoch + i / iters within an epoch).
   void step_to(double epoch);
-  double t_cur() const { return t_cur_; }
-  int64_t t_i() const { return t_i_; }
+  double t_cur() const;
+  int64_t t_i() const;
 
  protected:
-  std::vector<double> get_lr() override;
   void advance(std::optional<int64_t> epoch) override;
-  void fields(detail::StateVisitor& v) override;
-  void validate() override;
-
- private:
-  void set_epoch(double epoch);
-  int64_t t_0_, t_i_, t_mult_;
-  double eta_min_, t_cur_ = -1;
 };
 
 enum class CyclicMode { triangular, triangular2, exp_range };
@@ -329,20 +223,6 @@ struct CyclicLROptions {
 class CyclicLR final : public LRScheduler {
  public:
   CyclicLR(Optimizer& opt, const CyclicLROptions& o);
-
- protected:
-  std::vector<double> get_lr() override;
-  void fields(detail::StateVisitor& v) override;
-  void validate() override;
-
- private:
-  double scale(double x) const;
-  std::vector<double> max_lrs_, base_momentums_, max_momentums_;
-  double total_size_, step_ratio_, gamma_;
-  CyclicMode mode_;
-  ScaleMode scale_mode_;
-  bool cycle_momentum_;
-  std::function<double(double)> scale_fn_;
 };
 
 enum class AnnealStrategy { cos, linear };
@@ -366,21 +246,7 @@ struct OneCycleLROptions {
 class OneCycleLR final : public LRScheduler {
  public:
   OneCycleLR(Optimizer& opt, const OneCycleLROptions& o);
-  int64_t total_steps() const { return total_steps_; }
-
- protected:
-  std::vector<double> get_lr() override;
-  void fields(detail::StateVisitor& v) override;
-  void validate() override;
-
- private:
-  double anneal(double start, double end, double pct) const;
-  std::vector<double> initial_lrs_, max_lrs_, min_lrs_, max_momentums_, base_momentums_;
-  int64_t total_steps_ = 0;
-  double pct_start_;
-  AnnealStrategy anneal_;
-  bool cycle_momentum_, three_phase_;
-  std::vector<double> end_steps_;  // derived: where each phase ends
+  int64_t total_steps() const;
 };
 
 // eta_t = eta_0 / (1 + decay * t), t counting step() calls (per update or per epoch, as the user
@@ -388,15 +254,6 @@ class OneCycleLR final : public LRScheduler {
 class InverseTimeDecay final : public LRScheduler {
  public:
   InverseTimeDecay(Optimizer& opt, double decay);
-
- protected:
-  std::vector<double> get_lr() override;
-  std::optional<std::vector<double>> closed_form_lr() const override;
-  void fields(detail::StateVisitor& v) override;
-  void validate() override;
-
- private:
-  double decay_;
 };
 
 // Runs schedulers[i] for milestones[i - 1] <= t < milestones[i]; at a milestone the next one
@@ -407,14 +264,7 @@ class SequentialLR final : public LRScheduler {
   SequentialLR(Optimizer& opt, std::vector<std::shared_ptr<LRScheduler>> schedulers, std::vector<int64_t> milestones);
 
  protected:
-  std::vector<double> get_lr() override { return group_lrs(); }
   void advance(std::optional<int64_t> epoch) override;
-  void fields(detail::StateVisitor& v) override;
-  void validate() override;
-
- private:
-  std::vector<std::shared_ptr<LRScheduler>> schedulers_;
-  std::vector<int64_t> milestones_;
 };
 
 // Steps every scheduler in turn on each step() (their factors compose). last_epoch counts its
@@ -424,12 +274,7 @@ class ChainedScheduler final : public LRScheduler {
   explicit ChainedScheduler(std::vector<std::shared_ptr<LRScheduler>> schedulers);
 
  protected:
-  std::vector<double> get_lr() override { return group_lrs(); }
   void advance(std::optional<int64_t> epoch) override;
-  void fields(detail::StateVisitor& v) override;
-
- private:
-  std::vector<std::shared_ptr<LRScheduler>> schedulers_;
 };
 
 enum class PlateauMode { min, max };

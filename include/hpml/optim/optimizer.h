@@ -5,8 +5,9 @@
 //   opt.add_param_group({head.parameters(), {.lr = 0.01}});   // its own options
 //   loss.backward();  opt.step();  opt.zero_grad();
 //
-// Concrete optimizers (optimizers.h) derive from OptimizerWith<Options>, which stores the groups;
-// they implement one fused step per parameter (kernels/backend.h, OptimKind).
+// Concrete optimizers (optimizers.h) derive from OptimizerWith<Options>, which stores the groups'
+// options; step() is one loop for all of them, and each states only its update of one parameter
+// (most call the fused step, hpml/ops/optim_step.h), its state buffers and its options.
 #pragma once
 
 #include <functional>
@@ -36,8 +37,9 @@ class Optimizer {
   Optimizer(const Optimizer&) = delete;
   Optimizer& operator=(const Optimizer&) = delete;
 
-  // One update of every parameter that has a gradient (parameters without one are skipped).
-  virtual void step() = 0;
+  // One update of every parameter that has a gradient (parameters without one are skipped): the
+  // loop every optimizer shares, checking each gradient against its parameter, then update_param.
+  virtual void step();
   // Evaluates the loss with closure() (grad mode on), then steps; returns the loss.
   Tensor step(const std::function<Tensor()>& closure);
   // Clears every parameter's gradient (set_to_none: undefined, else zeros).
@@ -68,36 +70,41 @@ class Optimizer {
   const std::string& name() const { return name_; }
 
  protected:
-  explicit Optimizer(std::string name)
-      : name_(std::move(name)), step_event_("Optimizer.step#" + name_ + ".step"),
-        zero_grad_event_("Optimizer.zero_grad#" + name_ + ".zero_grad") {}
-  // The profiler's event around one step, named as PyTorch names it ("Optimizer.step#SGD.step");
-  // the first line of every step(): auto event = step_event();
-  record::Scope step_event() const { return record::Scope(record::Kind::optimizer, step_event_.c_str()); }
-  void add_group_params(const TensorList& params);
-  virtual void set_options(size_t group, const OptionValues& values) = 0;
   // The per-parameter state an optimizer keeps: tensors shaped (and typed) like their parameter,
   // and whether it counts steps ("step", a 0-d f64). load_state_dict refuses any other name.
   struct StateSchema {
     std::vector<std::string> tensors;
     bool step = false;
   };
-  virtual StateSchema state_schema() const = 0;
+  using ParamState = std::map<std::string, Tensor>;
+
+  Optimizer(std::string name, StateSchema schema)
+      : name_(std::move(name)),
+        schema_(std::move(schema)),
+        step_event_("Optimizer.step#" + name_ + ".step"),
+        zero_grad_event_("Optimizer.zero_grad#" + name_ + ".zero_grad") {}
+  // The profiler's event around one step, named as PyTorch names it ("Optimizer.step#SGD.step");
+  // the first line of step() and of any override: auto event = step_event();
+  record::Scope step_event() const { return record::Scope(record::Kind::optimizer, step_event_.c_str()); }
+  void add_group_params(const TensorList& params);
+  virtual void set_options(size_t group, const OptionValues& values) = 0;
+  // The rule's part of step(): one parameter p of `group`, which has a gradient of its dtype and
+  // shape, and p's state (empty before its first update).
+  virtual void update_param(size_t group, const Tensor& p, ParamState& state) = 0;
 
   // Parameter state by global index (groups' parameters in order) and name.
-  std::map<std::string, Tensor>& state(size_t index) { return state_[index]; }
-  const std::map<std::string, Tensor>& state(size_t index) const { return state_.at(index); }
-  size_t global_index(size_t group, size_t i) const { return offsets_[group] + i; }
+  const ParamState& state(size_t index) const { return state_.at(index); }
 
  private:
   void check_group_params(const std::string& op, size_t group, const Tensor& params) const;
-  void apply_loaded(const std::vector<OptionValues>& options, std::vector<std::map<std::string, Tensor>>& state);
+  void apply_loaded(const std::vector<OptionValues>& options, std::vector<ParamState>& state);
 
   std::string name_;
+  StateSchema schema_;
   std::string step_event_, zero_grad_event_;
   std::vector<TensorList> groups_params_;
   std::vector<size_t> offsets_;
-  std::vector<std::map<std::string, Tensor>> state_;
+  std::vector<ParamState> state_;
   std::vector<std::optional<double>> initial_lrs_;
 };
 
@@ -108,8 +115,9 @@ struct ParamGroup {
   Options options;
 };
 
-// The group storage shared by the concrete optimizers. Options must have a `double lr`, a
-// `validate(const char* optimizer)` member and `values()` / `from_values(OptionValues)`.
+// The group storage shared by the concrete optimizers, and their hook update(options, p, state).
+// Options must have a `double lr`, a `validate(const char* optimizer)` member and `values()` /
+// `from_values(OptionValues)`.
 template <class Options>
 class OptimizerWith : public Optimizer {
  public:
@@ -125,9 +133,13 @@ class OptimizerWith : public Optimizer {
   OptionValues options(size_t group) const override { return options_.at(group).values(); }
 
  protected:
-  OptimizerWith(std::string name, const TensorList& params, const Options& o) : Optimizer(std::move(name)) {
+  OptimizerWith(std::string name, StateSchema schema, const TensorList& params, const Options& o)
+      : Optimizer(std::move(name), std::move(schema)) {
     add_param_group({params, o});
   }
+  // One parameter's update with its group's options (see update_param).
+  virtual void update(const Options& o, const Tensor& p, ParamState& state) = 0;
+  void update_param(size_t group, const Tensor& p, ParamState& state) final { update(options_.at(group), p, state); }
   void set_options(size_t group, const OptionValues& values) override {
     options_.at(group) = Options::from_values(values, options_.at(group));
     options_.at(group).validate(name().c_str());

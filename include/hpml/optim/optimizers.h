@@ -1,5 +1,6 @@
 // The optimizers: SGD, Adagrad, Adadelta, RMSprop, Adam, AdamW (PyTorch 1.13's update rules and
-// defaults, each step one fused pass per parameter) and ClassicalNesterov (the classical form; docs/optim.md).
+// defaults, each step one fused pass per parameter: hpml/ops/optim_step.h) and ClassicalNesterov
+// (the classical form; docs/optim.md).
 // Options are aggregates for designated initializers:
 //   optim::Adam opt(model.parameters(), {.lr = 3e-4, .weight_decay = 1e-4, .amsgrad = true});
 #pragma once
@@ -77,40 +78,42 @@ struct NesterovOptions {
   static NesterovOptions from_values(const OptionValues& v, const NesterovOptions& base);
 };
 
+// Each optimizer states its options, its state buffers (by name, at construction) and its
+// update of one parameter; Optimizer::step is the loop around the updates.
 class SGD : public OptimizerWith<SGDOptions> {
  public:
-  StateSchema state_schema() const override;
   SGD(const TensorList& params, const SGDOptions& options);
-  using Optimizer::step;
-  void step() override;
   std::optional<double> momentum(size_t group) const override { return group_options(group).momentum; }
   void set_momentum(size_t group, double m) override { group_options(group).momentum = m; }
+
+ protected:
+  void update(const SGDOptions& o, const Tensor& p, ParamState& st) override;
 };
 
 class Adagrad : public OptimizerWith<AdagradOptions> {
  public:
-  StateSchema state_schema() const override;
   Adagrad(const TensorList& params, const AdagradOptions& options = {});
-  using Optimizer::step;
-  void step() override;
+
+ protected:
+  void update(const AdagradOptions& o, const Tensor& p, ParamState& st) override;
 };
 
 class Adadelta : public OptimizerWith<AdadeltaOptions> {
  public:
-  StateSchema state_schema() const override;
   Adadelta(const TensorList& params, const AdadeltaOptions& options = {});
-  using Optimizer::step;
-  void step() override;
+
+ protected:
+  void update(const AdadeltaOptions& o, const Tensor& p, ParamState& st) override;
 };
 
 class RMSprop : public OptimizerWith<RMSpropOptions> {
  public:
-  StateSchema state_schema() const override;
   RMSprop(const TensorList& params, const RMSpropOptions& options = {});
-  using Optimizer::step;
-  void step() override;
   std::optional<double> momentum(size_t group) const override { return group_options(group).momentum; }
   void set_momentum(size_t group, double m) override { group_options(group).momentum = m; }
+
+ protected:
+  void update(const RMSpropOptions& o, const Tensor& p, ParamState& st) override;
 };
 
 // Adam (decoupled = false) and AdamW (decoupled = true: the weights decay by lr * weight_decay
@@ -118,27 +121,27 @@ class RMSprop : public OptimizerWith<RMSpropOptions> {
 template <class Options, bool kDecoupled>
 class AdamFamily : public OptimizerWith<Options> {
  public:
-  typename Optimizer::StateSchema state_schema() const override;
   AdamFamily(const TensorList& params, const Options& options = {});
-  using Optimizer::step;
-  void step() override;
   std::optional<double> momentum(size_t group) const override { return this->group_options(group).betas.first; }
   void set_momentum(size_t group, double b1) override { this->group_options(group).betas.first = b1; }
+
+ protected:
+  void update(const Options& o, const Tensor& p, Optimizer::ParamState& st) override;
 };
 using Adam = AdamFamily<AdamOptions, false>;
 using AdamW = AdamFamily<AdamWOptions, true>;
 
 class ClassicalNesterov : public OptimizerWith<NesterovOptions> {
  public:
-  StateSchema state_schema() const override;
   ClassicalNesterov(const TensorList& params, const NesterovOptions& options);
-  using Optimizer::step;
-  void step() override;
   std::optional<double> momentum(size_t group) const override { return group_options(group).momentum; }
   void set_momentum(size_t group, double m) override { group_options(group).momentum = m; }
   // W and V of parameter i (in the order of the groups' parameters).
   Tensor weights(size_t i) const;
   Tensor velocity(size_t i) const;
+
+ protected:
+  void update(const NesterovOptions& o, const Tensor& p, ParamState& st) override;
 };
 
 }  // namespace hpml::optim
