@@ -2,6 +2,8 @@
 // back once, and a backward built from ops.
 #include "hpml/ops/loss.h"
 
+#include <algorithm>
+
 #include "hpml/autograd/node.h"
 #include "hpml/ops/factories.h"
 #include "hpml/ops/indexing.h"
@@ -40,20 +42,36 @@ Tensor nll_loss_rows(const Tensor& x, const Tensor& t, const Tensor& weight, int
   Tensor safe_t = grad ? ops::empty_tensor({M, 1}, kInt64, dev) : Tensor();
   Tensor neg_w = grad ? ops::empty_tensor({M}, x.dtype(), dev) : Tensor();
   Tensor loss = reduction == NllReduction::none ? ops::empty_tensor({M}, x.dtype(), dev) : Tensor();
-  const Tensor sums = zeros({2}, TensorOptions(kFloat64).device(dev));
-  const Tensor bad = zeros({2}, TensorOptions(kInt64).device(dev));
+  // The kernel's sums {loss, weight} and its flag {bad?, target}: on the cpu two arrays on the
+  // stack (this op is on every classifier's step), elsewhere device tensors read back once.
+  double sums_h[2] = {0, 0};
+  int64_t bad_h[2] = {0, 0};
+  Tensor sums, bad;
+  kernels::TensorView sums_v{reinterpret_cast<char*>(sums_h), {2}, {1}, kFloat64};
+  kernels::TensorView bad_v{reinterpret_cast<char*>(bad_h), {2}, {1}, kInt64};
+  if (!dev.is_cpu()) {
+    sums = zeros({2}, TensorOptions(kFloat64).device(dev));
+    bad = zeros({2}, TensorOptions(kInt64).device(dev));
+    sums_v = view_of(sums);
+    bad_v = view_of(bad);
+  }
   kernels::TensorView lv, sv, nv, wv;
   if (loss.defined()) lv = view_of(loss);
   if (grad) sv = view_of(safe_t.view({M})), nv = view_of(neg_w);
   if (wc.defined()) wv = view_of(wc);
   ops::be(x, "nll_loss")
-      .nll_loss(loss.defined() ? &lv : nullptr, view_of(sums), grad ? &sv : nullptr, grad ? &nv : nullptr,
-                view_of(bad), view_of(x), view_of(tc), wc.defined() ? &wv : nullptr, ignore_index);
-  const Tensor bad_h = ops::to_host(bad);  // host read: the bound check's flag, once
-  HPML_CHECK(bad_h.data_ptr<int64_t>()[0] == 0, "nll_loss: target ", bad_h.data_ptr<int64_t>()[1],
-             " is out of bounds for ", C, " classes");
-  const Tensor sums_h = ops::to_host(sums);  // host read: the two sums, once
-  const double sum = sums_h.data_ptr<double>()[0], total = sums_h.data_ptr<double>()[1];
+      .nll_loss(loss.defined() ? &lv : nullptr, sums_v, grad ? &sv : nullptr, grad ? &nv : nullptr, bad_v,
+                view_of(x), view_of(tc), wc.defined() ? &wv : nullptr, ignore_index);
+  if (!dev.is_cpu()) {
+    const Tensor b = ops::to_host(bad);  // host read: the bound check's flag, once
+    std::copy_n(b.data_ptr<int64_t>(), 2, bad_h);
+  }
+  HPML_CHECK(bad_h[0] == 0, "nll_loss: target ", bad_h[1], " is out of bounds for ", C, " classes");
+  if (!dev.is_cpu()) {
+    const Tensor h = ops::to_host(sums);  // host read: the two sums, once
+    std::copy_n(h.data_ptr<double>(), 2, sums_h);
+  }
+  const double sum = sums_h[0], total = sums_h[1];
   const TensorOptions on_dev = TensorOptions(x.dtype()).device(dev);
   if (reduction == NllReduction::sum) loss = full({}, sum, on_dev);
   if (reduction == NllReduction::mean) loss = full({}, sum / total, on_dev);  // 0 / 0 = NaN: every target ignored
