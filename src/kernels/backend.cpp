@@ -12,7 +12,10 @@ namespace hpml::kernels {
 namespace {
 #define HPML_COUNT_SLOT(slot) +1
 // A slot added to Backend must be named in HPML_BACKEND_SLOTS: this assert fails until it is.
-// Every table then asserts fills_every_slot (kernels/backend.h).
+// A table that leaves a slot out of its designated initializer still compiles (with a null
+// pointer; comparing function addresses with null is not a constant expression in every build,
+// the sanitizers' included), so Backends.EveryRegisteredTableFillsEverySlot checks every
+// registered table at run time.
 static_assert(kBackendSlots == 0 HPML_BACKEND_SLOTS(HPML_COUNT_SLOT), "Backend gained or lost a slot: update "
               "HPML_BACKEND_SLOTS and every backend table");
 #undef HPML_COUNT_SLOT
@@ -65,7 +68,6 @@ constexpr Backend kCpu{
     .optim_step = cpu::optim_step,
     .nll_loss = cpu::nll_loss,
 };
-static_assert(fills_every_slot(kCpu), "the cpu table leaves a slot null");
 }  // namespace
 
 const Backend& sim_backend();  // sim_backend.cpp

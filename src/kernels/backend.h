@@ -234,13 +234,6 @@ HPML_BACKEND_SLOTS(HPML_SLOT_NAME)
 #undef HPML_SLOT_NAME
 }  // namespace slot_names
 
-// Whether a table fills every slot: each table's file asserts it at compile time, so a slot left
-// out of a designated initializer is a build error, not a null call (and the test
-// Backends.EveryRegisteredTableFillsEverySlot checks it again at run time).
-#define HPML_SLOT_FILLED(slot) &&b.slot != nullptr
-constexpr bool fills_every_slot(const Backend& b) { return b.name != nullptr HPML_BACKEND_SLOTS(HPML_SLOT_FILLED); }
-#undef HPML_SLOT_FILLED
-
 const Backend& cpu_backend();
 
 // The registry: one table per device type, null where this build has none.

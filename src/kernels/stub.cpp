@@ -20,7 +20,6 @@ struct Refuse<void (*)(Args...), Name> {
 #define HPML_REFUSE(slot) .slot = Refuse<decltype(Backend::slot), slot_names::slot>::call,
 constexpr Backend kStub{.name = kDevice, HPML_BACKEND_SLOTS(HPML_REFUSE)};
 #undef HPML_REFUSE
-static_assert(fills_every_slot(kStub), "the stub table leaves a slot null");
 }  // namespace
 
 const Backend& stub_backend() { return kStub; }
