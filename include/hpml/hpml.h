@@ -10,6 +10,7 @@
 #include "hpml/core/generator.h"
 #include "hpml/core/record.h"
 #include "hpml/core/scalar.h"
+#include "hpml/core/cuda.h"
 #include "hpml/core/sim.h"
 #include "hpml/core/tensor.h"
 #include "hpml/core/threads.h"

@@ -3,12 +3,19 @@
 
 #include <charconv>
 
+#include "hpml/core/cuda.h"
 #include "hpml/core/device_runtime.h"
 #include "hpml/core/error.h"
 #include "hpml/core/pinned.h"
 #include "hpml/core/sim.h"
 
 namespace hpml {
+
+#if HPML_WITH_CUDA
+namespace cuda::detail {
+const DeviceRuntime* device_runtime();  // src/core/cuda/runtime.cpp
+}
+#endif
 
 namespace {
 constexpr const char* kExpected = "(expected cpu, sim, sim:N, cuda or cuda:N)";
@@ -44,7 +51,11 @@ const DeviceRuntime* device_runtime(DeviceType type) {
   switch (type) {
     case DeviceType::CPU: return &kCpuRuntime;
     case DeviceType::Sim: return &kSimRuntime;
-    case DeviceType::CUDA: return nullptr;  // the CUDA backend fills this entry
+#if HPML_WITH_CUDA
+    case DeviceType::CUDA: return cuda::detail::device_runtime();  // src/core/cuda/runtime.cpp
+#else
+    case DeviceType::CUDA: return nullptr;  // a build without CUDA
+#endif
   }
   return nullptr;
 }
@@ -100,6 +111,9 @@ void check_device_available(const Device& d, const char* op) {
   HPML_CHECK(rt, op, ": device ", d, " is not available: hpml was not built with CUDA",
              "\nhint: use the cpu device (or sim, the simulated GPU); this build has no CUDA backend");
   const int n = rt->device_count();
+  HPML_CHECK(n > 0, op, ": device ", d, " is not available: this process has no ", rt->name, " device",
+             d.is_cuda() ? " (" + cuda::unavailable_reason() + ")" : std::string(),
+             "\nhint: use the cpu device (or sim, the simulated GPU)");
   HPML_CHECK(d.index() < n, op, ": device ", d, " is not available: this process has ", n, " ", rt->name,
              " device", n == 1 ? "" : "s", " (", rt->name, ":0 to ", rt->name, ":", n - 1, ")");
 }

@@ -71,12 +71,19 @@ constexpr Backend kCpu{
 }  // namespace
 
 const Backend& sim_backend();  // sim_backend.cpp
+#if HPML_WITH_CUDA
+const Backend& cuda_backend();  // cuda/cuda_backend.cpp
+#endif
 
 const Backend& cpu_backend() { return kCpu; }
 
 const Backend* backend_table(DeviceType type) {
-  // Indexed by DeviceType: cpu, cuda (null until the CUDA backend is built), sim.
+  // Indexed by DeviceType: cpu, cuda (null in a build without CUDA), sim.
+#if HPML_WITH_CUDA
+  static const Backend* const tables[kNumDeviceTypes] = {&kCpu, &cuda_backend(), &sim_backend()};
+#else
   static const Backend* const tables[kNumDeviceTypes] = {&kCpu, nullptr, &sim_backend()};
+#endif
   return tables[static_cast<int>(type)];
 }
 

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <exception>
 
+#include "hpml/core/cuda.h"
 #include "hpml/core/threads.h"
 #include "kernels/cpu/blas.h"
 
@@ -49,7 +50,13 @@ BuildInfo build_info() {
   // The best target compiled in that this CPU supports: the lowest set bit is the best.
   const int64_t targets = hwy::SupportedTargets() & HWY_TARGETS;
   b.simd_target = targets ? hwy::TargetName(targets & -targets) : "none";
-  b.cuda = "not built with CUDA";
+  if (!cuda::is_built()) {
+    b.cuda = "not built with CUDA";
+  } else {
+    const cuda::Versions v = cuda::versions();
+    b.cuda = "built with CUDA " + v.toolkit + " (runtime " + v.runtime + ", driver " + v.driver + ")";
+    if (!cuda::is_available()) b.cuda += "; no GPU usable: " + cuda::unavailable_reason();
+  }
   return b;
 }
 

@@ -33,11 +33,18 @@ void print_devices() {
       continue;
     }
     const int n = rt->device_count();
-    for (int i = 0; i < n; ++i)
-      std::printf("             %s:%d%s\n", name, i,
-                  t == hpml::DeviceType::Sim ? " (simulated: host memory, cpu kernels run asynchronously on its streams)"
-                                             : "");
-    if (n == 0) std::printf("             %s: none found\n", name);
+    for (int i = 0; i < n; ++i) {
+      if (t == hpml::DeviceType::Sim) {
+        std::printf("             %s:%d (simulated: host memory, cpu kernels run asynchronously on its streams)\n", name, i);
+        continue;
+      }
+      const hpml::cuda::DeviceProperties p = hpml::cuda::get_device_properties(i);
+      std::printf("             %s:%d %s, compute capability %d.%d, %.1f GiB, %d SMs\n", name, i, p.name.c_str(), p.major,
+                  p.minor, static_cast<double>(p.total_memory) / (1u << 30), p.multi_processor_count);
+    }
+    if (n == 0)
+      std::printf("             %s: none usable (%s)\n", name,
+                  t == hpml::DeviceType::CUDA ? hpml::cuda::unavailable_reason().c_str() : "none found");
   }
 }
 

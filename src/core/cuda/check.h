@@ -1,0 +1,25 @@
+// Turning a CUDA runtime error into an hpml::Error that names the op, the CUDA error and the
+// device, and the CUDA runtime's entry in core's device table. CUDA builds only (src/*/cuda/).
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include "hpml/core/device_runtime.h"
+#include "hpml/core/error.h"
+
+namespace hpml::cuda {
+
+// Raises "<op> on cuda:<device> failed: <cudaErrorName>: <its description>" unless e is cudaSuccess
+// (device -1: not known). Clears the runtime's last error first, so the next call starts clean.
+inline void check(cudaError_t e, const char* op, int device) {
+  if (e == cudaSuccess) return;
+  (void)cudaGetLastError();
+  if (device < 0) HPML_FAIL(op, " failed: ", cudaGetErrorName(e), ": ", cudaGetErrorString(e));
+  HPML_FAIL(op, " on cuda:", device, " failed: ", cudaGetErrorName(e), ": ", cudaGetErrorString(e));
+}
+
+namespace detail {
+const DeviceRuntime* device_runtime();  // src/core/cuda/runtime.cpp
+}
+
+}  // namespace hpml::cuda

@@ -1,0 +1,92 @@
+// The CUDA device (ctest label `cuda`). The availability tests run in every build and say why no
+// GPU is usable; the GPU tests need one and, without it, each prints one loud SKIPPED line (ctest
+// lists them as skipped). In this project the GPU tests are compiled in every CUDA build and run
+// only on a GPU machine (scripts/gpu-check, when it exists); a CUDA build here has no driver.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "core/test_helpers.h"
+#include "hpml/hpml.h"
+
+namespace hpml {
+namespace {
+
+#define HPML_REQUIRE_GPU()                                                                                \
+  if (!cuda::is_available()) GTEST_SKIP() << "SKIPPED: no usable GPU here: " << cuda::unavailable_reason()
+
+TEST(CudaRuntime, WithoutAGpuEverythingSaysWhy) {
+  if (cuda::is_available()) GTEST_SKIP() << "SKIPPED: this machine has a GPU (the GPU tests below run instead)";
+  EXPECT_EQ(cuda::device_count(), 0);
+  const std::string why = cuda::unavailable_reason();
+  ASSERT_FALSE(why.empty());
+  if (!cuda::is_built()) {
+    EXPECT_EQ(why, "hpml was not built with CUDA");
+  }
+  EXPECT_HPML_ERROR(cuda::set_device(0), cuda::is_built() ? why : "not built with CUDA");
+  EXPECT_HPML_ERROR(cuda::synchronize(), cuda::is_built() ? why : "not built with CUDA");
+  EXPECT_HPML_ERROR(zeros({2}, Device("cuda")), "cuda:0", "is not available");
+  EXPECT_EQ(default_pin_device(), kCPU);  // pinned memory is the host's when there is no GPU
+  if (cuda::is_built()) {
+    EXPECT_HPML_ERROR(cuda::raw_allocation_count(0), why);
+  } else {
+    EXPECT_EQ(cuda::raw_allocation_count(0), 0u);
+  }
+}
+
+TEST(CudaRuntime, TheBuildSaysWhetherItHasCuda) {
+  const BuildInfo b = build_info();
+  if (cuda::is_built()) {
+    EXPECT_NE(b.cuda.find("built with CUDA"), std::string::npos) << b.cuda;
+    EXPECT_FALSE(cuda::versions().toolkit.empty());
+    // A CUDA build registers its kernel table; an op without a CUDA kernel yet refuses by name.
+    EXPECT_NE(device_runtime(DeviceType::CUDA), nullptr);
+  } else {
+    EXPECT_EQ(b.cuda, "not built with CUDA");
+    EXPECT_EQ(device_runtime(DeviceType::CUDA), nullptr);
+  }
+}
+
+TEST(CudaTensors, FillCopyAndRoundTrip) {
+  HPML_REQUIRE_GPU();
+  Tensor x = arange(0, 12, 1, kFloat32).reshape({3, 4});
+  Tensor g = x.to(Device("cuda"));
+  EXPECT_EQ(g.device(), Device("cuda:0"));
+  EXPECT_EQ(testing::values<float>(g.cpu()), testing::values<float>(x));
+  // A strided copy on the GPU (the copy kernel), then back.
+  Tensor t = g.t().contiguous();
+  EXPECT_EQ(testing::values<float>(t.cpu()), testing::values<float>(x.t()));
+  Tensor f = full({5}, 2.5, TensorOptions(kFloat64).device(Device("cuda")));
+  EXPECT_EQ(testing::values<double>(f.cpu()), std::vector<double>(5, 2.5));
+  EXPECT_EQ(testing::values<int64_t>(g.to(kInt64).cpu()), testing::values<int64_t>(x.to(kInt64)));
+}
+
+TEST(CudaTensors, PinnedNonBlockingCopies) {
+  HPML_REQUIRE_GPU();
+  Tensor host = data::pin_memory(arange(0, 1 << 16, 1, kFloat32), Device("cuda"));
+  EXPECT_TRUE(is_pinned_memory(host.data_ptr()));
+  Tensor g = host.to(Device("cuda"), /*non_blocking=*/true);
+  cuda::synchronize();
+  EXPECT_EQ(testing::values<float>(g.cpu()), testing::values<float>(host));
+}
+
+TEST(CudaTensors, TheCachingAllocatorStopsCallingCudaMalloc) {
+  HPML_REQUIRE_GPU();
+  auto step = [] { return zeros({256, 256}, Device("cuda")).cpu(); };
+  step();
+  const size_t after_first = cuda::raw_allocation_count(0);
+  for (int i = 0; i < 10; ++i) step();
+  EXPECT_EQ(cuda::raw_allocation_count(0), after_first);
+  EXPECT_GT(memory_stats(Device("cuda")).reserved_bytes(), 0u);
+}
+
+TEST(CudaTensors, AnOpWithoutAKernelYetRefusesByName) {
+  HPML_REQUIRE_GPU();
+  Tensor a = ones({4}, Device("cuda"));
+  EXPECT_HPML_ERROR(a + a, "is not implemented on cuda");
+}
+
+}  // namespace
+}  // namespace hpml
