@@ -75,6 +75,7 @@ const Backend& sim_backend();  // sim_backend.cpp
 const Backend& cuda_backend();  // cuda/cuda_backend.cpp
 #endif
 
+const Backend& kCpuBackend = kCpu;
 const Backend& cpu_backend() { return kCpu; }
 
 const Backend* backend_table(DeviceType type) {

@@ -240,7 +240,11 @@ const Backend& cpu_backend();
 const Backend* backend_table(DeviceType type);
 // The backend for `d`; throws naming `op` when this build has none for it.
 [[noreturn]] void no_backend(Device d, const char* op);
+// The cpu's table (backend.cpp): backend() returns it with no lookup, the common case that the
+// per-op overhead benchmark (scripts/bench overhead) measures.
+extern const Backend& kCpuBackend;
 inline const Backend& backend(Device d, const char* op) {
+  if (d.is_cpu()) [[likely]] return kCpuBackend;
   const Backend* b = backend_table(d.type());
   if (!b) [[unlikely]] no_backend(d, op);
   return *b;

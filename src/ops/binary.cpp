@@ -24,7 +24,9 @@ Tensor binary_forward(BinaryOp op, const char* name, const Tensor& a_in, const T
                       DType out_dtype, kernels::BinaryParams p = {}) {
   ops::check_defined(name, a_in, "first input");
   ops::check_defined(name, b_in, "second input");
-  const Tensor a = ops::scalar_to_device_of(a_in, b_in), b = ops::scalar_to_device_of(b_in, a_in);
+  Tensor a_moved, b_moved;
+  const Tensor& a = ops::scalar_to_device_of(a_in, b_in, a_moved);
+  const Tensor& b = ops::scalar_to_device_of(b_in, a_in, b_moved);
   ops::check_same_device(name, {{"input", &a}, {"other", &b}});
   DimVector shape = ops::broadcast_shapes(name, a.sizes(), b.sizes());
   Tensor ac = ops::cast(a, compute), bc = ops::cast(b, compute);
@@ -243,8 +245,10 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   ops::check_defined("where", b, "second input");
   HPML_CHECK(cond.dtype() == kBool, "where: expected a bool condition, got ", cond.dtype());
   const Tensor& like = !cond.device().is_cpu() ? cond : !a.device().is_cpu() ? a : b;
-  const Tensor c_dev = ops::scalar_to_device_of(cond, like);
-  const Tensor a_dev = ops::scalar_to_device_of(a, like), b_dev = ops::scalar_to_device_of(b, like);
+  Tensor c_moved, a_moved, b_moved;
+  const Tensor& c_dev = ops::scalar_to_device_of(cond, like, c_moved);
+  const Tensor& a_dev = ops::scalar_to_device_of(a, like, a_moved);
+  const Tensor& b_dev = ops::scalar_to_device_of(b, like, b_moved);
   ops::check_same_device("where", {{"condition", &c_dev}, {"input", &a_dev}, {"other", &b_dev}});
   return where_same_device(c_dev, a_dev, b_dev);
 }

@@ -172,8 +172,7 @@ bool any_true(const Tensor& t) {
   return false;
 }
 
-Tensor scalar_to_device_of(const Tensor& t, const Tensor& other) {
-  if (t.dim() != 0 || !t.device().is_cpu() || !other.defined() || other.device().is_cpu()) return t;
+Tensor scalar_to_device(const Tensor& t, const Tensor& other) {
   Tensor moved = t.to(other.device());
   if (t.impl()->is_wrapped_number()) moved.impl()->set_wrapped_number(true);
   return moved;

@@ -38,8 +38,14 @@ Tensor cast(const Tensor& t, DType dtype);
 Tensor make_view(const Tensor& t, IntArrayRef sizes, IntArrayRef strides, int64_t offset);
 
 // PyTorch's rule for scalars: a 0-d cpu tensor may meet a tensor on another device, where it is
-// copied (keeping its wrapped-number flag); anything else is returned as it is.
-Tensor scalar_to_device_of(const Tensor& t, const Tensor& other);
+// copied (keeping its wrapped-number flag) into `moved` and that is returned; anything else is
+// returned as it is, with no copy of the handle (two atomic reference counts per op on the cpu).
+Tensor scalar_to_device(const Tensor& t, const Tensor& other);
+inline const Tensor& scalar_to_device_of(const Tensor& t, const Tensor& other, Tensor& moved) {
+  if (t.dim() != 0 || !t.device().is_cpu() || !other.defined() || other.device().is_cpu()) [[likely]] return t;
+  moved = scalar_to_device(t, other);
+  return moved;
+}
 // `t` itself on the cpu, else a copy there: how the ops read tensor values on the host (once,
 // named in a comment at the call: "host read").
 Tensor to_host(const Tensor& t);

@@ -100,8 +100,10 @@ void fused_optimizer_step_(OptimizerKind kind, const OptimizerStepParams& p, con
   const States s = {s0, s1, s2};
   check_args(k, param, grad, s);
   // The kernel wants contiguous memory: a strided parameter is stepped in a copy, written back.
-  Tensor g = grad.contiguous();
-  Tensor pc = param.is_contiguous() ? param : param.contiguous();
+  // (References where nothing is copied: no handle copies, two atomic counts each, per parameter.)
+  Tensor g_copy, p_copy;
+  const Tensor& g = grad.is_contiguous() ? grad : (g_copy = grad.contiguous());
+  const Tensor& pc = param.is_contiguous() ? param : (p_copy = param.contiguous());
   std::array<kernels::TensorView, 3> views;
   std::array<const kernels::TensorView*, 3> state{};
   for (size_t i = 0; i < s.size(); ++i)
