@@ -76,7 +76,6 @@ const Backend& cuda_backend();  // cuda/cuda_backend.cpp
 #endif
 
 const Backend& kCpuBackend = kCpu;
-const Backend& cpu_backend() { return kCpu; }
 
 const Backend* backend_table(DeviceType type) {
   // Indexed by DeviceType: cpu, cuda (null in a build without CUDA), sim.

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "hpml/core/error.h"
 #include "hpml/core/generator.h"
 #include "hpml/core/scalar.h"
 #include "kernels/tensor_view.h"
@@ -234,7 +235,22 @@ HPML_BACKEND_SLOTS(HPML_SLOT_NAME)
 #undef HPML_SLOT_NAME
 }  // namespace slot_names
 
-const Backend& cpu_backend();
+// A slot that refuses: Refuse<decltype(Backend::gemm), slot_names::gemm, kDevice>::call throws
+// "gemm is not implemented on <device>". refusing_table<kDevice>() is a table of them: the stub
+// (stub.cpp) is one, and a new backend starts from one and replaces the slots that have kernels
+// (docs/adding-a-backend.md). Device: a `constexpr char kDevice[] = "..."` at namespace scope.
+template <typename Slot, const char* Name, const char* Device>
+struct Refuse;
+template <typename... Args, const char* Name, const char* Device>
+struct Refuse<void (*)(Args...), Name, Device> {
+  static void call(Args...) { HPML_FAIL(Name, " is not implemented on ", Device); }
+};
+template <const char* Device>
+constexpr Backend refusing_table() {
+#define HPML_REFUSE(slot) .slot = Refuse<decltype(Backend::slot), slot_names::slot, Device>::call,
+  return Backend{.name = Device, HPML_BACKEND_SLOTS(HPML_REFUSE)};
+#undef HPML_REFUSE
+}
 
 // The registry: one table per device type, null where this build has none.
 const Backend* backend_table(DeviceType type);

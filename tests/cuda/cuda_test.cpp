@@ -41,7 +41,8 @@ TEST(CudaRuntime, TheBuildSaysWhetherItHasCuda) {
   if (cuda::is_built()) {
     EXPECT_NE(b.cuda.find("built with CUDA"), std::string::npos) << b.cuda;
     EXPECT_FALSE(cuda::versions().toolkit.empty());
-    // A CUDA build registers its kernel table; an op without a CUDA kernel yet refuses by name.
+    // A CUDA build registers its runtime entry (the refusals of ops without kernels need a GPU:
+    // CudaTensors.AnOpWithoutAKernelYetRefusesByName).
     EXPECT_NE(device_runtime(DeviceType::CUDA), nullptr);
   } else {
     EXPECT_EQ(b.cuda, "not built with CUDA");

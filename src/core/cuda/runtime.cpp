@@ -85,6 +85,7 @@ void* raw_alloc(size_t size) {
     return nullptr;  // the caching allocator empties its cache and tries once more
   }
   check(e, "cudaMalloc", I);
+  g_initialized = true;  // cudaMalloc made the context (on the default device, set_device may not have run)
   g_mallocs[I].fetch_add(1, std::memory_order_relaxed);
   return p;
 }
@@ -208,10 +209,7 @@ const DeviceRuntime* device_runtime() {
       .name = "cuda",
       .device_count = cuda::device_count,
       .current_device = cuda::current_device,
-      .allocator = [](int i) -> Allocator* {
-        g_initialized = true;
-        return allocator(i);
-      },
+      .allocator = [](int i) -> Allocator* { return allocator(i); },
       .memory_stats = [](int i) { return allocator(i)->stats(); },
       .empty_cache =
           [](int i) {

@@ -18,15 +18,7 @@ namespace hpml::kernels {
 
 namespace {
 
-constexpr const char* kDevice = "cuda";
-
-// A function with the slot's signature that refuses (as in the stub, src/kernels/stub.cpp).
-template <typename Slot, const char* Name>
-struct Refuse;
-template <typename... Args, const char* Name>
-struct Refuse<void (*)(Args...), Name> {
-  static void call(Args...) { HPML_FAIL(Name, " is not implemented on ", kDevice); }
-};
+constexpr char kDevice[] = "cuda";
 
 // The GPU that `p` is memory of (every kernel runs on the device of its tensors).
 int device_of(const void* p, const char* op) {
@@ -93,21 +85,18 @@ void copy_between(const Tensor& dst, const Tensor& src, bool non_blocking) {
   if (!may_return) hpml::cuda::check(cudaStreamSynchronize(nullptr), "copy", dev);
 }
 
-Backend make_cuda_backend() {
-#define HPML_REFUSE(slot) .slot = Refuse<decltype(Backend::slot), slot_names::slot>::call,
-  Backend b{.name = kDevice, HPML_BACKEND_SLOTS(HPML_REFUSE)};
-#undef HPML_REFUSE
+// The stub's refusals, with the slots that have CUDA kernels replaced.
+constexpr Backend make_cuda_backend() {
+  Backend b = refusing_table<kDevice>();
   b.copy = copy;
   b.copy_between = copy_between;
   b.fill = fill;
   return b;
 }
+constexpr Backend kCuda = make_cuda_backend();
 
 }  // namespace
 
-const Backend& cuda_backend() {
-  static const Backend b = make_cuda_backend();
-  return b;
-}
+const Backend& cuda_backend() { return kCuda; }
 
 }  // namespace hpml::kernels
