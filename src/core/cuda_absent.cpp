@@ -25,4 +25,29 @@ DeviceProperties get_device_properties(int) { refuse("get_device_properties"); }
 Versions versions() { return {}; }
 size_t raw_allocation_count(int) { return 0; }
 
+Stream Stream::create(int) { refuse("Stream::create"); }
+bool Stream::query() const { refuse("Stream.query"); }
+void Stream::synchronize() const { refuse("Stream.synchronize"); }
+void Stream::wait_stream(const Stream&) const { refuse("Stream.wait_stream"); }
+Stream default_stream(int) { refuse("default_stream"); }
+Stream current_stream(int) { refuse("current_stream"); }
+void set_stream(const Stream&) { refuse("set_stream"); }
+StreamGuard::StreamGuard(const Stream& s) : previous_(s), device_(s.device_index()) {}  // DeviceGuard refuses
+StreamGuard::~StreamGuard() = default;
+Event::~Event() = default;
+void Event::record(const Stream&) { refuse("Event.record"); }
+void Event::record() { refuse("Event.record"); }
+bool Event::query() const { return true; }  // nothing can have been recorded
+void Event::synchronize() const {}
+void Event::wait(const Stream&) const {}
+double Event::elapsed_time(const Event&) const { refuse("Event.elapsed_time"); }
+void record_stream(const Tensor&, const Stream&) { refuse("record_stream"); }
+size_t memory_allocated(int) { refuse("memory_allocated"); }
+size_t memory_reserved(int) { refuse("memory_reserved"); }
+size_t max_memory_allocated(int) { refuse("max_memory_allocated"); }
+void reset_peak_memory_stats(int) { refuse("reset_peak_memory_stats"); }
+StreamAllocatorStats memory_stats(int) { refuse("memory_stats"); }
+std::string memory_summary(int) { refuse("memory_summary"); }
+void empty_cache(int) { refuse("empty_cache"); }
+
 }  // namespace hpml::cuda

@@ -1,6 +1,7 @@
-// The simulated device's memory: a caching allocator per device over guarded host blocks, poison
-// on allocation and on free, canaries around every block, and the map of live blocks that lets
-// a sim kernel check that every pointer it is given is memory of its device.
+// The simulated device's memory: a stream-ordered caching allocator per device
+// (core/stream_allocator.h) over poisoned host segments, poison on allocation and on free, canaries
+// around every block, record_stream, and the map of live blocks that lets a sim kernel check that
+// every pointer it is given is memory of its device.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -8,9 +9,12 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "hpml/core/error.h"
 #include "hpml/core/sim.h"
+#include "hpml/core/tensor.h"
+#include "hpml/core/tensor_impl.h"
 
 namespace hpml::sim {
 namespace {
@@ -20,23 +24,57 @@ namespace {
 // canary. A kernel that writes past either end of its tensor changes a canary; the block's free
 // (queued on its stream, after every kernel that used it) checks both and reports the damage at
 // the next synchronisation, as CUDA reports an illegal address. The free also fills the bytes
-// with poison before the block goes back to the cache, so a kernel still reading a freed tensor
-// reads NaN or -1, and so does a host read of a block no kernel has written yet.
+// with poison, so a kernel still reading a freed tensor reads NaN or -1; and an allocation queues,
+// before any kernel of its new owner, the poisoning of its bytes and its canaries, so a host read
+// of a block no kernel has written yet sees poison too.
+//
+// Note [Frees on the simulated device]
+// The free itself is the host's, at once, as on CUDA: the stream-ordered allocator may hand the
+// block to the next allocation on the same stream right away, since the poisoning and every
+// kernel of the new owner are queued behind the old owner's work. A storage that record_stream
+// said is used on other streams is poisoned only after those streams have run what they were
+// given so far (its stream waits for them), and the allocator keeps the block until events on
+// them complete. Without record_stream the poison may run before a kernel on the other stream
+// that still reads the block: that kernel reads NaN, which is the bug record_stream exists for.
 constexpr size_t kGuard = 64;
 constexpr unsigned char kCanary = 0xc3;
-constexpr size_t kCacheLimit = size_t{1} << 30;
 
-void* raw_alloc(size_t size) {
-  void* p = std::aligned_alloc(kAlignment, (size + kAlignment - 1) / kAlignment * kAlignment);
-  if (p) std::memset(p, detail::kPoison, size);
-  return p;
-}
-void raw_free(void* p, size_t) { std::free(p); }
+// The allocator's view of the device: host segments, sim streams and events.
+class SimMemory final : public DeviceMemory {
+ public:
+  explicit SimMemory(int device) : device_(device) {}
+  Device device() const override { return Device(DeviceType::Sim, device_); }
+  void* alloc(size_t size) override {
+    void* p = std::aligned_alloc(kAlignment, size);  // size is a multiple of 512
+    if (p) std::memset(p, detail::kPoison, size);
+    return p;
+  }
+  void free(void* p, size_t) override { std::free(p); }
+  StreamId current_stream() override { return reinterpret_cast<StreamId>(sim::current_stream(device_).state()); }
+  EventId record_event(StreamId stream) override {
+    auto* e = new Event;
+    e->record(detail::stream_of(reinterpret_cast<StreamState*>(stream)));
+    return reinterpret_cast<EventId>(e);
+  }
+  bool event_done(EventId e) override { return reinterpret_cast<Event*>(e)->query(); }
+  void event_synchronize(EventId e) override {
+    try {
+      reinterpret_cast<Event*>(e)->synchronize();
+    } catch (const Error&) {
+      // A kernel's error stays with its stream, for the next synchronize to report.
+    }
+  }
+  void event_release(EventId e) override { delete reinterpret_cast<Event*>(e); }
+
+ private:
+  int device_;
+};
 
 struct Block {
   size_t nbytes;
   int device;
-  std::weak_ptr<StreamState> stream;  // where it was allocated: its free is queued there
+  std::weak_ptr<StreamState> stream;            // where it was allocated: its free is queued there
+  std::vector<std::shared_ptr<StreamState>> uses;  // streams record_stream added
 };
 struct LiveBlocks {
   std::mutex mu;
@@ -58,80 +96,98 @@ void check_canaries(const unsigned char* user, size_t nbytes, int device) {
   }
 }
 
+// Poison in the bytes, canaries around them.
+void prepare(unsigned char* user, size_t nbytes) {
+  std::memset(user - kGuard, kCanary, kGuard);
+  std::memset(user, detail::kPoison, nbytes);
+  std::memset(user + nbytes, kCanary, kGuard);
+}
+
 class GuardedAllocator final : public Allocator {
  public:
   explicit GuardedAllocator(int device) : device_(device) {}
 
   void* allocate(size_t nbytes) override {
     if (nbytes == 0) return nullptr;
-    auto* base = static_cast<unsigned char*>(detail::allocator(device_)->allocate(nbytes + 2 * kGuard));
-    std::memset(base, kCanary, kGuard);
-    std::memset(base + kGuard + nbytes, kCanary, kGuard);
+    Stream stream = current_stream(device_);
+    auto* base = static_cast<unsigned char*>(
+        detail::allocator(device_)->allocate_on(nbytes + 2 * kGuard, reinterpret_cast<StreamId>(stream.state())));
     unsigned char* user = base + kGuard;
+    detail::launch_on(stream, "allocate", [user, nbytes] { prepare(user, nbytes); });
     std::lock_guard<std::mutex> g(live().mu);
-    live().by_address[reinterpret_cast<uintptr_t>(user)] =
-        Block{nbytes, device_, current_stream(device_).shared_state()};
+    live().by_address[reinterpret_cast<uintptr_t>(user)] = Block{nbytes, device_, stream.shared_state(), {}};
     return user;
   }
 
   void deallocate(void* p, size_t nbytes) override {
     if (!p) return;
-    std::shared_ptr<StreamState> stream;
+    Block block{nbytes, device_, {}, {}};
     {
       std::lock_guard<std::mutex> g(live().mu);
       auto it = live().by_address.find(reinterpret_cast<uintptr_t>(p));
       if (it != live().by_address.end()) {
-        stream = it->second.stream.lock();
+        block = std::move(it->second);
         live().by_address.erase(it);
       }
     }
     auto* user = static_cast<unsigned char*>(p);
     const int device = device_;
-    // Returns the block to the cache; a damaged canary is reported (not thrown: a storage's
-    // destructor may be what frees it).
-    auto release = [user, nbytes, device]() -> std::string {
+    // The damage a kernel did, then the poison (not thrown here: a storage's destructor may be
+    // what frees it; the stream's worker turns it into the error the next synchronize raises).
+    auto poison = [user, nbytes, device]() -> std::string {
       std::string damage;
       try {
         check_canaries(user, nbytes, device);
       } catch (const Error& e) {
         damage = e.what();
       }
-      std::memset(user, detail::kPoison, nbytes);
-      std::memset(user - kGuard, kCanary, kGuard);
-      std::memset(user + nbytes, kCanary, kGuard);
-      detail::allocator(device)->deallocate(user - kGuard, nbytes + 2 * kGuard);
+      prepare(user, nbytes);
       return damage;
     };
-    // After every kernel queued on its stream so far (a stream that is gone has finished); the
-    // worker turns the damage into the stream's error, which the next synchronize raises.
-    if (stream) {
-      detail::launch_on(Stream(std::move(stream)), "free", [release] {
-        const std::string damage = release();
+    if (std::shared_ptr<StreamState> s = block.stream.lock()) {
+      Stream stream(std::move(s));
+      for (const auto& use : block.uses) stream.wait_stream(Stream(use));  // Note [Frees on the simulated device]
+      detail::launch_on(stream, "free", [poison] {
+        const std::string damage = poison();
         HPML_CHECK(damage.empty(), damage);
       });
-    } else if (std::string damage = release(); !damage.empty()) {
+    } else if (std::string damage = poison(); !damage.empty()) {  // its stream is gone, and its work done
       std::fprintf(stderr, "hpml: %s\n", damage.c_str());
     }
+    detail::allocator(device_)->deallocate(user - kGuard, nbytes + 2 * kGuard);
+  }
+
+  void record_stream(const void* p, const Stream& s) {
+    std::lock_guard<std::mutex> g(live().mu);
+    auto it = live().by_address.find(reinterpret_cast<uintptr_t>(p));
+    HPML_CHECK(it != live().by_address.end(), "record_stream: the tensor's storage is not a live sim block");
+    Block& b = it->second;
+    if (b.stream.lock().get() == s.state()) return;
+    b.uses.push_back(s.shared_state());
+    detail::allocator(device_)->record_stream(static_cast<const unsigned char*>(p) - kGuard,
+                                              reinterpret_cast<StreamId>(s.state()));
   }
 
  private:
   int device_;
 };
 
-}  // namespace
-
-namespace detail {
-CachingAllocator* allocator(int device) {
-  static CachingAllocator* a[kNumDevices] = {
-      new CachingAllocator(RawMemory{Device(DeviceType::Sim, 0), raw_alloc, raw_free}, kCacheLimit),
-      new CachingAllocator(RawMemory{Device(DeviceType::Sim, 1), raw_alloc, raw_free}, kCacheLimit)};
-  return a[device];
-}
-
-Allocator* device_allocator(int device) {
+GuardedAllocator* guarded(int device) {
   static GuardedAllocator* a[kNumDevices] = {new GuardedAllocator(0), new GuardedAllocator(1)};
   return a[device];
 }
+
+}  // namespace
+
+namespace detail {
+StreamCachingAllocator* allocator(int device) {
+  static SimMemory* memory[kNumDevices] = {new SimMemory(0), new SimMemory(1)};
+  static StreamCachingAllocator* a[kNumDevices] = {new StreamCachingAllocator(memory[0]),
+                                                   new StreamCachingAllocator(memory[1])};
+  return a[device];
+}
+
+Allocator* device_allocator(int device) { return guarded(device); }
 
 int device_of(const void* p, size_t nbytes, const char* op) {
   const auto addr = reinterpret_cast<uintptr_t>(p);
@@ -155,14 +211,26 @@ int index_of(int device, const char* what) {
 }
 }  // namespace
 
-AllocatorStats memory_stats(int device) { return detail::allocator(index_of(device, "sim::memory_stats"))->stats(); }
+void record_stream(const Tensor& t, const Stream& s) {
+  HPML_CHECK(t.defined() && t.device().type() == DeviceType::Sim, "record_stream: expected a sim tensor, got ",
+             t.defined() ? t.device().str() : std::string("an undefined tensor"));
+  HPML_CHECK(t.device().index() == s.device_index(), "record_stream: the tensor is on ", t.device(),
+             " but the stream is on sim:", s.device_index());
+  guarded(s.device_index())->record_stream(t.impl()->storage()->data(), s);
+}
+
+StreamAllocatorStats memory_stats_detailed(int device) {
+  return detail::allocator(index_of(device, "sim::memory_stats"))->stats();
+}
+AllocatorStats memory_stats(int device) { return memory_stats_detailed(device).base; }
 size_t memory_allocated(int device) { return memory_stats(device).allocated_bytes; }
-size_t memory_reserved(int device) { return memory_stats(device).reserved_bytes(); }
+size_t memory_reserved(int device) { return memory_stats_detailed(device).reserved_bytes; }
 size_t max_memory_allocated(int device) { return memory_stats(device).peak_allocated_bytes; }
 void reset_peak_memory_stats(int device) { detail::allocator(index_of(device, "sim::reset_peak_memory_stats"))->reset_peak(); }
+std::string memory_summary(int device) { return detail::allocator(index_of(device, "sim::memory_summary"))->summary(); }
 void empty_cache(int device) {
   const int i = index_of(device, "sim::empty_cache");
-  synchronize(i);  // frees still queued return their blocks first
+  synchronize(i);  // the queued poisoning of freed blocks runs before their segments go
   detail::allocator(i)->empty_cache();
 }
 

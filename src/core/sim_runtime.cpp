@@ -35,7 +35,7 @@ namespace hpml::sim {
 // skips the wait then sees poison every time, which is what a test needs. set_deferred(false)
 // lets each worker run kernels as soon as they are queued, the way a GPU does.
 
-struct StreamState {
+struct StreamState : std::enable_shared_from_this<StreamState> {
   int device = 0;
   uint64_t id = 0;
   std::mutex mu;
@@ -309,6 +309,7 @@ void synchronize(int device) {
 
 namespace detail {
 void set_deferred(bool on) { g_deferred = on; }
+Stream stream_of(StreamState* s) { return Stream(s->shared_from_this()); }
 bool is_initialized() { return g_initialized; }
 
 uint64_t launch_on(const Stream& s, const char* op, std::function<void()> task) {

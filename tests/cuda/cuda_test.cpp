@@ -34,6 +34,14 @@ TEST(CudaRuntime, WithoutAGpuEverythingSaysWhy) {
   } else {
     EXPECT_EQ(cuda::raw_allocation_count(0), 0u);
   }
+  // Streams, events and the memory functions need a GPU too, and say so.
+  const std::string need = cuda::is_built() ? why : "not built with CUDA";
+  EXPECT_HPML_ERROR(cuda::Stream::create(), need);
+  EXPECT_HPML_ERROR(cuda::current_stream(), need);
+  EXPECT_HPML_ERROR(cuda::memory_allocated(), need);
+  EXPECT_HPML_ERROR(cuda::memory_summary(), need);
+  cuda::Event never;
+  EXPECT_TRUE(never.query());  // nothing recorded: complete, as torch.cuda.Event
 }
 
 TEST(CudaRuntime, TheBuildSaysWhetherItHasCuda) {
@@ -81,6 +89,54 @@ TEST(CudaTensors, TheCachingAllocatorStopsCallingCudaMalloc) {
   for (int i = 0; i < 10; ++i) step();
   EXPECT_EQ(cuda::raw_allocation_count(0), after_first);
   EXPECT_GT(memory_stats(Device("cuda")).reserved_bytes(), 0u);
+}
+
+TEST(CudaStreams, WorkOnAStreamIsOrderedByEvents) {
+  HPML_REQUIRE_GPU();
+  cuda::Stream side = cuda::Stream::create();
+  EXPECT_NE(side.id(), 0u);
+  EXPECT_EQ(cuda::current_stream(), cuda::default_stream());
+  Tensor a = full({1 << 20}, 1.5f, TensorOptions().device(Device("cuda")));
+  Tensor b;
+  cuda::Event start(/*enable_timing=*/true), done(true);
+  {
+    cuda::StreamGuard g(side);
+    EXPECT_EQ(cuda::current_stream(), side);
+    side.wait_stream(cuda::default_stream());  // a was written on the default stream
+    start.record();
+    b = a.to(kFloat64);  // the copy kernel, on side
+    done.record();
+    cuda::record_stream(a, side);
+  }
+  EXPECT_EQ(cuda::current_stream(), cuda::default_stream());
+  done.wait(cuda::default_stream());
+  a = Tensor();  // freed while side may still read it: record_stream keeps the block
+  EXPECT_EQ(testing::values<double>(b.cpu())[12345], 1.5);
+  done.synchronize();
+  EXPECT_TRUE(done.query());
+  EXPECT_GE(start.elapsed_time(done), 0.0);
+  cuda::synchronize();
+  EXPECT_EQ(cuda::memory_stats().pending_frees, 0u);
+}
+
+TEST(CudaStreams, TheAllocatorReusesBlocksOnTheirStreamAndSummarises) {
+  HPML_REQUIRE_GPU();
+  cuda::empty_cache();
+  void* first = nullptr;
+  { Tensor t = zeros({1000}, Device("cuda")); first = t.data_ptr(); }
+  { Tensor t = zeros({1000}, Device("cuda")); EXPECT_EQ(t.data_ptr(), first); }  // same stream: reused at once
+  cuda::Stream side = cuda::Stream::create();
+  {
+    cuda::StreamGuard g(side);
+    Tensor t = zeros({1000}, Device("cuda"));
+    EXPECT_NE(t.data_ptr(), first);  // another stream never gets it
+  }
+  cuda::synchronize();
+  const std::string s = cuda::memory_summary();
+  EXPECT_NE(s.find("device cuda:0"), std::string::npos) << s;
+  EXPECT_GE(cuda::memory_reserved(), size_t{2} << 20);
+  cuda::reset_peak_memory_stats();
+  EXPECT_EQ(cuda::max_memory_allocated(), cuda::memory_allocated());
 }
 
 TEST(CudaTensors, AnOpWithoutAKernelYetRefusesByName) {

@@ -7,7 +7,14 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
+
+#include "hpml/core/stream_allocator.h"
+
+namespace hpml {
+class Tensor;
+}
 
 namespace hpml::cuda {
 
@@ -58,7 +65,86 @@ struct Versions {
 Versions versions();
 
 // How many times the caching allocator has called cudaMalloc on GPU `index` since the start
-// (after the first training step the count should stay put: Note [The CUDA runtime]).
+// (after the first training step the count should stay put: Note [Stream-ordered caching
+// allocator]).
 size_t raw_allocation_count(int index);
+
+// An in-order queue of kernels and copies on one GPU (torch.cuda.Stream). The default stream of
+// each device has id 0; Stream::create hands out the device's pooled streams in turn (32 per
+// device, made when first needed and never destroyed, as PyTorch's pool: the caching allocator
+// may still hold blocks tagged with a stream). Work on two streams is ordered only by events or
+// wait_stream.
+class Stream {
+ public:
+  static Stream create(int device = -1);
+  Stream(int device, uint64_t id, void* native) : device_(device), id_(id), native_(native) {}
+  int device_index() const { return device_; }
+  uint64_t id() const { return id_; }
+  void* native() const { return native_; }  // the cudaStream_t (null: the legacy default stream)
+  bool query() const;        // whether everything queued on it has finished
+  void synchronize() const;  // waits for it; raises a kernel's error with the device
+  // Work queued on this stream from now on waits for everything queued on `other` so far.
+  void wait_stream(const Stream& other) const;
+  bool operator==(const Stream& o) const { return device_ == o.device_ && id_ == o.id_; }
+
+ private:
+  int device_;
+  uint64_t id_;
+  void* native_;
+};
+
+Stream default_stream(int device = -1);
+// The stream this thread's kernels on `device` are queued on (the default one unless set_stream).
+Stream current_stream(int device = -1);
+void set_stream(const Stream& s);
+
+// Makes `s` its device's current stream and its device the current device for its scope.
+class StreamGuard {
+ public:
+  explicit StreamGuard(const Stream& s);
+  ~StreamGuard();
+  StreamGuard(const StreamGuard&) = delete;
+  StreamGuard& operator=(const StreamGuard&) = delete;
+
+ private:
+  Stream previous_;
+  DeviceGuard device_;
+};
+
+// A point in a stream's work (torch.cuda.Event); made on the device of the first stream it is
+// recorded on.
+class Event {
+ public:
+  explicit Event(bool enable_timing = false) : timing_(enable_timing) {}
+  ~Event();
+  Event(const Event&) = delete;
+  Event& operator=(const Event&) = delete;
+  void record(const Stream& s);
+  void record();              // on the current stream of the current device
+  bool query() const;         // true when the recorded work has finished (or nothing was recorded)
+  void synchronize() const;
+  void wait(const Stream& s) const;  // work queued on s from now on waits for the recorded work
+  // Milliseconds from this event to `end`; both made with enable_timing, recorded and finished.
+  double elapsed_time(const Event& end) const;
+
+ private:
+  bool timing_;
+  int device_ = -1;
+  void* event_ = nullptr;  // cudaEvent_t, made at the first record
+};
+
+// The storage of `t` (a CUDA tensor) is also used by work queued on `s`: its memory is reused only
+// after that work has run (torch.Tensor.record_stream; Note [Stream-ordered caching allocator]).
+void record_stream(const Tensor& t, const Stream& s);
+
+// The memory of GPU `index` (-1: the current one), counted by its stream-ordered caching
+// allocator (core/stream_allocator.h), with torch.cuda's names.
+size_t memory_allocated(int index = -1);
+size_t memory_reserved(int index = -1);
+size_t max_memory_allocated(int index = -1);
+void reset_peak_memory_stats(int index = -1);
+StreamAllocatorStats memory_stats(int index = -1);
+std::string memory_summary(int index = -1);
+void empty_cache(int index = -1);  // waits for the GPU, then returns its free segments
 
 }  // namespace hpml::cuda

@@ -10,9 +10,15 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 
 #include "hpml/core/allocator.h"
 #include "hpml/core/device.h"
+#include "hpml/core/stream_allocator.h"
+
+namespace hpml {
+class Tensor;
+}
 
 namespace hpml::sim {
 
@@ -100,13 +106,20 @@ class Event {
 inline constexpr int kAll = -2;
 void synchronize(int device = -1);
 
-// Memory of a device, counted by its caching allocator.
+// The storage of `t` (a sim tensor) is also used by work queued on `s`, a stream other than the
+// one it was allocated on: its memory is reused only after that work has run
+// (torch.Tensor.record_stream; Note [Stream-ordered caching allocator]).
+void record_stream(const Tensor& t, const Stream& s);
+
+// Memory of a device, counted by its stream-ordered caching allocator (core/stream_allocator.h).
 size_t memory_allocated(int device = -1);
 size_t memory_reserved(int device = -1);
 size_t max_memory_allocated(int device = -1);
 void reset_peak_memory_stats(int device = -1);
 AllocatorStats memory_stats(int device = -1);
 void empty_cache(int device = -1);  // waits for the device, then frees its cached blocks
+StreamAllocatorStats memory_stats_detailed(int device = -1);
+std::string memory_summary(int device = -1);  // torch.cuda.memory_summary
 
 // For backends (kernels/sim_backend.cpp) and the runtime registry (core/device_runtime.h).
 namespace detail {
@@ -117,7 +130,8 @@ uint64_t launch_on(const Stream& s, const char* op, std::function<void()> task);
 // The sim device whose live block holds [p, p + nbytes); throws naming `op` when no block does
 // (a host pointer, or memory of a freed tensor, reached a sim kernel).
 int device_of(const void* p, size_t nbytes, const char* op);
-CachingAllocator* allocator(int device);
+StreamCachingAllocator* allocator(int device);
+Stream stream_of(StreamState* s);  // the stream of a live state
 Allocator* device_allocator(int device);  // the guarded, poisoning wrapper storages use
 // Deferred kernels run only when the host waits (Note [Deferred launches]); false: each runs as
 // soon as its worker is free, the way a GPU runs them. Tests use true (the default) to make a

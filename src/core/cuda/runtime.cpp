@@ -17,6 +17,9 @@
 #include "hpml/core/cuda.h"
 #include "hpml/core/device_runtime.h"
 #include "hpml/core/error.h"
+#include "hpml/core/stream_allocator.h"
+#include "hpml/core/tensor.h"
+#include "hpml/core/tensor_impl.h"
 
 namespace hpml::cuda {
 
@@ -28,19 +31,17 @@ namespace hpml::cuda {
 // - Initialisation. The first call that needs a context (set_device, an allocation, a copy, a
 //   kernel) makes it, and from then on is_initialized() is true: mp::Process refuses to fork,
 //   since a child would inherit a half-alive context.
-// - Memory. Each GPU has a CachingAllocator (core/allocator.h) over cudaMalloc/cudaFree, so a
-//   training loop that makes the same tensors every step stops calling cudaMalloc after its first
-//   step (raw_allocation_count counts the calls). Every kernel and copy runs on the default
-//   stream, in order, so a block freed on the host may be handed out again at once: the work that
-//   used it is queued before the work of its next owner. User streams will need the stream-ordered
-//   allocator (blocks reused on their stream, record_stream) before they exist.
+// - Memory. Each GPU has a StreamCachingAllocator (core/stream_allocator.h) over cudaMalloc and
+//   cudaFree, so a training loop that makes the same tensors every step stops calling cudaMalloc
+//   after its first step (raw_allocation_count counts the calls). A freed block is handed out
+//   again at once, but only on its stream; record_stream covers a second stream
+//   (Note [Stream-ordered caching allocator]). Streams and events: src/core/cuda/stream.cpp.
 // - Pinned memory. cudaHostAlloc'd blocks (page-locked and registered with the driver, so copies
 //   from them are DMA and may be asynchronous), cached by size like the device's.
 
 namespace {
 
 constexpr int kMaxDevices = 16;
-constexpr size_t kCacheLimit = size_t{1} << 40;  // the device cache is bounded by the GPU itself
 
 struct Probe {
   int count = 0;
@@ -75,36 +76,61 @@ int index_of(int device, const char* op) {
   return device;
 }
 
-template <int I>
-void* raw_alloc(size_t size) {
-  DeviceGuard guard(I);
-  void* p = nullptr;
-  const cudaError_t e = cudaMalloc(&p, size);
-  if (e == cudaErrorMemoryAllocation) {
-    (void)cudaGetLastError();
-    return nullptr;  // the caching allocator empties its cache and tries once more
+// The caching allocator's view of a GPU: cudaMalloc'd segments, this thread's current stream,
+// and events without timing for record_stream.
+class CudaMemory final : public DeviceMemory {
+ public:
+  explicit CudaMemory(int device) : device_(device) {}
+  Device device() const override { return Device(DeviceType::CUDA, device_); }
+  void* alloc(size_t size) override {
+    DeviceGuard guard(device_);
+    void* p = nullptr;
+    const cudaError_t e = cudaMalloc(&p, size);
+    if (e == cudaErrorMemoryAllocation) {
+      (void)cudaGetLastError();
+      return nullptr;  // the allocator returns its free segments and tries once more
+    }
+    check(e, "cudaMalloc", device_);
+    g_initialized = true;  // cudaMalloc made the context (on the default device, set_device may not have run)
+    g_mallocs[device_].fetch_add(1, std::memory_order_relaxed);
+    return p;
   }
-  check(e, "cudaMalloc", I);
-  g_initialized = true;  // cudaMalloc made the context (on the default device, set_device may not have run)
-  g_mallocs[I].fetch_add(1, std::memory_order_relaxed);
-  return p;
-}
+  void free(void* p, size_t) override {
+    DeviceGuard guard(device_);
+    check(cudaFree(p), "cudaFree", device_);
+  }
+  StreamId current_stream() override { return reinterpret_cast<StreamId>(cuda::current_stream(device_).native()); }
+  EventId record_event(StreamId stream) override {
+    DeviceGuard guard(device_);
+    cudaEvent_t e = nullptr;
+    check(cudaEventCreateWithFlags(&e, cudaEventDisableTiming), "record_stream", device_);
+    check(cudaEventRecord(e, reinterpret_cast<cudaStream_t>(stream)), "record_stream", device_);
+    return reinterpret_cast<EventId>(e);
+  }
+  bool event_done(EventId e) override {
+    const cudaError_t r = cudaEventQuery(reinterpret_cast<cudaEvent_t>(e));
+    if (r == cudaErrorNotReady) {
+      (void)cudaGetLastError();
+      return false;
+    }
+    check(r, "record_stream", device_);
+    return true;
+  }
+  void event_synchronize(EventId e) override {
+    check(cudaEventSynchronize(reinterpret_cast<cudaEvent_t>(e)), "record_stream", device_);
+  }
+  void event_release(EventId e) override { (void)cudaEventDestroy(reinterpret_cast<cudaEvent_t>(e)); }
 
-template <int I>
-void raw_free(void* p, size_t) {
-  DeviceGuard guard(I);
-  check(cudaFree(p), "cudaFree", I);
-}
+ private:
+  int device_;
+};
 
-template <size_t... I>
-CachingAllocator* make_allocator(int device, std::index_sequence<I...>) {
-  static CachingAllocator* const all[] = {
-      new CachingAllocator(RawMemory{Device(DeviceType::CUDA, I), raw_alloc<I>, raw_free<I>}, kCacheLimit)...};
-  return all[device];
-}
-
-CachingAllocator* allocator(int device) {
-  return make_allocator(index_of(device, "allocator"), std::make_index_sequence<kMaxDevices>{});
+StreamCachingAllocator* allocator(int device) {
+  static StreamCachingAllocator* all[kMaxDevices] = {};
+  static std::once_flag made[kMaxDevices];
+  const int i = index_of(device, "allocator");
+  std::call_once(made[i], [i] { all[i] = new StreamCachingAllocator(new CudaMemory(i)); });  // never destroyed
+  return all[i];
 }
 
 // Pinned host memory: every block cudaHostAlloc gave, for is_pinned.
@@ -203,6 +229,25 @@ Versions versions() {
 
 size_t raw_allocation_count(int index) { return g_mallocs[index_of(index, "raw_allocation_count")].load(); }
 
+void record_stream(const Tensor& t, const Stream& s) {
+  HPML_CHECK(t.defined() && t.device().type() == DeviceType::CUDA, "record_stream: expected a cuda tensor, got ",
+             t.defined() ? t.device().str() : std::string("an undefined tensor"));
+  HPML_CHECK(t.device().index() == s.device_index(), "record_stream: the tensor is on ", t.device(),
+             " but the stream is on cuda:", s.device_index());
+  allocator(s.device_index())->record_stream(t.impl()->storage()->data(), reinterpret_cast<StreamId>(s.native()));
+}
+
+StreamAllocatorStats memory_stats(int index) { return allocator(index)->stats(); }
+size_t memory_allocated(int index) { return memory_stats(index).base.allocated_bytes; }
+size_t memory_reserved(int index) { return memory_stats(index).reserved_bytes; }
+size_t max_memory_allocated(int index) { return memory_stats(index).base.peak_allocated_bytes; }
+void reset_peak_memory_stats(int index) { allocator(index)->reset_peak(); }
+std::string memory_summary(int index) { return allocator(index)->summary(); }
+void empty_cache(int index) {
+  synchronize(index);  // cudaFree would wait for the device anyway
+  allocator(index)->empty_cache();
+}
+
 namespace detail {
 const DeviceRuntime* device_runtime() {
   static constexpr DeviceRuntime kCudaRuntime{
@@ -210,12 +255,8 @@ const DeviceRuntime* device_runtime() {
       .device_count = cuda::device_count,
       .current_device = cuda::current_device,
       .allocator = [](int i) -> Allocator* { return allocator(i); },
-      .memory_stats = [](int i) { return allocator(i)->stats(); },
-      .empty_cache =
-          [](int i) {
-            synchronize(i);  // the blocks' last kernels have finished before cudaFree
-            allocator(i)->empty_cache();
-          },
+      .memory_stats = [](int i) { return allocator(i)->stats().base; },
+      .empty_cache = [](int i) { cuda::empty_cache(i); },
       .synchronize = [](int i) { cuda::synchronize(i); },
       .pinned_allocator = pinned_allocator,
       .is_pinned = is_pinned,

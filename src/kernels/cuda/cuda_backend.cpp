@@ -44,12 +44,15 @@ cuda::Strided strided(const TensorView& v, const char* op) {
 
 cuda::Elem elem(DType t) { return static_cast<cuda::Elem>(static_cast<int>(t)); }
 
+// The stream kernels on GPU `dev` are queued on: this thread's current one.
+cudaStream_t stream_of(int dev) { return static_cast<cudaStream_t>(hpml::cuda::current_stream(dev).native()); }
+
 void fill(const TensorView& out, const Scalar& value) {
   if (out.numel() == 0) return;
   const int dev = device_of(out.data, "fill");
   hpml::cuda::DeviceGuard guard(dev);
   hpml::cuda::check(cuda::launch_fill(strided(out, "fill"), elem(out.dtype), value.to_double(), value.to_int(),
-                                      out.numel(), nullptr),
+                                      out.numel(), stream_of(dev)),
                     "fill", dev);
 }
 
@@ -58,12 +61,12 @@ void copy(const TensorView& dst, const TensorView& src) {
   const int dev = device_of(dst.data, "copy");
   hpml::cuda::DeviceGuard guard(dev);
   hpml::cuda::check(cuda::launch_copy(strided(dst, "copy"), elem(dst.dtype), strided(src, "copy"), elem(src.dtype),
-                                      dst.numel(), nullptr),
+                                      dst.numel(), stream_of(dev)),
                     "copy", dev);
 }
 
 // Note [Copies to and from the GPU]
-// All on the device's default stream, so they are ordered with its kernels. cpu -> GPU from
+// All on the device's current stream, so they are ordered with its kernels. cpu -> GPU from
 // pageable memory: cudaMemcpyAsync stages the host bytes before it returns, so the host may reuse
 // its tensor at once; from pinned memory with non_blocking the DMA reads them when the stream
 // gets there (the host must not write them before a synchronize). GPU -> cpu: a blocking copy
@@ -80,9 +83,10 @@ void copy_between(const Tensor& dst, const Tensor& src, bool non_blocking) {
   const bool pinned = (from_host || to_host) && is_pinned_memory(host.impl()->storage()->data());
   if (!from_host && !to_host && src.device() != dst.device()) hpml::cuda::synchronize(src.device().index());
   hpml::cuda::DeviceGuard guard(dev);
-  hpml::cuda::check(cudaMemcpyAsync(dst.data_ptr(), src.data_ptr(), n, kind, nullptr), "copy", dev);
+  const cudaStream_t stream = stream_of(dev);
+  hpml::cuda::check(cudaMemcpyAsync(dst.data_ptr(), src.data_ptr(), n, kind, stream), "copy", dev);
   const bool may_return = non_blocking && (kind == cudaMemcpyDeviceToDevice || pinned);
-  if (!may_return) hpml::cuda::check(cudaStreamSynchronize(nullptr), "copy", dev);
+  if (!may_return) hpml::cuda::check(cudaStreamSynchronize(stream), "copy", dev);
 }
 
 // The stub's refusals, with the slots that have CUDA kernels replaced.
