@@ -60,7 +60,11 @@ inline TensorList call_op(const ops::OpInfo& op, const ops::Sample& s, const Ten
 
 // The devices besides the cpu that the table-driven device tests run every op on: the simulated
 // device in every build (a CUDA build adds its GPU when there is one).
-inline std::vector<Device> devices_under_test() { return {Device(DeviceType::Sim, 0)}; }
+inline std::vector<Device> devices_under_test() {
+  std::vector<Device> d{Device(DeviceType::Sim, 0)};
+  if (cuda::is_available()) d.push_back(Device(DeviceType::CUDA, 0));
+  return d;
+}
 
 inline std::string describe(const ops::OpInfo& op, const ops::Sample& s, DType dt, Layout l) {
   std::string d = op.name + " [" + s.label + "] (" + s.args.str() + ") " + dtype_name(dt) + " " + layout_name(l);

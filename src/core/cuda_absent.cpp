@@ -1,5 +1,7 @@
 // hpml::cuda (core/cuda.h) in a build without CUDA: nothing is available, and what needs a GPU
 // says why. CMakeLists.txt builds this file instead of src/core/cuda/ when HPML_WITH_CUDA is off.
+#include <atomic>
+
 #include "hpml/core/cuda.h"
 #include "hpml/core/error.h"
 
@@ -23,6 +25,12 @@ DeviceGuard::DeviceGuard(int) : previous_(-1) { refuse("DeviceGuard"); }
 DeviceGuard::~DeviceGuard() = default;
 DeviceProperties get_device_properties(int) { refuse("get_device_properties"); }
 Versions versions() { return {}; }
+namespace {
+std::atomic<bool> g_allow_tf32{false};
+}
+void set_matmul_allow_tf32(bool allow) { g_allow_tf32 = allow; }
+bool matmul_allow_tf32() { return g_allow_tf32; }
+
 size_t raw_allocation_count(int) { return 0; }
 
 Stream Stream::create(int) { refuse("Stream::create"); }

@@ -1,8 +1,9 @@
-// Philox4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC'11).
+// The Generator: Philox4x32-10 words (core/philox.h) for counters, its state, the default one.
 #include "hpml/core/generator.h"
 
 #include <cstring>
 
+#include "core/philox.h"
 #include "hpml/core/allocator.h"
 #include "hpml/core/error.h"
 #include "hpml/core/storage.h"
@@ -11,30 +12,10 @@
 
 namespace hpml {
 
-namespace {
-constexpr uint32_t kMul0 = 0xD2511F53, kMul1 = 0xCD9E8D57;
-constexpr uint32_t kKey0 = 0x9E3779B9, kKey1 = 0xBB67AE85;
-
-inline void mulhilo(uint32_t a, uint32_t b, uint32_t* hi, uint32_t* lo) {
-  uint64_t p = static_cast<uint64_t>(a) * b;
-  *hi = static_cast<uint32_t>(p >> 32);
-  *lo = static_cast<uint32_t>(p);
-}
-}  // namespace
-
 std::array<uint32_t, 4> Generator::block(uint64_t c) const {
-  uint32_t x0 = static_cast<uint32_t>(c), x1 = static_cast<uint32_t>(c >> 32), x2 = 0, x3 = 0;
-  uint32_t k0 = static_cast<uint32_t>(seed_), k1 = static_cast<uint32_t>(seed_ >> 32);
-  for (int r = 0; r < 10; ++r) {
-    uint32_t hi0, lo0, hi1, lo1;
-    mulhilo(kMul0, x0, &hi0, &lo0);
-    mulhilo(kMul1, x2, &hi1, &lo1);
-    uint32_t n0 = hi1 ^ x1 ^ k0, n1 = lo1, n2 = hi0 ^ x3 ^ k1, n3 = lo0;
-    x0 = n0, x1 = n1, x2 = n2, x3 = n3;
-    k0 += kKey0;
-    k1 += kKey1;
-  }
-  return {x0, x1, x2, x3};
+  std::array<uint32_t, 4> w;
+  detail::philox4x32_10(seed_, c, w.data());
+  return w;
 }
 
 uint64_t Generator::next_u64() {

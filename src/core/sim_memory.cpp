@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "hpml/core/error.h"
+#include "core/sim_internal.h"
 #include "hpml/core/sim.h"
 #include "hpml/core/tensor.h"
 #include "hpml/core/tensor_impl.h"
@@ -49,7 +50,10 @@ class SimMemory final : public DeviceMemory {
     if (p) std::memset(p, detail::kPoison, size);
     return p;
   }
-  void free(void* p, size_t) override { std::free(p); }
+  // Not at once: a poisoning or a kernel queued on some stream may still touch the segment.
+  void free(void* p, size_t) override {
+    detail::launch_after_all(device_, "free segment", [p] { std::free(p); });
+  }
   StreamId current_stream() override { return reinterpret_cast<StreamId>(sim::current_stream(device_).state()); }
   EventId record_event(StreamId stream) override {
     auto* e = new Event;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "hpml/core/error.h"
+#include "core/sim_internal.h"
 #include "hpml/core/sim.h"
 #include "hpml/core/threads.h"
 
@@ -318,6 +319,20 @@ uint64_t launch_on(const Stream& s, const char* op, std::function<void()> task) 
 
 void launch(int device, const char* op, std::function<void()> task) {
   enqueue(*current_state(resolve(device, op)), op, std::move(task));
+}
+
+void launch_after_all(int device, const char* op, std::function<void()> task) {
+  const int index = resolve(device, op);
+  DeviceState& d = device_state(index);
+  std::vector<std::shared_ptr<StreamState>> live;
+  {
+    std::lock_guard<std::mutex> g(d.mu);
+    for (auto& w : d.streams)
+      if (auto s = w.lock()) live.push_back(s);
+  }
+  const Stream target(default_state(index));
+  for (auto& s : live) target.wait_stream(Stream(s));
+  enqueue(*target.state(), op, std::move(task));
 }
 }  // namespace detail
 

@@ -69,6 +69,11 @@ Versions versions();
 // allocator]).
 size_t raw_allocation_count(int index);
 
+// Whether f32 matmuls may use TF32 tensor cores (torch.backends.cuda.matmul.allow_tf32; off by
+// default, as in PyTorch since 1.12: a 10-bit mantissa for the products). Every build has it.
+void set_matmul_allow_tf32(bool allow);
+bool matmul_allow_tf32();
+
 // An in-order queue of kernels and copies on one GPU (torch.cuda.Stream). The default stream of
 // each device has id 0; Stream::create hands out the device's pooled streams in turn (32 per
 // device, made when first needed and never destroyed, as PyTorch's pool: the caching allocator

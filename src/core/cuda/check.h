@@ -20,6 +20,9 @@ inline void check(cudaError_t e, const char* op, int device) {
 
 namespace detail {
 const DeviceRuntime* device_runtime();  // src/core/cuda/runtime.cpp
+// A copy queued on `stream` (of GPU `device`) reads or writes the pinned block that starts at
+// p: the block is not handed out again before that copy is done (Note [Pinned blocks in flight]).
+void record_pinned_use(const void* p, cudaStream_t stream, int device);
 }
 
 }  // namespace hpml::cuda

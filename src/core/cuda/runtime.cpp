@@ -9,7 +9,9 @@
 #include <algorithm>
 #include <atomic>
 #include <mutex>
+#include <map>
 #include <set>
+#include <vector>
 #include <string>
 #include <utility>
 
@@ -165,10 +167,92 @@ void host_free(void* p, size_t) {
   check(cudaFreeHost(p), "cudaFreeHost", current_device());
 }
 
-Allocator* pinned_allocator() {
-  static auto* a = new CachingAllocator(RawMemory{kCPU, host_alloc, host_free}, size_t{1} << 30);
+// Note [Pinned blocks in flight]
+// A non-blocking copy from pinned memory returns before the DMA has read it. The DataLoader's
+// batch is freed at the end of the step while its copy may still be queued, and the next batch,
+// pinned into the same cached block, would overwrite the bytes under the DMA. So (as PyTorch's
+// CachingHostAllocator) each copy records an event on its stream against the block, and a freed
+// block with events not yet complete waits in `pending`; each allocation first returns the
+// pending blocks whose events have completed.
+class PinnedAllocator final : public Allocator {
+ public:
+  void* allocate(size_t nbytes) override {
+    release_completed();
+    return cache_.allocate(nbytes);
+  }
+  void deallocate(void* p, size_t nbytes) override {
+    if (!p) return;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = uses_.find(p);
+      if (it != uses_.end()) {
+        pending_.push_back({p, nbytes, std::move(it->second)});
+        uses_.erase(it);
+        return;
+      }
+    }
+    cache_.deallocate(p, nbytes);
+  }
+  void record_use(const void* p, cudaStream_t stream, int device) {
+    {
+      std::lock_guard<std::mutex> lock(pinned_blocks().mu);
+      if (!pinned_blocks().blocks.count(p)) return;  // page-locked by another runtime: not ours to hold
+    }
+    DeviceGuard guard(device);
+    cudaEvent_t e = nullptr;
+    check(cudaEventCreateWithFlags(&e, cudaEventDisableTiming), "pinned copy", device);
+    check(cudaEventRecord(e, stream), "pinned copy", device);
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<cudaEvent_t>& events = uses_[p];
+    // A long-lived buffer copied every step: drop the events of its finished copies.
+    std::erase_if(events, [](cudaEvent_t old) {
+      if (cudaEventQuery(old) == cudaErrorNotReady) return false;
+      (void)cudaEventDestroy(old);
+      return true;
+    });
+    (void)cudaGetLastError();
+    events.push_back(e);
+  }
+
+ private:
+  struct Pending {
+    void* p;
+    size_t nbytes;
+    std::vector<cudaEvent_t> events;
+  };
+  void release_completed() {
+    std::vector<Pending> done;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (auto it = pending_.begin(); it != pending_.end();) {
+        bool complete = true;
+        for (cudaEvent_t e : it->events) complete = complete && cudaEventQuery(e) != cudaErrorNotReady;
+        if (!complete) {
+          ++it;
+          continue;
+        }
+        done.push_back(std::move(*it));
+        it = pending_.erase(it);
+      }
+    }
+    (void)cudaGetLastError();  // the cudaErrorNotReady answers
+    for (Pending& d : done) {
+      for (cudaEvent_t e : d.events) (void)cudaEventDestroy(e);
+      cache_.deallocate(d.p, d.nbytes);
+    }
+  }
+
+  CachingAllocator cache_{RawMemory{kCPU, host_alloc, host_free}, size_t{1} << 30};
+  std::mutex mu_;
+  std::map<const void*, std::vector<cudaEvent_t>> uses_;
+  std::vector<Pending> pending_;
+};
+
+PinnedAllocator* pinned() {
+  static auto* a = new PinnedAllocator;  // never destroyed, like every allocator
   return a;
 }
+Allocator* pinned_allocator() { return pinned(); }
 
 bool is_pinned(const void* p) {
   std::lock_guard<std::mutex> lock(pinned_blocks().mu);
@@ -227,6 +311,12 @@ Versions versions() {
   return v;
 }
 
+namespace {
+std::atomic<bool> g_allow_tf32{false};
+}
+void set_matmul_allow_tf32(bool allow) { g_allow_tf32 = allow; }
+bool matmul_allow_tf32() { return g_allow_tf32; }
+
 size_t raw_allocation_count(int index) { return g_mallocs[index_of(index, "raw_allocation_count")].load(); }
 
 void record_stream(const Tensor& t, const Stream& s) {
@@ -249,6 +339,8 @@ void empty_cache(int index) {
 }
 
 namespace detail {
+void record_pinned_use(const void* p, cudaStream_t stream, int device) { pinned()->record_use(p, stream, device); }
+
 const DeviceRuntime* device_runtime() {
   static constexpr DeviceRuntime kCudaRuntime{
       .name = "cuda",

@@ -67,6 +67,7 @@ Stream Stream::create(int device) {
 }
 
 bool Stream::query() const {
+  DeviceGuard guard(device_);  // the legacy default stream is the current device's
   const cudaError_t e = cudaStreamQuery(handle(*this));
   if (e == cudaErrorNotReady) {
     (void)cudaGetLastError();

@@ -18,7 +18,7 @@
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cpu/fast_math.h"
 #include "kernels/cpu/loops.h"
-#include "kernels/cpu/wrapping.h"
+#include "kernels/wrapping.h"
 
 #include "kernels/cpu/inner_loops-inl.h"
 
@@ -159,16 +159,26 @@ void int_binary(BinaryOp op, const TensorView& out, const TensorView& a, const T
   } else {
   switch (op) {
     // The op has checked that no divisor is zero.
-    case BinaryOp::div_trunc: return run<T, T>(out, a, b, [](T x, T y) { return static_cast<T>(x / y); });
+    // x / -1 is -x, wrapping for the most negative x (whose quotient would trap: SIGFPE).
+    case BinaryOp::div_trunc:
+      return run<T, T>(out, a, b, [](T x, T y) {
+        if constexpr (std::is_signed_v<T>) {
+          if (y == T(-1)) return wsub(T(0), x);
+        }
+        return static_cast<T>(x / y);
+      });
     case BinaryOp::div_floor:
       return run<T, T>(out, a, b, [](T x, T y) {
+        if constexpr (std::is_signed_v<T>) {
+          if (y == T(-1)) return wsub(T(0), x);
+        }
         T q = static_cast<T>(x / y);
         if constexpr (std::is_signed_v<T>) {
           if ((x % y != 0) && ((x < 0) != (y < 0))) --q;
         }
         return q;
       });
-    case BinaryOp::pow: return run<T, T>(out, a, b, [](T x, T y) { return cpu::int_pow<T>(x, static_cast<int64_t>(y)); });
+    case BinaryOp::pow: return run<T, T>(out, a, b, [](T x, T y) { return kernels::int_pow<T>(x, static_cast<int64_t>(y)); });
     // The op has checked that no divisor is zero; x % -1 is 0 (and INT_MIN % -1 would trap).
     case BinaryOp::fmod:
       return run<T, T>(out, a, b, [](T x, T y) {

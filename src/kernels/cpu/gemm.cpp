@@ -8,12 +8,13 @@
 #include <vector>
 
 #include "kernels/backend.h"
+#include "kernels/blas_layout.h"
 #include <oneapi/dnnl/dnnl.h>
 
 #include "kernels/cpu/blas.h"
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cpu/loops.h"
-#include "kernels/cpu/wrapping.h"
+#include "kernels/wrapping.h"
 
 namespace hpml::kernels::cpu {
 
@@ -44,22 +45,6 @@ void naive_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, cons
         c[i * ldc + j] = wadd(wmul(alpha, acc), beta == T(0) ? T(0) : wmul(beta, c[i * ldc + j]));
       }
   });
-}
-
-// How BLAS can read a rows x cols matrix with strides (rs, cs): transposed or not, and its
-// leading dimension. false if neither stride is 1 (the caller copies it first).
-bool blas_layout(int64_t rows, int64_t cols, int64_t rs, int64_t cs, bool* trans, int64_t* ld) {
-  if ((cs == 1 || cols == 1) && (rows == 1 || rs >= std::max<int64_t>(cols, 1))) {
-    *trans = false;
-    *ld = rows == 1 ? std::max<int64_t>(cols, 1) : rs;
-    return true;
-  }
-  if ((rs == 1 || rows == 1) && (cols == 1 || cs >= std::max<int64_t>(rows, 1))) {
-    *trans = true;
-    *ld = cols == 1 ? std::max<int64_t>(rows, 1) : cs;
-    return true;
-  }
-  return false;
 }
 
 }  // namespace

@@ -11,7 +11,7 @@
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cpu/inner_loops-inl.h"
 #include "kernels/cpu/loops.h"
-#include "kernels/cpu/wrapping.h"
+#include "kernels/wrapping.h"
 
 namespace hpml::kernels::cpu {
 

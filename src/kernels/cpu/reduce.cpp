@@ -12,7 +12,7 @@
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cpu/loops.h"
 #include "kernels/cpu/vec_math.h"
-#include "kernels/cpu/wrapping.h"
+#include "kernels/wrapping.h"
 
 namespace hpml::kernels::cpu {
 

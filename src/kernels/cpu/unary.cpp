@@ -14,7 +14,7 @@
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cpu/fast_math.h"
 #include "kernels/cpu/loops.h"
-#include "kernels/cpu/wrapping.h"
+#include "kernels/wrapping.h"
 #include "kernels/cpu/vec_math.h"
 
 #include "kernels/cpu/inner_loops-inl.h"
@@ -161,7 +161,7 @@ void UnaryImpl(UnaryOp op, const TensorView& out, const TensorView& in, const Un
       if (is_integral(in.dtype, true)) {
         return dispatch_all(in.dtype, "pow", [&]<typename T>() {
           int64_t e = static_cast<int64_t>(p.a);
-          map<T>(out, in, [e](T x) { return cpu::int_pow<T>(x, e); });
+          map<T>(out, in, [e](T x) { return kernels::int_pow<T>(x, e); });
         });
       }
       [[fallthrough]];

@@ -1,57 +1,32 @@
-// The CUDA kernel table. It starts as the stub (every slot refuses: "<slot> is not implemented on
-// cuda") and replaces the slots that have CUDA kernels: copy, fill (elementwise.cu) and the copies
-// between the host and the GPU (cudaMemcpyAsync). The rest of the op table's kernels come next
-// (issue 18); an op whose slot still refuses says so by name.
+// The CUDA kernel table: every slot of kernels/backend.h, by file: copy, fill and the copies
+// between the host and the GPU (here); pointwise ops, arange, tri and the random fills
+// (pointwise_slots.cpp); reductions and softmax (reduce_slots.cpp); indexing (index_slots.cpp);
+// matmul through cuBLAS (blas_slots.cpp); the fused optimizer step and loss (train_slots.cpp);
+// pooling, batch norm and attention (nn_slots.cpp); convolution (conv_slots.cpp). The table
+// starts from the stub's refusals (refusing_table), so a slot added to Backend later refuses by
+// name on CUDA until it has a kernel.
 //
 // Status: compiled, not yet run on a GPU.
-#include <cuda_runtime_api.h>
-
-#include "core/cuda/check.h"
-#include "hpml/core/cuda.h"
 #include "hpml/core/device_runtime.h"
-#include "hpml/core/error.h"
 #include "hpml/core/tensor_impl.h"
-#include "kernels/backend.h"
-#include "kernels/cuda/launch.h"
+#include "kernels/cuda/slots.h"
 
 namespace hpml::kernels {
 
 namespace {
 
+using namespace cuda_slots;  // NOLINT: the slot functions and helpers of kernels/cuda/slots.h
+
 constexpr char kDevice[] = "cuda";
-
-// The GPU that `p` is memory of (every kernel runs on the device of its tensors).
-int device_of(const void* p, const char* op) {
-  cudaPointerAttributes a{};
-  hpml::cuda::check(cudaPointerGetAttributes(&a, p), op, -1);
-  HPML_CHECK(a.type == cudaMemoryTypeDevice, op, ": a CUDA kernel was given memory at ", p,
-             " that is not on a GPU\nhint: a cpu tensor reached the CUDA backend; move tensors with .to(...)");
-  return a.device;
-}
-
-cuda::Strided strided(const TensorView& v, const char* op) {
-  HPML_CHECK(v.dim() <= cuda::kMaxDims, op, ": the CUDA kernels take at most ", cuda::kMaxDims, " dimensions, got ",
-             v.dim());
-  cuda::Strided s;
-  s.data = v.data;
-  s.ndim = static_cast<int>(v.dim());
-  for (int d = 0; d < s.ndim; ++d) {
-    s.sizes[d] = v.sizes[static_cast<size_t>(d)];
-    s.strides[d] = v.strides[static_cast<size_t>(d)];
-  }
-  return s;
-}
-
-cuda::Elem elem(DType t) { return static_cast<cuda::Elem>(static_cast<int>(t)); }
-
-// The stream kernels on GPU `dev` are queued on: this thread's current one.
-cudaStream_t stream_of(int dev) { return static_cast<cudaStream_t>(hpml::cuda::current_stream(dev).native()); }
 
 void fill(const TensorView& out, const Scalar& value) {
   if (out.numel() == 0) return;
   const int dev = device_of(out.data, "fill");
   hpml::cuda::DeviceGuard guard(dev);
-  hpml::cuda::check(cuda::launch_fill(strided(out, "fill"), elem(out.dtype), value.to_double(), value.to_int(),
+  // Integers take the scalar's integer value; bool is (value != 0) as on the cpu, for a float
+  // scalar too (0.5 is true).
+  const int64_t as_int = out.dtype == DType::b8 ? (value.to<bool>() ? 1 : 0) : value.to_int();
+  hpml::cuda::check(cuda::launch_fill(strided(out, "fill"), elem(out.dtype), value.to_double(), as_int,
                                       out.numel(), stream_of(dev)),
                     "fill", dev);
 }
@@ -71,7 +46,7 @@ void copy(const TensorView& dst, const TensorView& src) {
 // its tensor at once; from pinned memory with non_blocking the DMA reads them when the stream
 // gets there (the host must not write them before a synchronize). GPU -> cpu: a blocking copy
 // waits for the stream; non_blocking into pinned memory returns at once. GPU -> GPU on two
-// devices: the source's device is synchronized first (no peer events yet).
+// devices: the source's device is synchronized first and the copy is blocking (no peer events yet).
 void copy_between(const Tensor& dst, const Tensor& src, bool non_blocking) {
   const size_t n = static_cast<size_t>(src.numel()) * src.element_size();
   if (n == 0) return;
@@ -85,8 +60,12 @@ void copy_between(const Tensor& dst, const Tensor& src, bool non_blocking) {
   hpml::cuda::DeviceGuard guard(dev);
   const cudaStream_t stream = stream_of(dev);
   hpml::cuda::check(cudaMemcpyAsync(dst.data_ptr(), src.data_ptr(), n, kind, stream), "copy", dev);
-  const bool may_return = non_blocking && (kind == cudaMemcpyDeviceToDevice || pinned);
+  // Across two GPUs the source's later work is not ordered after the copy (nor is its block kept
+  // for it), so that copy is blocking whatever non_blocking says.
+  const bool same_gpu = kind == cudaMemcpyDeviceToDevice && src.device() == dst.device();
+  const bool may_return = non_blocking && (same_gpu || pinned);
   if (!may_return) hpml::cuda::check(cudaStreamSynchronize(stream), "copy", dev);
+  else if (pinned) hpml::cuda::detail::record_pinned_use(host.impl()->storage()->data(), stream, dev);
 }
 
 // The stub's refusals, with the slots that have CUDA kernels replaced.
@@ -95,6 +74,43 @@ constexpr Backend make_cuda_backend() {
   b.copy = copy;
   b.copy_between = copy_between;
   b.fill = fill;
+  b.unary = unary;
+  b.binary = binary;
+  b.where = where;
+  b.arange = arange;
+  b.tri = tri;
+  b.uniform = uniform;
+  b.normal = normal;
+  b.randint = randint;
+  b.reduce = reduce;
+  b.var = var;
+  b.arg_reduce = arg_reduce;
+  b.softmax = softmax;
+  b.softmax_backward = softmax_backward;
+  b.index_select = index_select;
+  b.gather = gather;
+  b.scatter = scatter;
+  b.index_add = index_add;
+  b.masked_select = masked_select;
+  b.gemm = gemm;
+  b.bmm = bmm;
+  b.optim_step = optim_step;
+  b.nll_loss = nll_loss;
+  b.conv2d = conv2d;
+  b.conv2d_backward_input = conv2d_backward_input;
+  b.conv2d_backward_weight = conv2d_backward_weight;
+  b.max_pool2d = max_pool2d;
+  b.max_pool2d_backward = max_pool2d_backward;
+  b.avg_pool2d = avg_pool2d;
+  b.avg_pool2d_backward = avg_pool2d_backward;
+  b.adaptive_avg_pool2d = adaptive_avg_pool2d;
+  b.adaptive_avg_pool2d_backward = adaptive_avg_pool2d_backward;
+  b.batch_norm_stats = batch_norm_stats;
+  b.batch_norm_backward_stats = batch_norm_backward_stats;
+  b.channel_affine = channel_affine;
+  b.channel_affine2 = channel_affine2;
+  b.attention = attention;
+  b.attention_backward = attention_backward;
   return b;
 }
 constexpr Backend kCuda = make_cuda_backend();

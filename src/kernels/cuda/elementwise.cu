@@ -1,61 +1,65 @@
-// Elementwise CUDA kernels over strided views: fill, and copy with casts. One thread per element
+// Elementwise CUDA kernels over strided views: fill, copy with casts, arange and tril/triu. One thread per element
 // in a grid-stride loop; the offset of element i is computed from the view's sizes and strides.
 // Status: compiled, not yet run on a GPU.
-#include <cuda_runtime.h>
-
-#include <algorithm>
-#include <cstdint>
-
-#include "kernels/cuda/launch.h"
+#include "kernels/cuda/grid.cuh"
 
 namespace hpml::kernels::cuda {
 
 namespace {
 
-constexpr int kThreads = 256;
-constexpr int64_t kMaxBlocks = 65535;
-
-// The element offset of the i-th element (row-major order) of a strided view.
-__device__ int64_t offset_of(const Strided& v, int64_t i) {
-  int64_t off = 0;
-  for (int d = v.ndim - 1; d >= 0; --d) {
-    const int64_t s = v.sizes[d];
-    off += (i % s) * v.strides[d];
-    i /= s;
-  }
-  return off;
-}
-
 // out: any shape; n = its numel.
 template <typename T>
 __global__ void fill_kernel(Strided out, T value, int64_t n) {
-  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{blockDim.x} * gridDim.x)
-    reinterpret_cast<T*>(out.data)[offset_of(out, i)] = value;
+  HPML_GRID_LOOP(i, n) reinterpret_cast<T*>(out.data)[offset_of(out, i)] = value;
 }
 
 // dst, src: one shape; n = its numel.
 template <typename D, typename S>
 __global__ void copy_kernel(Strided dst, Strided src, int64_t n) {
-  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{blockDim.x} * gridDim.x)
+  HPML_GRID_LOOP(i, n) {
     reinterpret_cast<D*>(dst.data)[offset_of(dst, i)] = static_cast<D>(reinterpret_cast<const S*>(src.data)[offset_of(src, i)]);
+  }
 }
 
-unsigned blocks_for(int64_t n) { return static_cast<unsigned>(std::min<int64_t>((n + kThreads - 1) / kThreads, kMaxBlocks)); }
+// out: [n] with element stride `stride`; out[i] = start + i * step, computed in double.
+template <typename T>
+__global__ void arange_kernel(T* out, int64_t stride, double start, double step, int64_t n) {
+  HPML_GRID_LOOP(i, n) out[i * stride] = static_cast<T>(start + static_cast<double>(i) * step);
+}
 
-// Calls f(T{}) with the C++ type of `e`.
-template <typename F>
-void with_type(Elem e, F&& f) {
-  switch (e) {
-    case Elem::f32: return f(float{});
-    case Elem::f64: return f(double{});
-    case Elem::i64: return f(int64_t{});
-    case Elem::i32: return f(int32_t{});
-    case Elem::u8: return f(uint8_t{});
-    case Elem::b8: return f(bool{});
+// out, in: [batch, rows, cols] contiguous; keeps j - i <= diagonal (lower) or >= diagonal.
+template <typename T>
+__global__ void tri_kernel(T* out, const T* in, int64_t rows, int64_t cols, int64_t diagonal, bool lower, int64_t n) {
+  HPML_GRID_LOOP(e, n) {
+    const int64_t j = e % cols, i = e / cols % rows;
+    const bool keep = lower ? (j - i <= diagonal) : (j - i >= diagonal);
+    out[e] = keep ? in[e] : T(0);
   }
 }
 
 }  // namespace
+
+cudaError_t launch_arange(const Strided& out, Elem type, double start, double step, int64_t n, cudaStream_t stream) {
+  if (n == 0) return cudaSuccess;
+  const int64_t stride = out.ndim == 0 ? 1 : out.strides[0];
+  with_type(type, [&](auto zero) {
+    using T = decltype(zero);
+    arange_kernel<T><<<blocks_for(n), kThreads, 0, stream>>>(reinterpret_cast<T*>(out.data), stride, start, step, n);
+  });
+  return cudaGetLastError();
+}
+
+cudaError_t launch_tri(const Strided& out, const Strided& in, Elem type, int64_t rows, int64_t cols, int64_t diagonal,
+                       bool lower, int64_t n, cudaStream_t stream) {
+  if (n == 0) return cudaSuccess;
+  with_type(type, [&](auto zero) {
+    using T = decltype(zero);
+    tri_kernel<T><<<blocks_for(n), kThreads, 0, stream>>>(reinterpret_cast<T*>(out.data),
+                                                            reinterpret_cast<const T*>(in.data), rows, cols, diagonal,
+                                                            lower, n);
+  });
+  return cudaGetLastError();
+}
 
 cudaError_t launch_fill(const Strided& out, Elem type, double value_f, int64_t value_i, int64_t n, cudaStream_t stream) {
   if (n == 0) return cudaSuccess;

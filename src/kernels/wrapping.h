@@ -1,18 +1,21 @@
 // Integer arithmetic that wraps around on overflow (two's complement), as PyTorch's does, instead
 // of being undefined behaviour in C++ (UBSan would rightly stop the test suite on it). Float
-// arithmetic passes through unchanged.
+// arithmetic passes through unchanged. The cpu kernels and the CUDA kernels (through
+// kernels/cuda/element_ops.h) both use it: plain C++17 (core/hd.h).
 #pragma once
 
 #include <cstdint>
 #include <type_traits>
 
-namespace hpml::kernels::cpu {
+#include "core/hd.h"
+
+namespace hpml::kernels {
 
 template <typename T>
 inline constexpr bool kWraps = std::is_integral_v<T> && std::is_signed_v<T> && !std::is_same_v<T, bool>;
 
 template <typename T>
-inline T wadd(T a, T b) {
+HPML_HD T wadd(T a, T b) {
   if constexpr (kWraps<T>) {
     using U = std::make_unsigned_t<T>;
     return static_cast<T>(static_cast<U>(a) + static_cast<U>(b));
@@ -21,7 +24,7 @@ inline T wadd(T a, T b) {
   }
 }
 template <typename T>
-inline T wsub(T a, T b) {
+HPML_HD T wsub(T a, T b) {
   if constexpr (kWraps<T>) {
     using U = std::make_unsigned_t<T>;
     return static_cast<T>(static_cast<U>(a) - static_cast<U>(b));
@@ -30,7 +33,7 @@ inline T wsub(T a, T b) {
   }
 }
 template <typename T>
-inline T wmul(T a, T b) {
+HPML_HD T wmul(T a, T b) {
   if constexpr (kWraps<T>) {
     using U = std::make_unsigned_t<T>;
     return static_cast<T>(static_cast<U>(a) * static_cast<U>(b));
@@ -41,7 +44,7 @@ inline T wmul(T a, T b) {
 
 // base^e for integers (negative e: 1, -1 or 0 as in PyTorch), wrapping on overflow.
 template <typename T>
-inline T int_pow(T base, int64_t e) {
+HPML_HD T int_pow(T base, int64_t e) {
   if (e < 0) {
     if (base == T(1)) return T(1);
     if constexpr (std::is_signed_v<T>) {
@@ -58,4 +61,4 @@ inline T int_pow(T base, int64_t e) {
   return r;
 }
 
-}  // namespace hpml::kernels::cpu
+}  // namespace hpml::kernels
