@@ -208,7 +208,15 @@ struct StreamCachingAllocator::Impl {
 StreamCachingAllocator::StreamCachingAllocator(DeviceMemory* memory) : impl_(std::make_unique<Impl>()) {
   impl_->mem = memory;
 }
-StreamCachingAllocator::~StreamCachingAllocator() = default;  // segments stay with the device
+// The blocks' bookkeeping goes; the segments stay with the device (which may be gone: the
+// device allocators are never destroyed, an allocator over a test's fake device is).
+StreamCachingAllocator::~StreamCachingAllocator() {
+  std::set<Block*> blocks(impl_->small_pool.begin(), impl_->small_pool.end());
+  blocks.insert(impl_->large_pool.begin(), impl_->large_pool.end());
+  for (auto& [p, b] : impl_->active) blocks.insert(b);
+  for (auto& [e, b] : impl_->pending) blocks.insert(b);
+  for (Block* b : blocks) delete b;
+}
 
 size_t StreamCachingAllocator::round_size(size_t nbytes) {
   return nbytes < kMinBlockSize ? kMinBlockSize : (nbytes + kMinBlockSize - 1) / kMinBlockSize * kMinBlockSize;

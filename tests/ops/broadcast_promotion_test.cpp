@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "core/test_helpers.h"
@@ -155,6 +156,20 @@ TEST(Division, IntegerTrueDivisionGivesFloat) {
   EXPECT_TRUE(std::isinf(z[0]) && z[0] > 0);
   EXPECT_TRUE(std::isinf(z[1]) && z[1] < 0);
   EXPECT_TRUE(std::isnan(z[2]));
+}
+
+// C's INT_MIN / -1 traps (SIGFPE) on x86; hpml's integer division wraps, as two's complement
+// negation does: the most negative value over -1 is itself.
+TEST(Division, TheMostNegativeIntegerOverMinusOneWrapsInsteadOfTrapping) {
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+  for (const char* mode : {"trunc", "floor"}) {
+    EXPECT_EQ(values<int64_t>(div(tensor(std::vector<int64_t>{kMin, 6, -7}), tensor(std::vector<int64_t>{-1, -1, -1}), mode)),
+              (std::vector<int64_t>{kMin, -6, 7}))
+        << mode;
+    EXPECT_EQ(values<int32_t>(div(tensor({-2147483647 - 1}, kInt32), tensor({-1}, kInt32), mode)),
+              (std::vector<int32_t>{-2147483647 - 1}))
+        << mode;
+  }
 }
 
 TEST(Division, RoundingModesMatchPython) {
