@@ -1,7 +1,8 @@
 // The fused negative log-likelihood of rows on CUDA (kernels/backend.h's nll_loss): one thread
 // per row, the two sums in a block reduction and then one double atomicAdd per block. A target
-// outside [0, C) (and not ignore_index) is not raised here: the first such row found writes
-// {1, t} into `bad`, which the op reads back once. The sums' order differs from the cpu's (a
+// outside [0, C) (and not ignore_index) is not raised here: `bad` gets {1, t} for the first such
+// row, as on the cpu (an atomic max finds the row, a one-thread kernel its target), and the op
+// reads it back once. The sums' order differs from the cpu's (a
 // tree, not a line), so they agree to rounding, not to the bit.
 // Status: compiled, not yet run on a GPU.
 #include "kernels/cuda/grid.cuh"
@@ -24,8 +25,9 @@ __global__ void nll_kernel(T* loss, double* sums, int64_t* safe_target, T* neg_w
   HPML_GRID_LOOP(i, M) {
     const int64_t c = target[i];
     const bool ignored = c == ignore_index;
-    if (!ignored && (c < 0 || c >= C)) {
-      if (atomicCAS(reinterpret_cast<unsigned long long*>(bad), 0ull, 1ull) == 0ull) bad[1] = c;
+    if (!ignored && (c < 0 || c >= C)) {  // bad[1] = M - (the first bad row) for now: see bad_target_kernel
+      atomicExch(reinterpret_cast<unsigned long long*>(bad), 1ull);
+      atomicMax(reinterpret_cast<unsigned long long*>(bad + 1), static_cast<unsigned long long>(M - i));
       continue;
     }
     const T w = ignored ? T(0) : weight ? weight[c] : T(1);
@@ -42,6 +44,11 @@ __global__ void nll_kernel(T* loss, double* sums, int64_t* safe_target, T* neg_w
     atomicAdd(&sums[0], sum);
     atomicAdd(&sums[1], total);
   }
+}
+
+// The first bad row's target, as the cpu reports it: bad[1] held M - that row.
+__global__ void bad_target_kernel(int64_t* bad, const int64_t* target, int64_t M) {
+  if (bad[0] == 1) bad[1] = target[M - bad[1]];
 }
 
 }  // namespace
@@ -62,6 +69,7 @@ cudaError_t launch_nll_loss(void* loss, double* sums, int64_t* safe_target, void
   } else {
     return cudaErrorInvalidValue;
   }
+  bad_target_kernel<<<1, 1, 0, stream>>>(bad, target, M);
   return cudaGetLastError();
 }
 
