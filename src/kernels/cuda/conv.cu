@@ -1,7 +1,7 @@
 // The CUDA pieces of convolution by im2col and GEMM (the cpu's Note [Convolution as GEMM]):
 // im2col of a chunk of images into columns [n][C KH KW][OH OW], col2im back (each input element
 // sums the columns that took it, so no atomics), and the per-channel bias add. The GEMMs are
-// cuBLAS's (nn_slots.cpp).
+// cuBLAS's (conv_slots.cpp); the element math is pool_ops.h's, tested on the host.
 // Status: compiled, not yet run on a GPU.
 #include "kernels/cuda/grid.cuh"
 #include "kernels/cuda/pool_ops.h"
@@ -13,32 +13,16 @@ namespace {
 // x [nb, C, H, W] -> cols [nb, C KH KW, OH OW].
 template <typename T>
 __global__ void im2col_kernel(T* cols, const T* x, Window w, int64_t n) {
-  const int64_t ohw = w.OH * w.OW, kk = w.KH * w.KW, ckk = w.C * kk;
-  HPML_GRID_LOOP(e, n) {
-    const int64_t p = e % ohw, r = e / ohw % ckk, b = e / (ohw * ckk);
-    const int64_t c = r / kk, kh = r % kk / w.KW, kw = r % w.KW, oh = p / w.OW, ow = p % w.OW;
-    const int64_t ih = oh * w.SH - w.PH + kh * w.DH, iw = ow * w.SW - w.PW + kw * w.DW;
-    cols[e] = (ih >= 0 && ih < w.H && iw >= 0 && iw < w.W) ? x[((b * w.C + c) * w.H + ih) * w.W + iw] : T(0);
-  }
+  const int64_t ohw = w.OH * w.OW, ckk = w.C * w.KH * w.KW;
+  HPML_GRID_LOOP(e, n) cols[e] = im2col_value(x, w, e / (ohw * ckk), e / ohw % ckk, e % ohw);
 }
 
 // cols [nb, C KH KW, OH OW] -> gx [nb, C, H, W] (written, not accumulated).
 template <typename T>
 __global__ void col2im_kernel(T* gx, const T* cols, Window w, int64_t n) {
-  const int64_t ohw = w.OH * w.OW, kk = w.KH * w.KW, ckk = w.C * kk;
   HPML_GRID_LOOP(e, n) {
     const int64_t iw = e % w.W, ih = e / w.W % w.H, c = e / (w.H * w.W) % w.C, b = e / (w.C * w.H * w.W);
-    T s = 0;
-    for (int64_t kh = 0; kh < w.KH; ++kh) {
-      const int64_t hn = ih + w.PH - kh * w.DH;
-      if (hn < 0 || hn % w.SH != 0 || hn / w.SH >= w.OH) continue;
-      for (int64_t kw = 0; kw < w.KW; ++kw) {
-        const int64_t wn = iw + w.PW - kw * w.DW;
-        if (wn < 0 || wn % w.SW != 0 || wn / w.SW >= w.OW) continue;
-        s += cols[(b * ckk + c * kk + kh * w.KW + kw) * ohw + (hn / w.SH) * w.OW + wn / w.SW];
-      }
-    }
-    gx[e] = s;
+    gx[e] = col2im_value(cols, w, b, c, ih, iw);
   }
 }
 

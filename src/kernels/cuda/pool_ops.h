@@ -1,6 +1,7 @@
 // One output element of each 2-d pooling (max, average, adaptive average) and one input
-// gradient element of their backwards, over a contiguous [planes, H, W] input: what a CUDA thread
-// of pool.cu computes, and what the host test checks against the cpu's kernels/cpu/pool.cpp.
+// gradient element of their backwards, over a contiguous [planes, H, W] input, and one element
+// of convolution's im2col and col2im: what a CUDA thread of pool.cu and conv.cu computes, and
+// what the host tests check against the cpu's kernels (kernels/cpu/pool.cpp, im2col_conv.cpp).
 // Plain C++17 (core/hd.h).
 #pragma once
 
@@ -108,6 +109,32 @@ HPML_HD T adaptive_window_backward(const T* gop, int64_t H, int64_t W, int64_t O
     }
   }
   return g;
+}
+
+// Convolution by im2col (conv.cu): element (b, r, p) of the columns [images, C KH KW, OH OW] is
+// input (b, c, ih, iw) for r = (c, kh, kw), p = (oh, ow), or 0 in the padding.
+template <typename T>
+HPML_HD T im2col_value(const T* x, const Window& w, int64_t b, int64_t r, int64_t p) {
+  const int64_t kk = w.KH * w.KW, c = r / kk, kh = r % kk / w.KW, kw = r % w.KW, oh = p / w.OW, ow = p % w.OW;
+  const int64_t ih = oh * w.SH - w.PH + kh * w.DH, iw = ow * w.SW - w.PW + kw * w.DW;
+  return (ih >= 0 && ih < w.H && iw >= 0 && iw < w.W) ? x[((b * w.C + c) * w.H + ih) * w.W + iw] : T(0);
+}
+
+// col2im: the gradient of input (b, c, ih, iw), the sum of the columns' entries im2col took it to.
+template <typename T>
+HPML_HD T col2im_value(const T* cols, const Window& w, int64_t b, int64_t c, int64_t ih, int64_t iw) {
+  const int64_t ohw = w.OH * w.OW, kk = w.KH * w.KW, ckk = w.C * kk;
+  T s = 0;
+  for (int64_t kh = 0; kh < w.KH; ++kh) {
+    const int64_t hn = ih + w.PH - kh * w.DH;
+    if (hn < 0 || hn % w.SH != 0 || hn / w.SH >= w.OH) continue;
+    for (int64_t kw = 0; kw < w.KW; ++kw) {
+      const int64_t wn = iw + w.PW - kw * w.DW;
+      if (wn < 0 || wn % w.SW != 0 || wn / w.SW >= w.OW) continue;
+      s += cols[(b * ckk + c * kk + kh * w.KW + kw) * ohw + (hn / w.SH) * w.OW + wn / w.SW];
+    }
+  }
+  return s;
 }
 
 }  // namespace hpml::kernels::cuda
