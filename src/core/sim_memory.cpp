@@ -2,6 +2,7 @@
 // (core/stream_allocator.h) over poisoned host segments, poison on allocation and on free, canaries
 // around every block, record_stream, and the map of live blocks that lets a sim kernel check that
 // every pointer it is given is memory of its device.
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -9,6 +10,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "hpml/core/error.h"
@@ -61,12 +63,10 @@ class SimMemory final : public DeviceMemory {
     return reinterpret_cast<EventId>(e);
   }
   bool event_done(EventId e) override { return reinterpret_cast<Event*>(e)->query(); }
+  // Waits by querying: Event::synchronize would take a kernel's error from its stream, which must
+  // keep it for the user's next synchronize (query runs the work without taking it).
   void event_synchronize(EventId e) override {
-    try {
-      reinterpret_cast<Event*>(e)->synchronize();
-    } catch (const Error&) {
-      // A kernel's error stays with its stream, for the next synchronize to report.
-    }
+    while (!reinterpret_cast<Event*>(e)->query()) std::this_thread::yield();
   }
   void event_release(EventId e) override { delete reinterpret_cast<Event*>(e); }
 
@@ -167,6 +167,7 @@ class GuardedAllocator final : public Allocator {
     HPML_CHECK(it != live().by_address.end(), "record_stream: the tensor's storage is not a live sim block");
     Block& b = it->second;
     if (b.stream.lock().get() == s.state()) return;
+    if (std::find(b.uses.begin(), b.uses.end(), s.shared_state()) != b.uses.end()) return;  // once is enough
     b.uses.push_back(s.shared_state());
     detail::allocator(device_)->record_stream(static_cast<const unsigned char*>(p) - kGuard,
                                               reinterpret_cast<StreamId>(s.state()));

@@ -228,8 +228,7 @@ size_t StreamCachingAllocator::segment_size(size_t rounded) {
 }
 
 void* StreamCachingAllocator::allocate(size_t nbytes) {
-  if (nbytes == 0) return nullptr;
-  return allocate_on(nbytes, impl_->mem->current_stream());
+  return nbytes == 0 ? nullptr : allocate_on(nbytes, impl_->mem->current_stream());
 }
 
 void* StreamCachingAllocator::allocate_on(size_t nbytes, StreamId stream) {

@@ -18,6 +18,17 @@ inline void check(cudaError_t e, const char* op, int device) {
   HPML_FAIL(op, " on cuda:", device, " failed: ", cudaGetErrorName(e), ": ", cudaGetErrorString(e));
 }
 
+// The answer of a query (cudaStreamQuery, cudaEventQuery): false while the work is not done
+// (cudaErrorNotReady, which is no error and is cleared), true when it is; any other error raises.
+inline bool ready(cudaError_t e, const char* op, int device) {
+  if (e == cudaErrorNotReady) {
+    (void)cudaGetLastError();
+    return false;
+  }
+  check(e, op, device);
+  return true;
+}
+
 namespace detail {
 const DeviceRuntime* device_runtime();  // src/core/cuda/runtime.cpp
 // A copy queued on `stream` (of GPU `device`) reads or writes the pinned block that starts at

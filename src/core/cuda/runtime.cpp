@@ -110,13 +110,7 @@ class CudaMemory final : public DeviceMemory {
     return reinterpret_cast<EventId>(e);
   }
   bool event_done(EventId e) override {
-    const cudaError_t r = cudaEventQuery(reinterpret_cast<cudaEvent_t>(e));
-    if (r == cudaErrorNotReady) {
-      (void)cudaGetLastError();
-      return false;
-    }
-    check(r, "record_stream", device_);
-    return true;
+    return ready(cudaEventQuery(reinterpret_cast<cudaEvent_t>(e)), "record_stream", device_);
   }
   void event_synchronize(EventId e) override {
     check(cudaEventSynchronize(reinterpret_cast<cudaEvent_t>(e)), "record_stream", device_);

@@ -68,13 +68,7 @@ Stream Stream::create(int device) {
 
 bool Stream::query() const {
   DeviceGuard guard(device_);  // the legacy default stream is the current device's
-  const cudaError_t e = cudaStreamQuery(handle(*this));
-  if (e == cudaErrorNotReady) {
-    (void)cudaGetLastError();
-    return false;
-  }
-  check(e, "Stream.query", device_);
-  return true;
+  return ready(cudaStreamQuery(handle(*this)), "Stream.query", device_);
 }
 
 void Stream::synchronize() const {
@@ -125,14 +119,7 @@ void Event::record(const Stream& s) {
 }
 
 bool Event::query() const {
-  if (!event_) return true;
-  const cudaError_t e = cudaEventQuery(static_cast<cudaEvent_t>(event_));
-  if (e == cudaErrorNotReady) {
-    (void)cudaGetLastError();
-    return false;
-  }
-  check(e, "Event.query", device_);
-  return true;
+  return !event_ || ready(cudaEventQuery(static_cast<cudaEvent_t>(event_)), "Event.query", device_);
 }
 
 void Event::synchronize() const {
