@@ -142,6 +142,7 @@ const char* nonfinite_kind(const Tensor& t) {
   if (!t.defined() || !is_floating(t.dtype()) || t.numel() == 0) return nullptr;
   NoGradGuard ng;
   Tensor c = t.contiguous().cpu();  // host read: one copy
+  if (is_reduced_float(c.dtype())) c = c.to(kFloat32);  // exact: the same NaNs and infinities
   return dispatch_floating(c.dtype(), "anomaly check", [&]<typename T>() -> const char* {
     const T* p = c.data_ptr<T>();
     const char* kind = nullptr;

@@ -31,6 +31,8 @@ MPI_Datatype mpi_type(DType d) {
     case DType::i32: return MPI_INT32_T;
     case DType::u8: return MPI_UINT8_T;
     case DType::b8: return MPI_C_BOOL;
+    case DType::bf16:  // moved as bits; reductions get f32 copies (distributed.cpp, stage)
+    case DType::f16: return MPI_UINT16_T;
   }
   return MPI_DATATYPE_NULL;
 }

@@ -24,7 +24,8 @@ struct DTypeName {
   const char* name;
 };
 constexpr DTypeName kNames[] = {{DType::f32, "F32"}, {DType::f64, "F64"}, {DType::i64, "I64"},
-                                {DType::i32, "I32"}, {DType::u8, "U8"},   {DType::b8, "BOOL"}};
+                                {DType::i32, "I32"}, {DType::u8, "U8"},   {DType::b8, "BOOL"},
+                                {DType::bf16, "BF16"}, {DType::f16, "F16"}};
 
 const char* name_of(DType d) {
   for (const auto& n : kNames)

@@ -54,7 +54,8 @@ BuildInfo build_info() {
     b.cuda = "not built with CUDA";
   } else {
     const cuda::Versions v = cuda::versions();
-    b.cuda = "built with CUDA " + v.toolkit + " (runtime " + v.runtime + ", driver " + v.driver + ")";
+    b.cuda = "built with CUDA " + v.toolkit + " (runtime " + v.runtime + ", driver " + v.driver + "); cuDNN " +
+             v.cudnn + "; NCCL " + v.nccl;
     if (!cuda::is_available()) b.cuda += "; no GPU usable: " + cuda::unavailable_reason();
   }
   return b;

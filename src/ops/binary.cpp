@@ -24,6 +24,10 @@ Tensor binary_forward(BinaryOp op, const char* name, const Tensor& a_in, const T
                       DType out_dtype, kernels::BinaryParams p = {}) {
   ops::check_defined(name, a_in, "first input");
   ops::check_defined(name, b_in, "second input");
+  if (is_reduced_float(compute)) {  // in f32, rounded once (Note [Half-precision dtypes])
+    const DType out32 = out_dtype == compute ? kFloat32 : out_dtype;
+    return ops::cast(binary_forward(op, name, a_in, b_in, kFloat32, out32, p), out_dtype);
+  }
   Tensor a_moved, b_moved;
   const Tensor& a = ops::scalar_to_device_of(a_in, b_in, a_moved);
   const Tensor& b = ops::scalar_to_device_of(b_in, a_in, b_moved);
@@ -67,7 +71,7 @@ Tensor& binary_inplace(const char* name, Tensor& self, const Tensor& b, BinaryOp
   check_inplace_result(name, self, b, dt);
   ops::check_no_partial_overlap(name, self, b);
   return ops::apply_inplace(name, self, {&b}, [&] {
-    if (dt == self.dtype()) {
+    if (dt == self.dtype() && !is_reduced_float(dt)) {
       ops::be(self, name).binary(op, view_of(self), view_of(self), broadcast_view(ops::cast(b, dt), self.sizes()), p);
     } else {
       Tensor r = out_of_place(self);
@@ -353,6 +357,7 @@ static void out_kernel(const char* name, Tensor& out, const Tensor& a, const Ten
   if (op == BinaryOp::add) check_alpha(name, dt, alpha);
   HPML_CHECK(ops::can_cast(dt, out.dtype()), name, ": result type ", dt, " can't be cast to out's dtype ", out.dtype());
   kernels::BinaryParams p{alpha.to_double(), 0, 0};
+  if (is_reduced_float(dt)) dt = kFloat32;  // computed in f32, then cast into out
   if (dt == out.dtype()) {
     ops::be(a, name).binary(op, view_of(out), broadcast_view(ops::cast(a, dt), out.sizes()),
                             broadcast_view(ops::cast(b, dt), out.sizes()), p);

@@ -34,6 +34,10 @@ Tensor empty_tensor(IntArrayRef sizes, DType dtype, Device device);
 Tensor wrap_scalar(const Scalar& s, Device device = kCPU);
 // `t` converted to dtype without recording autograd (a no-op when it already has it).
 Tensor cast(const Tensor& t, DType dtype);
+// The dtype an op computes in for a result of dtype `t`: f32 for bf16 and f16, else t. An op on
+// 2-byte floats casts them to f32, runs its f32 kernel and casts the result back (Note
+// [Half-precision dtypes] in core/half.h): kernels that compute never see a 2-byte dtype.
+inline DType compute_dtype(DType t) { return is_reduced_float(t) ? kFloat32 : t; }
 // A new tensor aliasing `t`'s storage with another view; records nothing.
 Tensor make_view(const Tensor& t, IntArrayRef sizes, IntArrayRef strides, int64_t offset);
 

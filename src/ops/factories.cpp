@@ -22,7 +22,7 @@ Tensor finish(Tensor t, const TensorOptions& o) {
 }
 Generator& gen_or_default(Generator* g) { return g ? *g : default_generator(); }
 void check_float(const char* op, DType d) {
-  HPML_CHECK(is_floating(d), op, ": expected a floating dtype (f32 or f64), got ", d);
+  HPML_CHECK(is_floating(d), op, ": expected a floating dtype (f32, f64, bf16 or f16), got ", d);
 }
 }  // namespace
 
@@ -112,8 +112,9 @@ Tensor uniform(IntArrayRef sizes, double low, double high, Generator* gen, Tenso
   HPML_RECORD_OP("uniform");
   check_float("uniform", o.dtype());
   HPML_CHECK(low <= high, "uniform: expects low <= high, got low=", low, ", high=", high);
-  Tensor t = empty_tensor(sizes, o.dtype(), o.device());
+  Tensor t = empty_tensor(sizes, ops::compute_dtype(o.dtype()), o.device());  // bf16, f16: drawn in f32
   ops::be(t, "uniform").uniform(view_of(t), gen_or_default(gen), low, high);
+  t = ops::cast(t, o.dtype());
   return finish(t, o);
 }
 
@@ -121,8 +122,9 @@ Tensor normal(double mean, double std, IntArrayRef sizes, Generator* gen, Tensor
   HPML_RECORD_OP("normal");
   check_float("normal", o.dtype());
   HPML_CHECK(std >= 0, "normal: expects std >= 0, got ", std);
-  Tensor t = empty_tensor(sizes, o.dtype(), o.device());
+  Tensor t = empty_tensor(sizes, ops::compute_dtype(o.dtype()), o.device());  // bf16, f16: drawn in f32
   ops::be(t, "normal").normal(view_of(t), gen_or_default(gen), mean, std);
+  t = ops::cast(t, o.dtype());
   return finish(t, o);
 }
 
@@ -135,8 +137,9 @@ Tensor randint(int64_t low, int64_t high, IntArrayRef sizes, Generator* gen, Ten
     const int64_t hi_ok = o.dtype() == kUInt8 ? 255 : o.dtype() == kInt32 ? INT32_MAX : INT64_MAX;
     HPML_CHECK(low >= lo_ok && high - 1 <= hi_ok, "randint: range [", low, ", ", high, ") does not fit dtype ", o.dtype());
   }
-  Tensor t = empty_tensor(sizes, o.dtype(), o.device());
+  Tensor t = empty_tensor(sizes, ops::compute_dtype(o.dtype()), o.device());  // bf16, f16: drawn in f32
   ops::be(t, "randint").randint(view_of(t), gen_or_default(gen), low, high);
+  t = ops::cast(t, o.dtype());
   return finish(t, o);
 }
 Tensor randint(int64_t high, IntArrayRef sizes, Generator* gen, TensorOptions o) {
@@ -256,7 +259,7 @@ Tensor tensor(const TensorData& data) { return tensor(data, TensorOptions(data.i
 Tensor tensor(const TensorData& data, TensorOptions o) {
   HPML_RECORD_OP("tensor");
   Tensor t = empty_tensor(data.sizes(), o.dtype(), kCPU);  // written on the host, then copied
-  dispatch_all(o.dtype(), "tensor", [&]<typename T>() {
+  dispatch_with_half(o.dtype(), "tensor", [&]<typename T>() {
     T* p = t.data_ptr<T>();
     for (size_t i = 0; i < data.values().size(); ++i) p[i] = data.values()[i].to<T>();
   });

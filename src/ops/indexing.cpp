@@ -199,9 +199,11 @@ Tensor scatter_impl(const char* op, const Tensor& x, int64_t dim, const Tensor& 
              ", input.shape=", x.sizes());
   check_gather_shapes(op, x, d, index, &src);
   check_bounds(op, index, x.sizes()[d], d);
-  Tensor out = clone(x.detach());
-  Tensor s = ops::cast(src, x.dtype());
+  const DType compute = ops::compute_dtype(x.dtype());  // bf16, f16: in f32, rounded once
+  Tensor out = compute == x.dtype() ? clone(x.detach()) : ops::cast(x.detach(), compute);
+  Tensor s = ops::cast(src, compute);
   ops::be(x, op).scatter(view_of(out), d, view_of(index), view_of(s), add);
+  out = ops::cast(out, x.dtype());
   if (autograd::should_record(x, src)) {
     DimVector src_sizes(src.sizes());
     autograd::record(op, {x, index, src}, {out}, {index}, [d, add, src_sizes](const Ctx& c) {
@@ -254,9 +256,11 @@ Tensor index_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor
   HPML_CHECK(src.sizes() == IntArrayRef(want), "index_add: src must have shape ", want, " (the input's shape with dim ",
              d, " = len(index)), got ", src.sizes());
   check_bounds("index_add", index, x.sizes()[d], d);
-  Tensor out = clone(x.detach());
+  const DType compute = ops::compute_dtype(x.dtype());  // bf16, f16: added in f32, rounded once
+  Tensor out = compute == x.dtype() ? clone(x.detach()) : ops::cast(x.detach(), compute);
   const double al = alpha.to_double();
-  ops::be(x, "index_add").index_add(view_of(out), d, view_of(index.reshape({-1})), view_of(ops::cast(src, x.dtype())), al);
+  ops::be(x, "index_add").index_add(view_of(out), d, view_of(index.reshape({-1})), view_of(ops::cast(src, compute)), al);
+  out = ops::cast(out, x.dtype());
   if (autograd::should_record(x, src)) {
     autograd::record("index_add", {x, index, src}, {out}, {index}, [d, al](const Ctx& c) {
       return TensorList{c.g(0), Tensor(), c.needs(2) ? index_select(c.g(0), d, c.s(0).reshape({-1})) * al : Tensor()};

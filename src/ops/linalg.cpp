@@ -3,6 +3,8 @@
 // matmul, outer and dot are compositions of those and views.
 #include "hpml/ops/linalg.h"
 
+#include <algorithm>
+
 #include "hpml/autograd/node.h"
 #include "hpml/core/record.h"
 #include "hpml/ops/binary.h"
@@ -39,9 +41,32 @@ kernels::TensorView batch1(const Tensor& t) {
   return v;
 }
 
-// out [n, m] = alpha * a @ b + beta * out
-void gemm_into(Tensor& out, const Tensor& a, const Tensor& b, double alpha, double beta, const char* op) {
-  ops::be(a, op).bmm(batch1(out), batch1(a), batch1(b), alpha, beta);
+// A 2-byte operand for CUDA's GEMM, which has no strided fallback: row- or column-major in its
+// last two dims (a unit stride in one, a leading dim at least the other's extent), else a
+// contiguous copy.
+Tensor gemm_ready(const Tensor& t) {
+  const int64_t d = t.dim(), rows = t.sizes()[d - 2], cols = t.sizes()[d - 1];
+  const int64_t sr = t.strides()[d - 2], sc = t.strides()[d - 1];
+  const bool row_major = sc == 1 && sr >= std::max<int64_t>(1, cols);
+  const bool col_major = sr == 1 && sc >= std::max<int64_t>(1, rows);
+  return row_major || col_major ? t : t.contiguous();
+}
+
+// out = alpha * a @ b + beta * out, for 2-d ([n, k] @ [k, m]) or batched 3-d operands. bf16 and
+// f16: on CUDA, cuBLAS's 2-byte GEMM with f32 accumulation; elsewhere the f32 GEMM on f32 copies
+// (each product and sum in f32), the result rounded once (Note [Half-precision dtypes] in
+// core/half.h).
+void bmm_into(const Tensor& out, const Tensor& a_in, const Tensor& b_in, double alpha, double beta, const char* op) {
+  const bool half = is_reduced_float(out.dtype()), on_cuda = out.device().type() == DeviceType::CUDA;
+  if (half && !on_cuda) {
+    Tensor o32 = beta != 0 ? ops::cast(out, kFloat32) : ops::empty_tensor(out.sizes(), kFloat32, out.device());
+    bmm_into(o32, ops::cast(a_in, kFloat32), ops::cast(b_in, kFloat32), alpha, beta, op);
+    ops::be(a_in, op).copy(view_of(out), view_of(o32));
+    return;
+  }
+  const Tensor a = half ? gemm_ready(a_in) : a_in, b = half ? gemm_ready(b_in) : b_in;
+  if (a.dim() == 2) ops::be(a, op).bmm(batch1(out), batch1(a), batch1(b), alpha, beta);
+  else ops::be(a, op).bmm(view_of(out), view_of(a), view_of(b), alpha, beta);
 }
 
 // Note [Gradients in their operand's layout]
@@ -73,7 +98,7 @@ Tensor mm(const Tensor& a, const Tensor& b) {
   HPML_RECORD_OP("mm", a, b);
   check_mm_args("mm", a, b, 2);
   Tensor out = ops::empty_tensor({a.sizes()[0], b.sizes()[1]}, a.dtype(), a.device());
-  gemm_into(out, a, b, 1, 0, "mm");
+  bmm_into(out, a, b, 1, 0, "mm");
   if (autograd::should_record(a, b)) {
     autograd::record("mm", {a, b}, {out}, {a, b}, [](const Ctx& c) {
       // g [n, m], a [n, k], b [k, m] -> da = g @ b^T [n, k], db = a^T @ g [k, m]
@@ -89,7 +114,7 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
   check_mm_args("bmm", a, b, 3);
   HPML_CHECK(a.sizes()[0] == b.sizes()[0], "bmm: batch sizes differ: a.shape=", a.sizes(), ", b.shape=", b.sizes());
   Tensor out = ops::empty_tensor({a.sizes()[0], a.sizes()[1], b.sizes()[2]}, a.dtype(), a.device());
-  ops::be(a, "bmm").bmm(view_of(out), view_of(a), view_of(b), 1, 0);
+  bmm_into(out, a, b, 1, 0, "bmm");
   if (autograd::should_record(a, b)) {
     autograd::record("bmm", {a, b}, {out}, {a, b}, [](const Ctx& c) {
       // g [B, n, m] -> da = g @ b^T [B, n, k], db = a^T @ g [B, k, m]
@@ -113,7 +138,7 @@ Tensor addmm(const Tensor& bias, const Tensor& a, const Tensor& b, const Scalar&
   const double al = alpha.to_double(), be = beta.to_double();
   Tensor out = ops::empty_tensor(shape, a.dtype(), a.device());
   if (be != 0) ops::be(a, "addmm").copy(view_of(out), kernels::broadcast_view(bias, shape));
-  gemm_into(out, a, b, al, be, "addmm");
+  bmm_into(out, a, b, al, be, "addmm");
   if (autograd::should_record(bias, a, b)) {
     autograd::record("addmm", {bias, a, b}, {out}, {a, b}, [al, be](const Ctx& c) {
       const Tensor& g = c.g(0);
@@ -144,7 +169,7 @@ Tensor baddbmm(const Tensor& input, const Tensor& batch1, const Tensor& batch2, 
   Tensor out = ops::empty_tensor(shape, batch1.dtype(), batch1.device());
   // beta = 0 ignores the input, NaN included (BLAS's convention, and PyTorch's).
   if (be != 0) ops::be(batch1, "baddbmm").copy(view_of(out), kernels::broadcast_view(input, shape));
-  ops::be(batch1, "baddbmm").bmm(view_of(out), view_of(batch1), view_of(batch2), al, be);
+  bmm_into(out, batch1, batch2, al, be, "baddbmm");
   if (autograd::should_record(input, batch1, batch2)) {
     autograd::record("baddbmm", {input, batch1, batch2}, {out}, {batch1, batch2}, [al, be](const Ctx& c) {
       const Tensor& g = c.g(0);
@@ -231,7 +256,7 @@ Tensor& mm_out(Tensor& out, const Tensor& a, const Tensor& b) {
   HPML_CHECK(out.sizes() == IntArrayRef({a.sizes()[0], b.sizes()[1]}) && out.dtype() == a.dtype() && out.is_contiguous(),
              "mm_out: out must be a contiguous ", a.dtype(), " tensor of shape [", a.sizes()[0], ", ", b.sizes()[1],
              "], got ", out.dtype(), " of shape ", out.sizes());
-  gemm_into(out, a, b, 1, 0, "mm_out");
+  bmm_into(out, a, b, 1, 0, "mm_out");
   out.bump_version();
   return out;
 }

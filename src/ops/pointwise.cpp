@@ -35,7 +35,11 @@ Tensor nan_to_num(const Tensor& x, std::optional<double> nan, std::optional<doub
   HPML_RECORD_OP("nan_to_num", x);
   ops::check_defined("nan_to_num", x);
   if (!x.is_floating_point()) return x.clone();
-  const double big = x.dtype() == kFloat32 ? std::numeric_limits<float>::max() : std::numeric_limits<double>::max();
+  // The dtype's largest finite value (torch.finfo(dtype).max).
+  const double big = x.dtype() == kFloat64    ? std::numeric_limits<double>::max()
+                     : x.dtype() == kBFloat16 ? static_cast<double>(BFloat16::from_bits(0x7f7f))
+                     : x.dtype() == kFloat16  ? 65504.0
+                                              : std::numeric_limits<float>::max();
   const double inf = std::numeric_limits<double>::infinity();
   Tensor y = masked_fill(x, isnan(x), nan.value_or(0.0));  // masked_fill's gradient: 0 where filled
   y = masked_fill(y, eq(x, scalar_tensor(inf, x.dtype())), posinf.value_or(big));

@@ -133,7 +133,7 @@ std::string to_string(const Tensor& t) {
   if (!t.defined()) return "[ undefined tensor ]";
   Tensor c = t.detach().contiguous().cpu();  // host read: one copy (waits for the device)
   std::vector<Value> values(static_cast<size_t>(c.numel()));
-  dispatch_all(c.dtype(), "print", [&]<typename T>() {
+  dispatch_with_half(c.dtype(), "print", [&]<typename T>() {
     const T* p = static_cast<const T*>(c.data_ptr());
     for (size_t i = 0; i < values.size(); ++i) values[i] = static_cast<Value>(p[i]);
   });

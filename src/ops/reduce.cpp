@@ -62,10 +62,14 @@ Tensor shaped(const Tensor& out, const ReduceShape& r, bool keepdim) {
   return keepdim ? ops::make_view(out, r.keep_sizes, contiguous_strides(r.keep_sizes), 0) : out;
 }
 
+// The reduction into a tensor of out_dtype; bf16 and f16 are reduced in f32 and rounded once
+// (Note [Half-precision dtypes] in core/half.h).
 Tensor reduce_forward(ReduceOp op, const char* name, const ReduceShape& r, DType out_dtype, bool keepdim) {
-  Tensor out = ops::empty_tensor(r.out_sizes, out_dtype, r.permuted.device());
-  ops::be(out, name).reduce(op, view_of(out), view_of(r.permuted), static_cast<int>(r.dims.size()));
-  return shaped(out, r, keepdim);
+  const DType compute = ops::compute_dtype(out_dtype);
+  const Tensor in = ops::cast(r.permuted, ops::compute_dtype(r.permuted.dtype()));
+  Tensor out = ops::empty_tensor(r.out_sizes, compute, r.permuted.device());
+  ops::be(out, name).reduce(op, view_of(out), view_of(in), static_cast<int>(r.dims.size()));
+  return shaped(ops::cast(out, out_dtype), r, keepdim);
 }
 
 // g (reduced shape, keepdim or not) -> x's shape, broadcasting over the reduced dims.
@@ -101,11 +105,12 @@ Tensor mean(const Tensor& x, IntArrayRef dims, bool keepdim) {
   HPML_RECORD_OP("mean", x);
   ReduceShape r = prepare(x, dims, "mean");
   check_floating("mean", x);
-  Tensor out = reduce_forward(ReduceOp::sum, "mean", r, x.dtype(), keepdim);
+  Tensor out = reduce_forward(ReduceOp::sum, "mean", r, ops::compute_dtype(x.dtype()), keepdim);
   const double n = static_cast<double>(r.count);
   {
     autograd::NoGradGuard ng;
     out.div_(n);
+    out = ops::cast(out, x.dtype());  // bf16, f16: the f32 mean rounded once
   }
   if (autograd::should_record(x)) {
     DimVector keep = r.keep_sizes, xs(x.sizes());
@@ -120,12 +125,14 @@ std::pair<Tensor, Tensor> var_mean(const Tensor& x, IntArrayRef dims, double cor
   HPML_RECORD_OP("var_mean", x);
   ReduceShape r = prepare(x, dims, "var");
   check_floating("var", x);
-  Tensor v = ops::empty_tensor(r.out_sizes, x.dtype(), x.device());
-  Tensor m = ops::empty_tensor(r.out_sizes, x.dtype(), x.device());
+  const DType compute = ops::compute_dtype(x.dtype());
+  Tensor v = ops::empty_tensor(r.out_sizes, compute, x.device());
+  Tensor m = ops::empty_tensor(r.out_sizes, compute, x.device());
   kernels::TensorView mv = view_of(m);
-  ops::be(x, "var").var(view_of(v), &mv, view_of(r.permuted), static_cast<int>(r.dims.size()), correction);
-  v = shaped(v, r, keepdim);
-  m = shaped(m, r, keepdim);
+  ops::be(x, "var").var(view_of(v), &mv, view_of(ops::cast(r.permuted, compute)), static_cast<int>(r.dims.size()),
+                        correction);
+  v = shaped(ops::cast(v, x.dtype()), r, keepdim);
+  m = shaped(ops::cast(m, x.dtype()), r, keepdim);
   if (autograd::should_record(x)) {
     DimVector keep = r.keep_sizes, xs(x.sizes());
     const double dof = std::max(0.0, static_cast<double>(r.count) - correction);
@@ -217,11 +224,12 @@ std::pair<Tensor, Tensor> extreme_dim(const Tensor& x, int64_t dim, bool keepdim
   const int64_t d = ops::wrap_dim(dim, x.dim(), name);
   ReduceShape r = prepare(x, {d}, name);
   HPML_CHECK(r.count > 0, name, ": cannot reduce over dimension ", dim, " of size 0 (shape ", x.sizes(), ")");
-  Tensor values = ops::empty_tensor(r.out_sizes, x.dtype(), x.device());
+  const DType compute = ops::compute_dtype(x.dtype());
+  Tensor values = ops::empty_tensor(r.out_sizes, compute, x.device());
   Tensor indices = ops::empty_tensor(r.out_sizes, kInt64, x.device());
   kernels::TensorView vv = view_of(values);
-  ops::be(x, name).arg_reduce(is_max, &vv, view_of(indices), view_of(r.permuted));
-  values = shaped(values, r, keepdim);
+  ops::be(x, name).arg_reduce(is_max, &vv, view_of(indices), view_of(ops::cast(r.permuted, compute)));
+  values = shaped(ops::cast(values, x.dtype()), r, keepdim);
   indices = shaped(indices, r, keepdim);
   if (autograd::should_record(x)) {
     DimVector keep = r.keep_sizes, xs(x.sizes());
@@ -358,22 +366,25 @@ Tensor softmax_impl(const Tensor& x, int64_t dim, bool log) {
   ops::check_defined(name, x);
   check_floating(name, x);
   const int64_t d = ops::wrap_dim(dim, x.dim(), name);
-  Tensor in = x.contiguous();
-  Tensor out = ops::empty_tensor(x.sizes(), x.dtype(), x.device());
+  const DType compute = ops::compute_dtype(x.dtype());  // bf16, f16: in f32, rounded once
+  Tensor in = ops::cast(x, compute).contiguous();
+  Tensor out = ops::empty_tensor(x.sizes(), compute, x.device());
   if (x.numel() > 0) {
     if (x.dim() == 0) ops::be(x, name).fill(view_of(out), log ? 0.0 : 1.0);
     else ops::be(x, name).softmax(view_of(out), view_of(in), d, log);
   }
+  out = ops::cast(out, x.dtype());
   if (autograd::should_record(x)) {
     autograd::record(name, {x}, {out}, {out}, [d, log](const Ctx& c) {
       const Tensor &g = c.g(0), &y = c.s(0);
       if (autograd::GradMode::is_enabled() || y.dim() == 0) {  // differentiable form for create_graph
         return TensorList{log ? g - exp(y) * sum(g, {d}, true) : y * (g - sum(g * y, {d}, true))};
       }
-      Tensor gi = ops::empty_tensor(y.sizes(), y.dtype(), y.device());
-      Tensor gc = g.contiguous();
-      ops::be(y, "softmax_backward").softmax_backward(view_of(gi), view_of(gc), view_of(y), d, log);
-      return TensorList{gi};
+      const DType compute = ops::compute_dtype(y.dtype());
+      Tensor gi = ops::empty_tensor(y.sizes(), compute, y.device());
+      Tensor gc = ops::cast(g, compute).contiguous(), yc = ops::cast(y, compute).contiguous();
+      ops::be(y, "softmax_backward").softmax_backward(view_of(gi), view_of(gc), view_of(yc), d, log);
+      return TensorList{ops::cast(gi, y.dtype())};
     });
   }
   return out;

@@ -26,7 +26,7 @@ Scalar Tensor::item() const {
   HPML_CHECK(numel() == 1, "item: a tensor with ", numel(), " elements (shape ", sizes(),
              ") cannot be converted to a scalar");
   const Tensor h = ops::to_host(*this);  // host read: one copy
-  return dispatch_all(dtype(), "item", [&]<typename T>() -> Scalar {
+  return dispatch_with_half(dtype(), "item", [&]<typename T>() -> Scalar {
     return Scalar(*static_cast<const T*>(h.data_ptr()));
   });
 }

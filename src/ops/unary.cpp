@@ -25,6 +25,7 @@ Tensor unary_forward(UnaryOp op, const char* name, const Tensor& x, kernels::Una
   ops::check_defined(name, x);
   DType dt = x.dtype();
   if (float_op && !is_floating(dt)) dt = kDefaultFloat;
+  if (is_reduced_float(dt)) return ops::cast(unary_forward(op, name, ops::cast(x, kFloat32), p, float_op), dt);
   Tensor in = ops::cast(x, dt);
   Tensor out = ops::empty_tensor(x.sizes(), dt, x.device());
   ops::be(x, name).unary(op, view_of(out), view_of(in), p);
@@ -40,6 +41,8 @@ void check_not_bool(const char* name, const Tensor& x, const char* hint) {
 template <typename F>
 Tensor act_grad(BinaryOp op, const Tensor& g, const Tensor& v, kernels::BinaryParams p, F composite) {
   if (autograd::GradMode::is_enabled()) return composite();
+  if (is_reduced_float(g.dtype()))
+    return ops::cast(act_grad(op, ops::cast(g, kFloat32), ops::cast(v, kFloat32), p, composite), g.dtype());
   Tensor out = ops::empty_tensor(g.sizes(), g.dtype(), g.device());
   ops::be(g, "backward").binary(op, view_of(out), view_of(g), kernels::broadcast_view(ops::cast(v, g.dtype()), g.sizes()), p);
   return out;
@@ -253,7 +256,7 @@ Tensor logical_not(const Tensor& x) {
   HPML_RECORD_OP("logical_not", x);
   ops::check_defined("logical_not", x);
   Tensor out = ops::empty_tensor(x.sizes(), kBool, x.device());
-  ops::be(x, "logical_not").unary(UnaryOp::logical_not, view_of(out), view_of(x), {});
+  ops::be(x, "logical_not").unary(UnaryOp::logical_not, view_of(out), view_of(ops::cast(x, ops::compute_dtype(x.dtype()))), {});
   return out;
 }
 
@@ -265,7 +268,8 @@ Tensor logical_not(const Tensor& x) {
       check_not_bool(#name "_", x, "");                                                                    \
       HPML_CHECK(x.is_floating_point() || UnaryOp::op == UnaryOp::relu || UnaryOp::op == UnaryOp::neg,    \
                  #name "_: result type f32 can't be cast to the desired output type ", x.dtype());         \
-      ops::be(x, #name "_").unary(UnaryOp::op, view_of(x), view_of(x), params);                          \
+      if (is_reduced_float(x.dtype())) ops::be(x, #name "_").copy(view_of(x), view_of(call(x)));         \
+      else ops::be(x, #name "_").unary(UnaryOp::op, view_of(x), view_of(x), params);                     \
     }, [&](const Tensor& old) { return call(old); });                                                     \
   }
 HPML_UNARY_INPLACE(relu, relu, {}, relu)

@@ -1,5 +1,5 @@
 // The collectives against hand-computed results, at whatever world size mpirun gave (1 or 2):
-// f32 / f64 / i64, every reduction, empty and non-contiguous tensors, async work, subgroups, the
+// f32 / f64 / i64 (and bf16 / f16), every reduction, empty and non-contiguous tensors, async work, subgroups, the
 // profiler's comm events, and the errors for bad arguments.
 #include <gtest/gtest.h>
 
@@ -119,6 +119,31 @@ TEST_P(Collectives, GatherFamily) {
 
 INSTANTIATE_TEST_SUITE_P(Dtypes, Collectives, ::testing::Values(DType::f32, DType::f64, DType::i64),
                          [](const auto& info) { return std::string(hpml::dtype_name(info.param)); });
+
+// bf16 and f16: the reductions run on f32 copies and round back once; the moves keep the bits.
+TEST(CollectivesHalf, ReduceInF32AndMoveTheBits) {
+  const int w = world(), r = rank();
+  for (DType d : {DType::bf16, DType::f16}) {
+    Tensor t = hpml::full({2, 3}, 0.5 * (r + 1), TensorOptions(d)).t();  // non-contiguous too
+    dist::all_reduce(t);
+    EXPECT_EQ(t.dtype(), d);
+    for (double v : values(t)) ASSERT_EQ(v, 0.25 * w * (w + 1)) << hpml::dtype_name(d);
+    Tensor a = hpml::full({4}, 0.5 * (r + 1), TensorOptions(d));
+    dist::all_reduce(a, dist::ReduceOp::avg);
+    for (double v : values(a)) ASSERT_EQ(v, 0.25 * (w + 1)) << hpml::dtype_name(d);
+    Tensor in = hpml::full({2 * w}, r + 1, TensorOptions(d)), out = hpml::zeros({2}, TensorOptions(d));
+    dist::reduce_scatter_tensor(out, in);
+    for (double v : values(out)) ASSERT_EQ(v, w * (w + 1) / 2.0) << hpml::dtype_name(d);
+    // 1/3 rounded to the dtype, broadcast from the last rank: every rank gets the same bits.
+    Tensor third = hpml::full({3}, r == w - 1 ? 1.0 / 3 : 0.0, TensorOptions(d));
+    dist::broadcast(third, w - 1);
+    for (double v : values(third)) ASSERT_EQ(v, hpml::full({1}, 1.0 / 3, TensorOptions(d)).item<double>());
+    std::vector<Tensor> list;
+    for (int i = 0; i < w; ++i) list.push_back(hpml::zeros({2}, TensorOptions(d)));
+    dist::all_gather(list, hpml::full({2}, 0.25 * r, TensorOptions(d)));
+    for (int i = 0; i < w; ++i) EXPECT_EQ(values(list[i]), (std::vector<double>{0.25 * i, 0.25 * i}));
+  }
+}
 
 TEST(CollectivesAsync, WorkCompletesAndOverlaps) {
   Tensor t = hpml::full({1 << 16}, 1.0);

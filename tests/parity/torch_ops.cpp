@@ -225,6 +225,8 @@ torch::ScalarType torch_dtype(DType d) {
     case DType::i32: return torch::kInt32;
     case DType::u8: return torch::kUInt8;
     case DType::b8: return torch::kBool;
+    case DType::bf16: return torch::kBFloat16;
+    case DType::f16: return torch::kFloat16;
   }
   return torch::kFloat32;
 }
@@ -238,7 +240,7 @@ torch::Tensor to_torch(const Tensor& t) {
 Tensor from_torch(const torch::Tensor& t) {
   torch::Tensor c = t.detach().contiguous();
   DType d = DType::f32;
-  for (DType cand : {DType::f32, DType::f64, DType::i64, DType::i32, DType::u8, DType::b8})
+  for (DType cand : {DType::f32, DType::f64, DType::i64, DType::i32, DType::u8, DType::b8, DType::bf16, DType::f16})
     if (torch_dtype(cand) == c.scalar_type()) d = cand;
   std::vector<int64_t> sizes(c.sizes().begin(), c.sizes().end());
   return from_blob(c.data_ptr(), sizes, TensorOptions(d)).clone();

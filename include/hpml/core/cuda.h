@@ -56,11 +56,15 @@ struct DeviceProperties {
 DeviceProperties get_device_properties(int index);
 
 // The versions `hpml info` prints: the CUDA runtime this build links, the driver's CUDA version
-// ("none" without a driver), and the toolkit it was compiled with. Empty strings in a CPU build.
+// ("none" without a driver), the toolkit it was compiled with, and the cuDNN and NCCL libraries
+// the loader finds ("9.10.2", or "not found: <why>"; asked through dlopen, as hpml does not yet
+// call either). Empty strings in a CPU build.
 struct Versions {
   std::string runtime;
   std::string driver;
   std::string toolkit;
+  std::string cudnn;
+  std::string nccl;
 };
 Versions versions();
 

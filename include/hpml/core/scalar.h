@@ -21,6 +21,8 @@ class Scalar {
   template <typename T, std::enable_if_t<std::is_integral_v<T> && !std::is_same_v<T, bool>, int> = 0>
   Scalar(T v) : kind_(Kind::Int), i_(static_cast<int64_t>(v)) {}  // NOLINT
   Scalar(bool v) : kind_(Kind::Bool), i_(v) {}  // NOLINT
+  Scalar(BFloat16 v) : Scalar(static_cast<float>(v)) {}  // NOLINT
+  Scalar(Half v) : Scalar(static_cast<float>(v)) {}      // NOLINT
 
   Kind kind() const { return kind_; }
   bool is_floating() const { return kind_ == Kind::Float; }
@@ -32,6 +34,8 @@ class Scalar {
   T to() const {
     if constexpr (std::is_same_v<T, bool>) return kind_ == Kind::Float ? d_ != 0.0 : i_ != 0;
     else if constexpr (std::is_floating_point_v<T>) return static_cast<T>(to_double());
+    // PyTorch's rounding: the double to float, that float to the 2-byte type.
+    else if constexpr (std::is_same_v<T, BFloat16> || std::is_same_v<T, Half>) return T(static_cast<float>(to_double()));
     else return kind_ == Kind::Float ? static_cast<T>(d_) : static_cast<T>(i_);
   }
   // The dtype a tensor made from this scalar gets: f32 (the default float), i64 or bool.

@@ -253,8 +253,6 @@ bool is_pinned(const void* p) {
   return pinned_blocks().blocks.count(p) > 0;
 }
 
-std::string version_string(int v) { return std::to_string(v / 1000) + "." + std::to_string(v % 1000 / 10); }
-
 }  // namespace
 
 bool is_built() { return true; }
@@ -294,15 +292,6 @@ DeviceProperties get_device_properties(int index) {
   cudaDeviceProp p{};
   check(cudaGetDeviceProperties(&p, i), "cudaGetDeviceProperties", i);
   return {p.name, p.major, p.minor, p.totalGlobalMem, p.multiProcessorCount};
-}
-
-Versions versions() {
-  Versions v;
-  int rt = 0, drv = 0;
-  v.runtime = cudaRuntimeGetVersion(&rt) == cudaSuccess ? version_string(rt) : "unknown";
-  v.driver = cudaDriverGetVersion(&drv) == cudaSuccess && drv > 0 ? version_string(drv) : "none";
-  v.toolkit = version_string(CUDART_VERSION);
-  return v;
 }
 
 namespace {

@@ -1,4 +1,5 @@
-// CPU kernels: copy (with dtype cast), fill, where, arange, tril/triu.
+// CPU kernels: copy (with dtype cast), fill, where, arange, tril/triu; every dtype, bf16 and f16
+// included (Note [Half-precision dtypes] in core/half.h).
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/cpu/elementwise.cpp"
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
@@ -37,8 +38,8 @@ void CopyImpl(const TensorView& dst, const TensorView& src) {
     });
     return;
   }
-  dispatch_all(dst.dtype, "copy", [&]<typename D>() {
-    dispatch_all(src.dtype, "copy", [&]<typename S>() {
+  dispatch_with_half(dst.dtype, "copy", [&]<typename D>() {
+    dispatch_with_half(src.dtype, "copy", [&]<typename S>() {
       for_each<2>({&dst, &src}, [](char** d, const int64_t* s, int64_t n) {
         unary_loop<D, S>(d, s, n, [](S v) { return cast_value<D>(v); });
       });
@@ -47,7 +48,7 @@ void CopyImpl(const TensorView& dst, const TensorView& src) {
 }
 
 void FillImpl(const TensorView& dst, const Scalar& value) {
-  dispatch_all(dst.dtype, "fill", [&]<typename T>() {
+  dispatch_with_half(dst.dtype, "fill", [&]<typename T>() {
     const T v = value.to<T>();
     for_each<1>({&dst}, [v](char** d, const int64_t* s, int64_t n) {
       if (s[0] == sizeof(T)) {
@@ -61,7 +62,7 @@ void FillImpl(const TensorView& dst, const Scalar& value) {
 }
 
 void WhereImpl(const TensorView& out, const TensorView& cond, const TensorView& a, const TensorView& b) {
-  dispatch_all(out.dtype, "where", [&]<typename T>() {
+  dispatch_with_half(out.dtype, "where", [&]<typename T>() {
     for_each<4>({&out, &cond, &a, &b}, [](char** d, const int64_t* s, int64_t n) {
       for (int64_t i = 0; i < n; ++i)
         at<T>(d[0], s[0], i) = at<bool>(d[1], s[1], i) ? at<T>(d[2], s[2], i) : at<T>(d[3], s[3], i);
@@ -70,7 +71,7 @@ void WhereImpl(const TensorView& out, const TensorView& cond, const TensorView& 
 }
 
 void ArangeImpl(const TensorView& out, double start, double step) {
-  dispatch_all(out.dtype, "arange", [&]<typename T>() {
+  dispatch_with_half(out.dtype, "arange", [&]<typename T>() {
     T* o = out.ptr<T>();
     const int64_t st = out.strides.empty() ? 1 : out.strides[0];
     parallel_for(0, out.numel(), kGrain, [&](int64_t lo, int64_t hi) {
@@ -83,7 +84,7 @@ void ArangeImpl(const TensorView& out, double start, double step) {
 void TriImpl(const TensorView& out, const TensorView& in, int64_t diagonal, bool lower) {
   const int64_t nd = out.dim(), rows = out.sizes[nd - 2], cols = out.sizes[nd - 1];
   const int64_t batch = rows * cols == 0 ? 0 : out.numel() / (rows * cols);
-  dispatch_all(out.dtype, "tri", [&]<typename T>() {
+  dispatch_with_half(out.dtype, "tri", [&]<typename T>() {
     // out and in are contiguous here (the op makes them so).
     const T* src = in.ptr<T>();
     T* dst = out.ptr<T>();

@@ -70,7 +70,7 @@ void index_select(const TensorView& out, const TensorView& in, int64_t dim, cons
 void gather(const TensorView& out, const TensorView& in, int64_t dim, const TensorView& index) {
   const TensorView src = pinned(in, index, dim);
   const int64_t dstride = in.strides[dim] * static_cast<int64_t>(itemsize(in.dtype));
-  dispatch_all(out.dtype, "gather", [&]<typename T>() {
+  dispatch_with_half(out.dtype, "gather", [&]<typename T>() {
     for_each<3>({&out, &index, &src}, [dstride](char** d, const int64_t* s, int64_t n) {
       for (int64_t i = 0; i < n; ++i)
         at<T>(d[0], s[0], i) = *reinterpret_cast<const T*>(d[2] + i * s[2] + at<int64_t>(d[1], s[1], i) * dstride);
@@ -111,7 +111,7 @@ void index_add(const TensorView& out, int64_t dim, const TensorView& index, cons
 
 // out (1-d) = the elements of in where mask, in row-major order.
 void masked_select(const TensorView& out, const TensorView& in, const TensorView& mask) {
-  dispatch_all(in.dtype, "masked_select", [&]<typename T>() {
+  dispatch_with_half(in.dtype, "masked_select", [&]<typename T>() {
     T* dst = out.ptr<T>();
     const int64_t ost = out.strides.empty() ? 1 : out.strides[0];
     int64_t k = 0;

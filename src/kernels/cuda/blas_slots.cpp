@@ -1,5 +1,6 @@
-// The CUDA table's matmul slots, gemm and bmm, through cuBLAS; the integer types and operands
-// without a unit stride go to the strided kernel of matmul.cu.
+// The CUDA table's matmul slots, gemm and bmm, through cuBLAS (f32, f64; bmm also bf16 and f16,
+// accumulated in f32); the integer types and operands without a unit stride go to the strided
+// kernel of matmul.cu.
 // Status: compiled, not yet run on a GPU.
 #include <cublas_v2.h>
 #include <dlfcn.h>
@@ -114,13 +115,16 @@ void gemm_strided_batched(int dev, DType dtype, bool ta, bool tb, int64_t m, int
              "matmul on cuda: sizes beyond 2^31 (m=", m, " n=", n, " k=", k, " batch=", batch, ")");
   const cublasHandle_t h = handle(dev, stream_of(dev));
   const cublasOperation_t opa = ta ? CUBLAS_OP_T : CUBLAS_OP_N, opb = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
-  const bool f32 = dtype == DType::f32;
+  // f32 (TF32 when allowed), f64, and bf16 / f16 operands with f32 accumulation (the tensor cores'
+  // 2-byte GEMM, PyTorch's default); alpha and beta are of the compute type.
+  const bool f64 = dtype == DType::f64, f32 = dtype == DType::f32;
   const float alpha_f = static_cast<float>(alpha), beta_f = static_cast<float>(beta);
-  const void* pa = f32 ? static_cast<const void*>(&alpha_f) : &alpha;
-  const void* pb = f32 ? static_cast<const void*>(&beta_f) : &beta;
-  const cudaDataType t = f32 ? CUDA_R_32F : CUDA_R_64F;
-  const cublasComputeType_t compute =
-      f32 ? (hpml::cuda::matmul_allow_tf32() ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F) : CUBLAS_COMPUTE_64F;
+  const void* pa = f64 ? static_cast<const void*>(&alpha) : &alpha_f;
+  const void* pb = f64 ? static_cast<const void*>(&beta) : &beta_f;
+  const cudaDataType t = f64 ? CUDA_R_64F : f32 ? CUDA_R_32F : dtype == DType::bf16 ? CUDA_R_16BF : CUDA_R_16F;
+  const cublasComputeType_t compute = f64 ? CUBLAS_COMPUTE_64F
+                                      : f32 && hpml::cuda::matmul_allow_tf32() ? CUBLAS_COMPUTE_32F_FAST_TF32
+                                                                               : CUBLAS_COMPUTE_32F;
   check(cublas().gemm(h, opb, opa, static_cast<int>(n), static_cast<int>(m), static_cast<int>(k), pa, b, t,
                       static_cast<int>(ldb), sb, a, t, static_cast<int>(lda), sa, pb, c, t, static_cast<int>(ldc), sc,
                       static_cast<int>(batch), compute, CUBLAS_GEMM_DEFAULT),
@@ -147,9 +151,12 @@ void bmm(const TensorView& out, const TensorView& a, const TensorView& b, double
   const int64_t B = out.sizes[0], M = out.sizes[1], N = out.sizes[2], K = a.sizes[2];
   bool ta = false, tb = false;
   int64_t lda = 0, ldb = 0;
-  const bool blas = (out.dtype == DType::f32 || out.dtype == DType::f64) &&
+  const bool blas = (out.dtype == DType::f32 || out.dtype == DType::f64 || is_reduced_float(out.dtype)) &&
                     blas_layout(M, K, a.strides[1], a.strides[2], &ta, &lda) &&
                     blas_layout(K, N, b.strides[1], b.strides[2], &tb, &ldb);
+  // The ops layer (ops/linalg.cpp, bmm_into) gives 2-byte operands a unit stride in a last dim.
+  HPML_CHECK(blas || !is_reduced_float(out.dtype), "bmm on cuda: ", out.dtype,
+             " operands need a unit stride in one of their last two dims");
   if (blas) {
     gemm_strided_batched(l.dev, out.dtype, ta, tb, M, N, K, alpha, a.data, lda, a.strides[0], b.data, ldb, b.strides[0], beta,
                  out.data, N, M * N, B);

@@ -42,7 +42,7 @@ __global__ void tri_kernel(T* out, const T* in, int64_t rows, int64_t cols, int6
 cudaError_t launch_arange(const Strided& out, Elem type, double start, double step, int64_t n, cudaStream_t stream) {
   if (n == 0) return cudaSuccess;
   const int64_t stride = out.ndim == 0 ? 1 : out.strides[0];
-  with_type(type, [&](auto zero) {
+  with_type_or_half(type, [&](auto zero) {
     using T = decltype(zero);
     arange_kernel<T><<<blocks_for(n), kThreads, 0, stream>>>(reinterpret_cast<T*>(out.data), stride, start, step, n);
   });
@@ -52,7 +52,7 @@ cudaError_t launch_arange(const Strided& out, Elem type, double start, double st
 cudaError_t launch_tri(const Strided& out, const Strided& in, Elem type, int64_t rows, int64_t cols, int64_t diagonal,
                        bool lower, int64_t n, cudaStream_t stream) {
   if (n == 0) return cudaSuccess;
-  with_type(type, [&](auto zero) {
+  with_type_or_half(type, [&](auto zero) {
     using T = decltype(zero);
     tri_kernel<T><<<blocks_for(n), kThreads, 0, stream>>>(reinterpret_cast<T*>(out.data),
                                                             reinterpret_cast<const T*>(in.data), rows, cols, diagonal,
@@ -63,9 +63,10 @@ cudaError_t launch_tri(const Strided& out, const Strided& in, Elem type, int64_t
 
 cudaError_t launch_fill(const Strided& out, Elem type, double value_f, int64_t value_i, int64_t n, cudaStream_t stream) {
   if (n == 0) return cudaSuccess;
-  with_type(type, [&](auto zero) {
+  with_type_or_half(type, [&](auto zero) {
     using T = decltype(zero);
-    const T v = (type == Elem::f32 || type == Elem::f64) ? static_cast<T>(value_f) : static_cast<T>(value_i);
+    const bool floating = type == Elem::f32 || type == Elem::f64 || type == Elem::bf16 || type == Elem::f16;
+    const T v = floating ? static_cast<T>(value_f) : static_cast<T>(value_i);
     fill_kernel<T><<<blocks_for(n), kThreads, 0, stream>>>(out, v, n);
   });
   return cudaGetLastError();
@@ -74,8 +75,8 @@ cudaError_t launch_fill(const Strided& out, Elem type, double value_f, int64_t v
 cudaError_t launch_copy(const Strided& dst, Elem dst_type, const Strided& src, Elem src_type, int64_t n,
                         cudaStream_t stream) {
   if (n == 0) return cudaSuccess;
-  with_type(dst_type, [&](auto d) {
-    with_type(src_type, [&](auto s) {
+  with_type_or_half(dst_type, [&](auto d) {
+    with_type_or_half(src_type, [&](auto s) {
       copy_kernel<decltype(d), decltype(s)><<<blocks_for(n), kThreads, 0, stream>>>(dst, src, n);
     });
   });

@@ -6,6 +6,9 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <stdexcept>
+
+#include "hpml/core/half.h"  // BFloat16, Half: plain C++17, their conversions __host__ __device__
 
 #include "kernels/cuda/launch.h"
 
@@ -26,7 +29,8 @@ inline unsigned grid_for_rows(int64_t rows) { return static_cast<unsigned>(std::
 #define HPML_GRID_LOOP(i, n) \
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < (n); i += int64_t{blockDim.x} * gridDim.x)
 
-// Calls f(T{}) with the C++ type of `e`.
+// Calls f(T{}) with the C++ type of `e`. The ops layer computes bf16 and f16 in f32, so a 2-byte
+// float here is a bug in hpml: it throws rather than launch nothing.
 template <typename F>
 void with_type(Elem e, F&& f) {
   switch (e) {
@@ -36,7 +40,18 @@ void with_type(Elem e, F&& f) {
     case Elem::i32: return f(int32_t{});
     case Elem::u8: return f(uint8_t{});
     case Elem::b8: return f(bool{});
+    case Elem::bf16:
+    case Elem::f16: break;
   }
+  throw std::logic_error("hpml internal error: a bf16/f16 tensor reached a CUDA kernel that computes");
+}
+
+// with_type plus BFloat16 and Half, for the kernels that only move (and cast) values.
+template <typename F>
+void with_type_or_half(Elem e, F&& f) {
+  if (e == Elem::bf16) return f(BFloat16{});
+  if (e == Elem::f16) return f(Half{});
+  with_type(e, f);
 }
 
 // The sum (or max: op) of v over the block's threads, returned to every thread. scratch: one T
@@ -71,6 +86,8 @@ __device__ void store_as(Elem e, char* p, A v) {
     case Elem::i32: *reinterpret_cast<int32_t*>(p) = static_cast<int32_t>(v); return;
     case Elem::u8: *reinterpret_cast<uint8_t*>(p) = static_cast<uint8_t>(v); return;
     case Elem::b8: *reinterpret_cast<bool*>(p) = v != A(0); return;
+    case Elem::bf16: *reinterpret_cast<BFloat16*>(p) = BFloat16(static_cast<float>(v)); return;
+    case Elem::f16: *reinterpret_cast<Half*>(p) = Half(static_cast<float>(v)); return;
   }
 }
 
@@ -78,6 +95,7 @@ __host__ __device__ inline int elem_size(Elem e) {
   switch (e) {
     case Elem::f32: case Elem::i32: return 4;
     case Elem::f64: case Elem::i64: return 8;
+    case Elem::bf16: case Elem::f16: return 2;
     default: return 1;
   }
 }

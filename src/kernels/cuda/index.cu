@@ -120,7 +120,7 @@ __global__ void masked_write_kernel(T* out, int64_t ost, Strided in, Strided mas
 cudaError_t launch_index_select(const Strided& out, const Strided& in, int dim, const int64_t* index, int64_t ist,
                                 Elem type, int64_t n, cudaStream_t stream) {
   if (n == 0) return cudaSuccess;
-  with_type(type, [&](auto zero) {
+  with_type_or_half(type, [&](auto zero) {
     index_select_kernel<decltype(zero)><<<blocks_for(n), kThreads, 0, stream>>>(out, in, dim, index, ist, n);
   });
   return cudaGetLastError();
@@ -129,7 +129,7 @@ cudaError_t launch_index_select(const Strided& out, const Strided& in, int dim, 
 cudaError_t launch_gather(const Strided& out, const Strided& in, const Strided& index, int dim, Elem type, int64_t n,
                           cudaStream_t stream) {
   if (n == 0) return cudaSuccess;
-  with_type(type, [&](auto zero) {
+  with_type_or_half(type, [&](auto zero) {
     gather_kernel<decltype(zero)><<<blocks_for(n), kThreads, 0, stream>>>(out, in, index, dim, n);
   });
   return cudaGetLastError();
@@ -171,7 +171,7 @@ cudaError_t launch_masked_select(const Strided& out, const Strided& in, const St
   cudaError_t e = cub::DeviceScan::InclusiveSum(scratch, scratch_bytes, flags, positions, n, stream);
   if (e != cudaSuccess) return e;
   const int64_t ost = out.ndim == 0 ? 1 : out.strides[0];
-  with_type(type, [&](auto zero) {
+  with_type_or_half(type, [&](auto zero) {
     using T = decltype(zero);
     masked_write_kernel<T><<<blocks_for(n), kThreads, 0, stream>>>(reinterpret_cast<T*>(out.data), ost, in, mask,
                                                                    positions, n);

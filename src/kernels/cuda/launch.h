@@ -12,8 +12,10 @@
 
 namespace hpml::kernels::cuda {
 
-// Element types by the codes of hpml::DType: f32, f64, i64, i32, u8, b8 (bool).
-enum class Elem : int { f32, f64, i64, i32, u8, b8 };
+// Element types by the codes of hpml::DType: f32, f64, i64, i32, u8, b8 (bool), bf16, f16. The
+// 2-byte floats reach only the kernels that move values: fill, copy, arange, tri, where, gather,
+// index_select and masked_select (Note [Half-precision dtypes] in core/half.h).
+enum class Elem : int { f32, f64, i64, i32, u8, b8, bf16, f16 };
 
 // Each queues its kernel on `stream` and returns the launch's error (cudaSuccess or why not).
 // out[i] = value, for n elements. value_f is used for floating types, value_i for the others.

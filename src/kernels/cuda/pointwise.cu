@@ -89,7 +89,7 @@ cudaError_t launch_where(const Strided& out, const Strided& cond, const Strided&
                          int64_t n, cudaStream_t stream) {
   if (n == 0) return cudaSuccess;
   const bool dense = is_dense(out) && is_dense(cond) && is_dense(x) && is_dense(y);
-  with_type(type, [&](auto zero) {
+  with_type_or_half(type, [&](auto zero) {
     using T = decltype(zero);
     where_kernel<T><<<blocks_for(n), kThreads, 0, stream>>>(out, cond, x, y, n, dense);
   });

@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""The `cuda` benchmark group, PyTorch's side (bench/cuda_bench.cpp is hpml's): the same cases on
+the same GPU in the same run, eager mode, timed the same way (CUDA events around slices of calls,
+the device synchronized). Prints BENCH and INFO lines (bench/bench_util.h's format).
+Without a usable GPU (or without torch) it prints one SKIPPED line and exits 0.
+Status: written, not yet run on a GPU."""
+import sys
+
+REPS = 7
+
+
+def bench(group, name, unit, values):
+    v = sorted(values)
+    print(f"BENCH\t{group}\t{name}\t0\t{unit}\t{v[0]:.6g}\t{v[len(v) // 2]:.6g}\t{v[-1]:.6g}", flush=True)
+
+
+def gpu_times(torch, fn, iters, reps=REPS):
+    for _ in range(2):
+        fn()
+    torch.cuda.synchronize()
+    out = []
+    for _ in range(reps):
+        start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        for _ in range(iters):
+            fn()
+        stop.record()
+        stop.synchronize()
+        out.append(start.elapsed_time(stop) / 1e3 / iters)
+    return out
+
+
+def matmul_rows(torch):
+    for n in (4096, 8192):
+        flops = 2.0 * n ** 3
+        for kind in ("f32", "tf32", "bf16"):
+            torch.backends.cuda.matmul.allow_tf32 = kind == "tf32"
+            dt = torch.bfloat16 if kind == "bf16" else torch.float32
+            a = torch.randn(n, n, device="cuda", dtype=dt)
+            b = torch.randn(n, n, device="cuda", dtype=dt)
+            t = gpu_times(torch, lambda: torch.mm(a, b), 10 if n == 4096 else 3)
+            bench("cuda", f"mm {kind} {n}", "TFLOP/s", [flops / s / 1e12 for s in t])
+    torch.backends.cuda.matmul.allow_tf32 = False
+
+
+def bandwidth_rows(torch):
+    n = 1 << 28
+    a, b = torch.randn(n, device="cuda"), torch.randn(n, device="cuda")
+    out = torch.empty(n, device="cuda")
+    t = gpu_times(torch, lambda: torch.add(a, b, out=out), 5)
+    bench("cuda", "add f32 1 GiB (out=), 3 x 1 GiB moved", "GB/s", [3.0 * 4 * n / s / 1e9 for s in t])
+    t = gpu_times(torch, lambda: out.copy_(a), 5)
+    bench("cuda", "copy_ f32 1 GiB (the copy ceiling), 2 x 1 GiB moved", "GB/s", [2.0 * 4 * n / s / 1e9 for s in t])
+
+
+def overhead_rows(torch):
+    a, b = torch.ones(1, device="cuda"), torch.ones(1, device="cuda")
+    out = torch.empty(1, device="cuda")
+    t = gpu_times(torch, lambda: torch.add(a, b, out=out), 10000)
+    bench("cuda", "add n=1 (out=), host time per op", "us", [s * 1e6 for s in t])
+    t = gpu_times(torch, lambda: a + b, 10000)
+    bench("cuda", "a + b n=1, host time per op", "us", [s * 1e6 for s in t])
+
+
+def copy_rows(torch):
+    n = 1 << 26
+    host = torch.randn(n).pin_memory()
+    dev = torch.empty(n, device="cuda")
+    t = gpu_times(torch, lambda: host.to("cuda", non_blocking=True), 3)
+    bench("cuda", "pinned to(cuda, non_blocking) 256 MiB", "GB/s", [4.0 * n / s / 1e9 for s in t])
+    t = gpu_times(torch, lambda: dev.copy_(host), 3)
+    bench("cuda", "pinned copy_ into a cuda tensor 256 MiB", "GB/s", [4.0 * n / s / 1e9 for s in t])
+
+
+def step_rows(torch):
+    nn = torch.nn
+    x = torch.randn(128, 1, 28, 28, device="cuda")
+    y = torch.randint(0, 10, (128,), device="cuda")
+
+    def run(name, model):
+        model = model.cuda()
+        opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+
+        def step():
+            opt.zero_grad()
+            nn.functional.cross_entropy(model(x), y).backward()
+            opt.step()
+
+        bench("cuda", name, "ms", [s * 1e3 for s in gpu_times(torch, step, 50)])
+
+    run("Fashion-MNIST MLP step, batch 128",
+        nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10)))
+    run("Fashion-MNIST CNN step, batch 128",
+        nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3, padding=1),
+                      nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(3136, 128), nn.ReLU(), nn.Linear(128, 10)))
+
+
+def main():
+    try:
+        import torch
+    except ImportError as e:
+        print(f"SKIPPED\tcuda\tPyTorch side: no torch ({e})")
+        return 0
+    if not torch.cuda.is_available():
+        print(f"SKIPPED\tcuda\tPyTorch side: torch {torch.__version__} sees no usable GPU")
+        return 0
+    print(f"INFO\tPyTorch\tversion\t{torch.__version__} (CUDA {torch.version.cuda}, cuDNN "
+          f"{torch.backends.cudnn.version()}), eager, TF32 off but in the tf32 rows", flush=True)
+    print(f"INFO\tPyTorch\tGPU\t{torch.cuda.get_device_name(0)}", flush=True)
+    torch.manual_seed(0)
+    matmul_rows(torch)
+    bandwidth_rows(torch)
+    overhead_rows(torch)
+    copy_rows(torch)
+    step_rows(torch)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
