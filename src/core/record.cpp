@@ -156,6 +156,14 @@ void start(const Config& config) {
 
 bool is_recording() { return detail::g_state.load() != 0; }
 
+LaunchSite launch_site() {
+  if (!detail::on()) return {};
+  Buffer* b = local();
+  std::lock_guard<std::mutex> g(b->mu);
+  if (b->open.empty()) return {b->tid, 0};
+  return {b->tid, b->events[b->open.back()].start_ns};
+}
+
 Config running_config() {
   const uint32_t s = detail::g_state.load();
   return Config{.shapes = (s & 2u) != 0, .memory = (s & 4u) != 0};

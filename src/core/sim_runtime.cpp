@@ -1,6 +1,9 @@
 // The simulated device's runtime: devices, streams with a worker thread each, events, guards.
 // Its memory (allocator, poison, canaries) is in sim_memory.cpp; its kernels in
 // kernels/sim_backend.cpp.
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -13,6 +16,7 @@
 #include <vector>
 
 #include "hpml/core/error.h"
+#include "hpml/core/record.h"
 #include "core/sim_internal.h"
 #include "hpml/core/sim.h"
 #include "hpml/core/threads.h"
@@ -44,6 +48,8 @@ struct StreamState : std::enable_shared_from_this<StreamState> {
   struct Task {
     std::function<void()> fn;
     const char* op;
+    bool timed = false;         // launched while the profiler was recording
+    record::LaunchSite site{};  // and from where (Note [Kernel events on the simulated device])
   };
   std::deque<Task> queue;
   uint64_t launched = 0;  // tasks queued so far; task k (1-based) is the k-th launch
@@ -66,6 +72,8 @@ struct StreamState : std::enable_shared_from_this<StreamState> {
 
   void run() {
     hpml::detail::set_thread_serial(true);  // one core per stream: the host threads keep the rest
+    record::set_thread_name("sim:" + std::to_string(device) + " stream " + std::to_string(id));
+    const auto tid = static_cast<int32_t>(::syscall(SYS_gettid));
     std::unique_lock<std::mutex> lk(mu);
     for (;;) {
       work_cv.wait(lk, [&] { return (finished < released && !queue.empty()) || (stop && queue.empty()); });
@@ -74,17 +82,38 @@ struct StreamState : std::enable_shared_from_this<StreamState> {
       queue.pop_front();
       lk.unlock();
       std::string failed;
+      const int64_t start_ns = t.timed ? record::now_ns() : 0;
       try {
         t.fn();
       } catch (const std::exception& e) {
         failed = std::string(t.op) + " on sim:" + std::to_string(device) + " failed: " + e.what();
       }
+      if (t.timed) record_kernel(t, tid, start_ns);
       t = {};  // what the task captured dies here, on this thread, outside the lock
       lk.lock();
       if (!failed.empty() && error.empty()) error = std::move(failed);
       ++finished;
       done_cv.notify_all();
     }
+  }
+
+  // Note [Kernel events on the simulated device]
+  // While the profiler records, each kernel is a Kind::kernel event: timed by the stream's worker
+  // from its start to its end (the device's clock is the host's here), on the worker's own row
+  // of the trace ("sim:0 stream 0"), with the event that launched it (record::launch_site, taken
+  // at the launch) so that the profiler adds its time to that op's device time.
+  void record_kernel(const Task& t, int32_t tid, int64_t start_ns) const {
+    record::Event e;
+    e.name = t.op;
+    e.kind = record::Kind::kernel;
+    e.device = Device(DeviceType::Sim, device);
+    e.start_ns = start_ns;
+    e.end_ns = record::now_ns();
+    e.pid = static_cast<int32_t>(::getpid());
+    e.tid = tid;
+    e.launch_tid = t.site.tid;
+    e.launch_ns = t.site.start_ns;
+    record::add_events({std::move(e)});
   }
 
   // Lets the worker run everything up to launch `seq`.
@@ -176,11 +205,13 @@ std::shared_ptr<StreamState> current_state(int index) {
 // Queues `task` on `s`; returns its launch number.
 uint64_t enqueue(StreamState& s, const char* op, std::function<void()> task) {
   uint64_t release_to = 0, seq = 0;
+  const bool timed = record::on();
+  const record::LaunchSite site = timed ? record::launch_site() : record::LaunchSite{};
   {
     std::lock_guard<std::mutex> g(s.mu);
     // Past kMaxPending, run what is queued (not this launch: it stays pending, see the Note).
     if (g_deferred && s.launched - s.released > kMaxPending) release_to = s.launched;
-    s.queue.push_back({std::move(task), op});
+    s.queue.push_back({std::move(task), op, timed, site});
     seq = ++s.launched;
     if (!g_deferred) release_to = seq;
   }

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <map>
 #include <sstream>
+#include <tuple>
 
 #include "hpml/core/error.h"
 #include "hpml/profiler/profiler.h"
@@ -63,7 +64,34 @@ std::string shapes_of(const record::Event& e) {
 constexpr std::pair<const char*, int64_t FunctionStats::*> kSortKeys[] = {
     {"self_cpu_time_total", &FunctionStats::self_ns},      {"cpu_time_total", &FunctionStats::total_ns},
     {"count", &FunctionStats::count},                      {"self_cpu_memory_usage", &FunctionStats::self_bytes},
-    {"cpu_memory_usage", &FunctionStats::total_bytes}};
+    {"cpu_memory_usage", &FunctionStats::total_bytes},     {"self_device_time_total", &FunctionStats::self_device_ns},
+    {"device_time_total", &FunctionStats::device_total_ns}, {"self_cuda_time_total", &FunctionStats::self_device_ns},
+    {"cuda_time_total", &FunctionStats::device_total_ns}};
+
+// Note [Device time]
+// A kernel event (Kind::kernel) is device time, not CPU time: its row has CPU times of 0 and its
+// duration as device time. It names the host event that launched it by thread and start
+// (record::Event::launch_tid, launch_ns): that event's self device time gets the kernel's time,
+// and its device total, with every enclosing event's, too (PyTorch's Self CUDA and CUDA total).
+// The kernels of one op run later than the op, on the device's own row, so intervals cannot
+// tell whose they are; the launch site can.
+void add_device_times(const std::vector<record::Event>& ev, const std::vector<int64_t>& parent,
+                      std::vector<int64_t>& self_dev, std::vector<int64_t>& total_dev) {
+  std::map<std::tuple<int32_t, int32_t, int64_t>, size_t> by_start;  // the innermost at equal starts wins
+  for (size_t i = 0; i < ev.size(); ++i)
+    if (ev[i].kind != record::Kind::kernel) by_start[{ev[i].pid, ev[i].tid, ev[i].start_ns}] = i;
+  for (size_t i = 0; i < ev.size(); ++i) {
+    if (ev[i].kind != record::Kind::kernel) continue;
+    const int64_t d = ev[i].end_ns - ev[i].start_ns;
+    self_dev[i] += d;
+    total_dev[i] += d;
+    auto it = ev[i].launch_ns ? by_start.find({ev[i].pid, ev[i].launch_tid, ev[i].launch_ns}) : by_start.end();
+    if (it == by_start.end()) continue;
+    self_dev[it->second] += d;
+    for (int64_t p = static_cast<int64_t>(it->second); p >= 0; p = parent[static_cast<size_t>(p)])
+      total_dev[static_cast<size_t>(p)] += d;
+  }
+}
 
 std::string ms(int64_t ns) {
   char buf[32];
@@ -99,6 +127,8 @@ EventAverages Profile::key_averages(bool group_by_input_shape) const {
   for (size_t i = 0; i < ev.size(); ++i) total_bytes[i] = ev[i].bytes_allocated - ev[i].bytes_freed;
   for (size_t i = ev.size(); i-- > 0;)  // children come after their parents
     if (parent[i] >= 0) total_bytes[static_cast<size_t>(parent[i])] += total_bytes[i];
+  std::vector<int64_t> self_dev(ev.size()), total_dev(ev.size());
+  add_device_times(ev, parent, self_dev, total_dev);
   std::map<std::pair<std::string, std::string>, size_t> rows;
   EventAverages out;
   for (size_t i = 0; i < ev.size(); ++i) {
@@ -108,8 +138,11 @@ EventAverages Profile::key_averages(bool group_by_input_shape) const {
     if (fresh) out.push_back(FunctionStats{.name = e.name, .input_shapes = shapes, .kind = e.kind});
     FunctionStats& s = out[it->second];
     ++s.count;
-    s.self_ns += self[i];
-    s.total_ns += e.end_ns - e.start_ns;
+    const bool cpu = e.kind != record::Kind::kernel;
+    s.self_ns += cpu ? self[i] : 0;
+    s.total_ns += cpu ? e.end_ns - e.start_ns : 0;
+    s.self_device_ns += self_dev[i];
+    s.device_total_ns += total_dev[i];
     s.self_bytes += e.bytes_allocated - e.bytes_freed;
     s.total_bytes += total_bytes[i];
   }
@@ -120,7 +153,8 @@ EventAverages EventAverages::sorted(const std::string& sort_by) const {
   const auto* key =
       std::find_if(std::begin(kSortKeys), std::end(kSortKeys), [&](const auto& k) { return sort_by == k.first; });
   HPML_CHECK(key != std::end(kSortKeys), "key_averages().table: unknown sort_by '", sort_by,
-             "'; use self_cpu_time_total, cpu_time_total, count, self_cpu_memory_usage or cpu_memory_usage");
+             "'; use self_cpu_time_total, cpu_time_total, count, self_cpu_memory_usage, cpu_memory_usage, "
+             "self_device_time_total or device_time_total");
   const auto field = key->second;
   EventAverages out = *this;
   std::stable_sort(out.begin(), out.end(),
@@ -130,16 +164,19 @@ EventAverages EventAverages::sorted(const std::string& sort_by) const {
 
 std::string EventAverages::table(const std::string& sort_by, int row_limit, bool with_memory) const {
   const EventAverages rows = sorted(sort_by);
-  int64_t self_total = 0, total_max = 0;
+  int64_t self_total = 0, total_max = 0, device_total = 0;
   size_t name_w = 4;
   bool shapes = false;
   for (const FunctionStats& s : rows) {
     self_total += s.self_ns;
+    device_total += s.kind == record::Kind::kernel ? s.self_device_ns : 0;
     total_max = std::max(total_max, s.total_ns);
     name_w = std::max(name_w, std::min<size_t>(s.name.size(), 60));
     shapes = shapes || !s.input_shapes.empty();
   }
   std::vector<std::string> heads = {"Self CPU %", "Self CPU", "CPU total %", "CPU total", "CPU time avg"};
+  const bool device = device_total > 0;
+  if (device) heads.insert(heads.end(), {"Self device", "Self device %", "Device total", "Device avg"});
   if (with_memory) heads.insert(heads.end(), {"CPU Mem", "Self CPU Mem"});
   heads.push_back("# of Calls");
   std::ostringstream os;
@@ -168,6 +205,12 @@ std::string EventAverages::table(const std::string& sort_by, int row_limit, bool
     cell(pct(s.total_ns, self_total));
     cell(ms(s.total_ns));
     cell(ms(s.count ? s.total_ns / s.count : 0));
+    if (device) {
+      cell(ms(s.self_device_ns));
+      cell(pct(s.self_device_ns, device_total));
+      cell(ms(s.device_total_ns));
+      cell(ms(s.count ? s.device_total_ns / s.count : 0));
+    }
     if (with_memory) {
       cell(bytes(s.total_bytes));
       cell(bytes(s.self_bytes));
@@ -178,6 +221,7 @@ std::string EventAverages::table(const std::string& sort_by, int row_limit, bool
   }
   rule();
   os << "Self CPU time total: " << ms(self_total) << '\n';
+  if (device) os << "Self device time total: " << ms(device_total) << '\n';
   return os.str();
 }
 

@@ -52,12 +52,18 @@ struct FunctionStats {
   int64_t count = 0;
   int64_t self_ns = 0, total_ns = 0;
   int64_t self_bytes = 0, total_bytes = 0;  // allocated minus freed: the event alone, and with its children
+  // Device time (Note [Device time] in src/profiler/averages.cpp): of the kernels these events
+  // launched themselves, and with those their children launched; a kernel row's is its own time
+  // on the device (and its CPU times are 0).
+  int64_t self_device_ns = 0, device_total_ns = 0;
 };
 
 class EventAverages : public std::vector<FunctionStats> {
  public:
   // A table like PyTorch's: sort_by is self_cpu_time_total, cpu_time_total, count,
-  // self_cpu_memory_usage or cpu_memory_usage; memory columns appear when `with_memory`.
+  // self_cpu_memory_usage, cpu_memory_usage, self_device_time_total or device_time_total
+  // (PyTorch's self_cuda_time_total and cuda_time_total name those two too); memory columns
+  // appear when `with_memory`, device columns when the recording has kernel events.
   std::string table(const std::string& sort_by = "self_cpu_time_total", int row_limit = 100,
                     bool with_memory = false) const;
   // The rows sorted as table() sorts them.

@@ -34,6 +34,28 @@ const DeviceRuntime* device_runtime();  // src/core/cuda/runtime.cpp
 // A copy queued on `stream` (of GPU `device`) reads or writes the pinned block that starts at
 // p: the block is not handed out again before that copy is done (Note [Pinned blocks in flight]).
 void record_pinned_use(const void* p, cudaStream_t stream, int device);
+
+// While the profiler records: CUDA events around one kernel launch on the current stream of GPU
+// `device`, from its
+// construction to its destruction, which become a kernel event charged to the op that launched
+// it once the host has synchronized with the GPU (Note [Kernel events on CUDA] in
+// src/core/cuda/kernel_events.cpp). Costs one relaxed load when nothing records.
+class KernelTimer {
+ public:
+  KernelTimer(const char* op, int device);
+  ~KernelTimer();
+  KernelTimer(const KernelTimer&) = delete;
+  KernelTimer& operator=(const KernelTimer&) = delete;
+
+ private:
+  const char* op_;
+  int device_;
+  cudaStream_t stream_ = nullptr;
+  cudaEvent_t start_ = nullptr;
+};
+// Turns the timed launches whose kernels have finished into kernel events (after a synchronize:
+// all of them). Called by cuda::synchronize, Stream::synchronize and Event::synchronize.
+void flush_kernel_events();
 }
 
 }  // namespace hpml::cuda

@@ -277,6 +277,7 @@ void synchronize(int index) {
   const int i = index_of(index, "synchronize");
   DeviceGuard guard(i);
   check(cudaDeviceSynchronize(), "synchronize", i);
+  detail::flush_kernel_events();  // the profiler's kernel times are readable now
 }
 
 DeviceGuard::DeviceGuard(int index) : previous_(current_device()) {

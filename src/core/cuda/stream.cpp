@@ -74,6 +74,7 @@ bool Stream::query() const {
 void Stream::synchronize() const {
   DeviceGuard guard(device_);
   check(cudaStreamSynchronize(handle(*this)), "Stream.synchronize", device_);
+  detail::flush_kernel_events();
 }
 
 void Stream::wait_stream(const Stream& other) const {
@@ -123,7 +124,9 @@ bool Event::query() const {
 }
 
 void Event::synchronize() const {
-  if (event_) check(cudaEventSynchronize(static_cast<cudaEvent_t>(event_)), "Event.synchronize", device_);
+  if (!event_) return;
+  check(cudaEventSynchronize(static_cast<cudaEvent_t>(event_)), "Event.synchronize", device_);
+  detail::flush_kernel_events();
 }
 
 void Event::wait(const Stream& s) const {

@@ -49,8 +49,9 @@ inline cudaStream_t stream_of(int dev) { return static_cast<cudaStream_t>(hpml::
 struct Launch {
   int dev;
   hpml::cuda::DeviceGuard guard;
+  hpml::cuda::detail::KernelTimer timer;  // the profiler's kernel event, when it records
   Launch(const char* op, const TensorView& out, std::initializer_list<const TensorView*> in)
-      : dev(device_of(out.data, op)), guard(dev) {
+      : dev(device_of(out.data, op)), guard(dev), timer(op, dev) {
     for (const TensorView* v : in) {
       if (v->numel() == 0 || !v->data) continue;
       const int d = device_of(v->data, op);
