@@ -104,8 +104,10 @@ def main():
     if not torch.cuda.is_available():
         print(f"SKIPPED\tcuda\tPyTorch side: torch {torch.__version__} sees no usable GPU")
         return 0
+    # TF32 off for cuDNN too (its default is on): hpml's convolutions run in full f32.
+    torch.backends.cudnn.allow_tf32 = False
     print(f"INFO\tPyTorch\tversion\t{torch.__version__} (CUDA {torch.version.cuda}, cuDNN "
-          f"{torch.backends.cudnn.version()}), eager, TF32 off but in the tf32 rows", flush=True)
+          f"{torch.backends.cudnn.version()}), eager, TF32 off (matmul and cuDNN) but in the tf32 rows", flush=True)
     print(f"INFO\tPyTorch\tGPU\t{torch.cuda.get_device_name(0)}", flush=True)
     torch.manual_seed(0)
     matmul_rows(torch)

@@ -24,7 +24,7 @@ void synchronize(int) { refuse("synchronize"); }
 DeviceGuard::DeviceGuard(int) : previous_(-1) { refuse("DeviceGuard"); }
 DeviceGuard::~DeviceGuard() = default;
 DeviceProperties get_device_properties(int) { refuse("get_device_properties"); }
-Versions versions() { return {}; }
+Versions versions(bool) { return {}; }
 namespace {
 std::atomic<bool> g_allow_tf32{false};
 }

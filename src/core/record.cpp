@@ -246,7 +246,9 @@ void memory_changed(int64_t delta, Device device) {
   b->memory.push_back({t, delta, device, g_registry->pid, b->tid});
   if (b->open.empty()) return;
   Event& e = b->events[b->open.back()];
-  (delta > 0 ? e.bytes_allocated : e.bytes_freed) += delta > 0 ? delta : -delta;
+  const bool host = device.is_cpu();
+  if (delta > 0) (host ? e.bytes_allocated : e.device_bytes_allocated) += delta;
+  else (host ? e.bytes_freed : e.device_bytes_freed) -= delta;
 }
 
 void after_fork_in_child() {

@@ -147,7 +147,7 @@ Tensor blob_centers(const BlobsOptions& o, int64_t nc, NumpyRandomState& rs) {
 }  // namespace
 
 Blobs sklearn_make_blobs(const BlobsOptions& o) {
-  HPML_CHECK(is_floating(o.dtype), "sklearn_make_blobs: dtype must be f32 or f64, got ", o.dtype);
+  HPML_CHECK(is_floating(o.dtype), "sklearn_make_blobs: dtype must be floating (f32, f64, bf16 or f16), got ", o.dtype);
   HPML_CHECK(o.seed.has_value(), "sklearn_make_blobs: needs a seed (scikit-learn's random_state, an int)");
   HPML_CHECK(*o.seed <= 0xffffffffULL, "sklearn_make_blobs: seed must be between 0 and 2**32 - 1, got ", *o.seed);
   HPML_CHECK(!o.centers.defined() || (o.centers.dim() == 2 && o.centers.size(1) >= 1),

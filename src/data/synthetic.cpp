@@ -23,7 +23,7 @@ struct Rng {
 };
 
 void check_dtype(const char* fn, DType dtype) {
-  HPML_CHECK(is_floating(dtype), fn, ": dtype must be f32 or f64, got ", dtype);
+  HPML_CHECK(is_floating(dtype), fn, ": dtype must be floating (f32, f64, bf16 or f16), got ", dtype);
 }
 
 // Rows of X (and y) in a random order (sklearn's util.shuffle).

@@ -56,13 +56,9 @@ struct Staged {
   Tensor buf;
   ProcessGroup::After after;
 };
-// A contiguous buffer for t's values, written back after the call when it is a copy. reduction:
-// bf16 and f16 travel as f32 (no backend sums 2-byte floats; Note [Half-precision dtypes] in
-// core/half.h) and are rounded back once.
-Staged stage(const Tensor& t, bool write_back, bool reduction = false) {
-  const bool widen = reduction && is_reduced_float(t.dtype());
-  if (t.is_contiguous() && !widen) return {t, nullptr};
-  Tensor buf = widen ? t.detach().to(kFloat32).contiguous() : t.contiguous();
+Staged stage(const Tensor& t, bool write_back) {
+  if (t.is_contiguous()) return {t, nullptr};
+  Tensor buf = t.contiguous();
   if (!write_back) return {buf, nullptr};
   return {buf, [t, buf] {
             autograd::NoGradGuard no_grad;
@@ -177,7 +173,7 @@ WorkPtr barrier(const Options& o) { return finish(group_of(o.group)->barrier(), 
 WorkPtr all_reduce(Tensor& t, ReduceOp op, const Options& o) {
   const ProcessGroupPtr& g = group_of(o.group);
   check_tensor("all_reduce", "tensor", t, *g, op);
-  Staged s = stage(t, true, true);
+  Staged s = stage(t, true);
   return finish(g->all_reduce(s.buf, op, s.after), o);
 }
 
@@ -193,7 +189,7 @@ WorkPtr reduce(Tensor& t, int dst, ReduceOp op, const Options& o) {
   const ProcessGroupPtr& g = group_of(o.group);
   check_tensor("reduce", "tensor", t, *g, op);
   check_rank("reduce", "dst", dst, *g);
-  Staged s = stage(t, g->rank() == dst, true);
+  Staged s = stage(t, g->rank() == dst);
   return finish(g->reduce(s.buf, dst, op, s.after), o);
 }
 
@@ -227,8 +223,8 @@ WorkPtr reduce_scatter_tensor(Tensor& out, const Tensor& in, ReduceOp op, const 
   HPML_CHECK(out.dtype() == in.dtype() && in.numel() == g->size() * out.numel(), "reduce_scatter_tensor: input is ",
              in.sizes(), " ", in.dtype(), ", but it must hold world size (", g->size(), ") x output ", out.sizes(), " ",
              out.dtype(), " = ", g->size() * out.numel(), " elements");
-  Staged s = stage(out, true, true);
-  return finish(g->reduce_scatter(s.buf, stage(in, false, true).buf, op, s.after), o);
+  Staged s = stage(out, true);
+  return finish(g->reduce_scatter(s.buf, stage(in, false).buf, op, s.after), o);
 }
 
 WorkPtr gather(const Tensor& t, std::vector<Tensor>* gather_list, int dst, const Options& o) {

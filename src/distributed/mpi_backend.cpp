@@ -11,6 +11,8 @@
 #include <memory>
 
 #include "distributed/comm_thread.h"
+#include "hpml/autograd/grad_mode.h"
+#include "hpml/core/tensor.h"
 
 namespace hpml::distributed::detail {
 namespace {
@@ -31,7 +33,7 @@ MPI_Datatype mpi_type(DType d) {
     case DType::i32: return MPI_INT32_T;
     case DType::u8: return MPI_UINT8_T;
     case DType::b8: return MPI_C_BOOL;
-    case DType::bf16:  // moved as bits; reductions get f32 copies (distributed.cpp, stage)
+    case DType::bf16:  // moved as bits; reduced as f32 copies (Note [2-byte floats over MPI])
     case DType::f16: return MPI_UINT16_T;
   }
   return MPI_DATATYPE_NULL;
@@ -40,6 +42,7 @@ MPI_Datatype mpi_type(DType d) {
 // avg is a sum, divided afterwards (floating dtypes only: the frontend checks). Booleans have
 // only the logical operations.
 MPI_Op mpi_op(ReduceOp op, DType d) {
+  HPML_CHECK(!is_reduced_float(d), "mpi: no reduction of ", d, " buffers (they are reduced as f32 copies)");
   if (d == DType::b8) return op == ReduceOp::product || op == ReduceOp::min ? MPI_LAND : MPI_LOR;
   switch (op) {
     case ReduceOp::sum:
@@ -52,6 +55,7 @@ MPI_Op mpi_op(ReduceOp op, DType d) {
 }
 
 void divide(const Tensor& t, int n) {
+  HPML_CHECK(t.dtype() == DType::f32 || t.dtype() == DType::f64, "mpi: ReduceOp::avg of a ", t.dtype(), " buffer");
   if (t.dtype() == DType::f32) {
     float* p = t.data_ptr<float>();
     for (int64_t i = 0; i < t.numel(); ++i) p[i] /= static_cast<float>(n);
@@ -62,6 +66,22 @@ void divide(const Tensor& t, int n) {
 }
 
 int count(const Tensor& t) { return static_cast<int>(t.numel()); }  // the frontend bounds it
+
+// Note [2-byte floats over MPI]
+// MPI has no bf16 or f16 sums. Every reduction here (the frontend's collectives and DDP's
+// buckets, which call the group directly) reduces an f32 copy of a 2-byte tensor, made on the
+// communication thread, and rounds the result back into it once (Note [Half-precision dtypes]
+// in core/half.h). Moves (broadcast, gathers, scatter) send the bits as 16-bit words.
+Tensor reducible(const Tensor& t) {
+  if (!t.defined() || !is_reduced_float(t.dtype())) return t;
+  autograd::NoGradGuard no_grad;
+  return t.to(kFloat32);
+}
+void round_back(const Tensor& t, const Tensor& reduced) {
+  if (reduced.is_same(t)) return;
+  autograd::NoGradGuard no_grad;
+  Tensor(t).copy_(reduced);
+}
 void* ptr(const Tensor& t) { return t.defined() ? t.data_ptr() : nullptr; }
 
 // Process-wide MPI state: one communication thread for every communicator.
@@ -91,9 +111,11 @@ class MpiGroup final : public ProcessGroup {
 
   WorkPtr all_reduce(Tensor t, ReduceOp op, After after) override {
     return run("all_reduce", [=, this] {
-      check_mpi(MPI_Allreduce(MPI_IN_PLACE, ptr(t), count(t), mpi_type(t.dtype()), mpi_op(op, t.dtype()), comm_),
+      const Tensor w = reducible(t);
+      check_mpi(MPI_Allreduce(MPI_IN_PLACE, ptr(w), count(w), mpi_type(w.dtype()), mpi_op(op, w.dtype()), comm_),
                 "MPI_Allreduce");
-      if (op == ReduceOp::avg) divide(t, size());
+      if (op == ReduceOp::avg) divide(w, size());
+      round_back(t, w);
       if (after) after();
     });
   }
@@ -106,9 +128,11 @@ class MpiGroup final : public ProcessGroup {
   WorkPtr reduce(Tensor t, int root, ReduceOp op, After after) override {
     return run("reduce", [=, this] {
       const bool me = rank() == root;
-      check_mpi(MPI_Reduce(me ? MPI_IN_PLACE : ptr(t), me ? ptr(t) : nullptr, count(t), mpi_type(t.dtype()),
-                           mpi_op(op, t.dtype()), root, comm_), "MPI_Reduce");
-      if (me && op == ReduceOp::avg) divide(t, size());
+      const Tensor w = reducible(t);
+      check_mpi(MPI_Reduce(me ? MPI_IN_PLACE : ptr(w), me ? ptr(w) : nullptr, count(w), mpi_type(w.dtype()),
+                           mpi_op(op, w.dtype()), root, comm_), "MPI_Reduce");
+      if (me && op == ReduceOp::avg) divide(w, size());
+      if (me) round_back(t, w);
       if (after) after();
     });
   }
@@ -121,9 +145,11 @@ class MpiGroup final : public ProcessGroup {
   }
   WorkPtr reduce_scatter(Tensor out, Tensor in, ReduceOp op, After after) override {
     return run("reduce_scatter", [=, this] {
-      check_mpi(MPI_Reduce_scatter_block(ptr(in), ptr(out), count(out), mpi_type(out.dtype()),
-                                         mpi_op(op, out.dtype()), comm_), "MPI_Reduce_scatter_block");
-      if (op == ReduceOp::avg) divide(out, size());
+      const Tensor win = reducible(in), wout = reducible(out);
+      check_mpi(MPI_Reduce_scatter_block(ptr(win), ptr(wout), count(wout), mpi_type(wout.dtype()),
+                                         mpi_op(op, wout.dtype()), comm_), "MPI_Reduce_scatter_block");
+      if (op == ReduceOp::avg) divide(wout, size());
+      round_back(out, wout);
       if (after) after();
     });
   }

@@ -211,7 +211,7 @@ NamedTensors parse_safetensors(const uint8_t* data, size_t size, const std::stri
     const std::string dn = v["dtype"].get<std::string>();
     const DTypeName* dt = std::find_if(std::begin(kNames), std::end(kNames), [&](const DTypeName& d) { return dn == d.name; });
     HPML_CHECK(dt != std::end(kNames), src, ": tensor ", shown, ": unsupported dtype ", printable(dn),
-               " (hpml reads F32, F64, I64, I32, U8, BOOL)");
+               " (hpml reads F32, F64, BF16, F16, I64, I32, U8, BOOL)");
     HPML_CHECK(v["shape"].is_array() && v["shape"].size() <= 64, src, ": tensor ", shown, ": shape must be an array of sizes");
     Entry e{name, dt->dtype, {}, 0, 0};
     uint64_t bytes = itemsize(dt->dtype);

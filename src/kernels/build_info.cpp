@@ -54,8 +54,7 @@ BuildInfo build_info() {
     b.cuda = "not built with CUDA";
   } else {
     const cuda::Versions v = cuda::versions();
-    b.cuda = "built with CUDA " + v.toolkit + " (runtime " + v.runtime + ", driver " + v.driver + "); cuDNN " +
-             v.cudnn + "; NCCL " + v.nccl;
+    b.cuda = "built with CUDA " + v.toolkit + " (runtime " + v.runtime + ", driver " + v.driver + ")";
     if (!cuda::is_available()) b.cuda += "; no GPU usable: " + cuda::unavailable_reason();
   }
   return b;

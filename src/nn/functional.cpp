@@ -37,8 +37,9 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator* gen) {
   if (!training || p == 0) return x;
   if (p == 1) return x * 0.0;
   // keep ~ Bernoulli(1 - p); kept values scaled by 1 / (1 - p) so the expectation is unchanged.
-  Tensor keep = ge(rand(x.sizes(), gen, TensorOptions(x.is_floating_point() ? x.dtype() : kFloat32)),
-                   scalar_tensor(p, kFloat64));
+  // The draw in f32 for every 2-byte or integer input: p is compared at f32's resolution.
+  const DType draw = x.is_floating_point() && !is_reduced_float(x.dtype()) ? x.dtype() : kFloat32;
+  Tensor keep = ge(rand(x.sizes(), gen, TensorOptions(draw)), scalar_tensor(p, kFloat64));
   return x * keep.to(x.dtype()) * (1.0 / (1.0 - p));
 }
 
@@ -54,7 +55,8 @@ Tensor dropout2d(const Tensor& x, double p, bool training, Generator* gen) {
   DimVector noise(static_cast<size_t>(x.dim()), 1);
   noise[0] = x.sizes()[0], noise[1] = x.sizes()[1];
   const DType dt = x.is_floating_point() ? x.dtype() : kFloat32;
-  Tensor keep = ge(rand(noise, gen, TensorOptions(dt)), scalar_tensor(p, kFloat64));
+  const DType draw = is_reduced_float(dt) ? kFloat32 : dt;  // as dropout
+  Tensor keep = ge(rand(noise, gen, TensorOptions(draw)), scalar_tensor(p, kFloat64));
   return x * (keep.to(dt) * (1.0 / (1.0 - p)));
 }
 

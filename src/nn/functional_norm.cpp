@@ -41,6 +41,11 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
   return hpml::batch_norm(x, weight, bias, running_mean, running_var, training, momentum, eps);
 }
 
+namespace {
+// An affine parameter in f32 for a 2-byte input's f32 normalization (differentiably; undefined stays so).
+Tensor widened(const Tensor& t) { return t.defined() && is_reduced_float(t.dtype()) ? t.to(kFloat32) : t; }
+}  // namespace
+
 Tensor layer_norm(const Tensor& x, IntArrayRef normalized_shape, const Tensor& weight, const Tensor& bias, double eps) {
   HPML_RECORD_OP("layer_norm", x, weight, bias);
   HPML_CHECK(x.defined() && x.is_floating_point(), "layer_norm: expected a floating input");
@@ -53,6 +58,8 @@ Tensor layer_norm(const Tensor& x, IntArrayRef normalized_shape, const Tensor& w
     if (t->defined())
       HPML_CHECK(t->sizes() == normalized_shape, "layer_norm: weight and bias must have shape ", normalized_shape,
                  ", got ", t->sizes());
+  if (is_reduced_float(x.dtype()))  // bf16, f16: normalized in f32 (a 2-byte variance overflows), rounded once
+    return layer_norm(x.to(kFloat32), normalized_shape, widened(weight), widened(bias), eps).to(x.dtype());
   DimVector dims;
   for (int64_t d = x.dim() - k; d < x.dim(); ++d) dims.push_back(d);
   auto [var, mean] = var_mean(x, dims, 0, true);
@@ -79,6 +86,8 @@ Tensor group_norm(const Tensor& x, int64_t G, const Tensor& weight, const Tensor
   for (int64_t d = 2; d < x.dim(); ++d) per_group *= x.sizes()[d];
   HPML_CHECK(per_group != 1, "group_norm: expected more than 1 value per group, got input.shape=", x.sizes(),
              " with num_groups=", G, " (N * C/G * spatial = 1)");
+  if (is_reduced_float(x.dtype()))  // as layer_norm
+    return group_norm(x.to(kFloat32), G, widened(weight), widened(bias), eps).to(x.dtype());
   Tensor xr = x.reshape({N, G, -1});
   auto [var, mean] = var_mean(xr, {2}, 0, true);
   Tensor y = ((xr - mean) * rsqrt(var + eps)).reshape(x.sizes());

@@ -7,6 +7,7 @@
 
 #include "hpml/core/record.h"
 #include "hpml/ops/binary.h"
+#include "hpml/ops/unary.h"
 #include "hpml/ops/views.h"
 #include "ops/common.h"
 
@@ -112,9 +113,16 @@ Tensor uniform(IntArrayRef sizes, double low, double high, Generator* gen, Tenso
   HPML_RECORD_OP("uniform");
   check_float("uniform", o.dtype());
   HPML_CHECK(low <= high, "uniform: expects low <= high, got low=", low, ", high=", high);
-  Tensor t = empty_tensor(sizes, ops::compute_dtype(o.dtype()), o.device());  // bf16, f16: drawn in f32
+  if (is_reduced_float(o.dtype())) {
+    // As PyTorch: a multiple of 2^-digits in [0, 1) (8 digits for bf16, 11 for f16), drawn in f32
+    // and exact in the 2-byte type, so that rounding never gives `high`; then scaled.
+    const double scale = o.dtype() == kBFloat16 ? 256.0 : 2048.0;
+    Tensor u = empty_tensor(sizes, kFloat32, o.device());
+    ops::be(u, "uniform").uniform(view_of(u), gen_or_default(gen), 0.0, 1.0);
+    return finish(ops::cast(floor(u * scale) * ((high - low) / scale) + low, o.dtype()), o);
+  }
+  Tensor t = empty_tensor(sizes, o.dtype(), o.device());
   ops::be(t, "uniform").uniform(view_of(t), gen_or_default(gen), low, high);
-  t = ops::cast(t, o.dtype());
   return finish(t, o);
 }
 

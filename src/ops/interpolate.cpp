@@ -83,6 +83,7 @@ Tensor interpolate(const Tensor& x, const InterpolateOptions& o) {
   HPML_CHECK(x.dim() == 3 || x.dim() == 4, op, ": expected a 3-d [N, C, L] or 4-d [N, C, H, W] input (1 or 2 spatial ",
              "dims; 3 spatial dims are not implemented), got shape ", x.sizes());
   HPML_CHECK(x.is_floating_point(), op, ": expected a floating input, got ", x.dtype());
+  if (is_reduced_float(x.dtype())) return interpolate(x.to(kFloat32), o).to(x.dtype());  // weights in f32, one rounding
   const bool nearest = o.mode == "nearest";
   HPML_CHECK(nearest || o.mode == "linear" || o.mode == "bilinear", op, ": mode must be \"nearest\", \"linear\" or ",
              "\"bilinear\", got \"", o.mode, "\" (bicubic, trilinear, area and nearest-exact are not implemented)");

@@ -17,7 +17,7 @@ namespace hpml {
 Tensor frac(const Tensor& x) {
   HPML_RECORD_OP("frac", x);
   ops::check_defined("frac", x);
-  HPML_CHECK(x.is_floating_point(), "frac: not supported for ", x.dtype(), " tensors (expected f32 or f64)");
+  HPML_CHECK(x.is_floating_point(), "frac: not supported for ", x.dtype(), " tensors (expected a floating dtype)");
   return x - trunc(x);  // trunc's gradient is 0: d frac = dx
 }
 

@@ -80,7 +80,7 @@ Tensor expand_back(const Tensor& g, const DimVector& keep_sizes, const DimVector
 DType sum_dtype(DType d) { return is_integral(d, true) ? kInt64 : d; }
 
 void check_floating(const char* op, const Tensor& x) {
-  HPML_CHECK(x.is_floating_point(), op, ": input dtype must be floating point (f32 or f64), got ", x.dtype(),
+  HPML_CHECK(x.is_floating_point(), op, ": input dtype must be floating point (f32, f64, bf16 or f16), got ", x.dtype(),
              "\nhint: convert it first, e.g. x.to(hpml::kFloat32)");
 }
 
@@ -161,8 +161,9 @@ Tensor std(const Tensor& x, IntArrayRef dims, double correction, bool keepdim) {
   Tensor out, m;
   {
     NoGradGuard ng;
-    auto [v, mean] = var_mean(x, dims, correction, keepdim);
-    out = sqrt(v), m = mean;
+    // bf16, f16: the variance and its square root in f32, rounded once.
+    auto [v, mean] = var_mean(ops::cast(x, ops::compute_dtype(x.dtype())), dims, correction, keepdim);
+    out = ops::cast(sqrt(v), x.dtype()), m = ops::cast(mean, x.dtype());
   }
   if (autograd::should_record(x)) {
     DimVector keep = r.keep_sizes, xs(x.sizes());
@@ -331,12 +332,13 @@ Tensor norm(const Tensor& x, double p, IntArrayRef dims, bool keepdim) {
   Tensor out;
   {
     autograd::NoGradGuard ng;
-    Tensor a = abs(x);
-    if (std::isinf(p)) out = r.count == 0 ? zeros(r.out_sizes, x.dtype()) : amax(a, dims, false);
+    // bf16, f16: the powers and the sum in f32, rounded once (f16 squares overflow past 256).
+    Tensor a = abs(ops::cast(x, ops::compute_dtype(x.dtype())));
+    if (std::isinf(p)) out = r.count == 0 ? zeros(r.out_sizes, a.dtype()) : amax(a, dims, false);
     else if (p == 1) out = sum(a, dims, false);
     else if (p == 2) out = sqrt(sum(a * a, dims, false));
     else out = pow(sum(pow(a, p), dims, false), 1.0 / p);
-    out = shaped(out.contiguous(), r, keepdim);
+    out = shaped(ops::cast(out, x.dtype()).contiguous(), r, keepdim);
   }
   if (autograd::should_record(x)) {
     DimVector keep = r.keep_sizes, xs(x.sizes()), rd = r.dims;

@@ -21,6 +21,9 @@ void Optimizer::add_group_params(const TensorList& params) {
     const Tensor& p = params[i];
     HPML_CHECK(p.defined(), name_, ": parameter ", i, " of the new group is undefined");
     HPML_CHECK(p.is_floating_point(), name_, ": can only optimize floating tensors, parameter ", i, " is ", p.dtype());
+    HPML_CHECK(!is_reduced_float(p.dtype()), name_, ": parameter ", i, " is ", p.dtype(),
+               ", and the optimizers' fused steps take f32 and f64 only\nhint: keep f32 parameters (master "
+               "weights) and cast them for the forward, or cast the module with .to(kFloat32)");
     HPML_CHECK(p.is_leaf(), name_, ": can't optimize a non-leaf tensor (parameter ", i, " has a grad_fn)");
     HPML_CHECK(seen.insert(p.impl_ptr().get()).second, name_, ": some parameters appear in more than one parameter group");
   }

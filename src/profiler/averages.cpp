@@ -123,10 +123,16 @@ EventAverages Profile::key_averages(bool group_by_input_shape) const {
   const std::vector<int64_t> parent = parents(ev);
   const std::vector<int64_t> self = self_times(ev, parent);
   // Bytes of an event with its children: its own, plus each descendant's, added up the tree.
-  std::vector<int64_t> total_bytes(ev.size());
-  for (size_t i = 0; i < ev.size(); ++i) total_bytes[i] = ev[i].bytes_allocated - ev[i].bytes_freed;
-  for (size_t i = ev.size(); i-- > 0;)  // children come after their parents
-    if (parent[i] >= 0) total_bytes[static_cast<size_t>(parent[i])] += total_bytes[i];
+  std::vector<int64_t> total_bytes(ev.size()), total_device_bytes(ev.size());
+  for (size_t i = 0; i < ev.size(); ++i) {
+    total_bytes[i] = ev[i].bytes_allocated - ev[i].bytes_freed;
+    total_device_bytes[i] = ev[i].device_bytes_allocated - ev[i].device_bytes_freed;
+  }
+  for (size_t i = ev.size(); i-- > 0;) {  // children come after their parents
+    if (parent[i] < 0) continue;
+    total_bytes[static_cast<size_t>(parent[i])] += total_bytes[i];
+    total_device_bytes[static_cast<size_t>(parent[i])] += total_device_bytes[i];
+  }
   std::vector<int64_t> self_dev(ev.size()), total_dev(ev.size());
   add_device_times(ev, parent, self_dev, total_dev);
   std::map<std::pair<std::string, std::string>, size_t> rows;
@@ -145,6 +151,8 @@ EventAverages Profile::key_averages(bool group_by_input_shape) const {
     s.device_total_ns += total_dev[i];
     s.self_bytes += e.bytes_allocated - e.bytes_freed;
     s.total_bytes += total_bytes[i];
+    s.self_device_bytes += e.device_bytes_allocated - e.device_bytes_freed;
+    s.total_device_bytes += total_device_bytes[i];
   }
   return out;
 }
@@ -166,18 +174,20 @@ std::string EventAverages::table(const std::string& sort_by, int row_limit, bool
   const EventAverages rows = sorted(sort_by);
   int64_t self_total = 0, total_max = 0, device_total = 0;
   size_t name_w = 4;
-  bool shapes = false;
+  bool shapes = false, device_memory = false;
   for (const FunctionStats& s : rows) {
     self_total += s.self_ns;
     device_total += s.kind == record::Kind::kernel ? s.self_device_ns : 0;
+    device_memory = device_memory || s.total_device_bytes != 0 || s.self_device_bytes != 0;
     total_max = std::max(total_max, s.total_ns);
     name_w = std::max(name_w, std::min<size_t>(s.name.size(), 60));
     shapes = shapes || !s.input_shapes.empty();
   }
   std::vector<std::string> heads = {"Self CPU %", "Self CPU", "CPU total %", "CPU total", "CPU time avg"};
   const bool device = device_total > 0;
-  if (device) heads.insert(heads.end(), {"Self device", "Self device %", "Device total", "Device avg"});
+  if (device) heads.insert(heads.end(), {"Self device", "Self dev %", "Device total", "Device avg"});
   if (with_memory) heads.insert(heads.end(), {"CPU Mem", "Self CPU Mem"});
+  if (with_memory && device_memory) heads.insert(heads.end(), {"Device Mem", "Self Dev Mem"});
   heads.push_back("# of Calls");
   std::ostringstream os;
   auto rule = [&] {
@@ -214,6 +224,10 @@ std::string EventAverages::table(const std::string& sort_by, int row_limit, bool
     if (with_memory) {
       cell(bytes(s.total_bytes));
       cell(bytes(s.self_bytes));
+    }
+    if (with_memory && device_memory) {
+      cell(bytes(s.total_device_bytes));
+      cell(bytes(s.self_device_bytes));
     }
     cell(std::to_string(s.count));
     if (shapes) os << "  " << s.input_shapes;

@@ -83,8 +83,10 @@ void Profile::export_chrome_trace(const std::string& path) const {
   const record::Recording& r = result_;
   int64_t base = r.start_ns;  // Note [Trace times]
   for (const record::Event& e : r.events) base = std::min(base, e.start_ns);
-  const std::vector<MemoryPoint> memory = memory_timeline();
-  for (const MemoryPoint& m : memory) base = std::min(base, m.t_ns);
+  std::vector<std::pair<Device, std::vector<MemoryPoint>>> memory;  // one counter per device
+  for (Device d : memory_devices()) memory.emplace_back(d, memory_timeline(d));
+  for (const auto& [d, points] : memory)
+    for (const MemoryPoint& m : points) base = std::min(base, m.t_ns);
   std::string out =
       "{\"displayTimeUnit\": \"ms\", \"baseTimeNanoseconds\": " + std::to_string(base) + ", \"traceEvents\": [\n";
   metadata(out, "process_name", r.pid, 0, "hpml (pid " + std::to_string(r.pid) + ")");
@@ -105,10 +107,13 @@ void Profile::export_chrome_trace(const std::string& path) const {
            ", \"args\": " + args_of(e) + "},\n";
   }
   flows(out, r.events, base);
-  for (const MemoryPoint& m : memory)
-    out += "{\"ph\": \"C\", \"name\": \"CPU memory\", \"pid\": " + std::to_string(r.pid) +
-           ", \"ts\": " + us(m.t_ns - base) +
-           ", \"args\": {\"allocated MB\": " + std::to_string(static_cast<double>(m.bytes) / (1 << 20)) + "}},\n";
+  for (const auto& [d, points] : memory) {
+    const std::string counter = d.is_cpu() ? "CPU memory" : d.str() + " memory";
+    for (const MemoryPoint& m : points)
+      out += "{\"ph\": \"C\", \"name\": \"" + counter + "\", \"pid\": " + std::to_string(r.pid) +
+             ", \"ts\": " + us(m.t_ns - base) +
+             ", \"args\": {\"allocated MB\": " + std::to_string(static_cast<double>(m.bytes) / (1 << 20)) + "}},\n";
+  }
   out.resize(out.size() - 2);  // the last ",\n" (there is always the process name)
   out += "\n]}\n";
   write_file_atomic(path, out, "export_chrome_trace");
@@ -131,21 +136,29 @@ void Profile::export_stacks(const std::string& path, const std::string& metric) 
   write_file_atomic(path, out, "export_stacks");
 }
 
-std::vector<MemoryPoint> Profile::memory_timeline() const {
+std::vector<MemoryPoint> Profile::memory_timeline(Device device) const {
   std::vector<MemoryPoint> out;
-  int64_t held = result_.memory_at_start;
+  int64_t held = device.is_cpu() ? result_.memory_at_start : 0;
   for (const record::MemorySample& m : result_.memory) {
-    if (m.pid != result_.pid) continue;
+    if (m.pid != result_.pid || m.device != device) continue;
     held += m.delta;
     out.push_back({m.t_ns, held});
   }
   return out;
 }
 
-void Profile::export_memory_timeline(const std::string& path) const {
+std::vector<Device> Profile::memory_devices() const {
+  std::vector<Device> out;
+  for (const record::MemorySample& m : result_.memory)
+    if (m.pid == result_.pid && std::find(out.begin(), out.end(), m.device) == out.end()) out.push_back(m.device);
+  std::stable_partition(out.begin(), out.end(), [](Device d) { return d.is_cpu(); });
+  return out;
+}
+
+void Profile::export_memory_timeline(const std::string& path, Device device) const {
   std::string out = "time_ms,allocated_bytes\n";
   char line[64];
-  for (const MemoryPoint& m : memory_timeline()) {
+  for (const MemoryPoint& m : memory_timeline(device)) {
     std::snprintf(line, sizeof line, "%.6f,%" PRId64 "\n", static_cast<double>(m.t_ns - result_.start_ns) / 1e6,
                   m.bytes);
     out += line;

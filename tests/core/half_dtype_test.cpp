@@ -126,6 +126,43 @@ TEST(HalfDType, OpsWithoutATwoByteKernelRefuseByName) {
   }
 }
 
+// What an f16 square or sum would overflow (65504 is f16's largest value) is computed in f32.
+TEST(HalfDType, NormsAndNormalizationComputeInF32) {
+  Tensor ones16 = ones({65536}, TensorOptions(kFloat16));
+  EXPECT_EQ(ones16.norm().item<double>(), 256.0);  // sum of squares 65536: inf in f16
+  Tensor big = arange(0, 8, 1, TensorOptions(kFloat16)) * 1000;  // 0 .. 7000: squares overflow
+  Tensor y = nn::functional::layer_norm(big.reshape({1, 8}), {8}, Tensor(), Tensor(), 1e-5);
+  Tensor ref = nn::functional::layer_norm(big.to(kFloat32).reshape({1, 8}), {8}, Tensor(), Tensor(), 1e-5);
+  EXPECT_EQ(y.dtype(), kFloat16);
+  EXPECT_TRUE(same_values(y, ref.to(kFloat16))) << to_string(y) << " vs " << to_string(ref);
+  // std rounds once: the f32 std of the same values, rounded.
+  Tensor b = randn({1000}, TensorOptions(kBFloat16));
+  EXPECT_EQ(b.std().item<double>(), b.to(kFloat32).std().to(kBFloat16).item<double>());
+}
+
+TEST(HalfDType, RandNeverRoundsUpToHigh) {
+  for (DType d : kHalves) {
+    Tensor u = rand({200000}, TensorOptions(d));
+    EXPECT_LT(u.amax().item<double>(), 1.0) << d;
+    EXPECT_GE(u.amin().item<double>(), 0.0) << d;
+    // Multiples of 2^-8 (bf16) or 2^-11 (f16), as PyTorch draws them.
+    const double scale = d == kBFloat16 ? 256 : 2048;
+    Tensor k = u.to(kFloat64) * scale;
+    EXPECT_TRUE(same_values(k, floor(k))) << d;
+  }
+}
+
+TEST(HalfDType, OptimizersRefuseTwoByteParametersWhenMade) {
+  Tensor w = zeros({3}, TensorOptions(kBFloat16).requires_grad(true));
+  try {
+    optim::SGD opt({w}, {.lr = 0.1});
+    ADD_FAILURE() << "SGD took a bf16 parameter";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("bf16"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("master"), std::string::npos) << e.what();
+  }
+}
+
 TEST(HalfDType, ModulesAndTheSimulatedDevice) {
   for (DType d : kHalves) {
     manual_seed(3);

@@ -142,6 +142,10 @@ TEST(CollectivesHalf, ReduceInF32AndMoveTheBits) {
     for (int i = 0; i < w; ++i) list.push_back(hpml::zeros({2}, TensorOptions(d)));
     dist::all_gather(list, hpml::full({2}, 0.25 * r, TensorOptions(d)));
     for (int i = 0; i < w; ++i) EXPECT_EQ(values(list[i]), (std::vector<double>{0.25 * i, 0.25 * i}));
+    // The group itself, as DDP's buckets call it (no frontend in between): avg of 2-byte values.
+    Tensor bucket = hpml::full({5}, 0.5 * (r + 1), TensorOptions(d));
+    dist::default_group()->all_reduce(bucket, dist::ReduceOp::avg, nullptr)->wait();
+    for (double v : values(bucket)) ASSERT_EQ(v, 0.25 * (w + 1)) << hpml::dtype_name(d) << " through the group";
   }
 }
 

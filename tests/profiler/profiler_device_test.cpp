@@ -100,5 +100,39 @@ TEST(ProfilerDevice, TheTableHasDeviceColumnsOnlyWithKernels) {
   EXPECT_THROW(cpu.key_averages().table("self_gpu_time"), Error);
 }
 
+// Memory per device: an add on sim:0 allocates its output there, in the device columns and the
+// device's own timeline, not the cpu's.
+TEST(ProfilerDevice, DeviceMemoryHasItsOwnColumnsAndTimeline) {
+  TwoOps ops;
+  Profile p(profiler::ProfileOptions{.profile_memory = true});
+  const size_t before = sim::memory_allocated(0);
+  p.start();
+  Tensor c = ops.a + ops.b;  // 256 x 256 f32: 262144 bytes, and the simulated device's canaries
+  Tensor host = ones({1000});
+  p.stop();
+  // The device's allocator's own count of what the add took (Note [Canaries and poison]).
+  const auto took = static_cast<int64_t>(sim::memory_allocated(0) - before);
+  EXPECT_GE(took, 262144);
+  const Device sim0("sim:0");
+  const std::vector<Device> devices = p.memory_devices();
+  ASSERT_EQ(devices.size(), 2u);
+  EXPECT_EQ(devices[0], kCPU);
+  EXPECT_EQ(devices[1], sim0);
+  const auto sim_timeline = p.memory_timeline(sim0);
+  ASSERT_FALSE(sim_timeline.empty());
+  EXPECT_EQ(sim_timeline.back().bytes, took);
+  const profiler::EventAverages rows = p.key_averages();
+  const auto* add = row(rows, "add");
+  ASSERT_TRUE(add);
+  EXPECT_EQ(add->self_device_bytes, took);
+  EXPECT_EQ(add->self_bytes, 0) << "the cpu columns count host memory only";
+  const std::string table = rows.table("self_cpu_time_total", 100, true);
+  EXPECT_NE(table.find("Self Dev Mem"), std::string::npos) << table;
+  // The cpu's timeline has the host tensor and none of the device's bytes.
+  const auto cpu_timeline = p.memory_timeline(kCPU);
+  ASSERT_FALSE(cpu_timeline.empty());
+  EXPECT_LT(cpu_timeline.back().bytes - p.result().memory_at_start, took);
+}
+
 }  // namespace
 }  // namespace hpml

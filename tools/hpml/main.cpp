@@ -56,6 +56,10 @@ int run_info() {
   std::printf("             kernels chosen: %s\n", b.blas_choice.c_str());
   std::printf("SIMD target: %s\n", b.simd_target.c_str());
   std::printf("CUDA:        %s\n", b.cuda.c_str());
+  if (hpml::cuda::is_built()) {  // asked here only: it opens the libraries (Note [cuDNN and NCCL versions by dlopen])
+    const hpml::cuda::Versions v = hpml::cuda::versions(/*libraries=*/true);
+    std::printf("             cuDNN %s; NCCL %s\n", v.cudnn.c_str(), v.nccl.c_str());
+  }
   print_devices();
   std::string backends;
   for (const std::string& name : hpml::distributed::available_backends())

@@ -56,9 +56,9 @@ struct DeviceProperties {
 DeviceProperties get_device_properties(int index);
 
 // The versions `hpml info` prints: the CUDA runtime this build links, the driver's CUDA version
-// ("none" without a driver), the toolkit it was compiled with, and the cuDNN and NCCL libraries
-// the loader finds ("9.10.2", or "not found: <why>"; asked through dlopen, as hpml does not yet
-// call either). Empty strings in a CPU build.
+// ("none" without a driver), the toolkit it was compiled with and, with `libraries`, the cuDNN
+// and NCCL libraries the loader finds ("9.19.0 (libcudnn.so.9)", or "not found: <why>"; opened
+// with dlopen only then, as hpml does not call either yet). Empty strings in a CPU build.
 struct Versions {
   std::string runtime;
   std::string driver;
@@ -66,7 +66,7 @@ struct Versions {
   std::string cudnn;
   std::string nccl;
 };
-Versions versions();
+Versions versions(bool libraries = false);
 
 // How many times the caching allocator has called cudaMalloc on GPU `index` since the start
 // (after the first training step the count should stay put: Note [Stream-ordered caching

@@ -36,10 +36,10 @@ HPML_HALF_HD float bits_float(uint32_t u) {
   return f;
 }
 
-// bf16: the top 16 bits of the f32, rounded to nearest even; NaN stays a (quiet) NaN.
+// bf16: the top 16 bits of the f32, rounded to nearest even; every NaN becomes 0x7fc0 (c10's).
 HPML_HALF_HD uint16_t bf16_from_float(float f) {
   const uint32_t u = float_bits(f);
-  if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((u >> 16) | 0x0040u);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return 0x7fc0u;
   return static_cast<uint16_t>((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
 }
 HPML_HALF_HD float bf16_to_float(uint16_t h) { return bits_float(static_cast<uint32_t>(h) << 16); }
@@ -49,7 +49,7 @@ HPML_HALF_HD uint16_t f16_from_float(float f) {
   const uint32_t u = float_bits(f);
   const uint16_t sign = static_cast<uint16_t>((u >> 16) & 0x8000u);
   const uint32_t a = u & 0x7fffffffu;
-  if (a > 0x7f800000u) return sign | 0x7e00u;           // NaN
+  if (a > 0x7f800000u) return sign | 0x7e00u;           // NaN (the sign kept, as c10's)
   if (a >= 0x477ff000u) return sign | 0x7c00u;          // >= 65520 (or inf): rounds to inf
   if (a >= 0x38800000u) {                               // >= 2^-14: a normal f16
     const uint32_t r = a - 0x38000000u + 0x0fffu + ((a >> 13) & 1u);  // exponent 127 -> 15, round

@@ -61,7 +61,9 @@ struct Event {
   int32_t depth = 0;             // how many events of this thread were open when it began
   int64_t sequence_nr = -1;      // the autograd node an op recorded, or a backward event ran
   int64_t bytes_allocated = 0;   // by this event itself (not its children), rounded as allocated
-  int64_t bytes_freed = 0;
+  int64_t bytes_freed = 0;       // (host memory: the cpu's allocator and pinned memory)
+  int64_t device_bytes_allocated = 0;  // the same on a device (sim, cuda)
+  int64_t device_bytes_freed = 0;
   std::vector<InputMeta> inputs;  // when recording shapes
   // Kernel events (Kind::kernel, timed on the device): the event that launched the kernel, the
   // innermost one open on the launching thread then, by its thread and start (launch_ns 0: none

@@ -52,6 +52,7 @@ struct FunctionStats {
   int64_t count = 0;
   int64_t self_ns = 0, total_ns = 0;
   int64_t self_bytes = 0, total_bytes = 0;  // allocated minus freed: the event alone, and with its children
+  int64_t self_device_bytes = 0, total_device_bytes = 0;  // the same in device memory (sim, cuda)
   // Device time (Note [Device time] in src/profiler/averages.cpp): of the kernels these events
   // launched themselves, and with those their children launched; a kernel row's is its own time
   // on the device (and its CPU times are 0).
@@ -112,10 +113,14 @@ class Profile {
   // One "name;name;name microseconds" line per distinct stack of events (self time), for flame
   // graph tools (flamegraph.pl, speedscope). metric: self_cpu_time_total.
   void export_stacks(const std::string& path, const std::string& metric = "self_cpu_time_total") const;
-  // The bytes held by live CPU tensors after each allocation and free (needs profile_memory).
-  std::vector<MemoryPoint> memory_timeline() const;
-  // memory_timeline() as CSV: time_ms (from the recording's start), allocated_bytes.
-  void export_memory_timeline(const std::string& path) const;
+  // The bytes held by live tensors of `device` after each allocation and free there (needs
+  // profile_memory): for the cpu from what was held at the start; for a device (sim:0, cuda:0)
+  // from 0, the bytes allocated there since the start minus those freed.
+  std::vector<MemoryPoint> memory_timeline(Device device = kCPU) const;
+  // memory_timeline(device) as CSV: time_ms (from the recording's start), allocated_bytes.
+  void export_memory_timeline(const std::string& path, Device device = kCPU) const;
+  // The devices whose memory the recording saw change, the cpu first when it did.
+  std::vector<Device> memory_devices() const;
 
  private:
   void begin_recording();

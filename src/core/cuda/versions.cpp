@@ -23,7 +23,8 @@ std::string library_version(long v) {
 // Note [cuDNN and NCCL versions by dlopen]
 // hpml does not call cuDNN or NCCL yet, so it does not link them (NCCL alone maps 250 MB). `hpml
 // info` still says which ones a program here would get: it opens each library by its soname,
-// asks the version and closes it. The library stays optional: a machine without it prints why.
+// asks the version and leaves it loaded (closing a library that does not unload cleanly is the
+// riskier choice, and `hpml info` exits next). A machine without it prints why.
 template <typename Ask>
 std::string ask_library(const char* soname, const char* symbol, Ask ask) {
   void* lib = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
@@ -32,19 +33,18 @@ std::string ask_library(const char* soname, const char* symbol, Ask ask) {
     return std::string("not found: ") + (why ? why : soname);
   }
   void* fn = dlsym(lib, symbol);
-  std::string out = fn ? ask(fn) + " (" + soname + ")" : std::string("no ") + symbol + " in " + soname;
-  dlclose(lib);
-  return out;
+  return fn ? ask(fn) + " (" + soname + ")" : std::string("no ") + symbol + " in " + soname;
 }
 
 }  // namespace
 
-Versions versions() {
+Versions versions(bool libraries) {
   Versions v;
   int rt = 0, drv = 0;
   v.runtime = cudaRuntimeGetVersion(&rt) == cudaSuccess ? cuda_version(rt) : "unknown";
   v.driver = cudaDriverGetVersion(&drv) == cudaSuccess && drv > 0 ? cuda_version(drv) : "none";
   v.toolkit = cuda_version(CUDART_VERSION);
+  if (!libraries) return v;
   v.cudnn = ask_library("libcudnn.so.9", "cudnnGetVersion", [](void* fn) {
     return library_version(static_cast<long>(reinterpret_cast<size_t (*)()>(fn)()));
   });

@@ -147,7 +147,7 @@ void gemm(DType dtype, bool ta, bool tb, int64_t m, int64_t n, int64_t k, double
 
 void bmm(const TensorView& out, const TensorView& a, const TensorView& b, double alpha, double beta) {
   if (out.numel() == 0) return;
-  Launch l("bmm", out, {&a, &b});
+  Launch l("bmm", out, {&a, &b}, /*takes_2byte=*/true);
   const int64_t B = out.sizes[0], M = out.sizes[1], N = out.sizes[2], K = a.sizes[2];
   bool ta = false, tb = false;
   int64_t lda = 0, ldb = 0;

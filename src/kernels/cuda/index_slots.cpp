@@ -15,7 +15,7 @@ int64_t stride0(const TensorView& v) { return v.strides.empty() ? 1 : v.strides[
 
 void index_select(const TensorView& out, const TensorView& in, int64_t dim, const TensorView& index) {
   if (out.numel() == 0) return;
-  Launch l("index_select", out, {&in, &index});
+  Launch l("index_select", out, {&in, &index}, /*takes_2byte=*/true);
   hpml::cuda::check(cuda::launch_index_select(strided(out, "index_select"), strided(in, "index_select"),
                                               static_cast<int>(dim), index.ptr<int64_t>(), stride0(index),
                                               elem(out.dtype), out.numel(), stream_of(l.dev)),
@@ -24,7 +24,7 @@ void index_select(const TensorView& out, const TensorView& in, int64_t dim, cons
 
 void gather(const TensorView& out, const TensorView& in, int64_t dim, const TensorView& index) {
   if (out.numel() == 0) return;
-  Launch l("gather", out, {&in, &index});
+  Launch l("gather", out, {&in, &index}, /*takes_2byte=*/true);
   hpml::cuda::check(cuda::launch_gather(strided(out, "gather"), strided(in, "gather"), strided(index, "gather"),
                                         static_cast<int>(dim), elem(out.dtype), out.numel(), stream_of(l.dev)),
                     "gather", l.dev);
@@ -50,7 +50,7 @@ void index_add(const TensorView& out, int64_t dim, const TensorView& index, cons
 void masked_select(const TensorView& out, const TensorView& in, const TensorView& mask) {
   const int64_t n = in.numel();
   if (n == 0 || out.numel() == 0) return;
-  Launch l("masked_select", out, {&in, &mask});
+  Launch l("masked_select", out, {&in, &mask}, /*takes_2byte=*/true);
   const size_t words = static_cast<size_t>(n) * sizeof(int64_t), cub_bytes = cuda::masked_select_scratch_bytes(n);
   DeviceScratch flags(l.dev, words), positions(l.dev, words), cub(l.dev, cub_bytes == 0 ? 1 : cub_bytes);
   hpml::cuda::check(cuda::launch_masked_select(strided(out, "masked_select"), strided(in, "masked_select"),

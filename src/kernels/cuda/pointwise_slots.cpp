@@ -40,7 +40,7 @@ void binary(BinaryOp op, const TensorView& out, const TensorView& a, const Tenso
 
 void where(const TensorView& out, const TensorView& cond, const TensorView& a, const TensorView& b) {
   if (out.numel() == 0) return;
-  Launch l("where", out, {&cond, &a, &b});
+  Launch l("where", out, {&cond, &a, &b}, /*takes_2byte=*/true);
   hpml::cuda::check(cuda::launch_where(strided(out, "where"), strided(cond, "where"), strided(a, "where"),
                                        strided(b, "where"), elem(out.dtype), out.numel(), stream_of(l.dev)),
                     "where", l.dev);
@@ -48,7 +48,7 @@ void where(const TensorView& out, const TensorView& cond, const TensorView& a, c
 
 void arange(const TensorView& out, double start, double step) {
   if (out.numel() == 0) return;
-  Launch l("arange", out, {});
+  Launch l("arange", out, {}, /*takes_2byte=*/true);
   hpml::cuda::check(cuda::launch_arange(strided(out, "arange"), elem(out.dtype), start, step, out.numel(),
                                         stream_of(l.dev)),
                     "arange", l.dev);
@@ -56,7 +56,7 @@ void arange(const TensorView& out, double start, double step) {
 
 void tri(const TensorView& out, const TensorView& in, int64_t diagonal, bool lower) {
   if (out.numel() == 0) return;
-  Launch l("tri", out, {&in});
+  Launch l("tri", out, {&in}, /*takes_2byte=*/true);
   const int64_t nd = out.dim();
   hpml::cuda::check(cuda::launch_tri(strided(out, "tri"), strided(in, "tri"), elem(out.dtype), out.sizes[nd - 2],
                                      out.sizes[nd - 1], diagonal, lower, out.numel(), stream_of(l.dev)),

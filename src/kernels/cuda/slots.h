@@ -50,9 +50,13 @@ struct Launch {
   int dev;
   hpml::cuda::DeviceGuard guard;
   hpml::cuda::detail::KernelTimer timer;  // the profiler's kernel event, when it records
-  Launch(const char* op, const TensorView& out, std::initializer_list<const TensorView*> in)
+  // takes_2byte: the slot's kernel takes bf16 / f16 (the moving ones, and bmm through cuBLAS);
+  // every other one refuses them by name, as the cpu's do (Note [Half-precision dtypes]).
+  Launch(const char* op, const TensorView& out, std::initializer_list<const TensorView*> in, bool takes_2byte = false)
       : dev(device_of(out.data, op)), guard(dev), timer(op, dev) {
+    if (!takes_2byte && is_reduced_float(out.dtype)) fail_reduced_float(op, out.dtype);
     for (const TensorView* v : in) {
+      if (!takes_2byte && is_reduced_float(v->dtype)) fail_reduced_float(op, v->dtype);
       if (v->numel() == 0 || !v->data) continue;
       const int d = device_of(v->data, op);
       HPML_CHECK(d == dev, op, ": a CUDA kernel was given tensors on cuda:", dev, " and cuda:", d);
