@@ -58,20 +58,26 @@ void* CachingAllocator::allocate(size_t nbytes) {
   HPML_CHECK(nbytes <= kMaxBytes, raw_.device, " allocator: cannot allocate ", nbytes, " bytes (more than 2^56)");
   int cls = 0;
   size_t size = round_to_class(nbytes, &cls);
+  void* cached = nullptr;
   {
     std::lock_guard<std::mutex> g(mu_);
     auto& bin = bins_[cls];
     stats_.allocated_bytes += size;
     if (stats_.allocated_bytes > stats_.peak_allocated_bytes) stats_.peak_allocated_bytes = stats_.allocated_bytes;
     if (!bin.empty()) {
-      void* p = bin.back();
+      cached = bin.back();
       bin.pop_back();
       stats_.cached_bytes -= size;
       ++stats_.hits;
-      if (record::detail::memory_on()) record::memory_changed(static_cast<int64_t>(size), raw_.device);
-      return p;
+    } else {
+      ++stats_.misses;
     }
-    ++stats_.misses;
+  }
+  // Outside mu_: the profiler's first call on a thread takes its registry lock, which start() and
+  // stop() hold while they read these statistics (a lock-order inversion inside).
+  if (cached) {
+    if (record::detail::memory_on()) record::memory_changed(static_cast<int64_t>(size), raw_.device);
+    return cached;
   }
   void* p = raw_.alloc(size);
   if (!p) {

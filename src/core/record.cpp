@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <ctime>
 #include <memory>
 #include <mutex>
@@ -160,7 +161,7 @@ LaunchSite launch_site() {
   if (!detail::on()) return {};
   Buffer* b = local();
   std::lock_guard<std::mutex> g(b->mu);
-  if (b->open.empty()) return {b->tid, 0};
+  if (b->open.empty()) return {b->tid, -now_ns()};
   return {b->tid, b->events[b->open.back()].start_ns};
 }
 
@@ -211,7 +212,13 @@ void add_events(std::vector<Event> events) {
   Registry& r = *g_registry;
   std::lock_guard<std::mutex> g(r.mu);
   if (detail::g_state.load() == 0) return;
-  for (Event& e : events) r.remote.push_back(std::move(e));
+  for (Event& e : events) {
+    // A kernel launched before this recording (or its last clear) began belongs to an earlier one:
+    // it ran late (the simulated device runs kernels when the host waits; CUDA's are read at a
+    // synchronize). Dropped, so that no recording gets another's device time.
+    if (e.kind == Kind::kernel && e.launch_ns != 0 && std::abs(e.launch_ns) < r.start_ns) continue;
+    r.remote.push_back(std::move(e));
+  }
 }
 
 void set_thread_name(std::string name) {

@@ -58,6 +58,7 @@ std::string encode_events(const std::vector<Event>& events) {
     o.put(e.sequence_nr);
     o.put(e.bytes_allocated);
     o.put(e.bytes_freed);
+    // Not sent: launch_tid/launch_ns and the device bytes. Worker processes run no device kernels.
     o.put<uint32_t>(static_cast<uint32_t>(e.inputs.size()));
     for (const InputMeta& m : e.inputs) {
       o.put<uint8_t>(static_cast<uint8_t>(m.dtype));

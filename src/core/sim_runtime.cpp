@@ -72,8 +72,8 @@ struct StreamState : std::enable_shared_from_this<StreamState> {
 
   void run() {
     hpml::detail::set_thread_serial(true);  // one core per stream: the host threads keep the rest
-    record::set_thread_name("sim:" + std::to_string(device) + " stream " + std::to_string(id));
     const auto tid = static_cast<int32_t>(::syscall(SYS_gettid));
+    bool named = false;  // the trace's name for this row, given at the first timed kernel
     std::unique_lock<std::mutex> lk(mu);
     for (;;) {
       work_cv.wait(lk, [&] { return (finished < released && !queue.empty()) || (stop && queue.empty()); });
@@ -88,7 +88,11 @@ struct StreamState : std::enable_shared_from_this<StreamState> {
       } catch (const std::exception& e) {
         failed = std::string(t.op) + " on sim:" + std::to_string(device) + " failed: " + e.what();
       }
-      if (t.timed) record_kernel(t, tid, start_ns);
+      if (t.timed) {
+        if (!named) record::set_thread_name("sim:" + std::to_string(device) + " stream " + std::to_string(id));
+        named = true;
+        record_kernel(t, tid, start_ns);
+      }
       t = {};  // what the task captured dies here, on this thread, outside the lock
       lk.lock();
       if (!failed.empty() && error.empty()) error = std::move(failed);
@@ -202,10 +206,12 @@ std::shared_ptr<StreamState> current_state(int index) {
   return s ? s : default_state(index);
 }
 
-// Queues `task` on `s`; returns its launch number.
-uint64_t enqueue(StreamState& s, const char* op, std::function<void()> task) {
+// Queues `task` on `s`; returns its launch number. device_work: a kernel, a copy or the
+// allocator's poisoning, which the profiler times; not the runtime's own bookkeeping (an event's
+// record or wait, the return of a segment), whose time is another stream's or nobody's.
+uint64_t enqueue(StreamState& s, const char* op, std::function<void()> task, bool device_work = true) {
   uint64_t release_to = 0, seq = 0;
-  const bool timed = record::on();
+  const bool timed = device_work && record::on();
   const record::LaunchSite site = timed ? record::launch_site() : record::LaunchSite{};
   {
     std::lock_guard<std::mutex> g(s.mu);
@@ -291,7 +297,7 @@ void Event::record(const Stream& s) {
   seq_ = enqueue(*stream_, "Event.record", [cell, timing] {
     if (timing)
       *cell = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
-  });
+  }, /*device_work=*/false);
 }
 bool Event::query() const {
   if (!stream_) return true;
@@ -309,7 +315,7 @@ void Event::wait(const Stream& s) const {
       std::lock_guard<std::mutex> g(src->mu);
       if (src->error.empty()) src->error = std::move(e);
     }
-  });
+  }, /*device_work=*/false);
 }
 double Event::elapsed_time(const Event& end) const {
   HPML_CHECK(timing_ && end.timing_, "Event.elapsed_time: both events must be created with enable_timing = true");
@@ -363,7 +369,7 @@ void launch_after_all(int device, const char* op, std::function<void()> task) {
   }
   const Stream target(default_state(index));
   for (auto& s : live) target.wait_stream(Stream(s));
-  enqueue(*target.state(), op, std::move(task));
+  enqueue(*target.state(), op, std::move(task), /*device_work=*/false);
 }
 }  // namespace detail
 

@@ -85,7 +85,8 @@ void add_device_times(const std::vector<record::Event>& ev, const std::vector<in
     const int64_t d = ev[i].end_ns - ev[i].start_ns;
     self_dev[i] += d;
     total_dev[i] += d;
-    auto it = ev[i].launch_ns ? by_start.find({ev[i].pid, ev[i].launch_tid, ev[i].launch_ns}) : by_start.end();
+    // launch_ns < 0: launched with no event open (a kernel row of its own, charged to no op).
+    auto it = ev[i].launch_ns > 0 ? by_start.find({ev[i].pid, ev[i].launch_tid, ev[i].launch_ns}) : by_start.end();
     if (it == by_start.end()) continue;
     self_dev[it->second] += d;
     for (int64_t p = static_cast<int64_t>(it->second); p >= 0; p = parent[static_cast<size_t>(p)])
@@ -135,12 +136,13 @@ EventAverages Profile::key_averages(bool group_by_input_shape) const {
   }
   std::vector<int64_t> self_dev(ev.size()), total_dev(ev.size());
   add_device_times(ev, parent, self_dev, total_dev);
-  std::map<std::pair<std::string, std::string>, size_t> rows;
+  // A kernel's row is its own even where its slot has an op's name (bmm, gather, softmax).
+  std::map<std::tuple<std::string, std::string, bool>, size_t> rows;
   EventAverages out;
   for (size_t i = 0; i < ev.size(); ++i) {
     const record::Event& e = ev[i];
     const std::string shapes = group_by_input_shape ? shapes_of(e) : std::string();
-    auto [it, fresh] = rows.try_emplace({e.name, shapes}, out.size());
+    auto [it, fresh] = rows.try_emplace({e.name, shapes, e.kind == record::Kind::kernel}, out.size());
     if (fresh) out.push_back(FunctionStats{.name = e.name, .input_shapes = shapes, .kind = e.kind});
     FunctionStats& s = out[it->second];
     ++s.count;

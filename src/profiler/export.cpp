@@ -125,6 +125,7 @@ void Profile::export_stacks(const std::string& path, const std::string& metric) 
   const std::vector<int64_t> parent = parents(ev), self = self_times(ev, parent);
   std::map<std::string, int64_t> stacks;  // sorted: the same file for the same recording
   for (size_t i = 0; i < ev.size(); ++i) {
+    if (ev[i].kind == record::Kind::kernel) continue;  // device time, not the CPU's
     std::string stack = ev[i].name;
     for (int64_t p = parent[i]; p >= 0; p = parent[static_cast<size_t>(p)])
       stack = ev[static_cast<size_t>(p)].name + ";" + stack;

@@ -22,9 +22,12 @@ const profiler::FunctionStats* row(const profiler::EventAverages& rows, const st
 }
 
 // c = a + b and d = a @ b on sim:0, in one user scope, inputs made before the profile starts.
+// Deferred launches (the simulated device's default, set here to say so): kernels run only when
+// the host waits, so the frees at the end of run() run after the profile stops.
 struct TwoOps {
   Tensor a, b;
   TwoOps() {
+    sim::detail::set_deferred(true);
     manual_seed(5);
     a = randn({256, 256}).to(Device("sim:0"));
     b = randn({256, 256}).to(Device("sim:0"));
@@ -91,6 +94,8 @@ TEST(ProfilerDevice, TheTableHasDeviceColumnsOnlyWithKernels) {
   EXPECT_NE(table.find("Self device"), std::string::npos) << table;
   EXPECT_NE(table.find("Self device time total"), std::string::npos) << table;
   // Sorted by self device time, the 256^3 matmul comes before the 256^2 add.
+  ASSERT_NE(table.find("\nmm "), std::string::npos) << table;
+  ASSERT_NE(table.find("\nadd "), std::string::npos) << table;
   EXPECT_LT(table.find("\nmm "), table.find("\nadd ")) << table;
   Profile cpu;
   cpu.start();
@@ -98,6 +103,29 @@ TEST(ProfilerDevice, TheTableHasDeviceColumnsOnlyWithKernels) {
   cpu.stop();
   EXPECT_EQ(cpu.key_averages().table().find("Self device"), std::string::npos);
   EXPECT_THROW(cpu.key_averages().table("self_gpu_time"), Error);
+}
+
+// A kernel launched in one recording and run in the next (at its synchronize) is dropped, not
+// charged to the second one.
+TEST(ProfilerDevice, KernelsOfAnEarlierRecordingStayOutOfTheNext) {
+  TwoOps ops;
+  Profile first;
+  first.start();
+  Tensor c = ops.a + ops.b;  // queued: nothing runs before a wait
+  first.stop();
+  Profile second;
+  second.start();
+  sim::synchronize();  // the add's kernel (and its allocation's poisoning) run now
+  Tensor d = ops.a * ops.b;
+  sim::synchronize();
+  second.stop();
+  int mul_kernels = 0;
+  for (const auto& e : second.events()) {
+    if (e.kind != Kind::kernel) continue;
+    EXPECT_GE(e.launch_ns, second.result().start_ns) << e.name << " was launched in the first recording";
+    mul_kernels += e.name == "binary";
+  }
+  EXPECT_EQ(mul_kernels, 1) << "the mul's own kernel is there";
 }
 
 // Memory per device: an add on sim:0 allocates its output there, in the device columns and the

@@ -66,14 +66,14 @@ struct Event {
   int64_t device_bytes_freed = 0;
   std::vector<InputMeta> inputs;  // when recording shapes
   // Kernel events (Kind::kernel, timed on the device): the event that launched the kernel, the
-  // innermost one open on the launching thread then, by its thread and start (launch_ns 0: none
-  // was open). An op's device time is the time of the kernels it launched.
+  // innermost one open on the launching thread then, by its thread and start (< 0: none was open,
+  // and it is minus the launch time). An op's device time is that of the kernels it launched.
   int32_t launch_tid = 0;
   int64_t launch_ns = 0;
 };
 
 // Where a kernel is launched from, for its event: the calling thread and the start of its
-// innermost open event (0 when none is open or nothing is recording).
+// innermost open event (minus the time now when none is open; 0 when nothing is recording).
 struct LaunchSite {
   int32_t tid = 0;
   int64_t start_ns = 0;

@@ -51,6 +51,7 @@ class KernelTimer {
   const char* op_;
   int device_;
   cudaStream_t stream_ = nullptr;
+  uint64_t stream_id_ = 0;
   cudaEvent_t start_ = nullptr;
 };
 // Turns the timed launches whose kernels have finished into kernel events (after a synchronize:

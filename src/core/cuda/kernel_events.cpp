@@ -18,23 +18,26 @@ namespace hpml::cuda::detail {
 // They are read when the host has synchronized with the GPU (torch.profiler asks for a
 // torch.cuda.synchronize() before it stops, for the same reason): cuda::synchronize and the
 // stream and event synchronizes flush every finished pair into a Kind::kernel event. The GPU's
-// clock is put on the host's by an anchor per device: an event recorded and waited for, and
-// the host time right after it (a few microseconds late at most); it is made again every second,
-// so the two clocks do not drift apart. Each kernel event names its launch site
-// (record::launch_site), which is how the profiler charges it to its op (Note [Device time] in
-// src/profiler/averages.cpp).
+// clock is put on the host's by an anchor per device: an event recorded on a stream of its own
+// (idle, so nothing queued delays it) and waited for, and the host time right after it (a few
+// microseconds late at most). A flush that has placed every pending pair makes it again when it
+// is over a second old, so that offsets stay short (a float of milliseconds) and the clocks do
+// not drift apart; it is never remade while a pair still counts from it. Each kernel event names
+// its launch site (record::launch_site), which is how the profiler charges it to its op (Note
+// [Device time] in src/profiler/averages.cpp).
 namespace {
 
 struct Pending {
   const char* op;
   int device;
-  uint64_t stream;
+  uint64_t stream_id;  // hpml's id of the stream (0 the default one)
   cudaEvent_t start, stop;
   record::LaunchSite site;
 };
 
 struct Anchor {
   cudaEvent_t event = nullptr;
+  cudaStream_t stream = nullptr;  // the anchor's own
   int64_t host_ns = 0;
 };
 
@@ -62,26 +65,33 @@ cudaEvent_t take_event(State& s, int device) {
   return e;
 }
 
-// The device's anchor, made again when it is more than a second old; s.mu is held.
-const Anchor& anchor(State& s, int device) {
-  Anchor& a = s.anchors[device];
-  if (a.event && record::now_ns() - a.host_ns < 1000000000) return a;
+// (Re)makes the device's anchor; s.mu is held. false when the runtime refused (the pairs of
+// that device then go untimed).
+bool make_anchor(Anchor& a, int device) {
   DeviceGuard guard(device);
-  if (!a.event) check(cudaEventCreate(&a.event), "cudaEventCreate (profiler)", device);
-  check(cudaEventRecord(a.event, nullptr), "cudaEventRecord (profiler)", device);
-  check(cudaEventSynchronize(a.event), "cudaEventSynchronize (profiler)", device);
+  if (!a.stream && cudaStreamCreateWithFlags(&a.stream, cudaStreamNonBlocking) != cudaSuccess) a.stream = nullptr;
+  if (!a.event && cudaEventCreate(&a.event) != cudaSuccess) a.event = nullptr;
+  const bool ok = a.stream && a.event && cudaEventRecord(a.event, a.stream) == cudaSuccess &&
+                  cudaEventSynchronize(a.event) == cudaSuccess;
+  if (!ok) {
+    (void)cudaGetLastError();
+    a.host_ns = 0;
+    return false;
+  }
   a.host_ns = record::now_ns();
-  return a;
+  return true;
 }
 
 }  // namespace
 
 KernelTimer::KernelTimer(const char* op, int device) : op_(op), device_(device) {
   if (!record::on() || device < 0 || device >= 16) return;
-  stream_ = static_cast<cudaStream_t>(current_stream(device).native());
+  const Stream current = current_stream(device);
+  stream_ = static_cast<cudaStream_t>(current.native());
+  stream_id_ = current.id();
   State& s = state();
   std::lock_guard<std::mutex> g(s.mu);
-  (void)anchor(s, device);
+  if (!s.anchors[device].host_ns && !make_anchor(s.anchors[device], device)) return;
   start_ = take_event(s, device_);
   check(cudaEventRecord(start_, stream_), "cudaEventRecord (profiler)", device_);
 }
@@ -101,7 +111,27 @@ KernelTimer::~KernelTimer() {
     if (stop) s.free_events[device_].push_back(stop);
     return;
   }
-  s.pending.push_back({op_, device_, reinterpret_cast<uint64_t>(stream_), start_, stop, site});
+  s.pending.push_back({op_, device_, stream_id_, start_, stop, site});
+}
+
+// One finished pair as a kernel event on the host's clock; false if it cannot be placed.
+bool place(const Pending& p, const Anchor& a, record::Event* e) {
+  float from_anchor = 0, length = 0;
+  if (!a.host_ns || cudaEventElapsedTime(&from_anchor, a.event, p.start) != cudaSuccess ||
+      cudaEventElapsedTime(&length, p.start, p.stop) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return false;
+  }
+  e->name = p.op;
+  e->kind = record::Kind::kernel;
+  e->device = Device(DeviceType::CUDA, p.device);
+  e->start_ns = a.host_ns + static_cast<int64_t>(static_cast<double>(from_anchor) * 1e6);
+  e->end_ns = e->start_ns + static_cast<int64_t>(static_cast<double>(length) * 1e6);
+  e->pid = static_cast<int32_t>(::getpid());
+  e->tid = -1 - (p.device * 64 + static_cast<int32_t>(p.stream_id % 64));  // one trace row per stream
+  e->launch_tid = p.site.tid;
+  e->launch_ns = p.site.start_ns;
+  return true;
 }
 
 void flush_kernel_events() {
@@ -110,41 +140,24 @@ void flush_kernel_events() {
   {
     std::lock_guard<std::mutex> g(s.mu);
     if (s.pending.empty()) return;
-    if (!record::on()) {  // the recording they belonged to is over: drop them
-      for (const Pending& p : s.pending) s.free_events[p.device].insert(s.free_events[p.device].end(), {p.start, p.stop});
-      s.pending.clear();
-      return;
-    }
     std::vector<Pending> waiting;
     for (const Pending& p : s.pending) {
-      if (cudaEventQuery(p.stop) != cudaSuccess) {
-        (void)cudaGetLastError();  // not ready (or failed: the kernel's error reaches its stream's user)
+      if (record::on() && cudaEventQuery(p.stop) != cudaSuccess) {
+        (void)cudaGetLastError();  // not done (or failed: the kernel's error reaches its stream's user)
         waiting.push_back(p);
         continue;
       }
-      const Anchor& a = anchor(s, p.device);
-      float from_anchor = 0, length = 0;
-      if (cudaEventElapsedTime(&from_anchor, a.event, p.start) != cudaSuccess ||
-          cudaEventElapsedTime(&length, p.start, p.stop) != cudaSuccess) {
-        (void)cudaGetLastError();  // an anchor made after the launch: the pair cannot be placed
-      } else {
-        record::Event e;
-        e.name = p.op;
-        e.kind = record::Kind::kernel;
-        e.device = Device(DeviceType::CUDA, p.device);
-        e.start_ns = a.host_ns + static_cast<int64_t>(from_anchor * 1e6);
-        e.end_ns = e.start_ns + static_cast<int64_t>(length * 1e6);
-        e.pid = static_cast<int32_t>(::getpid());
-        e.tid = -1 - static_cast<int32_t>(p.stream % 1000000);  // one trace row per stream
-        e.launch_tid = p.site.tid;
-        e.launch_ns = p.site.start_ns;
-        done.push_back(std::move(e));
-      }
-      s.free_events[p.device].push_back(p.start);
-      s.free_events[p.device].push_back(p.stop);
+      record::Event e;
+      if (record::on() && place(p, s.anchors[p.device], &e)) done.push_back(std::move(e));
+      s.free_events[p.device].insert(s.free_events[p.device].end(), {p.start, p.stop});
     }
     s.pending = std::move(waiting);
+    // Every pair placed: anchors over a second old are made again (Note [Kernel events on CUDA]).
+    if (s.pending.empty())
+      for (int d = 0; d < 16; ++d)
+        if (s.anchors[d].host_ns && record::now_ns() - s.anchors[d].host_ns > 1000000000) make_anchor(s.anchors[d], d);
   }
+  // A recording that stopped meanwhile drops them; one that began meanwhile too (record.cpp).
   if (!done.empty()) record::add_events(std::move(done));
 }
 

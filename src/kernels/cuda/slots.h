@@ -6,11 +6,13 @@
 #include <cuda_runtime_api.h>
 
 #include <initializer_list>
+#include <optional>
 
 #include "core/cuda/check.h"
 #include "hpml/core/cuda.h"
 #include "hpml/core/device_runtime.h"
 #include "hpml/core/error.h"
+#include "hpml/core/record.h"
 #include "kernels/backend.h"
 #include "kernels/cuda/launch.h"
 
@@ -49,11 +51,13 @@ inline cudaStream_t stream_of(int dev) { return static_cast<cudaStream_t>(hpml::
 struct Launch {
   int dev;
   hpml::cuda::DeviceGuard guard;
-  hpml::cuda::detail::KernelTimer timer;  // the profiler's kernel event, when it records
+  // The profiler's kernel event, when it records: started at the end of the checks, so that it
+  // times the slot's launches, not them (and a refused call leaves none).
+  std::optional<hpml::cuda::detail::KernelTimer> timer;
   // takes_2byte: the slot's kernel takes bf16 / f16 (the moving ones, and bmm through cuBLAS);
   // every other one refuses them by name, as the cpu's do (Note [Half-precision dtypes]).
   Launch(const char* op, const TensorView& out, std::initializer_list<const TensorView*> in, bool takes_2byte = false)
-      : dev(device_of(out.data, op)), guard(dev), timer(op, dev) {
+      : dev(device_of(out.data, op)), guard(dev) {
     if (!takes_2byte && is_reduced_float(out.dtype)) fail_reduced_float(op, out.dtype);
     for (const TensorView* v : in) {
       if (!takes_2byte && is_reduced_float(v->dtype)) fail_reduced_float(op, v->dtype);
@@ -61,6 +65,7 @@ struct Launch {
       const int d = device_of(v->data, op);
       HPML_CHECK(d == dev, op, ": a CUDA kernel was given tensors on cuda:", dev, " and cuda:", d);
     }
+    if (record::on()) timer.emplace(op, dev);
   }
 };
 
