@@ -38,6 +38,10 @@ Tensor cast(const Tensor& t, DType dtype);
 // 2-byte floats casts them to f32, runs its f32 kernel and casts the result back (Note
 // [Half-precision dtypes] in core/half.h): kernels that compute never see a 2-byte dtype.
 inline DType compute_dtype(DType t) { return is_reduced_float(t) ? kFloat32 : t; }
+// A fresh copy of x's values in its compute dtype, for a kernel to write into (scatter, index_add).
+inline Tensor compute_copy(const Tensor& x) {
+  return is_reduced_float(x.dtype()) ? cast(x.detach(), kFloat32) : x.detach().clone();
+}
 // A new tensor aliasing `t`'s storage with another view; records nothing.
 Tensor make_view(const Tensor& t, IntArrayRef sizes, IntArrayRef strides, int64_t offset);
 

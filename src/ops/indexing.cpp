@@ -199,9 +199,8 @@ Tensor scatter_impl(const char* op, const Tensor& x, int64_t dim, const Tensor& 
              ", input.shape=", x.sizes());
   check_gather_shapes(op, x, d, index, &src);
   check_bounds(op, index, x.sizes()[d], d);
-  const DType compute = ops::compute_dtype(x.dtype());  // bf16, f16: in f32, rounded once
-  Tensor out = compute == x.dtype() ? clone(x.detach()) : ops::cast(x.detach(), compute);
-  Tensor s = ops::cast(src, compute);
+  Tensor out = ops::compute_copy(x);  // bf16, f16: in f32, rounded once
+  Tensor s = ops::cast(src, out.dtype());
   ops::be(x, op).scatter(view_of(out), d, view_of(index), view_of(s), add);
   out = ops::cast(out, x.dtype());
   if (autograd::should_record(x, src)) {
@@ -256,10 +255,9 @@ Tensor index_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor
   HPML_CHECK(src.sizes() == IntArrayRef(want), "index_add: src must have shape ", want, " (the input's shape with dim ",
              d, " = len(index)), got ", src.sizes());
   check_bounds("index_add", index, x.sizes()[d], d);
-  const DType compute = ops::compute_dtype(x.dtype());  // bf16, f16: added in f32, rounded once
-  Tensor out = compute == x.dtype() ? clone(x.detach()) : ops::cast(x.detach(), compute);
+  Tensor out = ops::compute_copy(x);  // bf16, f16: added in f32, rounded once
   const double al = alpha.to_double();
-  ops::be(x, "index_add").index_add(view_of(out), d, view_of(index.reshape({-1})), view_of(ops::cast(src, compute)), al);
+  ops::be(x, "index_add").index_add(view_of(out), d, view_of(index.reshape({-1})), view_of(ops::cast(src, out.dtype())), al);
   out = ops::cast(out, x.dtype());
   if (autograd::should_record(x, src)) {
     autograd::record("index_add", {x, index, src}, {out}, {index}, [d, al](const Ctx& c) {

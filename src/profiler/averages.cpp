@@ -77,6 +77,8 @@ constexpr std::pair<const char*, int64_t FunctionStats::*> kSortKeys[] = {
 // tell whose they are; the launch site can.
 void add_device_times(const std::vector<record::Event>& ev, const std::vector<int64_t>& parent,
                       std::vector<int64_t>& self_dev, std::vector<int64_t>& total_dev) {
+  if (std::none_of(ev.begin(), ev.end(), [](const record::Event& e) { return e.kind == record::Kind::kernel; }))
+    return;  // a cpu-only recording: nothing to charge
   std::map<std::tuple<int32_t, int32_t, int64_t>, size_t> by_start;  // the innermost at equal starts wins
   for (size_t i = 0; i < ev.size(); ++i)
     if (ev[i].kind != record::Kind::kernel) by_start[{ev[i].pid, ev[i].tid, ev[i].start_ns}] = i;
