@@ -3,6 +3,7 @@
 #include <atomic>
 
 #include "hpml/core/cuda.h"
+#include "hpml/core/graph.h"
 #include "hpml/core/error.h"
 
 namespace hpml::cuda {
@@ -57,5 +58,17 @@ void reset_peak_memory_stats(int) { refuse("reset_peak_memory_stats"); }
 StreamAllocatorStats memory_stats(int) { refuse("memory_stats"); }
 std::string memory_summary(int) { refuse("memory_summary"); }
 void empty_cache(int) { refuse("empty_cache"); }
+
+struct GraphState {};
+Graph::Graph() = default;
+Graph::~Graph() = default;
+void Graph::capture_begin(const Stream&) { refuse("Graph.capture_begin"); }
+void Graph::capture_end() { refuse("Graph.capture_end"); }
+void Graph::capture(const Stream&, const std::function<void()>&) { refuse("Graph.capture"); }
+void Graph::replay() { refuse("Graph.replay"); }
+void Graph::reset() {}
+size_t Graph::num_nodes() const { return 0; }
+bool Graph::captured() const { return false; }
+bool is_current_stream_capturing(int) { return false; }
 
 }  // namespace hpml::cuda

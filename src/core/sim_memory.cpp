@@ -79,6 +79,7 @@ struct Block {
   int device;
   std::weak_ptr<StreamState> stream;            // where it was allocated: its free is queued there
   std::vector<std::shared_ptr<StreamState>> uses;  // streams record_stream added
+  StreamId pool = 0;  // the graph pool it came from, when allocated inside a capture (else 0)
 };
 struct LiveBlocks {
   std::mutex mu;
@@ -114,12 +115,16 @@ class GuardedAllocator final : public Allocator {
   void* allocate(size_t nbytes) override {
     if (nbytes == 0) return nullptr;
     Stream stream = current_stream(device_);
-    auto* base = static_cast<unsigned char*>(
-        detail::allocator(device_)->allocate_on(nbytes + 2 * kGuard, reinterpret_cast<StreamId>(stream.state())));
+    // Inside a capture, from the graph's private pool (Note [Graphs on the simulated device]).
+    const detail::CaptureState* capture = detail::capture_of(stream);
+    const StreamId pool = capture ? capture->pool : 0;
+    auto* base = static_cast<unsigned char*>(detail::allocator(device_)->allocate_on(
+        nbytes + 2 * kGuard, pool ? pool : reinterpret_cast<StreamId>(stream.state())));
     unsigned char* user = base + kGuard;
-    detail::launch_on(stream, "allocate", [user, nbytes] { prepare(user, nbytes); });
+    // Now, also inside a capture: the canaries are this block's from here until its free.
+    detail::launch_on(stream, "allocate", [user, nbytes] { prepare(user, nbytes); }, /*capturable=*/false);
     std::lock_guard<std::mutex> g(live().mu);
-    live().by_address[reinterpret_cast<uintptr_t>(user)] = Block{nbytes, device_, stream.shared_state(), {}};
+    live().by_address[reinterpret_cast<uintptr_t>(user)] = Block{nbytes, device_, stream.shared_state(), {}, pool};
     return user;
   }
 
@@ -129,6 +134,11 @@ class GuardedAllocator final : public Allocator {
     {
       std::lock_guard<std::mutex> g(live().mu);
       auto it = live().by_address.find(reinterpret_cast<uintptr_t>(p));
+      // A block of the graph a stream is capturing stays its tensor's until capture_end
+      // (Note [Graphs on the simulated device]).
+      if (it != live().by_address.end() && it->second.pool != 0)
+        if (auto s = it->second.stream.lock(); s && detail::defer_free_in_capture(Stream(s), it->second.pool, p, nbytes))
+          return;
       if (it != live().by_address.end()) {
         block = std::move(it->second);
         live().by_address.erase(it);
@@ -150,11 +160,13 @@ class GuardedAllocator final : public Allocator {
     };
     if (std::shared_ptr<StreamState> s = block.stream.lock()) {
       Stream stream(std::move(s));
-      for (const auto& use : block.uses) stream.wait_stream(Stream(use));  // Note [Frees on the simulated device]
+      // Note [Frees on the simulated device]. Never a captured wait: a capture refuses events, and
+      // a free may be a destructor's.
+      for (const auto& use : block.uses) detail::wait_stream_uncaptured(stream, Stream(use));
       detail::launch_on(stream, "free", [poison] {
         const std::string damage = poison();
         HPML_CHECK(damage.empty(), damage);
-      });
+      }, /*capturable=*/false);  // now, also inside a capture (Note [Graphs on the simulated device])
     } else if (std::string damage = poison(); !damage.empty()) {  // its stream is gone, and its work done
       std::fprintf(stderr, "hpml: %s\n", damage.c_str());
     }

@@ -56,6 +56,7 @@ struct StreamState : std::enable_shared_from_this<StreamState> {
   uint64_t released = 0;  // the worker may run tasks up to this one
   uint64_t finished = 0;
   std::string error;      // the first error a kernel raised, until a wait reports it
+  std::shared_ptr<detail::CaptureState> capture;  // the graph it is capturing (sim_graph.cpp), if any
   bool stop = false;
   std::thread worker;
 
@@ -209,12 +210,18 @@ std::shared_ptr<StreamState> current_state(int index) {
 // Queues `task` on `s`; returns its launch number. device_work: a kernel, a copy or the
 // allocator's poisoning, which the profiler times; not the runtime's own bookkeeping (an event's
 // record or wait, the return of a segment), whose time is another stream's or nobody's.
-uint64_t enqueue(StreamState& s, const char* op, std::function<void()> task, bool device_work = true) {
+// capturable: a capture of s takes the task as a node of its graph instead (sim_graph.cpp).
+uint64_t enqueue(StreamState& s, const char* op, std::function<void()> task, bool device_work = true,
+                 bool capturable = true) {
   uint64_t release_to = 0, seq = 0;
   const bool timed = device_work && record::on();
   const record::LaunchSite site = timed ? record::launch_site() : record::LaunchSite{};
   {
     std::lock_guard<std::mutex> g(s.mu);
+    if (s.capture && capturable) {
+      s.capture->nodes.push_back({std::move(task), op});
+      return s.launched;
+    }
     // Past kMaxPending, run what is queued (not this launch: it stays pending, see the Note).
     if (g_deferred && s.launched - s.released > kMaxPending) release_to = s.launched;
     s.queue.push_back({std::move(task), op, timed, site});
@@ -265,11 +272,15 @@ Stream Stream::create(int device) {
 int Stream::device_index() const { return state_->device; }
 uint64_t Stream::id() const { return state_->id; }
 bool Stream::query() const {
+  detail::refuse_while_capturing(*this, "sim::Stream::query");
   const uint64_t seq = state_->launched_now();
   state_->release(seq);
   return state_->done(seq);
 }
-void Stream::synchronize() const { raise_if(state_->drain()); }
+void Stream::synchronize() const {
+  detail::refuse_while_capturing(*this, "sim::Stream::synchronize");
+  raise_if(state_->drain());
+}
 void Stream::wait_stream(const Stream& other) const {
   Event e;
   e.record(other);
@@ -290,6 +301,7 @@ StreamGuard::~StreamGuard() { set_stream(previous_); }
 
 void Event::record() { record(current_stream()); }
 void Event::record(const Stream& s) {
+  detail::refuse_while_capturing(s, "sim::Event::record");
   auto cell = std::make_shared<double>(-1.0);
   time_ms_ = cell;
   stream_ = s.shared_state();
@@ -307,15 +319,23 @@ bool Event::query() const {
 void Event::synchronize() const {
   if (stream_) raise_if(stream_->wait(seq_));
 }
-void Event::wait(const Stream& s) const {
-  if (!stream_ || stream_.get() == s.state()) return;  // a stream is in order with itself
-  enqueue(*s.state(), "Event.wait", [src = stream_, seq = seq_] {
+namespace {
+// Work launched on `dst` from now on waits for launch `seq` of `src`.
+void enqueue_wait(StreamState& dst, std::shared_ptr<StreamState> src, uint64_t seq, bool capturable) {
+  enqueue(dst, "Event.wait", [src = std::move(src), seq] {
     std::string e = src->wait(seq);  // an error stays with the stream that raised it:
     if (!e.empty()) {
       std::lock_guard<std::mutex> g(src->mu);
       if (src->error.empty()) src->error = std::move(e);
     }
-  }, /*device_work=*/false);
+  }, /*device_work=*/false, capturable);
+}
+}  // namespace
+
+void Event::wait(const Stream& s) const {
+  if (!stream_ || stream_.get() == s.state()) return;  // a stream is in order with itself
+  detail::refuse_while_capturing(s, "sim::Event::wait");
+  enqueue_wait(*s.state(), stream_, seq_, /*capturable=*/true);
 }
 double Event::elapsed_time(const Event& end) const {
   HPML_CHECK(timing_ && end.timing_, "Event.elapsed_time: both events must be created with enable_timing = true");
@@ -337,6 +357,7 @@ void synchronize(int device) {
     for (auto& w : d.streams)
       if (auto s = w.lock()) live.push_back(s);
   }
+  for (auto& s : live) detail::refuse_while_capturing(Stream(s), "sim::synchronize");
   std::string first;
   for (auto& s : live) {
     std::string e = s->drain();
@@ -352,6 +373,55 @@ bool is_initialized() { return g_initialized; }
 
 uint64_t launch_on(const Stream& s, const char* op, std::function<void()> task) {
   return enqueue(*s.state(), op, std::move(task));
+}
+uint64_t launch_on(const Stream& s, const char* op, std::function<void()> task, bool capturable) {
+  return enqueue(*s.state(), op, std::move(task), /*device_work=*/true, capturable);
+}
+void wait_stream_uncaptured(const Stream& waiter, const Stream& other) {
+  if (waiter == other) return;
+  const uint64_t seq = enqueue(*other.state(), "Event.record", [] {}, /*device_work=*/false, /*capturable=*/false);
+  enqueue_wait(*waiter.state(), other.shared_state(), seq, /*capturable=*/false);
+}
+
+void begin_capture(const Stream& s, std::shared_ptr<CaptureState> c) {
+  StreamState& st = *s.state();
+  HPML_CHECK(st.id != 0, "sim::Graph::capture_begin: cannot capture the default stream of sim:", st.device,
+             " (CUDA refuses its legacy stream too)\nhint: capture on a side stream: auto s = sim::Stream::create(); "
+             "graph.capture_begin(s)");
+  std::lock_guard<std::mutex> g(st.mu);
+  HPML_CHECK(!st.capture, "sim::Graph::capture_begin: sim:", st.device, " stream ", st.id,
+             " is capturing a graph already (captures do not nest)");
+  st.capture = std::move(c);
+}
+std::vector<std::pair<void*, size_t>> end_capture(const Stream& s, CaptureState* c) {
+  StreamState& st = *s.state();
+  std::lock_guard<std::mutex> g(st.mu);
+  HPML_CHECK(st.capture.get() == c, "sim::Graph::capture_end: sim:", st.device, " stream ", st.id,
+             " is not capturing this graph");
+  st.capture.reset();
+  return std::exchange(c->deferred_frees, {});
+}
+bool defer_free_in_capture(const Stream& s, StreamId pool, void* p, size_t nbytes) {
+  StreamState& st = *s.state();
+  std::lock_guard<std::mutex> g(st.mu);
+  if (!st.capture || st.capture->pool != pool) return false;
+  st.capture->deferred_frees.emplace_back(p, nbytes);
+  return true;
+}
+CaptureState* capture_of(const Stream& s) {
+  std::lock_guard<std::mutex> g(s.state()->mu);
+  return s.state()->capture.get();
+}
+void refuse_while_capturing(const Stream& s, const char* what) {
+  StreamState& st = *s.state();
+  std::lock_guard<std::mutex> g(st.mu);
+  if (!st.capture) return;
+  const std::string where = "sim:" + std::to_string(st.device) + " stream " + std::to_string(st.id);
+  if (st.capture->invalid.empty()) st.capture->invalid = what;
+  HPML_FAIL(what, ": not permitted while ", where,
+            " is capturing a graph (CUDA: cudaErrorStreamCaptureUnsupported); the capture is invalidated"
+            "\nhint: inside a capture, launch work only: no synchronize, query, item(), blocking copy to the host "
+            "or event");
 }
 
 void launch(int device, const char* op, std::function<void()> task) {

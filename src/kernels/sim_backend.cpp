@@ -12,6 +12,7 @@
 
 #include "hpml/core/device_runtime.h"
 #include "hpml/core/error.h"
+#include "hpml/core/graph.h"
 #include "hpml/core/sim.h"
 #include "hpml/core/tensor_impl.h"
 #include "kernels/backend.h"
@@ -104,6 +105,9 @@ void launch_random(const char* op, RandomKind kind, const TensorView& out, Gener
   LaunchDevice where{op};
   where.see(out);
   if (where.device < 0) return;
+  HPML_CHECK(!sim::is_current_stream_capturing(where.device), op, ": random numbers inside a graph capture on sim:",
+             where.device, " would be the same at every replay (Note [Graphs on the simulated device])\nhint: draw "
+             "them before the capture, or outside it into a static tensor the graph reads");
   Generator at_launch = gen;  // the kernel reserves from here, on its own copy
   gen.reserve(static_cast<uint64_t>(random_counters(kind, out.dtype, out.numel())));
   sim::detail::launch(where.device, op, [out, at_launch, fill]() mutable { fill(out, at_launch); });
@@ -139,6 +143,10 @@ void copy_between(const Tensor& dst, const Tensor& src, bool non_blocking) {
     return;
   }
   if (src.device().is_cpu()) {
+    HPML_CHECK(!sim::is_current_stream_capturing(dst.device().index()), "copy (cpu to sim): a graph capture on ",
+               dst.device(), " would replay the host bytes of now at every replay (Note [Graphs on the simulated "
+               "device])\nhint: copy into a static sim tensor before replay(), or capture a non_blocking copy from "
+               "pinned memory, which reads the host at each replay");
     auto staged = std::make_shared<std::vector<char>>(static_cast<const char*>(src.data_ptr()),
                                                       static_cast<const char*>(src.data_ptr()) + n);
     sim::detail::launch(dst.device().index(), "copy (cpu to sim)",

@@ -54,6 +54,9 @@ class KernelTimer {
   uint64_t stream_id_ = 0;
   cudaEvent_t start_ = nullptr;
 };
+// The private pool id of the graph that `stream` (a cudaStream_t) is capturing, 0 when none
+// (src/core/cuda/graph.cpp): the caching allocator allocates from it during the capture.
+uintptr_t capture_pool(const void* stream);
 // Turns the timed launches whose kernels have finished into kernel events (after a synchronize:
 // all of them). Called by cuda::synchronize, Stream::synchronize and Event::synchronize.
 void flush_kernel_events();

@@ -87,6 +87,7 @@ bool make_anchor(Anchor& a, int device) {
 KernelTimer::KernelTimer(const char* op, int device) : op_(op), device_(device) {
   if (!record::on() || device < 0 || device >= 16) return;
   const Stream current = current_stream(device);
+  if (detail::capture_pool(current.native())) return;  // a captured launch runs at its replays, untimed
   stream_ = static_cast<cudaStream_t>(current.native());
   stream_id_ = current.id();
   State& s = state();

@@ -101,7 +101,12 @@ class CudaMemory final : public DeviceMemory {
     DeviceGuard guard(device_);
     check(cudaFree(p), "cudaFree", device_);
   }
-  StreamId current_stream() override { return reinterpret_cast<StreamId>(cuda::current_stream(device_).native()); }
+  // Inside a graph capture, the graph's private pool (Note [Graphs on the simulated device]).
+  StreamId current_stream() override {
+    const void* s = cuda::current_stream(device_).native();
+    const uintptr_t pool = detail::capture_pool(s);
+    return pool ? pool : reinterpret_cast<StreamId>(s);
+  }
   EventId record_event(StreamId stream) override {
     DeviceGuard guard(device_);
     cudaEvent_t e = nullptr;

@@ -4,6 +4,8 @@
 // Status: compiled, not yet run on a GPU.
 #include "kernels/cuda/slots.h"
 
+#include "hpml/core/graph.h"
+
 namespace hpml::kernels::cuda_slots {
 
 // The kernels' op codes (element_ops.h) are backend.h's enums, value for value.
@@ -65,9 +67,17 @@ void tri(const TensorView& out, const TensorView& in, int64_t diagonal, bool low
 
 // Random fills: the counters are reserved here, on the host, at the launch (as on every device),
 // so the generator's state after the call is the cpu's.
+// Refused inside a graph capture, whose replays would repeat the numbers (core/graph.h).
+static void refuse_in_capture(const char* op, int dev) {
+  HPML_CHECK(!hpml::cuda::is_current_stream_capturing(dev), op, ": random numbers inside a graph capture on cuda:",
+             dev, " would be the same at every replay\nhint: draw them before the capture, or outside it into a "
+             "static tensor the graph reads");
+}
+
 void uniform(const TensorView& out, Generator& gen, double lo, double hi) {
   if (out.numel() == 0) return;
   Launch l("uniform", out, {});
+  refuse_in_capture("uniform", l.dev);
   const uint64_t base = gen.reserve(static_cast<uint64_t>(random_counters(RandomKind::uniform, out.dtype, out.numel())));
   hpml::cuda::check(cuda::launch_uniform(strided(out, "uniform"), elem(out.dtype), gen.initial_seed(), base, lo, hi,
                                          out.numel(), stream_of(l.dev)),
@@ -77,6 +87,7 @@ void uniform(const TensorView& out, Generator& gen, double lo, double hi) {
 void normal(const TensorView& out, Generator& gen, double mean, double std) {
   if (out.numel() == 0) return;
   Launch l("normal", out, {});
+  refuse_in_capture("normal", l.dev);
   const uint64_t base = gen.reserve(static_cast<uint64_t>(random_counters(RandomKind::normal, out.dtype, out.numel())));
   hpml::cuda::check(cuda::launch_normal(strided(out, "normal"), elem(out.dtype), gen.initial_seed(), base, mean, std,
                                         out.numel(), stream_of(l.dev)),
@@ -86,6 +97,7 @@ void normal(const TensorView& out, Generator& gen, double mean, double std) {
 void randint(const TensorView& out, Generator& gen, int64_t lo, int64_t hi) {
   if (out.numel() == 0) return;
   Launch l("randint", out, {});
+  refuse_in_capture("randint", l.dev);
   const uint64_t base = gen.reserve(static_cast<uint64_t>(random_counters(RandomKind::randint, out.dtype, out.numel())));
   hpml::cuda::check(cuda::launch_randint(strided(out, "randint"), elem(out.dtype), gen.initial_seed(), base, lo, hi,
                                          out.numel(), stream_of(l.dev)),

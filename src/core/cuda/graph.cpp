@@ -1,0 +1,156 @@
+// CUDA graphs (core/graph.h): cudaStreamBeginCapture in global mode on a pooled stream,
+// cudaStreamEndCapture + cudaGraphInstantiate, cudaGraphLaunch on the current stream, and the
+// registry of capturing streams that gives the caching allocator each graph's private pool.
+//
+// Status: compiled, not yet run on a GPU. The same rules as on the simulated device (Note
+// [Graphs on the simulated device] in src/core/sim_graph.cpp), which tests them without a GPU;
+// here CUDA itself refuses a synchronisation inside a capture and reports it at cudaStreamEndCapture.
+#include <cuda_runtime_api.h>
+
+#include <functional>
+#include <map>
+#include <mutex>
+#include <utility>
+
+#include "core/cuda/check.h"
+#include "hpml/core/error.h"
+#include "hpml/core/graph.h"
+
+namespace hpml::cuda {
+
+namespace {
+struct Captures {
+  std::mutex mu;
+  std::map<const void*, uintptr_t> pools;  // capturing cudaStream_t -> its graph's pool id
+};
+Captures& captures() {
+  static auto* c = new Captures;  // never destroyed, like the allocators that ask it
+  return *c;
+}
+}  // namespace
+
+struct GraphState {
+  cudaGraph_t graph = nullptr;
+  cudaGraphExec_t exec = nullptr;
+  int device = -1;
+  const void* stream = nullptr;  // the capturing stream, while capturing
+  size_t nodes = 0;
+  uintptr_t pool() const { return reinterpret_cast<uintptr_t>(this); }
+};
+
+uintptr_t detail::capture_pool(const void* stream) {
+  Captures& c = captures();
+  std::lock_guard<std::mutex> g(c.mu);
+  if (c.pools.empty()) return 0;
+  auto it = c.pools.find(stream);
+  return it == c.pools.end() ? 0 : it->second;
+}
+
+namespace {
+void unregister(const void* stream) {
+  Captures& c = captures();
+  std::lock_guard<std::mutex> g(c.mu);
+  c.pools.erase(stream);
+}
+}  // namespace
+
+Graph::Graph() : state_(std::make_unique<GraphState>()) {}
+
+Graph::~Graph() {
+  try {
+    if (state_->stream) {
+      cudaGraph_t dropped = nullptr;
+      (void)cudaStreamEndCapture(static_cast<cudaStream_t>(const_cast<void*>(state_->stream)), &dropped);
+      if (dropped) (void)cudaGraphDestroy(dropped);
+      unregister(state_->stream);
+      state_->stream = nullptr;
+    }
+    reset();
+  } catch (const std::exception&) {  // a destructor does not throw
+  }
+}
+
+void Graph::capture_begin(const Stream& s) {
+  HPML_CHECK(!state_->stream, "cuda::Graph::capture_begin: this graph is capturing already");
+  HPML_CHECK(!state_->exec, "cuda::Graph::capture_begin: this graph holds a capture\nhint: call reset() first");
+  HPML_CHECK(s.id() != 0, "cuda::Graph::capture_begin: cannot capture the default stream of cuda:", s.device_index(),
+             " (CUDA refuses the legacy stream)\nhint: capture on a side stream: auto s = cuda::Stream::create()");
+  DeviceGuard guard(s.device_index());
+  {
+    Captures& c = captures();
+    std::lock_guard<std::mutex> g(c.mu);
+    HPML_CHECK(!c.pools.count(s.native()), "cuda::Graph::capture_begin: stream ", s.id(), " of cuda:",
+               s.device_index(), " is capturing a graph already (captures do not nest)");
+    c.pools[s.native()] = state_->pool();
+  }
+  const cudaError_t e = cudaStreamBeginCapture(static_cast<cudaStream_t>(s.native()), cudaStreamCaptureModeGlobal);
+  if (e != cudaSuccess) unregister(s.native());
+  check(e, "cuda::Graph::capture_begin (cudaStreamBeginCapture)", s.device_index());
+  state_->device = s.device_index();
+  state_->stream = s.native();
+}
+
+void Graph::capture_end() {
+  HPML_CHECK(state_->stream, "cuda::Graph::capture_end: this graph is not capturing (call capture_begin first)");
+  DeviceGuard guard(state_->device);
+  const void* stream = std::exchange(state_->stream, nullptr);
+  unregister(stream);
+  cudaGraph_t graph = nullptr;
+  const cudaError_t e = cudaStreamEndCapture(static_cast<cudaStream_t>(const_cast<void*>(stream)), &graph);
+  if (e != cudaSuccess && graph) (void)cudaGraphDestroy(graph);
+  // cudaErrorStreamCaptureInvalidated: a call inside the capture was refused (its own error came first).
+  check(e, "cuda::Graph::capture_end (cudaStreamEndCapture; a synchronize, query or item() inside the capture "
+           "invalidates it)", state_->device);
+  state_->graph = graph;
+  check(cudaGraphGetNodes(graph, nullptr, &state_->nodes), "cudaGraphGetNodes", state_->device);
+  check(cudaGraphInstantiate(&state_->exec, graph, 0), "cuda::Graph::capture_end (cudaGraphInstantiate)",
+        state_->device);
+}
+
+void Graph::capture(const Stream& s, const std::function<void()>& body) {
+  capture_begin(s);
+  try {
+    StreamGuard current(s);
+    body();
+  } catch (...) {
+    const void* stream = std::exchange(state_->stream, nullptr);
+    unregister(stream);
+    cudaGraph_t dropped = nullptr;
+    (void)cudaStreamEndCapture(static_cast<cudaStream_t>(const_cast<void*>(stream)), &dropped);
+    if (dropped) (void)cudaGraphDestroy(dropped);
+    (void)cudaGetLastError();
+    throw;
+  }
+  capture_end();
+}
+
+void Graph::replay() {
+  HPML_CHECK(!state_->stream, "cuda::Graph::replay: the graph is still capturing (call capture_end first)");
+  HPML_CHECK(state_->exec, "cuda::Graph::replay: nothing has been captured (capture_begin ... capture_end first)");
+  DeviceGuard guard(state_->device);
+  const Stream s = current_stream(state_->device);
+  check(cudaGraphLaunch(state_->exec, static_cast<cudaStream_t>(s.native())), "cuda::Graph::replay (cudaGraphLaunch)",
+        state_->device);
+}
+
+void Graph::reset() {
+  HPML_CHECK(!state_->stream, "cuda::Graph::reset: the graph is capturing (call capture_end first)");
+  if (!state_->exec) return;
+  DeviceGuard guard(state_->device);
+  // cudaGraphExecDestroy may run while a launch is in flight: CUDA keeps what it needs until the
+  // launch completes.
+  (void)cudaGraphExecDestroy(state_->exec);
+  (void)cudaGraphDestroy(state_->graph);
+  state_->exec = nullptr;
+  state_->graph = nullptr;
+  state_->nodes = 0;
+}
+
+size_t Graph::num_nodes() const { return state_->nodes; }
+bool Graph::captured() const { return state_->exec != nullptr; }
+
+bool is_current_stream_capturing(int device) {
+  return detail::capture_pool(current_stream(device).native()) != 0;
+}
+
+}  // namespace hpml::cuda
