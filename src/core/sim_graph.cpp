@@ -26,8 +26,8 @@ namespace hpml::sim {
 //   allocation reuses them while a replay may still write them. A block freed inside the capture
 //   stays its tensor's until capture_end, and only then goes back to the pool: so no two tensors
 //   of a capture share a block, and each block's canaries (written at its allocation, now, not
-//   at each replay) stay true. PyTorch reuses blocks within a capture; hpml pays memory for
-//   checks that hold. A destroyed graph's free blocks stay cached until empty_cache.
+//   at each replay) stay true. PyTorch, and hpml on CUDA, reuse blocks within a capture; the
+//   simulated device pays memory for checks that hold. A destroyed graph's free blocks stay cached until empty_cache.
 // - Nothing may wait inside a capture: synchronize, query, events, item(), a blocking copy to the
 //   host would wait for work that has not run (CUDA: cudaErrorStreamCaptureUnsupported). Each is
 //   refused and invalidates the capture, which capture_end then reports. A copy from pageable

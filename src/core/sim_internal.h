@@ -43,9 +43,9 @@ CaptureState* capture_of(const Stream& s);
 // Throws, naming `what`, when `s` is capturing, and invalidates that capture: what CUDA answers
 // with cudaErrorStreamCaptureUnsupported (a synchronisation, a query, an event inside a capture).
 void refuse_while_capturing(const Stream& s, const char* what);
-// launch_on, with the choice whether a capture of `s` takes the task: a block's poisoning and
-// canaries belong to now, not to each replay.
-uint64_t launch_on(const Stream& s, const char* op, std::function<void()> task, bool capturable);
+// launch_on, but queued even while `s` captures: a block's poisoning and canaries belong to now,
+// not to each replay.
+uint64_t launch_uncaptured(const Stream& s, const char* op, std::function<void()> task);
 // Stream::wait_stream that a capture of `waiter` does not take (see launch_on above).
 void wait_stream_uncaptured(const Stream& waiter, const Stream& other);
 

@@ -122,7 +122,7 @@ class GuardedAllocator final : public Allocator {
         nbytes + 2 * kGuard, pool ? pool : reinterpret_cast<StreamId>(stream.state())));
     unsigned char* user = base + kGuard;
     // Now, also inside a capture: the canaries are this block's from here until its free.
-    detail::launch_on(stream, "allocate", [user, nbytes] { prepare(user, nbytes); }, /*capturable=*/false);
+    detail::launch_uncaptured(stream, "allocate", [user, nbytes] { prepare(user, nbytes); });
     std::lock_guard<std::mutex> g(live().mu);
     live().by_address[reinterpret_cast<uintptr_t>(user)] = Block{nbytes, device_, stream.shared_state(), {}, pool};
     return user;
@@ -163,10 +163,11 @@ class GuardedAllocator final : public Allocator {
       // Note [Frees on the simulated device]. Never a captured wait: a capture refuses events, and
       // a free may be a destructor's.
       for (const auto& use : block.uses) detail::wait_stream_uncaptured(stream, Stream(use));
-      detail::launch_on(stream, "free", [poison] {
+      // Now, also inside a capture (Note [Graphs on the simulated device]).
+      detail::launch_uncaptured(stream, "free", [poison] {
         const std::string damage = poison();
         HPML_CHECK(damage.empty(), damage);
-      }, /*capturable=*/false);  // now, also inside a capture (Note [Graphs on the simulated device])
+      });
     } else if (std::string damage = poison(); !damage.empty()) {  // its stream is gone, and its work done
       std::fprintf(stderr, "hpml: %s\n", damage.c_str());
     }

@@ -374,8 +374,8 @@ bool is_initialized() { return g_initialized; }
 uint64_t launch_on(const Stream& s, const char* op, std::function<void()> task) {
   return enqueue(*s.state(), op, std::move(task));
 }
-uint64_t launch_on(const Stream& s, const char* op, std::function<void()> task, bool capturable) {
-  return enqueue(*s.state(), op, std::move(task), /*device_work=*/true, capturable);
+uint64_t launch_uncaptured(const Stream& s, const char* op, std::function<void()> task) {
+  return enqueue(*s.state(), op, std::move(task), /*device_work=*/true, /*capturable=*/false);
 }
 void wait_stream_uncaptured(const Stream& waiter, const Stream& other) {
   if (waiter == other) return;

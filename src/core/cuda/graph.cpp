@@ -7,6 +7,7 @@
 // here CUDA itself refuses a synchronisation inside a capture and reports it at cudaStreamEndCapture.
 #include <cuda_runtime_api.h>
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -20,6 +21,7 @@ namespace hpml::cuda {
 
 namespace {
 struct Captures {
+  std::atomic<int> active{0};  // pools.size(): every allocation asks, and almost always none captures
   std::mutex mu;
   std::map<const void*, uintptr_t> pools;  // capturing cudaStream_t -> its graph's pool id
 };
@@ -40,8 +42,8 @@ struct GraphState {
 
 uintptr_t detail::capture_pool(const void* stream) {
   Captures& c = captures();
+  if (c.active.load(std::memory_order_acquire) == 0) return 0;
   std::lock_guard<std::mutex> g(c.mu);
-  if (c.pools.empty()) return 0;
   auto it = c.pools.find(stream);
   return it == c.pools.end() ? 0 : it->second;
 }
@@ -51,6 +53,16 @@ void unregister(const void* stream) {
   Captures& c = captures();
   std::lock_guard<std::mutex> g(c.mu);
   c.pools.erase(stream);
+  c.active.store(static_cast<int>(c.pools.size()), std::memory_order_release);
+}
+// Ends the capture of g without keeping it (an exception in its body, or its destructor).
+void abort_capture(GraphState& g) {
+  const void* stream = std::exchange(g.stream, nullptr);
+  unregister(stream);
+  cudaGraph_t dropped = nullptr;
+  (void)cudaStreamEndCapture(static_cast<cudaStream_t>(const_cast<void*>(stream)), &dropped);
+  if (dropped) (void)cudaGraphDestroy(dropped);
+  (void)cudaGetLastError();
 }
 }  // namespace
 
@@ -58,13 +70,7 @@ Graph::Graph() : state_(std::make_unique<GraphState>()) {}
 
 Graph::~Graph() {
   try {
-    if (state_->stream) {
-      cudaGraph_t dropped = nullptr;
-      (void)cudaStreamEndCapture(static_cast<cudaStream_t>(const_cast<void*>(state_->stream)), &dropped);
-      if (dropped) (void)cudaGraphDestroy(dropped);
-      unregister(state_->stream);
-      state_->stream = nullptr;
-    }
+    if (state_->stream) abort_capture(*state_);
     reset();
   } catch (const std::exception&) {  // a destructor does not throw
   }
@@ -82,6 +88,7 @@ void Graph::capture_begin(const Stream& s) {
     HPML_CHECK(!c.pools.count(s.native()), "cuda::Graph::capture_begin: stream ", s.id(), " of cuda:",
                s.device_index(), " is capturing a graph already (captures do not nest)");
     c.pools[s.native()] = state_->pool();
+    c.active.store(static_cast<int>(c.pools.size()), std::memory_order_release);
   }
   const cudaError_t e = cudaStreamBeginCapture(static_cast<cudaStream_t>(s.native()), cudaStreamCaptureModeGlobal);
   if (e != cudaSuccess) unregister(s.native());
@@ -113,12 +120,7 @@ void Graph::capture(const Stream& s, const std::function<void()>& body) {
     StreamGuard current(s);
     body();
   } catch (...) {
-    const void* stream = std::exchange(state_->stream, nullptr);
-    unregister(stream);
-    cudaGraph_t dropped = nullptr;
-    (void)cudaStreamEndCapture(static_cast<cudaStream_t>(const_cast<void*>(stream)), &dropped);
-    if (dropped) (void)cudaGraphDestroy(dropped);
-    (void)cudaGetLastError();
+    abort_capture(*state_);
     throw;
   }
   capture_end();
