@@ -1,7 +1,9 @@
 // The `cuda` benchmark group, hpml's side (bench/torch_cuda_bench.py is PyTorch's, on the same
 // GPU in the same run): matmul TFLOP/s in f32, TF32 and bf16; elementwise add of 1 GiB and the
 // device-to-device copy ceiling; the host time of one eager op; pinned host-to-device copies
-// against cudaMemcpyAsync's own rate; the Fashion-MNIST MLP and CNN training steps at batch 128.
+// against cudaMemcpyAsync's own rate; the Fashion-MNIST MLP and CNN training steps at batch 128,
+// eagerly and replayed from a CUDA graph; the GPT training steps of hpml train's model (f32) and
+// of one the size of GPT-2 small (bf16), with tokens per second.
 // Every time is of whole calls with the device synchronized (CUDA events around the timed loop).
 // Prints BENCH lines (bench/bench_util.h); bench/cuda_report.py makes the table. Built in CUDA
 // builds only; without a usable GPU it prints one SKIPPED line and exits 0.
@@ -15,6 +17,7 @@
 #include <vector>
 
 #include "bench_util.h"
+#include "gpt.h"
 #include "hpml/data/dataloader.h"
 #include "hpml/hpml.h"
 
@@ -130,6 +133,18 @@ void step_rows() {
       opt.step();
     }, 50);
     bench::report("cuda", name, 0, "ms", bench::convert(t, [](double s) { return s * 1e3; }));
+    // The same step captured once as a CUDA graph (hpml train --cuda-graph), after the warm-up
+    // steps above made SGD's momentum buffers, and replayed with one launch per step.
+    const cuda::Stream side = cuda::Stream::create();
+    side.wait_stream(cuda::current_stream());
+    cuda::Graph graph;
+    graph.capture(side, [&] {
+      opt.zero_grad();
+      F::cross_entropy(model(x), y).backward();
+      opt.step();
+    });
+    auto tg = gpu_times([&] { graph.replay(); }, 50);
+    bench::report("cuda", std::string(name) + ", cuda graph", 0, "ms", bench::convert(tg, [](double s) { return s * 1e3; }));
   };
   nn::Sequential mlp(nn::Flatten(), nn::Linear(784, 256), nn::ReLU(), nn::Linear(256, 128), nn::ReLU(),
                      nn::Linear(128, 10));
@@ -138,6 +153,46 @@ void step_rows() {
                      nn::Conv2d(32, 64, 3, {.padding = 1}), nn::ReLU(), nn::MaxPool2d(2), nn::Flatten(),
                      nn::Linear(3136, 128), nn::ReLU(), nn::Linear(128, 10));
   run("Fashion-MNIST CNN step, batch 128", cnn);
+}
+
+// The GPT training step (zero_grad, forward, cross-entropy in f32, backward, clip_grad_norm_(1),
+// AdamW step): hpml train --model gpt's default model in f32, and one the size of GPT-2 small
+// (12 layers, 768 wide, 1024 context, GPT-2's vocabulary) in bf16; tokens per second beside the
+// time. bench/torch_cuda_bench.py builds the same models from PyTorch's layers.
+void gpt_rows() {
+  struct Case {
+    const char* name;
+    cli::GPTConfig config;
+    int64_t batch;
+    DType dtype;
+    int iters, reps;
+  };
+  const Case cases[] = {
+      {"GPT step (hpml train --model gpt), batch 32 x 256, f32", {.vocab = 128, .block = 256}, 32, kFloat32, 10, kReps},
+      {"GPT-2 small step, batch 8 x 1024, bf16",
+       {.vocab = 50257, .block = 1024, .layers = 12, .heads = 12, .width = 768}, 8, kBFloat16, 1, 5},
+  };
+  for (const Case& c : cases) {
+    manual_seed(0);
+    cli::GPT model(c.config);
+    model.to(kGpu);
+    model.to(c.dtype);
+    const TensorList params = model.parameters();
+    optim::AdamW opt(params, optim::AdamWOptions{.lr = 3e-4});
+    const TensorOptions tokens = TensorOptions(kInt64).device(kGpu);
+    const Tensor x = randint(0, c.config.vocab, {c.batch, c.config.block}, nullptr, tokens);
+    const Tensor y = randint(0, c.config.vocab, {c.batch, c.config.block}, nullptr, tokens);
+    auto t = gpu_times([&] {
+      opt.zero_grad();
+      F::cross_entropy(model(x).reshape({-1, c.config.vocab}).to(kFloat32), y.reshape({-1})).backward();
+      nn::utils::clip_grad_norm_(params, 1.0);
+      opt.step();
+    }, c.iters, c.reps);
+    bench::report("cuda", c.name, 0, "ms", bench::convert(t, [](double s) { return s * 1e3; }));
+    const double tokens_per_step = static_cast<double>(c.batch * c.config.block);
+    bench::report("cuda", std::string(c.name) + ", tokens/s", 0, "tokens/s",
+                  bench::convert(t, [&](double s) { return tokens_per_step / s; }));
+  }
 }
 
 }  // namespace
@@ -158,5 +213,6 @@ int main() {
   overhead_rows();
   copy_rows();
   step_rows();
+  gpt_rows();
   return 0;
 }

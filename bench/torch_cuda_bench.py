@@ -4,6 +4,7 @@ the same GPU in the same run, eager mode, timed the same way (CUDA events around
 the device synchronized). Prints BENCH and INFO lines (bench/bench_util.h's format).
 Without a usable GPU (or without torch) it prints one SKIPPED line and exits 0.
 Status: written, not yet run on a GPU."""
+import inspect
 import sys
 
 REPS = 7
@@ -95,6 +96,63 @@ def step_rows(torch):
                       nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(3136, 128), nn.ReLU(), nn.Linear(128, 10)))
 
 
+def gpt(torch, vocab, block, layers, heads, width):
+    """hpml's GPT (tools/hpml/gpt.h) from PyTorch's layers, as bench/torch_gpt_bench.py builds it."""
+    nn = torch.nn
+    # is_causal (PyTorch 2.x) lets the layer run its fused causal attention (the mask stays for 1.13).
+    causal = {"is_causal": True} if "is_causal" in inspect.signature(nn.TransformerEncoderLayer.forward).parameters else {}
+
+    class GPT(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.wte = nn.Embedding(vocab, width)
+            self.wpe = nn.Embedding(block, width)
+            self.h = nn.ModuleList(nn.TransformerEncoderLayer(width, heads, 4 * width, 0.0, "gelu", batch_first=True,
+                                                              norm_first=True) for _ in range(layers))
+            self.ln_f = nn.LayerNorm(width)
+            self.lm_head = nn.Linear(width, vocab, bias=False)
+            for name, p in self.named_parameters():
+                if p.dim() >= 2:
+                    nn.init.normal_(p, 0.0, 0.02)
+                elif "norm" not in name and not name.startswith("ln_f"):
+                    nn.init.zeros_(p)
+            self.register_buffer("mask", torch.triu(torch.full((block, block), float("-inf")), diagonal=1))
+
+        def forward(self, idx):
+            t = idx.shape[1]
+            x = self.wte(idx) + self.wpe(torch.arange(t, device=idx.device))
+            mask = self.mask[:t, :t].to(x.dtype)
+            for layer in self.h:
+                x = layer(x, src_mask=mask, **causal)
+            return self.lm_head(self.ln_f(x))
+
+    return GPT()
+
+
+def gpt_rows(torch):
+    """The rows of bench/cuda_bench.cpp's gpt_rows: the same step, model and sizes."""
+    cases = [("GPT step (hpml train --model gpt), batch 32 x 256, f32", (128, 256, 4, 4, 128), 32, torch.float32, 10, REPS),
+             ("GPT-2 small step, batch 8 x 1024, bf16", (50257, 1024, 12, 12, 768), 8, torch.bfloat16, 1, 5)]
+    for name, shape, batch, dtype, iters, reps in cases:
+        torch.manual_seed(0)
+        model = gpt(torch, *shape).cuda().to(dtype)
+        vocab, block = shape[0], shape[1]
+        opt = torch.optim.AdamW(model.parameters(), lr=3e-4)
+        x = torch.randint(0, vocab, (batch, block), device="cuda")
+        y = torch.randint(0, vocab, (batch, block), device="cuda")
+
+        def step():
+            opt.zero_grad()
+            loss = torch.nn.functional.cross_entropy(model(x).reshape(-1, vocab).float(), y.reshape(-1))
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+
+        t = gpu_times(torch, step, iters, reps)
+        bench("cuda", name, "ms", [s * 1e3 for s in t])
+        bench("cuda", name + ", tokens/s", "tokens/s", [batch * block / s for s in t])
+
+
 def main():
     try:
         import torch
@@ -115,6 +173,7 @@ def main():
     overhead_rows(torch)
     copy_rows(torch)
     step_rows(torch)
+    gpt_rows(torch)
     return 0
 
 

@@ -8,6 +8,7 @@
 #include "hpml/core/dtype.h"
 #include "hpml/core/error.h"
 #include "hpml/core/generator.h"
+#include "hpml/core/graph.h"
 #include "hpml/core/record.h"
 #include "hpml/core/scalar.h"
 #include "hpml/core/cuda.h"

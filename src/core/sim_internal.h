@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/graph_random.h"
 #include "hpml/core/sim.h"
 
 namespace hpml::sim::detail {
@@ -29,6 +30,9 @@ struct CaptureState {
   StreamId pool = 0;
   std::string invalid;
   std::vector<std::pair<void*, size_t>> deferred_frees;  // pool blocks freed during the capture
+  // The random fills' draw (core/graph_random.h): the counters they take, the cell replays set.
+  uint64_t random_counters = 0;
+  std::shared_ptr<hpml::detail::GraphRandom> random;
 };
 
 // Starts and ends the capture of `s` into `c` (throw, naming the stream, on the default stream,

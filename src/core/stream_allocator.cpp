@@ -83,6 +83,7 @@ struct StreamCachingAllocator::Impl {
   Pool small_pool, large_pool;
   std::unordered_map<const void*, Block*> active;
   std::deque<std::pair<EventId, Block*>> pending;  // record_stream events, oldest first
+  std::set<StreamId> released;  // graph pools whose segments go back to the device once whole and free
   StreamAllocatorStats st;
 
   Pool& pool_of(const Block* b) { return b->small ? small_pool : large_pool; }
@@ -103,7 +104,21 @@ struct StreamCachingAllocator::Impl {
       b->size += n->size;
       delete n;
     }
+    if (!b->prev && !b->next && released.count(b->stream)) {  // the last block of a released pool's segment
+      release_segment(b);
+      return;
+    }
     pool_of(b).insert(b);
+  }
+
+  // Returns the whole free segment b (in no pool) to the device.
+  void release_segment(Block* b) {
+    mem->free(b->ptr, b->size);
+    ++st.raw_frees;
+    --st.segments;
+    st.reserved_bytes -= b->size;
+    (b->small ? st.small_pool_bytes : st.large_pool_bytes) -= b->size;
+    delete b;
   }
 
   // One event of b's has completed.
@@ -137,22 +152,17 @@ struct StreamCachingAllocator::Impl {
     }
   }
 
-  // Returns every whole free segment to the device.
-  void release_free_segments() {
+  // Returns every whole free segment (of `only`'s blocks, when given) to the device.
+  void release_free_segments(const StreamId* only = nullptr) {
     for (Pool* pool : {&small_pool, &large_pool}) {
       for (auto it = pool->begin(); it != pool->end();) {
         Block* b = *it;
-        if (b->prev || b->next) {
+        if (b->prev || b->next || (only && b->stream != *only)) {
           ++it;
           continue;
         }
         it = pool->erase(it);
-        mem->free(b->ptr, b->size);
-        ++st.raw_frees;
-        --st.segments;
-        st.reserved_bytes -= b->size;
-        (b->small ? st.small_pool_bytes : st.large_pool_bytes) -= b->size;
-        delete b;
+        release_segment(b);
       }
     }
   }
@@ -299,6 +309,21 @@ void StreamCachingAllocator::empty_cache() {
   std::unique_lock<std::mutex> lk(impl_->mu);
   impl_->wait_for_events(lk);
   impl_->release_free_segments();
+}
+
+void StreamCachingAllocator::release_pool(StreamId pool) {
+  std::lock_guard<std::mutex> g(impl_->mu);
+  impl_->process_events();
+  impl_->release_free_segments(&pool);
+  bool in_use = false;  // a block of the pool still allocated, or waiting for its events
+  for (const auto& [p, b] : impl_->active) in_use = in_use || b->stream == pool;
+  for (const auto& [e, b] : impl_->pending) in_use = in_use || b->stream == pool;
+  if (in_use) impl_->released.insert(pool);
+}
+
+void StreamCachingAllocator::reuse_pool(StreamId pool) {
+  std::lock_guard<std::mutex> g(impl_->mu);
+  impl_->released.erase(pool);
 }
 
 StreamAllocatorStats StreamCachingAllocator::stats() {

@@ -67,6 +67,7 @@ constexpr Backend kCpu{
     .channel_affine2 = cpu::channel_affine2,
     .optim_step = cpu::optim_step,
     .nll_loss = cpu::nll_loss,
+    .check_range = cpu::check_range,
 };
 }  // namespace
 

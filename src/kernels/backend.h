@@ -213,10 +213,16 @@ struct Backend {
   // t == ignore_index; sums [2] f64 = {sum of the losses, sum of the weights}; for the backward,
   // when non-null, safe_target [M] i64 (t, 0 where ignored) and neg_w [M] (-w[t], 0 where
   // ignored). A target outside [0, C) is not raised here, where the data lives: the kernel
-  // writes {1, t} into bad [2] i64 (zeros on entry) and stops; the op reads it back once.
+  // writes {1, t} for the first such row into bad [2] i64 (zeros on entry) and counts the row as
+  // ignored; the op reads bad back once.
   void (*nll_loss)(const TensorView* loss, const TensorView& sums, const TensorView* safe_target,
                    const TensorView* neg_w, const TensorView& bad, const TensorView& x, const TensorView& target,
                    const TensorView* weight, int64_t ignore_index);
+
+  // The bounds check of an index inside a graph capture, where nothing can be read back: raises
+  // where the data lives, in stream order ("<op>: index <v> is out of bounds for dimension <dim>
+  // with size <size>"), when range [2] i64 = {min, max} of the index leaves [0, size).
+  void (*check_range)(const TensorView& range, int64_t size, const char* op, int64_t dim);
 };
 
 // Every slot of Backend in declaration order, for tables built slot by slot (stub.cpp, the tests).
@@ -226,7 +232,8 @@ struct Backend {
   X(index_add) X(masked_select) X(tri) X(arange) X(uniform) X(normal) X(randint) X(conv2d)                  \
   X(conv2d_backward_input) X(conv2d_backward_weight) X(max_pool2d) X(max_pool2d_backward) X(avg_pool2d)     \
   X(avg_pool2d_backward) X(adaptive_avg_pool2d) X(adaptive_avg_pool2d_backward) X(batch_norm_stats)         \
-  X(batch_norm_backward_stats) X(channel_affine) X(channel_affine2) X(optim_step) X(nll_loss)
+  X(batch_norm_backward_stats) X(channel_affine) X(channel_affine2) X(optim_step) X(nll_loss) \
+  X(check_range)
 
 // The slots' names as strings (slot_names::gemm is "gemm"), for tables that say which slot ran.
 namespace slot_names {

@@ -10,6 +10,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "core/graph_random.h"
 #include "hpml/core/device_runtime.h"
 #include "hpml/core/error.h"
 #include "hpml/core/graph.h"
@@ -99,17 +100,29 @@ void gemm(DType dtype, bool ta, bool tb, int64_t m, int64_t n, int64_t k, double
   sim::detail::launch(where.device, "gemm", [=] { cpu::gemm(dtype, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc); });
 }
 
-// Random fills reserve their counters now, in launch order, so the numbers are the cpu's.
+// Random fills reserve their counters now, in launch order, so the numbers are the cpu's. Inside
+// a graph capture they take counters of the graph's draw instead, which each replay makes anew
+// from the default generator (Note [Random numbers in a graph], core/sim_graph.cpp).
 template <typename F>
 void launch_random(const char* op, RandomKind kind, const TensorView& out, Generator& gen, F fill) {
   LaunchDevice where{op};
   where.see(out);
   if (where.device < 0) return;
-  HPML_CHECK(!sim::is_current_stream_capturing(where.device), op, ": random numbers inside a graph capture on sim:",
-             where.device, " would be the same at every replay (Note [Graphs on the simulated device])\nhint: draw "
-             "them before the capture, or outside it into a static tensor the graph reads");
+  const auto n = static_cast<uint64_t>(random_counters(kind, out.dtype, out.numel()));
+  if (sim::is_current_stream_capturing(where.device)) {
+    HPML_CHECK(&gen == &default_generator(), op, ": inside a graph capture on sim:", where.device, " random numbers "
+               "come from the default generator, which each replay draws from; this fill names another\nhint: leave "
+               "out the generator, or draw outside the capture into a static tensor the graph reads");
+    const hpml::detail::CapturedDraw draw = *hpml::detail::sim_captured_draw(where.device, n);
+    sim::detail::launch(where.device, op, [out, draw, fill]() mutable {
+      Generator at_replay(draw.cell->seed);
+      at_replay.reserve(draw.cell->base + draw.rel);
+      fill(out, at_replay);
+    });
+    return;
+  }
   Generator at_launch = gen;  // the kernel reserves from here, on its own copy
-  gen.reserve(static_cast<uint64_t>(random_counters(kind, out.dtype, out.numel())));
+  gen.reserve(n);
   sim::detail::launch(where.device, op, [out, at_launch, fill]() mutable { fill(out, at_launch); });
 }
 void uniform(const TensorView& out, Generator& gen, double lo, double hi) {
@@ -208,6 +221,7 @@ constexpr Backend kSim{
     .channel_affine2 = SIM(channel_affine2),
     .optim_step = SIM(optim_step),
     .nll_loss = SIM(nll_loss),
+    .check_range = SIM(check_range),
 };
 #undef SIM
 }  // namespace

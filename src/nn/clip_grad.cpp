@@ -27,10 +27,14 @@ Tensor clip_grad_norm_(const TensorList& parameters, double max_norm, double nor
   // One dtype for the stack: the first gradient's (as PyTorch, whose norms keep their dtypes).
   for (Tensor& n : norms) n = n.to(norms[0].dtype());
   Tensor total = norms.size() == 1 ? norms[0] : (inf ? stack(norms).amax() : norm(stack(norms), norm_type));
-  const double t = total.to(kFloat64).item<double>();
-  HPML_CHECK(!error_if_nonfinite || std::isfinite(t), "clip_grad_norm_: the total norm of order ", norm_type,
-             " for gradients from `parameters` is non-finite, so it cannot be clipped (total ", t,
-             ")\nhint: to scale the gradients by the non-finite norm anyway, pass error_if_nonfinite = false");
+  // Only error_if_nonfinite reads the norm on the host (a wait for the device, refused inside a
+  // graph's capture); the scaling below stays on the device, as PyTorch's.
+  if (error_if_nonfinite) {
+    const double t = total.to(kFloat64).item<double>();
+    HPML_CHECK(std::isfinite(t), "clip_grad_norm_: the total norm of order ", norm_type,
+               " for gradients from `parameters` is non-finite, so it cannot be clipped (total ", t,
+               ")\nhint: to scale the gradients by the non-finite norm anyway, pass error_if_nonfinite = false");
+  }
   // clip_coef = max_norm / (total + 1e-6), clamped at 1 (a NaN total gives NaN gradients, as PyTorch)
   Tensor coef = clamp_max(scalar_tensor(max_norm, total.dtype()) / (total + 1e-6), 1.0);
   for (Tensor g : grads) g.mul_(coef.to(g.dtype()));

@@ -2,6 +2,7 @@
 // embedding_bag in embedding_bag.cpp.
 #include "hpml/nn/functional.h"
 
+#include "hpml/core/graph.h"
 #include "hpml/core/record.h"
 #include "hpml/ops/binary.h"
 #include "hpml/ops/checks.h"
@@ -39,7 +40,7 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator* gen) {
   // keep ~ Bernoulli(1 - p); kept values scaled by 1 / (1 - p) so the expectation is unchanged.
   // The draw in f32 for every 2-byte or integer input: p is compared at f32's resolution.
   const DType draw = x.is_floating_point() && !is_reduced_float(x.dtype()) ? x.dtype() : kFloat32;
-  Tensor keep = ge(rand(x.sizes(), gen, TensorOptions(draw)), scalar_tensor(p, kFloat64));
+  Tensor keep = ge(rand(x.sizes(), gen, TensorOptions(draw).device(x.device())), scalar_tensor(p, kFloat64));
   return x * keep.to(x.dtype()) * (1.0 / (1.0 - p));
 }
 
@@ -56,7 +57,7 @@ Tensor dropout2d(const Tensor& x, double p, bool training, Generator* gen) {
   noise[0] = x.sizes()[0], noise[1] = x.sizes()[1];
   const DType dt = x.is_floating_point() ? x.dtype() : kFloat32;
   const DType draw = is_reduced_float(dt) ? kFloat32 : dt;  // as dropout
-  Tensor keep = ge(rand(noise, gen, TensorOptions(draw)), scalar_tensor(p, kFloat64));
+  Tensor keep = ge(rand(noise, gen, TensorOptions(draw).device(x.device())), scalar_tensor(p, kFloat64));
   return x * (keep.to(dt) * (1.0 / (1.0 - p)));
 }
 
@@ -68,7 +69,8 @@ Tensor embedding(const Tensor& indices, const Tensor& weight, std::optional<int6
              indices.dtype());
   HPML_CHECK(weight.dim() == 2, "embedding: weight must be 2-d [num_embeddings, embedding_dim], got ", weight.sizes());
   Tensor idx = indices.to(kInt64).reshape({-1});
-  if (idx.numel() > 0) {
+  // Inside a graph capture nothing is read back: index_select's check runs at each replay instead.
+  if (idx.numel() > 0 && !is_current_stream_capturing(idx.device())) {
     const int64_t lo = idx.amin().item<int64_t>(), hi = idx.amax().item<int64_t>(), n = weight.sizes()[0];
     HPML_CHECK(lo >= 0 && hi < n, "embedding: index ", lo < 0 ? lo : hi, " is out of range for ", n, " embeddings");
   }

@@ -2,10 +2,13 @@
 #include "ops/common.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "hpml/autograd/grad_mode.h"
 #include "hpml/core/allocator.h"
 #include "hpml/core/device_runtime.h"
+#include "hpml/core/graph.h"
+#include "hpml/ops/factories.h"
 #include "autograd/internal.h"
 
 namespace hpml::ops {
@@ -173,12 +176,24 @@ bool any_true(const Tensor& t) {
 }
 
 Tensor scalar_to_device(const Tensor& t, const Tensor& other) {
-  Tensor moved = t.to(other.device());
+  // Inside a graph capture the cpu value is filled on the device instead of copied (a copy from
+  // pageable memory, which a capture refuses): its value is the fill's argument, baked into the
+  // graph as CUDA bakes every kernel argument, and read now, as the eager copy reads it.
+  Tensor moved = capturing(other.device()) ? full({}, t.item(), TensorOptions(t.dtype()).device(other.device()))
+                                           : t.to(other.device());
   if (t.impl()->is_wrapped_number()) moved.impl()->set_wrapped_number(true);
   return moved;
 }
 
 Tensor to_host(const Tensor& t) { return t.device().is_cpu() ? t : t.to(kCPU); }
+
+namespace {
+thread_local bool t_indices_in_range = false;
+}
+IndicesInRange::IndicesInRange() : previous_(std::exchange(t_indices_in_range, true)) {}
+IndicesInRange::~IndicesInRange() { t_indices_in_range = previous_; }
+bool indices_in_range() { return t_indices_in_range; }
+
 
 void copy_from_host(const Tensor& dst, const Tensor& src) {
   if (dst.device().is_cpu()) {

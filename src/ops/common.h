@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "hpml/core/error.h"
+#include "hpml/core/graph.h"
 #include "hpml/core/tensor.h"
 #include "hpml/ops/checks.h"
 #include "kernels/backend.h"
@@ -57,6 +58,27 @@ inline const Tensor& scalar_to_device_of(const Tensor& t, const Tensor& other, T
 // `t` itself on the cpu, else a copy there: how the ops read tensor values on the host (once,
 // named in a comment at the call: "host read").
 Tensor to_host(const Tensor& t);
+// Whether the current stream of `d` is capturing a graph (hpml::is_current_stream_capturing,
+// core/graph.h): an op that reads values on the host must then keep them on the device instead
+// (a read would wait, which a capture refuses, and a host value would be baked into every replay).
+inline bool capturing(const Device& d) { return is_current_stream_capturing(d); }
+
+// Note [Indices an op made itself]
+// The bounds check of scatter / gather / index_select reads the index's range back from a device
+// (a wait: refused inside a graph capture). An op whose backward indexes with a tensor it wrote
+// itself, in range by construction (nll_loss's safe targets), holds this guard around that call,
+// and the check is skipped on this thread for its scope.
+class IndicesInRange {
+ public:
+  IndicesInRange();
+  ~IndicesInRange();
+  IndicesInRange(const IndicesInRange&) = delete;
+  IndicesInRange& operator=(const IndicesInRange&) = delete;
+
+ private:
+  bool previous_;
+};
+bool indices_in_range();  // whether an IndicesInRange guard is held on this thread
 // Writes the host tensor `src` into `dst` (same dtype and shape, dst contiguous, on any device).
 void copy_from_host(const Tensor& dst, const Tensor& src);
 // An i64 tensor of `shape` holding `v`, made on the host and copied to `device`.

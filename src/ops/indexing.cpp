@@ -26,7 +26,15 @@ void check_index(const char* op, const Tensor& index) {
 
 // Every value of `index` must lie in [0, size).
 void check_bounds(const char* op, const Tensor& index, int64_t size, int64_t dim) {
-  if (index.numel() == 0) return;
+  if (index.numel() == 0 || ops::indices_in_range()) return;  // Note [Indices an op made itself]
+  if (ops::capturing(index.device())) {  // checked at each replay, on the device's side
+    HPML_CHECK(index.device().type() != DeviceType::CUDA, op, ": the bounds check of an index on ", index.device(),
+               " inside a graph capture is not done yet (the simulated device checks it at each replay)\nhint: index "
+               "outside the capture");
+    const Tensor range = stack({amin(index), amax(index)});
+    ops::be(index, op).check_range(view_of(range), size, op, dim);
+    return;
+  }
   if (!index.device().is_cpu()) {
     // Checked where the index lives: its smallest and largest value come back, one copy.
     const Tensor range = stack({amin(index), amax(index)}).cpu();

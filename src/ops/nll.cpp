@@ -3,6 +3,7 @@
 #include "hpml/ops/loss.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "hpml/autograd/node.h"
 #include "hpml/ops/factories.h"
@@ -25,6 +26,41 @@ using kernels::view_of;
 bool nll_loss_rows_applies(const Tensor& x, const Tensor& weight) {
   return (x.dtype() == kFloat32 || x.dtype() == kFloat64) && (!weight.defined() || !weight.requires_grad());
 }
+
+namespace {
+
+void record_nll_rows(const Tensor& x, const Tensor& loss, const Tensor& safe_t, const Tensor& neg_w) {
+  const int64_t M = x.sizes()[0], C = x.sizes()[1];
+  autograd::record("nll_loss", {x}, {loss}, {}, [=](const autograd::Ctx& c) {
+    // grad x [M, C]: row i gets neg_w[i] * g (g [M] for none, a scalar otherwise) at column t_i.
+    Tensor coef = (neg_w * c.g(0)).unsqueeze(1);  // [M, 1]
+    ops::IndicesInRange in_range;  // safe_t: the kernel's targets, 0 where ignored or out of range
+    return TensorList{scatter(zeros({M, C}, TensorOptions(coef.dtype()).device(coef.device())), 1, safe_t, coef)};
+  });
+}
+
+// Note [Fused nll_loss in a graph]
+// Inside a graph capture nothing may be read back, and a host number would be baked into every
+// replay: the loss and the mean's scale are computed from the kernel's sums on the device,
+// rounding as the host does (the f64 quotient, then the input's dtype), and a target out of
+// bounds makes the loss NaN, since the check cannot raise there (CUDA's own kernels stop the
+// process instead). `hpml train --cuda-graph` then stops on that non-finite loss.
+Tensor nll_rows_captured(const Tensor& x, Tensor loss, const Tensor& sums, const Tensor& bad, const Tensor& safe_t,
+                         Tensor neg_w, NllReduction reduction, bool grad) {
+  const Tensor sum = sums.select(0, 0), total = sums.select(0, 1);
+  const Tensor out_of_bounds = bad.select(0, 0).ne(0);
+  if (reduction == NllReduction::sum) loss = sum.to(x.dtype());
+  if (reduction == NllReduction::mean) loss = (sum / total).to(x.dtype());  // 0 / 0 = NaN: every target ignored
+  loss = masked_fill(loss, out_of_bounds, std::numeric_limits<double>::quiet_NaN());
+  if (grad) {
+    // With no weight at all (total 0) every neg_w is 0: dividing by 1 instead keeps it 0, not NaN.
+    if (reduction == NllReduction::mean) neg_w = neg_w / (total + total.eq(0).to(kFloat64)).to(neg_w.dtype());
+    record_nll_rows(x, loss, safe_t, neg_w);
+  }
+  return loss;
+}
+
+}  // namespace
 
 Tensor nll_loss_rows(const Tensor& x, const Tensor& t, const Tensor& weight, int64_t ignore_index,
                      NllReduction reduction) {
@@ -62,6 +98,7 @@ Tensor nll_loss_rows(const Tensor& x, const Tensor& t, const Tensor& weight, int
   ops::be(x, "nll_loss")
       .nll_loss(loss.defined() ? &lv : nullptr, sums_v, grad ? &sv : nullptr, grad ? &nv : nullptr, bad_v,
                 view_of(x), view_of(tc), wc.defined() ? &wv : nullptr, ignore_index);
+  if (ops::capturing(dev)) return nll_rows_captured(x, loss, sums, bad, safe_t, neg_w, reduction, grad);
   if (!dev.is_cpu()) {
     const Tensor b = ops::to_host(bad);  // host read: the bound check's flag, once
     std::copy_n(b.data_ptr<int64_t>(), 2, bad_h);
@@ -78,11 +115,7 @@ Tensor nll_loss_rows(const Tensor& x, const Tensor& t, const Tensor& weight, int
   if (grad) {
     // Note [Mean over ignored targets] (nn/loss.cpp): with no weight at all the gradient is 0, not NaN.
     if (reduction == NllReduction::mean) neg_w = total != 0 ? neg_w / total : zeros_like(neg_w);
-    autograd::record("nll_loss", {x}, {loss}, {}, [=](const autograd::Ctx& c) {
-      // grad x [M, C]: row i gets neg_w[i] * g (g [M] for none, a scalar otherwise) at column t_i.
-      Tensor coef = (neg_w * c.g(0)).unsqueeze(1);  // [M, 1]
-      return TensorList{scatter(zeros({M, C}, TensorOptions(coef.dtype()).device(coef.device())), 1, safe_t, coef)};
-    });
+    record_nll_rows(x, loss, safe_t, neg_w);
   }
   return loss;
 }

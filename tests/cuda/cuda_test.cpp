@@ -211,5 +211,114 @@ TEST(CudaTraining, ASmallCnnTrainsAsOnTheCpu) {
   for (size_t i = 0; i < cpu.size(); ++i) EXPECT_NEAR(gpu[i], cpu[i], 1e-4) << "step " << i;
 }
 
+// CUDA graphs (core/graph.h): the twins of tests/device/graph_test.cpp on a GPU.
+TEST(CudaGraph, ReplayRunsTheCapturedWorkOnTheInputsOfTheMoment) {
+  HPML_REQUIRE_GPU();
+  const Device gpu("cuda");
+  Tensor x = zeros({64}, gpu);  // the static input
+  cuda::Stream s = cuda::Stream::create();
+  s.wait_stream(cuda::current_stream());
+  cuda::Graph g;
+  Tensor y;
+  g.capture(s, [&] { y = x * 2 + 1; });
+  EXPECT_TRUE(g.captured());
+  EXPECT_GE(g.num_nodes(), 2u);  // the two kernels
+  EXPECT_FALSE(cuda::is_current_stream_capturing());
+  const size_t mallocs = cuda::raw_allocation_count(0);
+  for (float v : {3.0f, -1.0f, 0.5f}) {
+    x.fill_(v);
+    g.replay();
+    EXPECT_EQ(max_diff(y, full({64}, v * 2 + 1)), 0.0) << v;
+  }
+  EXPECT_EQ(cuda::raw_allocation_count(0), mallocs);  // a replay allocates nothing
+}
+
+TEST(CudaGraph, ASynchronizationInsideACaptureInvalidatesIt) {
+  HPML_REQUIRE_GPU();
+  Tensor x = ones({8}, Device("cuda"));
+  cuda::Stream s = cuda::Stream::create();
+  cuda::Graph g;
+  g.capture_begin(s);
+  {
+    cuda::StreamGuard current(s);
+    Tensor y = x + 1;
+    EXPECT_TRUE(cuda::is_current_stream_capturing());
+    EXPECT_ANY_THROW(y.sum().item<double>());  // CUDA refuses the copy's wait
+  }
+  EXPECT_HPML_ERROR(g.capture_end(), "cuda::Graph::capture_end");
+  EXPECT_FALSE(g.captured());
+  EXPECT_HPML_ERROR(g.replay(), "nothing has been captured");
+}
+
+// Note [Random numbers in a graph]: each replay draws what the eager code would have drawn there,
+// which is also what the cpu draws for the seed.
+TEST(CudaGraph, RandomFillsDrawAnewAtEachReplayAsTheEagerCodeWould) {
+  HPML_REQUIRE_GPU();
+  const TensorOptions on_gpu = TensorOptions().device(Device("cuda"));
+  manual_seed(5);
+  std::vector<Tensor> cpu;
+  for (int i = 0; i < 3; ++i) cpu.push_back(rand({1000}) + randn({1000}) * 0.5);
+  const uint64_t eager_offset = default_generator().offset();
+  manual_seed(5);
+  cuda::Stream s = cuda::Stream::create();
+  cuda::Graph g;
+  Tensor y;
+  g.capture(s, [&] { y = rand({1000}, on_gpu) + randn({1000}, on_gpu) * 0.5; });
+  EXPECT_EQ(default_generator().offset(), 0u);  // the capture draws nothing
+  for (int i = 0; i < 3; ++i) {
+    g.replay();
+    EXPECT_LT(max_diff(y, cpu[static_cast<size_t>(i)]), 1e-6) << "replay " << i;
+  }
+  EXPECT_EQ(default_generator().offset(), eager_offset);
+}
+
+TEST(CudaGraph, ATrainingStepReplaysToTheEagerNumbers) {
+  HPML_REQUIRE_GPU();
+  const Device gpu("cuda");
+  manual_seed(3);
+  nn::Sequential eager(nn::Linear(6, 16), nn::ReLU(), nn::Linear(16, 3));
+  manual_seed(3);
+  nn::Sequential graphed(nn::Linear(6, 16), nn::ReLU(), nn::Linear(16, 3));
+  eager.to(gpu);
+  graphed.to(gpu);
+  optim::SGD eager_opt(eager.parameters(), {.lr = 0.05, .momentum = 0.9});
+  optim::SGD graphed_opt(graphed.parameters(), {.lr = 0.05, .momentum = 0.9});
+  std::vector<Tensor> xs, ys;
+  for (int i = 0; i < 5; ++i) {
+    xs.push_back(randn({10, 6}).to(gpu));
+    ys.push_back(randn({10, 3}).to(gpu));
+  }
+  for (auto* m : {&eager, &graphed}) {  // the warm-up step: SGD makes its momentum buffers
+    optim::SGD& opt = m == &eager ? eager_opt : graphed_opt;
+    opt.zero_grad();
+    nn::functional::mse_loss(m->forward(xs[0]), ys[0]).backward();
+    opt.step();
+  }
+  Tensor x = zeros({10, 6}, gpu), y = zeros({10, 3}, gpu), loss;
+  cuda::Stream s = cuda::Stream::create();
+  s.wait_stream(cuda::current_stream());
+  cuda::Graph g;
+  g.capture(s, [&] {
+    graphed_opt.zero_grad();
+    loss = nn::functional::mse_loss(graphed.forward(x), y);
+    loss.backward();
+    graphed_opt.step();
+  });
+  for (size_t i = 1; i < xs.size(); ++i) {
+    eager_opt.zero_grad();
+    Tensor l = nn::functional::mse_loss(eager.forward(xs[i]), ys[i]);
+    l.backward();
+    eager_opt.step();
+    x.copy_(xs[i]);
+    y.copy_(ys[i]);
+    g.replay();
+    // The same kernels on the same numbers; a tolerance only in case cuBLAS picks another
+    // algorithm for a captured stream.
+    EXPECT_NEAR(loss.item<double>(), l.item<double>(), 1e-6) << "step " << i;
+    const auto pe = eager.parameters(), pg = graphed.parameters();
+    for (size_t k = 0; k < pe.size(); ++k) EXPECT_LE(max_diff(pg[k], pe[k]), 1e-6) << "step " << i << " parameter " << k;
+  }
+}
+
 }  // namespace
 }  // namespace hpml

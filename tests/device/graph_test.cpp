@@ -77,16 +77,70 @@ TEST(SimGraph, CaptureRulesRefuseByName) {
   EXPECT_TRUE(g.captured());
 }
 
-TEST(SimGraph, RandomNumbersAndPageableCopiesAreRefusedInside) {
+TEST(SimGraph, AnotherGeneratorAndPageableCopiesAreRefusedInside) {
   Tensor x = zeros({16}).to(kSim0);
   sim::Stream s = sim::Stream::create(0);
   sim::Graph g;
-  EXPECT_HPML_ERROR(g.capture(s, [&] { (void)rand({16}, TensorOptions().device(kSim0)); }), "uniform",
-                    "random numbers inside a graph capture on sim:0");
+  Generator own(5);
+  EXPECT_HPML_ERROR(g.capture(s, [&] { (void)rand({16}, &own, TensorOptions().device(kSim0)); }), "uniform",
+                    "inside a graph capture on sim:0", "default generator");
   EXPECT_FALSE(sim::is_current_stream_capturing(0));  // capture() ended the capture it began
   EXPECT_FALSE(g.captured());
   EXPECT_HPML_ERROR(g.capture(s, [&] { x.copy_(ones({16})); }), "copy (cpu to sim)", "pinned memory");
   s.synchronize();
+}
+
+// Note [Random numbers in a graph]: each replay draws what the eager code would have drawn there.
+TEST(SimGraph, RandomFillsDrawAnewAtEachReplayAsTheEagerCodeWould) {
+  const TensorOptions on_sim = TensorOptions().device(kSim0);
+  manual_seed(5);
+  std::vector<Tensor> eager;
+  for (int i = 0; i < 3; ++i) eager.push_back(rand({16}, on_sim) + randn({16}, on_sim) * 0.5);
+  const uint64_t eager_offset = default_generator().offset();
+  manual_seed(5);
+  sim::Stream s = sim::Stream::create(0);
+  sim::Graph g;
+  Tensor y;
+  g.capture(s, [&] { y = rand({16}, on_sim) + randn({16}, on_sim) * 0.5; });
+  EXPECT_EQ(default_generator().offset(), 0u);  // the capture draws nothing
+  for (int i = 0; i < 3; ++i) {
+    g.replay();
+    EXPECT_EQ(max_abs(y, eager[static_cast<size_t>(i)]), 0.0) << "replay " << i;
+  }
+  EXPECT_EQ(default_generator().offset(), eager_offset);
+  // A new seed between replays is the seed of the next one.
+  manual_seed(5);
+  g.replay();
+  EXPECT_EQ(max_abs(y, eager[0]), 0.0);
+}
+
+// Inside a capture an index's bounds are checked at each replay, where the index then is
+// (kernels' check_range); a bad one fails that replay by name, and the nodes after the check do
+// not run. cross_entropy's bad target makes its loss NaN (Note [Fused nll_loss in a graph]).
+TEST(SimGraph, AnIndexOutOfBoundsFailsTheReplayThatMeetsIt) {
+  const Tensor w = arange(0, 12, 1, TensorOptions(kFloat32)).reshape({4, 3}).to(kSim0);
+  Tensor idx = zeros({2}, kInt64).to(kSim0);
+  Tensor target = zeros({2}, kInt64).to(kSim0);
+  const Tensor logits = zeros({2, 3}).to(kSim0);
+  sim::Stream s = sim::Stream::create(0);
+  s.wait_stream(sim::default_stream(0));
+  sim::Graph g;
+  Tensor rows, loss;
+  g.capture(s, [&] {
+    rows = index_select(w, 0, idx);
+    loss = F::cross_entropy(logits, target);
+  });
+  idx.copy_(tensor({3, 1}, kInt64));
+  g.replay();
+  EXPECT_EQ(max_abs(rows, tensor({9.0, 10.0, 11.0, 3.0, 4.0, 5.0}).reshape({2, 3})), 0.0);
+  EXPECT_NEAR(loss.item<double>(), std::log(3.0), 1e-6);
+  idx.copy_(tensor({3, 4}, kInt64));
+  g.replay();
+  EXPECT_HPML_ERROR(sim::synchronize(0), "index_select: index 4 is out of bounds for dimension 0 with size 4");
+  idx.copy_(tensor({0, 0}, kInt64));
+  target.copy_(tensor({1, 3}, kInt64));
+  g.replay();
+  EXPECT_TRUE(std::isnan(loss.item<double>()));
 }
 
 TEST(SimGraph, APinnedCopyIsCapturedAndReadsTheHostAtEachReplay) {
@@ -134,6 +188,35 @@ TEST(SimGraph, MemoryOfTheCaptureIsNotReusedOutsideIt) {
   EXPECT_NE(w.data_ptr(), temp);
 }
 
+// A destroyed graph's pool goes back to the device: at once where it is free, and a segment that
+// a tensor of the capture still holds when that tensor goes.
+TEST(SimGraph, ADestroyedGraphGivesItsPoolBack) {
+  const Tensor x = ones({1000}).to(kSim0);
+  sim::synchronize(0);
+  empty_cache(kSim0);
+  const size_t before = memory_stats(kSim0).reserved_bytes();
+  Tensor kept;
+  size_t with_graph = 0;
+  {
+    sim::Stream s = sim::Stream::create(0);
+    s.wait_stream(sim::default_stream(0));
+    sim::Graph g;
+    g.capture(s, [&] {
+      const Tensor t = x * 2;  // freed inside the capture: the pool keeps its block
+      kept = t + 1;
+    });
+    g.replay();
+    with_graph = memory_stats(kSim0).reserved_bytes();
+    EXPECT_GT(with_graph, before);  // the graph's segment
+  }
+  sim::synchronize(0);
+  EXPECT_EQ(memory_stats(kSim0).reserved_bytes(), with_graph);  // `kept` still holds a block of it
+  EXPECT_EQ(max_abs(kept, full({1000}, 3.0)), 0.0);
+  kept = Tensor();
+  sim::synchronize(0);
+  EXPECT_EQ(memory_stats(kSim0).reserved_bytes(), before);
+}
+
 TEST(SimGraph, ATrainingStepReplaysToTheEagerNumbers) {
   manual_seed(3);
   nn::Sequential eager(nn::Linear(6, 16), nn::ReLU(), nn::Linear(16, 3));
@@ -179,6 +262,55 @@ TEST(SimGraph, ATrainingStepReplaysToTheEagerNumbers) {
     const auto pe = eager.parameters(), pg = graphed.parameters();
     for (size_t k = 0; k < pe.size(); ++k) EXPECT_EQ(max_abs(pg[k], pe[k]), 0.0) << "step " << i << " parameter " << k;
   }
+}
+
+// The step `hpml train --cuda-graph` captures (tools/hpml/graph_step.cpp), on a CNN: convolution,
+// batch norm (its running statistics and count update in place), pooling, cross-entropy,
+// gradient clipping (kept on the device) and the count of right labels, all inside the capture.
+TEST(SimGraph, ACnnStepWithBatchNormAndClippingReplaysToTheEagerNumbers) {
+  auto make = [] {
+    manual_seed(11);
+    auto net = std::make_shared<nn::Sequential>(nn::Conv2d(1, 4, 3, nn::ConvOptions{.padding = 1}), nn::BatchNorm2d(4),
+                                                nn::ReLU(), nn::MaxPool2d(2), nn::Flatten(), nn::Linear(4 * 4 * 4, 3));
+    net->to(kSim0);
+    return net;
+  };
+  auto eager = make(), graphed = make();
+  optim::SGD eager_opt(eager->parameters(), {.lr = 0.1, .momentum = 0.9});
+  optim::SGD graphed_opt(graphed->parameters(), {.lr = 0.1, .momentum = 0.9});
+  auto step = [](nn::Module& m, optim::SGD& opt, const Tensor& x, const Tensor& y) {
+    Tensor out = m.forward(x);
+    Tensor loss = F::cross_entropy(out, y);
+    Tensor right = eq(out.argmax(-1), y).sum();
+    loss.backward();
+    nn::utils::clip_grad_norm_(m.parameters(), 0.5);
+    opt.step();
+    opt.zero_grad();
+    return stack({loss.detach().to(kFloat64), right.to(kFloat64)});
+  };
+  std::vector<Tensor> xs, ys;
+  for (int i = 0; i < 5; ++i) {
+    xs.push_back(randn({8, 1, 8, 8}).to(kSim0));
+    ys.push_back(randint(0, 3, {8}).to(kSim0));
+  }
+  step(*eager, eager_opt, xs[0], ys[0]);  // the warm-up step, eagerly on both
+  step(*graphed, graphed_opt, xs[0], ys[0]);
+  Tensor x = zeros({8, 1, 8, 8}).to(kSim0), y = zeros({8}, kInt64).to(kSim0), stats;
+  sim::Stream s = sim::Stream::create(0);
+  s.wait_stream(sim::default_stream(0));
+  sim::Graph g;
+  g.capture(s, [&] { stats = step(*graphed, graphed_opt, x, y); });
+  for (size_t i = 1; i < xs.size(); ++i) {
+    const Tensor want = step(*eager, eager_opt, xs[i], ys[i]);
+    x.copy_(xs[i]);
+    y.copy_(ys[i]);
+    g.replay();
+    EXPECT_EQ(max_abs(stats, want), 0.0) << "step " << i;
+  }
+  const auto se = eager->state_dict(), sg = graphed->state_dict();  // parameters and buffers
+  ASSERT_EQ(se.size(), sg.size());
+  for (size_t k = 0; k < se.size(); ++k)
+    EXPECT_EQ(max_abs(sg[k].second.to(kFloat64), se[k].second.to(kFloat64)), 0.0) << se[k].first;
 }
 
 }  // namespace

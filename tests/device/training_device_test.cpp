@@ -86,6 +86,22 @@ TEST(TrainOnDevice, AdamWithPinnedNonBlockingBatchesMatchesTheCpu) {
   for (size_t i = 0; i < cpu.size(); ++i) EXPECT_NEAR(sim[i], cpu[i], 1e-5) << "step " << i;
 }
 
+// Dropout draws its mask where the input lives, from the same counters as on the cpu: a seed
+// drops the same units on both devices (dropout once drew its mask on the cpu and refused).
+TEST(TrainOnDevice, DropoutDropsTheCpusUnitsForASeed) {
+  const Tensor x = randn({6, 40});
+  for (const bool two_d : {false, true}) {
+    auto drop = [&](const Tensor& in) {
+      manual_seed(21);
+      return two_d ? F::dropout2d(in.reshape({6, 4, 10}), 0.3) : F::dropout(in, 0.3);
+    };
+    const Tensor cpu = drop(x), sim = drop(x.to(kSim0));
+    EXPECT_EQ(sim.device(), kSim0);
+    EXPECT_EQ(max_diff(sim, cpu), 0.0) << (two_d ? "dropout2d" : "dropout");
+    EXPECT_GT(cpu.eq(0).sum().item<int64_t>(), 0);  // something was dropped
+  }
+}
+
 TEST(TrainOnDevice, OptimizerStateLivesWithItsParameterAndLoadsThere) {
   nn::Sequential net = mlp();
   net.to(kSim0);

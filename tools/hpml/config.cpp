@@ -151,7 +151,7 @@ ResolvedRun resolve_config(const TrainConfig& parsed, const std::vector<std::str
     HPML_FAIL("--resume ", printable(source, 300), ": ", diff.size(), " option(s) differ from the run that wrote it:",
               list, "\nhint: hpml train --resume ", printable(source, 300), " alone continues with the recorded "
               "options; only --epochs (unless the schedule spans the run), --stop-after, --early-stop, --out, "
-              "--workers, --worker-mode, --loader-timeout, --threads, --device, --tensorboard, --profile (and --profile-*) and "
+              "--workers, --worker-mode, --loader-timeout, --threads, --device, --cuda-graph, --tensorboard, --profile (and --profile-*) and "
               "--quiet may change");
   }
   return {merged, std::move(state)};

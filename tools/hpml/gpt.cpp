@@ -48,7 +48,7 @@ Tensor GPT::forward(const Tensor& tokens) {
                tokens.dtype(), " ", tokens.sizes());
     const int64_t T = tokens.sizes()[1];
     HPML_CHECK(T >= 1 && T <= config.block, "GPT: ", T, " tokens; the model sees 1 to ", config.block, " (--block-size)");
-    Tensor x = drop(wte(tokens) + wpe(arange(0, T, 1, kInt64)));  // [B, T, C]
+    Tensor x = drop(wte(tokens) + wpe(arange(0, T, 1, TensorOptions(kInt64).device(tokens.device()))));  // [B, T, C]
     for (nn::Module* layer : h.children())
       x = static_cast<nn::TransformerEncoderLayer*>(layer)->forward(x, nn::EncoderMasks{.is_causal = true});
     return lm_head(ln_f(x));  // [B, T, vocab]

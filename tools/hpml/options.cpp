@@ -129,6 +129,8 @@ void add_train_options(CLI::App& app, TrainConfig& tc) {
   app.add_option("--threads", tc.threads, "threads (default: all cores)")->check(int_in(0, 1024));
   app.add_option("--device", tc.device, "where the model and batches live: cpu | sim | sim:N (the simulated GPU) | "
                  "cuda | cuda:N (hpml info lists them)")->capture_default_str();
+  app.add_flag("--cuda-graph", tc.cuda_graph, "capture the training step (forward, backward, optimizer) once as a "
+               "device graph and replay it for every batch: --device cuda or sim, --optimizer sgd (docs/cuda.md)");
   app.add_option("--nproc", tc.nproc, "train data-parallel on this many processes: starts mpirun itself, one "
                  "thread per process unless --threads (docs/distributed.md)")->check(int_in(1, kMaxProcesses));
   app.add_option("--dist-timeout", tc.dist_timeout, "seconds a collective waits for the other processes before the "
@@ -223,6 +225,7 @@ std::vector<OptionSetting> settings(const TrainConfig& c) {
       option("--accumulate", c.accumulate, false), option("--clip", c.clip, false),
       option("--seed", c.seed, false),             option("--threads", c.threads, true),
       defaulted(option("--device", c.device, true), c.device != "cpu"),
+      defaulted(option("--cuda-graph", c.cuda_graph, true), c.cuda_graph),
       option("--nproc", c.nproc, true, false),     option("--dist-timeout", c.dist_timeout, true, false),
       option("--out", c.out, true),                option("--tensorboard", c.tensorboard, true),
       option("--resume", c.resume, true, false),   option("--config", c.config, true, false),

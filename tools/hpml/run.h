@@ -8,6 +8,7 @@
 #include <string>
 
 #include "distributed_run.h"
+#include "graph_step.h"
 #include "hpml/distributed/ddp.h"
 #include "profile_run.h"
 #include "progress.h"
@@ -51,6 +52,7 @@ struct Run {
   std::unique_ptr<Progress> progress;
   std::unique_ptr<io::SummaryWriter> tensorboard;  // --tensorboard: OUT/tensorboard
   std::unique_ptr<StepProfiler> profiler;          // --profile
+  std::unique_ptr<GraphedStep> graph;              // --cuda-graph
   io::Metadata meta;  // "argv" (the JSON array of the arguments), "best_val_score", "best_epoch"
   std::string last, best, csv, jsonl;  // paths under config.out
 };

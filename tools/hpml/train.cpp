@@ -36,13 +36,20 @@ double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock:
 // Loss and, for classifiers, the number of correct predictions in a batch, in samples. The classes
 // are the output's last dim: [B, C] for one label a sample, [B, T, vocab] for a gpt's one target
 // a token, whose accuracy is then the share of tokens right (B * right tokens / all tokens).
-std::pair<Tensor, double> loss_and_correct(const Tensor& out, const Tensor& y, bool classify) {
-  if (!classify) return {nn::functional::mse_loss(out, y), 0};
+// loss_and_right leaves both on the device (right: a 0-d int64 count of right labels, 0 for a
+// regression); per_sample turns that count into samples.
+std::pair<Tensor, Tensor> loss_and_right(const Tensor& out, const Tensor& y, bool classify) {
+  if (!classify) return {nn::functional::mse_loss(out, y), zeros({}, TensorOptions(kInt64).device(out.device()))};
   const int64_t C = out.sizes().back();
   Tensor loss = nn::functional::cross_entropy(out.reshape({-1, C}), y.reshape({-1}));
-  const auto right = static_cast<double>(eq(out.argmax(-1), y).sum().item<int64_t>());
-  const double per_sample = y.numel() > 0 ? static_cast<double>(y.sizes()[0]) / static_cast<double>(y.numel()) : 0;
-  return {loss, right * per_sample};
+  return {loss, eq(out.argmax(-1), y).sum()};
+}
+double per_sample(const Tensor& y) {
+  return y.numel() > 0 ? static_cast<double>(y.sizes()[0]) / static_cast<double>(y.numel()) : 0;
+}
+std::pair<Tensor, double> loss_and_correct(const Tensor& out, const Tensor& y, bool classify) {
+  auto [loss, right] = loss_and_right(out, y, classify);
+  return {loss, classify ? static_cast<double>(right.item<int64_t>()) * per_sample(y) : 0};
 }
 
 // Mean loss and accuracy (NaN for regression) on a split; NaN and NaN for no split.
@@ -85,7 +92,10 @@ Run build(const TrainConfig& c) {
   Run r;
   r.config = c;
   r.device = resolve_device(Device(c.device), "hpml train --device");
+  check_graphable(c);
   r.world = join_world(c);
+  HPML_CHECK(!c.cuda_graph || !r.world.on, "--cuda-graph runs on one device, not in a data-parallel run of ",
+             r.world.size, " processes");
   if (!r.world.lead()) r.config.quiet = true;  // the lead prints and writes for every rank
   if (c.threads > 0) set_num_threads(c.threads);
   manual_seed(c.seed);
@@ -107,6 +117,7 @@ Run build(const TrainConfig& c) {
     lo.shuffle = false;
   }
   r.loader = std::make_unique<data::DataLoader>(r.data.train, lo);
+  if (c.cuda_graph) r.graph = std::make_unique<GraphedStep>(r.device, c.batch_size);
   r.batches = r.loader->size();
   r.steps_per_epoch = (r.batches + c.accumulate - 1) / c.accumulate;
   r.schedule = make_schedule(r.config, *r.optimizer, r.steps_per_epoch);
@@ -124,7 +135,8 @@ Run build(const TrainConfig& c) {
 // Note [Stopping on a non-finite loss]
 // A loss of NaN or inf (an lr of 1000, a bad row of data) would otherwise run on to the end and
 // exit 0, with every later checkpoint worthless. The loss of each batch is looked at before its
-// backward pass, and each epoch's validation and test losses before its checkpoints: the first
+// backward pass (under --cuda-graph, after the replayed step: Note [The training step as a graph]),
+// and each epoch's validation and test losses before its checkpoints: the first
 // non-finite one ends the run with status 1, naming the step, the epoch, the batch and the lr,
 // and the checkpoints are left as the last good epoch wrote them.
 [[noreturn]] void non_finite(const Run& r, const std::string& what, double value) {
@@ -159,6 +171,46 @@ struct EpochResult {
   int stopped = 0;  // the exit status when a signal stopped the epoch (its checkpoint written), else 0
 };
 
+// The forward and backward passes of batch k (of epoch `epoch`) eagerly, op by op: its loss value
+// (checked before the backward pass) and right predictions. `micro` counts the micro-batches.
+void eager_forward_backward(Run& r, const data::Batch& b, int64_t k, int64_t epoch, int64_t micro, double& value,
+                            double& right) {
+  const TrainConfig& c = r.config;
+  Tensor loss;
+  {
+    RECORD_FUNCTION("forward");  // the phases of a step for --profile (profile_run.h)
+    const bool pinned = !r.device.is_cpu();  // the loader pinned the batch for the device
+    std::tie(loss, right) =
+        loss_and_correct(r.net().forward(b[0].to(r.device, pinned)), b[1].to(r.device, pinned), r.classify);
+    value = loss.item<double>();
+  }
+  if (!std::isfinite(value))
+    non_finite(r, "training loss of batch " + std::to_string(k + 1) + " of epoch " + std::to_string(epoch + 1), value);
+  RECORD_FUNCTION("backward");
+  // Micro-batches before the last of a step accumulate locally; the last one's backward
+  // averages the sum over the ranks (DDP's no_sync).
+  const bool steps = (micro + 1) % c.accumulate == 0 || k + 1 == r.batches;
+  std::optional<distributed::DistributedDataParallel::NoSync> local;
+  if (r.ddp && !steps) local.emplace(*r.ddp);
+  (c.accumulate > 1 ? loss / static_cast<double>(c.accumulate) : loss).backward();
+}
+
+// A whole step through r.graph (--cuda-graph: graph_step.h): its loss value and right predictions.
+std::pair<double, double> graph_step(Run& r, const data::Batch& b) {
+  RECORD_FUNCTION("graph replay");
+  std::vector<double> lrs;
+  for (size_t g = 0; g < r.optimizer->num_param_groups(); ++g) lrs.push_back(r.optimizer->lr(g));
+  auto [value, right] = r.graph->step(b, lrs, [&r](const Tensor& x, const Tensor& y) {
+    auto [loss, right_count] = loss_and_right(r.net().forward(x), y, r.classify);
+    loss.backward();
+    if (r.config.clip > 0) nn::utils::clip_grad_norm_(r.params, r.config.clip);
+    r.optimizer->step();
+    r.optimizer->zero_grad();
+    return stack({loss.detach().to(kFloat64), right_count.to(kFloat64)});
+  });
+  return {value, right * per_sample(b[1])};
+}
+
 // The training steps of one epoch, from batch pos.batch when it was resumed inside it.
 EpochResult train_epoch(Run& r, int64_t epoch) {
   const TrainConfig& c = r.config;
@@ -176,25 +228,15 @@ EpochResult train_epoch(Run& r, int64_t epoch) {
       ++k;
       continue;
     }
-    Tensor loss;
     double right = 0, value = 0;
-    {
-      RECORD_FUNCTION("forward");  // the phases of a step for --profile (profile_run.h)
-      const bool pinned = !r.device.is_cpu();  // the loader pinned the batch for the device
-      std::tie(loss, right) =
-          loss_and_correct(r.net().forward(b[0].to(r.device, pinned)), b[1].to(r.device, pinned), r.classify);
-      value = loss.item<double>();
-    }
-    if (!std::isfinite(value))
-      non_finite(r, "training loss of batch " + std::to_string(k + 1) + " of epoch " + std::to_string(epoch + 1), value);
-    {
-      RECORD_FUNCTION("backward");
-      // Micro-batches before the last of a step accumulate locally; the last one's backward
-      // averages the sum over the ranks (DDP's no_sync).
-      const bool steps = (micro + 1) % c.accumulate == 0 || k + 1 == r.batches;
-      std::optional<distributed::DistributedDataParallel::NoSync> local;
-      if (r.ddp && !steps) local.emplace(*r.ddp);
-      (c.accumulate > 1 ? loss / static_cast<double>(c.accumulate) : loss).backward();
+    const bool graphed = r.graph && r.graph->takes(b, k + 1 == r.batches && r.tensorboard);
+    if (graphed) {
+      std::tie(value, right) = graph_step(r, b);
+      if (!std::isfinite(value))
+        non_finite(r, "training loss of batch " + std::to_string(k + 1) + " of epoch " + std::to_string(epoch + 1) +
+                   " (its update, inside the graph, was applied)", value);
+    } else {
+      eager_forward_backward(r, b, k, epoch, micro, value, right);
     }
     loss_sum += value * static_cast<double>(b[0].size(0));
     correct += right;
@@ -202,14 +244,15 @@ EpochResult train_epoch(Run& r, int64_t epoch) {
     ++k;
     const double n = static_cast<double>(seen);
     r.progress->batch_done(k, loss_sum / n, r.classify ? correct / n : -1);
-    if (++micro % c.accumulate != 0 && k != r.batches) continue;
-    {
+    if (!graphed) {
+      if (++micro % c.accumulate != 0 && k != r.batches) continue;
       RECORD_FUNCTION("optimizer");
       if (c.clip > 0) nn::utils::clip_grad_norm_(r.params, c.clip);
       if (k == r.batches) log_gradients(r, epoch + 1);  // the gradients the step uses (clipped)
       r.optimizer->step();
       r.optimizer->zero_grad();
       if (r.schedule.scheduler && r.schedule.per_batch) r.schedule.scheduler->step();
+      if (r.graph) r.graph->eager_step_done();
     }
     ++r.pos.step;
     if (r.profiler) r.profiler->step();
@@ -352,6 +395,10 @@ int train(const TrainConfig& config, const io::CheckpointState* resumed) {
   if (!c.quiet)
     std::printf("done: metrics in %s, checkpoints %s%s\n", r.csv.c_str(), r.last.c_str(),
                 r.data.val ? (" and " + r.best).c_str() : "");
+  if (!c.quiet && r.graph)
+    std::printf("--cuda-graph: %lld steps replayed from %lld capture(s) (%zu nodes), %lld eager (warm-up, other shapes)\n",
+                static_cast<long long>(r.graph->replays()), static_cast<long long>(r.graph->captures()),
+                r.graph->num_nodes(), static_cast<long long>(r.graph->eager_steps()));
   if (!c.quiet && r.world.on)
     std::printf("replicas: the weights of all %d processes were identical after every epoch (checksum %016llx)\n",
                 r.world.size, static_cast<unsigned long long>(r.checksum));
@@ -369,6 +416,7 @@ int train(const TrainConfig& config, const io::CheckpointState* resumed) {
 
 int train_command(const TrainConfig& parsed, const std::vector<std::string>& args) {
   const ResolvedRun run = resolve_config(parsed, args);
+  check_graphable(run.config);  // before the device is looked for: the refusal says what to change
   const Device device = resolve_device(Device(run.config.device), "hpml train --device");  // before mpirun starts
   HPML_CHECK(run.config.nproc == 0 || device.is_cpu(), "hpml train: --nproc ", run.config.nproc, " with --device ",
              run.config.device, ": the mpi backend all-reduces cpu tensors\nhint: leave out --device (or --nproc)");

@@ -68,6 +68,7 @@ struct TrainConfig {
   uint64_t seed = 0;
   int threads = 0;  // 0: all cores
   std::string device = "cpu";  // where the model and its batches live: cpu | sim[:N] | cuda[:N]
+  bool cuda_graph = false;     // capture the training step as a device graph (graph_step.h)
   int nproc = 0;     // > 0: start this many processes under mpirun (distributed_run.cpp)
   double dist_timeout = 1800;  // seconds a collective may wait for the other processes
   std::string out = "runs/train";

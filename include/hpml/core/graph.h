@@ -25,7 +25,9 @@ struct GraphState;  // src/core/sim_graph.cpp
 class Graph {
  public:
   Graph();
-  ~Graph();  // waits for its replays; its pool's free blocks stay cached (empty_cache returns them)
+  // Its pool goes back to the device behind the queued replays: the free segments at once, each
+  // other one when its last block (a tensor the capture made) is freed.
+  ~Graph();
   Graph(const Graph&) = delete;
   Graph& operator=(const Graph&) = delete;
 
@@ -85,3 +87,10 @@ class Graph {
 bool is_current_stream_capturing(int device = -1);
 
 }  // namespace hpml::cuda
+
+namespace hpml {
+
+// Whether the current stream of `d` is capturing a graph, on any device type (false on the cpu).
+bool is_current_stream_capturing(const Device& d);
+
+}  // namespace hpml

@@ -76,6 +76,13 @@ class StreamCachingAllocator final : public Allocator {
   // Frees blocks whose events have completed, waits for the rest, and returns every segment no
   // block of which is in use to the device (torch.cuda.empty_cache).
   void empty_cache();
+  // A graph's private pool (core/graph.h) that no graph will capture into again: its free
+  // segments go back to the device now, and each segment still holding one of its blocks goes
+  // back once all of them are freed (torch.cuda releases a destroyed graph's pool so too).
+  void release_pool(StreamId pool);
+  // A capture is about to allocate from `pool` (an id a released pool may have had): its blocks
+  // are cached again.
+  void reuse_pool(StreamId pool);
 
   StreamAllocatorStats stats();
   void reset_peak();  // the peaks := now (torch.cuda.reset_peak_memory_stats)

@@ -57,6 +57,10 @@ class KernelTimer {
 // The private pool id of the graph that `stream` (a cudaStream_t) is capturing, 0 when none
 // (src/core/cuda/graph.cpp): the caching allocator allocates from it during the capture.
 uintptr_t capture_pool(const void* stream);
+// A destroyed graph's pool back to the device (StreamCachingAllocator::release_pool), and a pool
+// id a capture takes again (reuse_pool): the caching allocator of `device` (runtime.cpp).
+void release_graph_pool(int device, uintptr_t pool);
+void reuse_graph_pool(int device, uintptr_t pool);
 // Turns the timed launches whose kernels have finished into kernel events (after a synchronize:
 // all of them). Called by cuda::synchronize, Stream::synchronize and Event::synchronize.
 void flush_kernel_events();

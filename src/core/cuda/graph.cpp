@@ -1,6 +1,7 @@
 // CUDA graphs (core/graph.h): cudaStreamBeginCapture in global mode on a pooled stream,
 // cudaStreamEndCapture + cudaGraphInstantiate, cudaGraphLaunch on the current stream, and the
-// registry of capturing streams that gives the caching allocator each graph's private pool.
+// registry of capturing streams that gives the caching allocator each graph's private pool and
+// the random fills their counters of each replay's draw (Note [Random numbers in a graph]).
 //
 // Status: compiled, not yet run on a GPU. The same rules as on the simulated device (Note
 // [Graphs on the simulated device] in src/core/sim_graph.cpp), which tests them without a GPU;
@@ -14,22 +15,12 @@
 #include <utility>
 
 #include "core/cuda/check.h"
+#include "core/graph_random.h"
 #include "hpml/core/error.h"
+#include "hpml/core/generator.h"
 #include "hpml/core/graph.h"
 
 namespace hpml::cuda {
-
-namespace {
-struct Captures {
-  std::atomic<int> active{0};  // pools.size(): every allocation asks, and almost always none captures
-  std::mutex mu;
-  std::map<const void*, uintptr_t> pools;  // capturing cudaStream_t -> its graph's pool id
-};
-Captures& captures() {
-  static auto* c = new Captures;  // never destroyed, like the allocators that ask it
-  return *c;
-}
-}  // namespace
 
 struct GraphState {
   cudaGraph_t graph = nullptr;
@@ -37,23 +28,40 @@ struct GraphState {
   int device = -1;
   const void* stream = nullptr;  // the capturing stream, while capturing
   size_t nodes = 0;
+  // Note [Random numbers in a graph]: the counters the captured fills take, and the device
+  // memory {seed, first counter} they read, which each replay sets (allocated before the first
+  // capture: cudaMalloc is refused inside one).
+  uint64_t random_counters = 0;
+  uint64_t* random_cell = nullptr;
   uintptr_t pool() const { return reinterpret_cast<uintptr_t>(this); }
 };
+
+namespace {
+struct Captures {
+  std::atomic<int> active{0};  // graphs.size(): every allocation asks, and almost always none captures
+  std::mutex mu;
+  std::map<const void*, GraphState*> graphs;  // capturing cudaStream_t -> its graph
+};
+Captures& captures() {
+  static auto* c = new Captures;  // never destroyed, like the allocators that ask it
+  return *c;
+}
+}  // namespace
 
 uintptr_t detail::capture_pool(const void* stream) {
   Captures& c = captures();
   if (c.active.load(std::memory_order_acquire) == 0) return 0;
   std::lock_guard<std::mutex> g(c.mu);
-  auto it = c.pools.find(stream);
-  return it == c.pools.end() ? 0 : it->second;
+  auto it = c.graphs.find(stream);
+  return it == c.graphs.end() ? 0 : it->second->pool();
 }
 
 namespace {
 void unregister(const void* stream) {
   Captures& c = captures();
   std::lock_guard<std::mutex> g(c.mu);
-  c.pools.erase(stream);
-  c.active.store(static_cast<int>(c.pools.size()), std::memory_order_release);
+  c.graphs.erase(stream);
+  c.active.store(static_cast<int>(c.graphs.size()), std::memory_order_release);
 }
 // Ends the capture of g without keeping it (an exception in its body, or its destructor).
 void abort_capture(GraphState& g) {
@@ -72,6 +80,11 @@ Graph::~Graph() {
   try {
     if (state_->stream) abort_capture(*state_);
     reset();
+    if (state_->random_cell) {
+      DeviceGuard guard(state_->device);
+      (void)cudaFree(state_->random_cell);  // waits for the replays that read it
+      detail::release_graph_pool(state_->device, state_->pool());  // its free segments: cudaFree waits too
+    }
   } catch (const std::exception&) {  // a destructor does not throw
   }
 }
@@ -82,13 +95,20 @@ void Graph::capture_begin(const Stream& s) {
   HPML_CHECK(s.id() != 0, "cuda::Graph::capture_begin: cannot capture the default stream of cuda:", s.device_index(),
              " (CUDA refuses the legacy stream)\nhint: capture on a side stream: auto s = cuda::Stream::create()");
   DeviceGuard guard(s.device_index());
+  HPML_CHECK(!state_->random_cell || state_->device == s.device_index(), "cuda::Graph::capture_begin: this graph "
+             "captured on cuda:", state_->device, " before; a capture on cuda:", s.device_index(), " needs its own graph");
+  if (!state_->random_cell)
+    check(cudaMalloc(reinterpret_cast<void**>(&state_->random_cell), 2 * sizeof(uint64_t)),
+          "cuda::Graph::capture_begin (cudaMalloc of the random draw's 16 bytes)", s.device_index());
+  state_->random_counters = 0;
+  detail::reuse_graph_pool(s.device_index(), state_->pool());
   {
     Captures& c = captures();
     std::lock_guard<std::mutex> g(c.mu);
-    HPML_CHECK(!c.pools.count(s.native()), "cuda::Graph::capture_begin: stream ", s.id(), " of cuda:",
+    HPML_CHECK(!c.graphs.count(s.native()), "cuda::Graph::capture_begin: stream ", s.id(), " of cuda:",
                s.device_index(), " is capturing a graph already (captures do not nest)");
-    c.pools[s.native()] = state_->pool();
-    c.active.store(static_cast<int>(c.pools.size()), std::memory_order_release);
+    c.graphs[s.native()] = state_.get();
+    c.active.store(static_cast<int>(c.graphs.size()), std::memory_order_release);
   }
   const cudaError_t e = cudaStreamBeginCapture(static_cast<cudaStream_t>(s.native()), cudaStreamCaptureModeGlobal);
   if (e != cudaSuccess) unregister(s.native());
@@ -131,6 +151,14 @@ void Graph::replay() {
   HPML_CHECK(state_->exec, "cuda::Graph::replay: nothing has been captured (capture_begin ... capture_end first)");
   DeviceGuard guard(state_->device);
   const Stream s = current_stream(state_->device);
+  if (state_->random_counters > 0) {  // this replay's draw: what the eager code would reserve here
+    Generator& gen = default_generator();
+    const uint64_t draw[2] = {gen.initial_seed(), gen.reserve(state_->random_counters)};
+    // From pageable memory: staged before the call returns, so `draw` may go at once.
+    check(cudaMemcpyAsync(state_->random_cell, draw, sizeof draw, cudaMemcpyHostToDevice,
+                          static_cast<cudaStream_t>(s.native())),
+          "cuda::Graph::replay (the random draw's copy)", state_->device);
+  }
   check(cudaGraphLaunch(state_->exec, static_cast<cudaStream_t>(s.native())), "cuda::Graph::replay (cudaGraphLaunch)",
         state_->device);
 }
@@ -146,6 +174,7 @@ void Graph::reset() {
   state_->exec = nullptr;
   state_->graph = nullptr;
   state_->nodes = 0;
+  state_->random_counters = 0;
 }
 
 size_t Graph::num_nodes() const { return state_->nodes; }
@@ -156,3 +185,16 @@ bool is_current_stream_capturing(int device) {
 }
 
 }  // namespace hpml::cuda
+
+std::optional<hpml::detail::CudaCapturedDraw> hpml::detail::cuda_captured_draw(int device, uint64_t n) {
+  cuda::Captures& c = cuda::captures();
+  if (c.active.load(std::memory_order_acquire) == 0) return std::nullopt;
+  const void* stream = cuda::current_stream(device).native();
+  std::lock_guard<std::mutex> g(c.mu);
+  auto it = c.graphs.find(stream);
+  if (it == c.graphs.end()) return std::nullopt;
+  cuda::GraphState& s = *it->second;
+  const uint64_t rel = s.random_counters;
+  s.random_counters += n;
+  return CudaCapturedDraw{s.random_cell, rel};
+}

@@ -328,6 +328,9 @@ void empty_cache(int index) {
 }
 
 namespace detail {
+void release_graph_pool(int device, uintptr_t pool) { allocator(device)->release_pool(pool); }
+void reuse_graph_pool(int device, uintptr_t pool) { allocator(device)->reuse_pool(pool); }
+
 void record_pinned_use(const void* p, cudaStream_t stream, int device) { pinned()->record_use(p, stream, device); }
 
 const DeviceRuntime* device_runtime() {

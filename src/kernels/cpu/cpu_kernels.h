@@ -51,6 +51,7 @@ void channel_affine2(const TensorView& out, const TensorView& u, const TensorVie
                      const TensorView& b, const TensorView& c);
 void optim_step(OptimKind kind, const OptimParams& p, const TensorView& param, const TensorView& grad, const TensorView* s0,
                 const TensorView* s1, const TensorView* s2);
+void check_range(const TensorView& range, int64_t size, const char* op, int64_t dim);
 void nll_loss(const TensorView* loss, const TensorView& sums, const TensorView* safe_target, const TensorView* neg_w,
               const TensorView& bad, const TensorView& x, const TensorView& target, const TensorView* weight,
               int64_t ignore_index);

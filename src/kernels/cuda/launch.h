@@ -30,15 +30,23 @@ cudaError_t launch_arange(const Strided& out, Elem type, double start, double st
 cudaError_t launch_tri(const Strided& out, const Strided& in, Elem type, int64_t rows, int64_t cols, int64_t diagonal,
                        bool lower, int64_t n, cudaStream_t stream);
 
-// Random fills of a contiguous out (random.cu) from counters base, base + 1, ... of the Philox
-// stream keyed by seed, value for value the cpu's (kernels/random_values.h). uniform and normal:
-// f32/f64; randint: every type.
-cudaError_t launch_uniform(const Strided& out, Elem type, uint64_t seed, uint64_t base, double lo, double hi, int64_t n,
+// The counters of a random fill: base, base + 1, ... of the Philox stream keyed by seed; inside a
+// graph capture, `replay` (device memory {seed, first counter}, set before each replay: Note
+// [Random numbers in a graph]) gives the seed and is added to base.
+struct PhiloxDraw {
+  uint64_t seed = 0;
+  uint64_t base = 0;
+  const uint64_t* replay = nullptr;
+};
+
+// Random fills of a contiguous out (random.cu) from the counters of `draw`, value for value the
+// cpu's (kernels/random_values.h). uniform and normal: f32/f64; randint: every type.
+cudaError_t launch_uniform(const Strided& out, Elem type, PhiloxDraw draw, double lo, double hi, int64_t n,
                            cudaStream_t stream);
-cudaError_t launch_normal(const Strided& out, Elem type, uint64_t seed, uint64_t base, double mean, double std,
-                          int64_t n, cudaStream_t stream);
-cudaError_t launch_randint(const Strided& out, Elem type, uint64_t seed, uint64_t base, int64_t lo, int64_t hi,
-                           int64_t n, cudaStream_t stream);
+cudaError_t launch_normal(const Strided& out, Elem type, PhiloxDraw draw, double mean, double std, int64_t n,
+                          cudaStream_t stream);
+cudaError_t launch_randint(const Strided& out, Elem type, PhiloxDraw draw, int64_t lo, int64_t hi, int64_t n,
+                           cudaStream_t stream);
 
 // Reductions (reduce.cu) of in [kept..., reduced (the last nreduce dims)...], K kept and R
 // reduced elements: out [K] contiguous of out_type; op: ReduceOp's value (sum, prod, amax, amin).

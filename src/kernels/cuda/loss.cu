@@ -28,6 +28,9 @@ __global__ void nll_kernel(T* loss, double* sums, int64_t* safe_target, T* neg_w
     if (!ignored && (c < 0 || c >= C)) {  // bad[1] = M - (the first bad row) for now: see bad_target_kernel
       atomicExch(reinterpret_cast<unsigned long long*>(bad), 1ull);
       atomicMax(reinterpret_cast<unsigned long long*>(bad + 1), static_cast<unsigned long long>(M - i));
+      if (safe_target) safe_target[i] = 0;  // counted as ignored: the backward's index stays in range
+      if (neg_w) neg_w[i] = T(0);
+      if (loss) loss[i] = T(0);
       continue;
     }
     const T w = ignored ? T(0) : weight ? weight[c] : T(1);

@@ -4,6 +4,7 @@
 // Status: compiled, not yet run on a GPU.
 #include "kernels/cuda/slots.h"
 
+#include "core/graph_random.h"
 #include "hpml/core/graph.h"
 
 namespace hpml::kernels::cuda_slots {
@@ -66,41 +67,44 @@ void tri(const TensorView& out, const TensorView& in, int64_t diagonal, bool low
 }
 
 // Random fills: the counters are reserved here, on the host, at the launch (as on every device),
-// so the generator's state after the call is the cpu's.
-// Refused inside a graph capture, whose replays would repeat the numbers (core/graph.h).
-static void refuse_in_capture(const char* op, int dev) {
-  HPML_CHECK(!hpml::cuda::is_current_stream_capturing(dev), op, ": random numbers inside a graph capture on cuda:",
-             dev, " would be the same at every replay\nhint: draw them before the capture, or outside it into a "
-             "static tensor the graph reads");
+// so the generator's state after the call is the cpu's. Inside a graph capture they are counters
+// of the graph's draw instead, which each replay makes anew from the default generator (Note
+// [Random numbers in a graph], core/sim_graph.cpp; core/cuda/graph.cpp sets the draw).
+static cuda::PhiloxDraw draw_for(const char* op, Generator& gen, RandomKind kind, const TensorView& out, int dev) {
+  const auto n = static_cast<uint64_t>(random_counters(kind, out.dtype, out.numel()));
+  if (const auto captured = hpml::detail::cuda_captured_draw(dev, n)) {
+    HPML_CHECK(&gen == &default_generator(), op, ": inside a graph capture on cuda:", dev, " random numbers come "
+               "from the default generator, which each replay draws from; this fill names another\nhint: leave out "
+               "the generator, or draw outside the capture into a static tensor the graph reads");
+    return {.seed = 0, .base = captured->rel, .replay = captured->cell};
+  }
+  return {.seed = gen.initial_seed(), .base = gen.reserve(n), .replay = nullptr};
 }
 
 void uniform(const TensorView& out, Generator& gen, double lo, double hi) {
   if (out.numel() == 0) return;
   Launch l("uniform", out, {});
-  refuse_in_capture("uniform", l.dev);
-  const uint64_t base = gen.reserve(static_cast<uint64_t>(random_counters(RandomKind::uniform, out.dtype, out.numel())));
-  hpml::cuda::check(cuda::launch_uniform(strided(out, "uniform"), elem(out.dtype), gen.initial_seed(), base, lo, hi,
-                                         out.numel(), stream_of(l.dev)),
+  const cuda::PhiloxDraw d = draw_for("uniform", gen, RandomKind::uniform, out, l.dev);
+  hpml::cuda::check(cuda::launch_uniform(strided(out, "uniform"), elem(out.dtype), d, lo, hi, out.numel(),
+                                         stream_of(l.dev)),
                     "uniform", l.dev);
 }
 
 void normal(const TensorView& out, Generator& gen, double mean, double std) {
   if (out.numel() == 0) return;
   Launch l("normal", out, {});
-  refuse_in_capture("normal", l.dev);
-  const uint64_t base = gen.reserve(static_cast<uint64_t>(random_counters(RandomKind::normal, out.dtype, out.numel())));
-  hpml::cuda::check(cuda::launch_normal(strided(out, "normal"), elem(out.dtype), gen.initial_seed(), base, mean, std,
-                                        out.numel(), stream_of(l.dev)),
+  const cuda::PhiloxDraw d = draw_for("normal", gen, RandomKind::normal, out, l.dev);
+  hpml::cuda::check(cuda::launch_normal(strided(out, "normal"), elem(out.dtype), d, mean, std, out.numel(),
+                                        stream_of(l.dev)),
                     "normal", l.dev);
 }
 
 void randint(const TensorView& out, Generator& gen, int64_t lo, int64_t hi) {
   if (out.numel() == 0) return;
   Launch l("randint", out, {});
-  refuse_in_capture("randint", l.dev);
-  const uint64_t base = gen.reserve(static_cast<uint64_t>(random_counters(RandomKind::randint, out.dtype, out.numel())));
-  hpml::cuda::check(cuda::launch_randint(strided(out, "randint"), elem(out.dtype), gen.initial_seed(), base, lo, hi,
-                                         out.numel(), stream_of(l.dev)),
+  const cuda::PhiloxDraw d = draw_for("randint", gen, RandomKind::randint, out, l.dev);
+  hpml::cuda::check(cuda::launch_randint(strided(out, "randint"), elem(out.dtype), d, lo, hi, out.numel(),
+                                         stream_of(l.dev)),
                     "randint", l.dev);
 }
 

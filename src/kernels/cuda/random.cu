@@ -1,6 +1,7 @@
 // CUDA random fills: thread j computes the Philox words of counter base + j (core/philox.h) and
 // the values of its elements (kernels/random_values.h), the same functions as the cpu's; value j
 // of a fill depends only on the seed, the first counter and j, so a seed gives the cpu's numbers.
+// Inside a graph capture the seed and first counter come from device memory that each replay sets.
 // Status: compiled, not yet run on a GPU.
 #include "core/philox.h"
 #include "kernels/cuda/grid.cuh"
@@ -10,9 +11,17 @@ namespace hpml::kernels::cuda {
 
 namespace {
 
+// The seed and first counter of a fill: its own, or inside a graph those of the replay.
+__device__ inline void resolve(const PhiloxDraw& d, uint64_t* seed, uint64_t* base) {
+  *seed = d.replay ? d.replay[0] : d.seed;
+  *base = d.replay ? d.replay[1] + d.base : d.base;
+}
+
 // out: [n] contiguous f32; counters: (n + 3) / 4.
-__global__ void uniform_f32_kernel(float* out, uint64_t seed, uint64_t base, float lo, float span, int64_t n,
+__global__ void uniform_f32_kernel(float* out, PhiloxDraw d, float lo, float span, int64_t n,
                                    int64_t counters) {
+  uint64_t seed = 0, base = 0;
+  resolve(d, &seed, &base);
   HPML_GRID_LOOP(j, counters) {
     uint32_t w[4];
     hpml::detail::philox4x32_10(seed, base + static_cast<uint64_t>(j), w);
@@ -21,8 +30,10 @@ __global__ void uniform_f32_kernel(float* out, uint64_t seed, uint64_t base, flo
 }
 
 // out: [n] contiguous f64; counters: (n + 1) / 2.
-__global__ void uniform_f64_kernel(double* out, uint64_t seed, uint64_t base, double lo, double hi, int64_t n,
+__global__ void uniform_f64_kernel(double* out, PhiloxDraw d, double lo, double hi, int64_t n,
                                    int64_t counters) {
+  uint64_t seed = 0, base = 0;
+  resolve(d, &seed, &base);
   HPML_GRID_LOOP(j, counters) {
     uint32_t w[4];
     hpml::detail::philox4x32_10(seed, base + static_cast<uint64_t>(j), w);
@@ -31,8 +42,10 @@ __global__ void uniform_f64_kernel(double* out, uint64_t seed, uint64_t base, do
 }
 
 template <typename T>
-__global__ void normal_kernel(T* out, uint64_t seed, uint64_t base, double mean, double std, int64_t n,
+__global__ void normal_kernel(T* out, PhiloxDraw d, double mean, double std, int64_t n,
                               int64_t counters) {
+  uint64_t seed = 0, base = 0;
+  resolve(d, &seed, &base);
   HPML_GRID_LOOP(j, counters) {
     uint32_t w[4];
     hpml::detail::philox4x32_10(seed, base + static_cast<uint64_t>(j), w);
@@ -44,8 +57,10 @@ __global__ void normal_kernel(T* out, uint64_t seed, uint64_t base, double mean,
 }
 
 template <typename T>
-__global__ void randint_kernel(T* out, uint64_t seed, uint64_t base, int64_t lo, uint64_t range, int64_t n,
+__global__ void randint_kernel(T* out, PhiloxDraw d, int64_t lo, uint64_t range, int64_t n,
                                int64_t counters) {
+  uint64_t seed = 0, base = 0;
+  resolve(d, &seed, &base);
   HPML_GRID_LOOP(j, counters) {
     uint32_t w[4];
     hpml::detail::philox4x32_10(seed, base + static_cast<uint64_t>(j), w);
@@ -55,16 +70,16 @@ __global__ void randint_kernel(T* out, uint64_t seed, uint64_t base, int64_t lo,
 
 }  // namespace
 
-cudaError_t launch_uniform(const Strided& out, Elem type, uint64_t seed, uint64_t base, double lo, double hi, int64_t n,
+cudaError_t launch_uniform(const Strided& out, Elem type, PhiloxDraw draw, double lo, double hi, int64_t n,
                            cudaStream_t stream) {
   if (n == 0) return cudaSuccess;
   if (type == Elem::f32) {
     const int64_t c = (n + 3) / 4;
-    uniform_f32_kernel<<<blocks_for(c), kThreads, 0, stream>>>(reinterpret_cast<float*>(out.data), seed, base,
+    uniform_f32_kernel<<<blocks_for(c), kThreads, 0, stream>>>(reinterpret_cast<float*>(out.data), draw,
                                                                  static_cast<float>(lo), static_cast<float>(hi - lo), n, c);
   } else if (type == Elem::f64) {
     const int64_t c = (n + 1) / 2;
-    uniform_f64_kernel<<<blocks_for(c), kThreads, 0, stream>>>(reinterpret_cast<double*>(out.data), seed, base, lo, hi,
+    uniform_f64_kernel<<<blocks_for(c), kThreads, 0, stream>>>(reinterpret_cast<double*>(out.data), draw, lo, hi,
                                                                  n, c);
   } else {
     return cudaErrorInvalidValue;  // floating types only: the op checks
@@ -72,28 +87,28 @@ cudaError_t launch_uniform(const Strided& out, Elem type, uint64_t seed, uint64_
   return cudaGetLastError();
 }
 
-cudaError_t launch_normal(const Strided& out, Elem type, uint64_t seed, uint64_t base, double mean, double std,
-                          int64_t n, cudaStream_t stream) {
+cudaError_t launch_normal(const Strided& out, Elem type, PhiloxDraw draw, double mean, double std, int64_t n,
+                          cudaStream_t stream) {
   if (n == 0) return cudaSuccess;
   const int64_t c = (n + 1) / 2;
   if (type == Elem::f32) {
-    normal_kernel<float><<<blocks_for(c), kThreads, 0, stream>>>(reinterpret_cast<float*>(out.data), seed, base, mean, std, n, c);
+    normal_kernel<float><<<blocks_for(c), kThreads, 0, stream>>>(reinterpret_cast<float*>(out.data), draw, mean, std, n, c);
   } else if (type == Elem::f64) {
-    normal_kernel<double><<<blocks_for(c), kThreads, 0, stream>>>(reinterpret_cast<double*>(out.data), seed, base, mean, std, n, c);
+    normal_kernel<double><<<blocks_for(c), kThreads, 0, stream>>>(reinterpret_cast<double*>(out.data), draw, mean, std, n, c);
   } else {
     return cudaErrorInvalidValue;
   }
   return cudaGetLastError();
 }
 
-cudaError_t launch_randint(const Strided& out, Elem type, uint64_t seed, uint64_t base, int64_t lo, int64_t hi,
-                           int64_t n, cudaStream_t stream) {
+cudaError_t launch_randint(const Strided& out, Elem type, PhiloxDraw draw, int64_t lo, int64_t hi, int64_t n,
+                           cudaStream_t stream) {
   if (n == 0) return cudaSuccess;
   const int64_t c = (n + 1) / 2;
   const uint64_t range = static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo);
   with_type(type, [&](auto zero) {
     using T = decltype(zero);
-    randint_kernel<T><<<blocks_for(c), kThreads, 0, stream>>>(reinterpret_cast<T*>(out.data), seed, base, lo, range, n, c);
+    randint_kernel<T><<<blocks_for(c), kThreads, 0, stream>>>(reinterpret_cast<T*>(out.data), draw, lo, range, n, c);
   });
   return cudaGetLastError();
 }
