@@ -132,7 +132,8 @@ OptionValues AdamFamilyOptions<D>::values() const {
 template <typename D>
 AdamFamilyOptions<D> AdamFamilyOptions<D>::from_values(const OptionValues& v, const AdamFamilyOptions& b) {
   return {pick(v, "lr", b.lr), {pick(v, "beta1", b.betas.first), pick(v, "beta2", b.betas.second)}, pick(v, "eps", b.eps),
-          pick(v, "weight_decay", b.weight_decay), pick(v, "amsgrad", b.amsgrad) != 0, pick(v, "maximize", b.maximize) != 0};
+          pick(v, "weight_decay", b.weight_decay), pick(v, "amsgrad", b.amsgrad) != 0, pick(v, "maximize", b.maximize) != 0,
+          b.capturable};
 }
 template struct AdamFamilyOptions<AdamDefaults>;
 template struct AdamFamilyOptions<AdamWDefaults>;
@@ -198,11 +199,57 @@ AdamFamily<O, kDecoupled>::AdamFamily(const TensorList& params, const O& options
     : OptimizerWith<O>(kDecoupled ? "AdamW" : "Adam", {{"exp_avg", "exp_avg_sq", "max_exp_avg_sq"}, true}, params,
                        options) {}
 
+namespace {
+// Note [Capturable Adam]
+// Adam's bias corrections 1 - beta^t change at every step. Computed on the host (as the fused
+// step does) they would be baked into a graph at its capture, and the step count, a cpu scalar,
+// would not move at its replays. With capturable (PyTorch's option of that name) the count is a
+// 0-d f64 tensor on the parameter's device, incremented there, and the update is PyTorch's
+// capturable one, op by op on the device:
+//   m += (1 - beta1) (g - m);  v = beta2 v + (1 - beta2) g^2;  step_size = lr / (1 - beta1^t)
+//   p += m / (sqrt(v) / (sqrt(1 - beta2^t) * -step_size) + eps / -step_size)
+// The numbers are Adam's to rounding (tests/optim/capturable_adam_test.cpp: against the fused
+// step and PyTorch's Adam), not bit for bit the fused step's. A checkpoint keeps the count on the
+// cpu as always; the next capturable step moves it back to the device.
+template <class O>
+void capturable_adam(const O& o, bool decoupled, const Tensor& p, std::map<std::string, Tensor>& st, Tensor& m,
+                     Tensor& v, Tensor* vmax) {
+  const double lr = o.lr, beta1 = o.betas.first, beta2 = o.betas.second, wd = o.weight_decay;
+  auto it = st.find("step");
+  if (it == st.end()) it = st.emplace("step", zeros({}, TensorOptions(kFloat64).device(p.device()))).first;
+  if (it->second.device() != p.device()) it->second = it->second.to(kFloat64).to(p.device());  // from a checkpoint
+  Tensor& t = it->second;
+  t.add_(1);
+  Tensor g = o.maximize ? p.grad().neg() : p.grad();
+  Tensor param = p;
+  if (wd != 0) {
+    if (decoupled) param.mul_(1 - lr * wd);
+    else g = g.add(p, wd);
+  }
+  m.add_(g.sub(m), 1 - beta1);
+  v.mul_(beta2).add_(g.mul(g), 1 - beta2);
+  const auto on_device = [&](double x) { return full({}, x, TensorOptions(kFloat64).device(p.device())); };
+  const Tensor step_size_neg = on_device(lr).div(pow(beta1, t).neg().add(1)).neg();  // -lr / (1 - beta1^t)
+  const Tensor bc2_sqrt = pow(beta2, t).neg().add(1).sqrt();
+  Tensor denom_of = v;
+  if (o.amsgrad) {
+    vmax->copy_(maximum(*vmax, v));
+    denom_of = *vmax;
+  }
+  const Tensor denom = denom_of.sqrt().div(bc2_sqrt.mul(step_size_neg)).add(on_device(o.eps).div(step_size_neg));
+  param.add_(m.div(denom));
+}
+}  // namespace
+
 template <class O, bool kDecoupled>
 void AdamFamily<O, kDecoupled>::update(const O& o, const Tensor& p, Optimizer::ParamState& st) {
   Tensor& m = state_tensor(st, "exp_avg", p);
   Tensor& v = state_tensor(st, "exp_avg_sq", p);
   Tensor* vmax = o.amsgrad ? &state_tensor(st, "max_exp_avg_sq", p) : nullptr;
+  if (o.capturable) {
+    capturable_adam(o, kDecoupled, p, st, m, v, vmax);
+    return;
+  }
   const double t = next_step(st);
   const double bc1 = 1 - std::pow(o.betas.first, t), bc2 = 1 - std::pow(o.betas.second, t);
   OptimizerStepParams k{.lr = o.lr, .weight_decay = o.weight_decay, .maximize = o.maximize, .eps = o.eps,

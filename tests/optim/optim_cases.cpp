@@ -54,6 +54,10 @@ std::vector<Case> all_cases() {
       one<AdamW>("adamw_default", "AdamW", AdamWOptions{}),
       one<AdamW>("adamw_weight_decay_amsgrad", "AdamW", AdamWOptions{.lr = 0.01, .weight_decay = 0.1, .amsgrad = true}),
       one<AdamW>("adamw_maximize", "AdamW", AdamWOptions{.lr = 0.01, .maximize = true}),
+      // capturable (Note [Capturable Adam]): the step count on the device, the update op by op;
+      // PyTorch runs its usual Adam (capturable is not in the options it is given).
+      one<Adam>("adam_capturable", "Adam", AdamOptions{.lr = 0.01, .weight_decay = 0.1, .amsgrad = true, .capturable = true}),
+      one<AdamW>("adamw_capturable", "AdamW", AdamWOptions{.lr = 0.01, .maximize = true, .capturable = true}),
   };
 }
 

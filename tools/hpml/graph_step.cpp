@@ -19,8 +19,9 @@ namespace hpml::cli {
 //   under --tensorboard (its gradients are logged; the graph's are gone after its zero_grad).
 // - Host numbers are baked in: the lr, and a host-side step count. So an lr that changes every
 //   step (onecycle, cyclic) is refused, and an epoch schedule or plateau that changes it makes the
-//   next step capture again. Optimizers that count their steps on the host (Adam's bias
-//   correction; the step in every other optimizer's state) are refused: only sgd is captured.
+//   next step capture again. Adam and AdamW run capturable (their step count and bias correction
+//   on the device: Note [Capturable Adam] in optim/optimizers.cpp); the other optimizers count
+//   their steps on the host and are refused.
 // - Random numbers: each replay draws them anew from the default generator, the numbers the
 //   eager step would draw (Note [Random numbers in a graph] in core/sim_graph.cpp), so --dropout
 //   trains as it does eagerly.
@@ -43,9 +44,9 @@ void check_graphable(const TrainConfig& c) {
   HPML_CHECK(c.schedule != "onecycle" && c.schedule != "cyclic", "--cuda-graph bakes the lr into the graph, and "
              "--schedule ", c.schedule, " changes it after every step\nhint: an epoch schedule (step, cosine, ...) or "
              "plateau: the step is captured again when the lr changes");
-  HPML_CHECK(c.optimizer == "sgd", "--cuda-graph: --optimizer ", c.optimizer, " counts its steps on the host (",
-             c.optimizer == "adam" || c.optimizer == "adamw" ? "its bias correction" : "the step in its state",
-             "), which a replay would not advance\nhint: --optimizer sgd");
+  HPML_CHECK(c.optimizer == "sgd" || c.optimizer == "adam" || c.optimizer == "adamw", "--cuda-graph: --optimizer ",
+             c.optimizer, " counts its steps on the host (the step in its state), which a replay would not "
+             "advance\nhint: --optimizer sgd, adam or adamw (capturable: its step count on the device)");
   HPML_CHECK(c.nproc == 0, "--cuda-graph runs on one device; --nproc ", c.nproc, " is a data-parallel run on cpus");
 }
 

@@ -16,7 +16,7 @@ struct TrainConfig;
 
 // Refuses, naming the option, what a captured step cannot do: a cpu run, micro-batches
 // (--accumulate), an lr that changes every step (onecycle, cyclic), optimizers that count their
-// steps on the host (all but sgd), and on CUDA the gpt (its embeddings' bounds check).
+// steps on the host (all but sgd, adam, adamw), and on CUDA the gpt (its embeddings' bounds check).
 void check_graphable(const TrainConfig& c);
 
 class GraphedStep {

@@ -319,10 +319,12 @@ std::unique_ptr<optim::Optimizer> make_optimizer(const TrainConfig& c, const Ten
         params, optim::RMSpropOptions{.lr = lr(1e-3), .weight_decay = c.weight_decay, .momentum = c.momentum});
   if (o == "adam")
     return std::make_unique<optim::Adam>(
-        params, optim::AdamOptions{.lr = lr(1e-3), .betas = {c.beta1, c.beta2}, .weight_decay = c.weight_decay});
+        params, optim::AdamOptions{.lr = lr(1e-3), .betas = {c.beta1, c.beta2}, .weight_decay = c.weight_decay,
+                                   .capturable = c.cuda_graph});
   if (o == "adamw")
     return std::make_unique<optim::AdamW>(
-        params, optim::AdamWOptions{.lr = lr(1e-3), .betas = {c.beta1, c.beta2}, .weight_decay = c.weight_decay > 0 ? c.weight_decay : 1e-2});
+        params, optim::AdamWOptions{.lr = lr(1e-3), .betas = {c.beta1, c.beta2},
+                                    .weight_decay = c.weight_decay > 0 ? c.weight_decay : 1e-2, .capturable = c.cuda_graph});
   HPML_FAIL(unknown_name("optimizer", o, "optimizers"));
 }
 

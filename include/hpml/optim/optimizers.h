@@ -60,6 +60,10 @@ struct AdamFamilyOptions {
   std::pair<double, double> betas = {0.9, 0.999};
   double eps = 1e-8, weight_decay = Defaults::weight_decay;
   bool amsgrad = false, maximize = false;
+  // PyTorch's capturable: the step count lives on the parameter's device and the bias
+  // correction is computed there, so a graph's replay of the step advances it (Note [Capturable
+  // Adam] in optimizers.cpp). A way of running, not of the state: a state dict does not keep it.
+  bool capturable = false;
   void validate(const char* opt) const;
   OptionValues values() const;
   static AdamFamilyOptions from_values(const OptionValues& v, const AdamFamilyOptions& base);
