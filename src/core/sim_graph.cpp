@@ -49,13 +49,17 @@ namespace hpml::sim {
 // Philox counter gives its words without any state between them: core/philox.h), and leaves the
 // generator where the eager code would. The capture itself draws nothing. Only the default generator can feed a
 // graph (a Generator object could be gone by the time of a replay); a fill from another is
-// refused inside a capture.
+// refused inside a capture. The draw is handed to the nodes through one cell per graph, set by
+// the replay's task: two replays of one graph must not run at once (on two streams), which they
+// must not anyway, as both write the same memory.
 struct GraphState {
   std::shared_ptr<detail::CaptureState> capture;  // while capturing, and after: the nodes
   std::shared_ptr<const std::vector<detail::CaptureState::Node>> nodes;  // after capture_end
   std::shared_ptr<hpml::detail::GraphRandom> random;  // after capture_end, if it drew random numbers
   uint64_t random_counters = 0;                       // the counters one replay draws
   std::shared_ptr<StreamState> stream;  // the stream it was captured on
+  // What the capture queued there uncaptured (its blocks' poisoning, now): every replay waits for it.
+  uint64_t prepared = 0;
   // The private pool's id: the address of this object, which no stream state can have.
   StreamId pool() const { return reinterpret_cast<StreamId>(this); }
   bool capturing = false;
@@ -106,6 +110,7 @@ void Graph::capture_end() {
   state_->nodes = std::make_shared<const std::vector<detail::CaptureState::Node>>(std::move(c->nodes));
   state_->random = std::move(c->random);
   state_->random_counters = c->random_counters;
+  state_->prepared = detail::mark_uncaptured(Stream(state_->stream));
 }
 
 void Graph::capture(const Stream& s, const std::function<void()>& body) {
@@ -125,6 +130,9 @@ void Graph::replay() {
   HPML_CHECK(state_->nodes, "sim::Graph::replay: nothing has been captured (capture_begin ... capture_end first)");
   const Stream s = current_stream(Stream(state_->stream).device_index());
   HPML_CHECK(!detail::capture_of(s), "sim::Graph::replay: the current stream is capturing a graph (graphs do not nest)");
+  // The poisoning of the capture's blocks ran on the capture's stream: a replay on another one
+  // must not overtake it (the test: SimGraph.GraphPoolsSurviveEmptyCacheAndFreesInsideOtherCaptures).
+  detail::wait_mark_uncaptured(s, Stream(state_->stream), state_->prepared);
   hpml::detail::GraphRandom draw;  // Note [Random numbers in a graph]
   if (state_->random) {
     Generator& gen = default_generator();

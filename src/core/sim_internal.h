@@ -52,5 +52,9 @@ void refuse_while_capturing(const Stream& s, const char* what);
 uint64_t launch_uncaptured(const Stream& s, const char* op, std::function<void()> task);
 // Stream::wait_stream that a capture of `waiter` does not take (see launch_on above).
 void wait_stream_uncaptured(const Stream& waiter, const Stream& other);
+// The same in two halves: a mark of what is queued on `s` now (uncaptured), and a wait of
+// `waiter` for it, however much `s` has queued since.
+uint64_t mark_uncaptured(const Stream& s);
+void wait_mark_uncaptured(const Stream& waiter, const Stream& s, uint64_t mark);
 
 }  // namespace hpml::sim::detail

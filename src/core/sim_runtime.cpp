@@ -379,8 +379,14 @@ uint64_t launch_uncaptured(const Stream& s, const char* op, std::function<void()
 }
 void wait_stream_uncaptured(const Stream& waiter, const Stream& other) {
   if (waiter == other) return;
-  const uint64_t seq = enqueue(*other.state(), "Event.record", [] {}, /*device_work=*/false, /*capturable=*/false);
-  enqueue_wait(*waiter.state(), other.shared_state(), seq, /*capturable=*/false);
+  wait_mark_uncaptured(waiter, other, mark_uncaptured(other));
+}
+uint64_t mark_uncaptured(const Stream& s) {
+  return enqueue(*s.state(), "Event.record", [] {}, /*device_work=*/false, /*capturable=*/false);
+}
+void wait_mark_uncaptured(const Stream& waiter, const Stream& s, uint64_t mark) {
+  if (waiter == s) return;
+  enqueue_wait(*waiter.state(), s.shared_state(), mark, /*capturable=*/false);
 }
 
 void begin_capture(const Stream& s, std::shared_ptr<CaptureState> c) {
@@ -438,8 +444,10 @@ void launch_after_all(int device, const char* op, std::function<void()> task) {
       if (auto s = w.lock()) live.push_back(s);
   }
   const Stream target(default_state(index));
-  for (auto& s : live) target.wait_stream(Stream(s));
-  enqueue(*target.state(), op, std::move(task), /*device_work=*/false);
+  // Uncaptured: a stream capturing a graph meanwhile (the free may come from a tensor's
+  // destructor inside its capture) neither takes these waits as nodes nor refuses them.
+  for (auto& s : live) wait_stream_uncaptured(target, Stream(s));
+  enqueue(*target.state(), op, std::move(task), /*device_work=*/false, /*capturable=*/false);
 }
 }  // namespace detail
 

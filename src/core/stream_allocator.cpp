@@ -84,6 +84,9 @@ struct StreamCachingAllocator::Impl {
   std::unordered_map<const void*, Block*> active;
   std::deque<std::pair<EventId, Block*>> pending;  // record_stream events, oldest first
   std::set<StreamId> released;  // graph pools whose segments go back to the device once whole and free
+  // Graph pools in use (reuse_pool .. release_pool): their free blocks are still written by the
+  // graph's replays, so neither empty_cache nor the out-of-memory retry returns them.
+  std::set<StreamId> live_pools;
   StreamAllocatorStats st;
 
   Pool& pool_of(const Block* b) { return b->small ? small_pool : large_pool; }
@@ -157,7 +160,7 @@ struct StreamCachingAllocator::Impl {
     for (Pool* pool : {&small_pool, &large_pool}) {
       for (auto it = pool->begin(); it != pool->end();) {
         Block* b = *it;
-        if (b->prev || b->next || (only && b->stream != *only)) {
+        if (b->prev || b->next || (only ? b->stream != *only : live_pools.count(b->stream) > 0)) {
           ++it;
           continue;
         }
@@ -313,6 +316,7 @@ void StreamCachingAllocator::empty_cache() {
 
 void StreamCachingAllocator::release_pool(StreamId pool) {
   std::lock_guard<std::mutex> g(impl_->mu);
+  impl_->live_pools.erase(pool);
   impl_->process_events();
   impl_->release_free_segments(&pool);
   bool in_use = false;  // a block of the pool still allocated, or waiting for its events
@@ -324,6 +328,7 @@ void StreamCachingAllocator::release_pool(StreamId pool) {
 void StreamCachingAllocator::reuse_pool(StreamId pool) {
   std::lock_guard<std::mutex> g(impl_->mu);
   impl_->released.erase(pool);
+  impl_->live_pools.insert(pool);
 }
 
 StreamAllocatorStats StreamCachingAllocator::stats() {

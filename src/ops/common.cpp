@@ -179,8 +179,11 @@ Tensor scalar_to_device(const Tensor& t, const Tensor& other) {
   // Inside a graph capture the cpu value is filled on the device instead of copied (a copy from
   // pageable memory, which a capture refuses): its value is the fill's argument, baked into the
   // graph as CUDA bakes every kernel argument, and read now, as the eager copy reads it.
-  Tensor moved = capturing(other.device()) ? full({}, t.item(), TensorOptions(t.dtype()).device(other.device()))
-                                           : t.to(other.device());
+  const bool fill = capturing(other.device());
+  HPML_CHECK(!fill || !t.requires_grad(), "a cpu scalar tensor that requires grad, used with a ", other.device(),
+             " tensor inside a graph capture, would be baked in without its gradient\nhint: move it to ",
+             other.device(), " before the capture");
+  Tensor moved = fill ? full({}, t.item(), TensorOptions(t.dtype()).device(other.device())) : t.to(other.device());
   if (t.impl()->is_wrapped_number()) moved.impl()->set_wrapped_number(true);
   return moved;
 }

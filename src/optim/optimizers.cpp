@@ -208,8 +208,8 @@ namespace {
 // capturable one, op by op on the device:
 //   m += (1 - beta1) (g - m);  v = beta2 v + (1 - beta2) g^2;  step_size = lr / (1 - beta1^t)
 //   p += m / (sqrt(v) / (sqrt(1 - beta2^t) * -step_size) + eps / -step_size)
-// The numbers are Adam's to rounding (tests/optim/capturable_adam_test.cpp: against the fused
-// step and PyTorch's Adam), not bit for bit the fused step's. A checkpoint keeps the count on the
+// The numbers are Adam's to rounding (the adam_capturable and adamw_capturable cases of
+// tests/optim/optim_cases.cpp: against torch.optim and libtorch), not bit for bit the fused step's. A checkpoint keeps the count on the
 // cpu as always; the next capturable step moves it back to the device.
 template <class O>
 void capturable_adam(const O& o, bool decoupled, const Tensor& p, std::map<std::string, Tensor>& st, Tensor& m,

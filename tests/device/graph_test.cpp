@@ -217,6 +217,40 @@ TEST(SimGraph, ADestroyedGraphGivesItsPoolBack) {
   EXPECT_EQ(memory_stats(kSim0).reserved_bytes(), before);
 }
 
+// empty_cache leaves a live graph's pool alone (its replays still write the free blocks there),
+// and the last block of a destroyed graph's pool may die inside another graph's capture.
+TEST(SimGraph, GraphPoolsSurviveEmptyCacheAndFreesInsideOtherCaptures) {
+  const Tensor x = ones({3 << 20}).to(kSim0);  // 12 MiB: a segment of its own per block
+  sim::Stream s = sim::Stream::create(0);
+  s.wait_stream(sim::default_stream(0));
+  sim::Graph g;
+  Tensor y;
+  g.capture(s, [&] {
+    const Tensor t = x * 2;  // freed inside the capture, written at every replay
+    y = t + 1;
+  });
+  sim::synchronize(0);
+  empty_cache(kSim0);
+  const size_t segment = size_t{12} << 20;
+  EXPECT_GE(memory_stats(kSim0).reserved_bytes(), 3 * segment);  // x, y, and t's segment, the graph's
+  g.replay();
+  EXPECT_EQ(max_abs(y, full({3 << 20}, 3.0)), 0.0);
+  Tensor kept;
+  {
+    sim::Graph a;
+    a.capture(s, [&] { kept = x * 5; });
+  }  // a is gone; kept holds the last block of its pool
+  sim::Graph b;
+  Tensor z;
+  b.capture(s, [&] {
+    z = x + 1;
+    kept = Tensor();  // that block dies inside b's capture: its segment goes back, uncaptured
+  });
+  b.replay();  // right after the capture: it waits for the poisoning of z's block on s
+  sim::synchronize(0);
+  EXPECT_EQ(max_abs(z, full({3 << 20}, 2.0)), 0.0);
+}
+
 TEST(SimGraph, ATrainingStepReplaysToTheEagerNumbers) {
   manual_seed(3);
   nn::Sequential eager(nn::Linear(6, 16), nn::ReLU(), nn::Linear(16, 3));

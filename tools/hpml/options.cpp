@@ -130,7 +130,7 @@ void add_train_options(CLI::App& app, TrainConfig& tc) {
   app.add_option("--device", tc.device, "where the model and batches live: cpu | sim | sim:N (the simulated GPU) | "
                  "cuda | cuda:N (hpml info lists them)")->capture_default_str();
   app.add_flag("--cuda-graph", tc.cuda_graph, "capture the training step (forward, backward, optimizer) once as a "
-               "device graph and replay it for every batch: --device cuda or sim, --optimizer sgd (docs/cuda.md)");
+               "device graph and replay it for every batch: --device cuda or sim; sgd, adam or adamw (docs/cuda.md)");
   app.add_option("--nproc", tc.nproc, "train data-parallel on this many processes: starts mpirun itself, one "
                  "thread per process unless --threads (docs/distributed.md)")->check(int_in(1, kMaxProcesses));
   app.add_option("--dist-timeout", tc.dist_timeout, "seconds a collective waits for the other processes before the "

@@ -57,6 +57,8 @@ class KernelTimer {
 // The private pool id of the graph that `stream` (a cudaStream_t) is capturing, 0 when none
 // (src/core/cuda/graph.cpp): the caching allocator allocates from it during the capture.
 uintptr_t capture_pool(const void* stream);
+// Whether any stream of this process is capturing a graph now (cudaMalloc / cudaFree: runtime.cpp).
+bool any_capture();
 // A destroyed graph's pool back to the device (StreamCachingAllocator::release_pool), and a pool
 // id a capture takes again (reuse_pool): the caching allocator of `device` (runtime.cpp).
 void release_graph_pool(int device, uintptr_t pool);

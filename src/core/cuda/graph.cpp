@@ -48,6 +48,8 @@ Captures& captures() {
 }
 }  // namespace
 
+bool detail::any_capture() { return captures().active.load(std::memory_order_acquire) != 0; }
+
 uintptr_t detail::capture_pool(const void* stream) {
   Captures& c = captures();
   if (c.active.load(std::memory_order_acquire) == 0) return 0;
@@ -82,7 +84,9 @@ Graph::~Graph() {
     reset();
     if (state_->random_cell) {
       DeviceGuard guard(state_->device);
-      (void)cudaFree(state_->random_cell);  // waits for the replays that read it
+      // cudaFree waits for the replays that read it; during another capture it is refused
+      // (Note [cudaMalloc and cudaFree during a capture]), and the 16 bytes are left.
+      if (!detail::any_capture()) (void)cudaFree(state_->random_cell);
       detail::release_graph_pool(state_->device, state_->pool());  // its free segments: cudaFree waits too
     }
   } catch (const std::exception&) {  // a destructor does not throw
@@ -97,9 +101,11 @@ void Graph::capture_begin(const Stream& s) {
   DeviceGuard guard(s.device_index());
   HPML_CHECK(!state_->random_cell || state_->device == s.device_index(), "cuda::Graph::capture_begin: this graph "
              "captured on cuda:", state_->device, " before; a capture on cuda:", s.device_index(), " needs its own graph");
-  if (!state_->random_cell)
+  if (!state_->random_cell) {
     check(cudaMalloc(reinterpret_cast<void**>(&state_->random_cell), 2 * sizeof(uint64_t)),
           "cuda::Graph::capture_begin (cudaMalloc of the random draw's 16 bytes)", s.device_index());
+    state_->device = s.device_index();  // the cell's device, for the destructor even if the capture fails
+  }
   state_->random_counters = 0;
   detail::reuse_graph_pool(s.device_index(), state_->pool());
   {
@@ -151,6 +157,8 @@ void Graph::replay() {
   HPML_CHECK(state_->exec, "cuda::Graph::replay: nothing has been captured (capture_begin ... capture_end first)");
   DeviceGuard guard(state_->device);
   const Stream s = current_stream(state_->device);
+  HPML_CHECK(!detail::capture_pool(s.native()), "cuda::Graph::replay: the current stream of cuda:", state_->device,
+             " is capturing a graph (graphs do not nest)");
   if (state_->random_counters > 0) {  // this replay's draw: what the eager code would reserve here
     Generator& gen = default_generator();
     const uint64_t draw[2] = {gen.initial_seed(), gen.reserve(state_->random_counters)};

@@ -84,10 +84,21 @@ class CudaMemory final : public DeviceMemory {
  public:
   explicit CudaMemory(int device) : device_(device) {}
   Device device() const override { return Device(DeviceType::CUDA, device_); }
+  // Note [cudaMalloc and cudaFree during a capture]
+  // A graph capture in global mode makes cudaMalloc and cudaFree "unsafe": called from any thread
+  // meanwhile, they fail and invalidate the capture. Yet a capture's first allocations need fresh
+  // segments for the graph's pool (it starts empty). So cudaMalloc runs in this thread's relaxed
+  // capture mode (as PyTorch's allocator does), and a free that comes while any capture runs (a
+  // tensor of a destroyed graph dying, empty_cache) is kept and done at the next free or
+  // allocation with no capture running.
   void* alloc(size_t size) override {
     DeviceGuard guard(device_);
+    free_deferred();
     void* p = nullptr;
+    cudaStreamCaptureMode mode = cudaStreamCaptureModeRelaxed;
+    (void)cudaThreadExchangeStreamCaptureMode(&mode);
     const cudaError_t e = cudaMalloc(&p, size);
+    (void)cudaThreadExchangeStreamCaptureMode(&mode);  // back to what the thread had
     if (e == cudaErrorMemoryAllocation) {
       (void)cudaGetLastError();
       return nullptr;  // the allocator returns its free segments and tries once more
@@ -99,7 +110,11 @@ class CudaMemory final : public DeviceMemory {
   }
   void free(void* p, size_t) override {
     DeviceGuard guard(device_);
-    check(cudaFree(p), "cudaFree", device_);
+    {
+      std::lock_guard<std::mutex> g(deferred_mu_);
+      deferred_.push_back(p);
+    }
+    free_deferred();
   }
   // Inside a graph capture, the graph's private pool (Note [Graphs on the simulated device]).
   StreamId current_stream() override {
@@ -123,7 +138,19 @@ class CudaMemory final : public DeviceMemory {
   void event_release(EventId e) override { (void)cudaEventDestroy(reinterpret_cast<cudaEvent_t>(e)); }
 
  private:
+  // The kept frees, unless a capture runs (then they wait for the next call).
+  void free_deferred() {
+    if (detail::any_capture()) return;
+    std::vector<void*> now;
+    {
+      std::lock_guard<std::mutex> g(deferred_mu_);
+      now.swap(deferred_);
+    }
+    for (void* p : now) check(cudaFree(p), "cudaFree", device_);
+  }
   int device_;
+  std::mutex deferred_mu_;
+  std::vector<void*> deferred_;
 };
 
 StreamCachingAllocator* allocator(int device) {
