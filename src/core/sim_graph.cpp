@@ -29,7 +29,9 @@ namespace hpml::sim {
 //   stays its tensor's until capture_end, and only then goes back to the pool: so no two tensors
 //   of a capture share a block, and each block's canaries (written at its allocation, now, not
 //   at each replay) stay true. PyTorch, and hpml on CUDA, reuse blocks within a capture; the
-//   simulated device pays memory for checks that hold. A destroyed graph's pool goes back to the
+//   simulated device pays memory for checks that hold. A block's poisoning at its allocation
+//   runs then, uncaptured, on the capture's stream, and every replay waits for it. While the
+//   graph lives, empty_cache leaves its pool alone; a destroyed graph's pool goes back to the
 //   device: its free segments at once, the others when their last block is freed.
 // - Nothing may wait inside a capture: synchronize, query, events, item(), a blocking copy to the
 //   host would wait for work that has not run (CUDA: cudaErrorStreamCaptureUnsupported). Each is
