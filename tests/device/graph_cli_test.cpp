@@ -7,7 +7,9 @@
 #include <algorithm>
 #include <cstdint>
 #include <fstream>
+#include <iterator>
 #include <map>
+#include <regex>
 #include <string>
 
 #include "hpml/hpml.h"
@@ -48,6 +50,18 @@ TEST(GraphCli, TheGraphedRunWritesTheEagerRunsCheckpoint) {
   EXPECT_TRUE(has(graphed.out, "from 1 capture(s)")) << graphed.out;
   EXPECT_FALSE(has(graphed.out, " 0 steps replayed")) << graphed.out;
   EXPECT_TRUE(has(graphed.out, ", 4 eager")) << graphed.out;  // the warm-up and each epoch's short batch
+}
+
+// --profile: the replayed steps are a phase of their own in profile.txt.
+TEST(GraphCli, AProfiledGraphedRunShowsItsReplaysAsAPhase) {
+  hpml::testing::TempDir dir("hpml_graph_cli");
+  CliRun r = run_cli_within(kRun + " --cuda-graph --profile --out " + dir.file("p"), 180);
+  ASSERT_EQ(r.status, 0) << r.out;
+  std::ifstream in(dir.file("p/profile.txt"));
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(text, m, std::regex(R"(\n  graph replay +([0-9.]+) ms)"))) << text;
+  EXPECT_GT(std::stod(m[1].str()), 0.0) << text;
 }
 
 // Dropout inside the graph: each replay draws the numbers the eager step draws.

@@ -41,10 +41,14 @@ ProfileSteps default_profile_steps(int64_t steps_per_epoch, int64_t wait, int64_
 }
 
 profiler::StepBreakdown training_breakdown(const std::vector<record::Event>& events) {
-  return profiler::step_breakdown(events, {{"data wait", {"DataLoader.next"}},
-                                           {"forward", {"forward"}},
-                                           {"backward", {"backward"}},
-                                           {"optimizer", {"optimizer"}}});
+  std::vector<profiler::Phase> phases{{"data wait", {"DataLoader.next"}},
+                                      {"forward", {"forward"}},
+                                      {"backward", {"backward"}},
+                                      {"optimizer", {"optimizer"}}};
+  // --cuda-graph: the replayed steps are one phase of their own (and the eager ones the others).
+  if (std::any_of(events.begin(), events.end(), [](const record::Event& e) { return e.name == "graph replay"; }))
+    phases.push_back({"graph replay", {"graph replay"}});
+  return profiler::step_breakdown(events, phases);
 }
 
 StepProfiler::StepProfiler(std::string out_dir, ProfileSteps steps, std::string command)
@@ -118,7 +122,7 @@ std::string StepProfiler::report(const profiler::StepBreakdown& b, double measur
   for (const auto& [label, ns] : b.parts) {
     const double part = static_cast<double>(ns) / 1e6 / n;
     char line[96];
-    std::snprintf(line, sizeof line, "  %-10s %9.3f ms %6.1f%%\n", label.c_str(), part,
+    std::snprintf(line, sizeof line, "  %-12s %9.3f ms %6.1f%%\n", label.c_str(), part,
                   b.total_ns > 0 ? 100.0 * static_cast<double>(ns) / static_cast<double>(b.total_ns) : 0.0);
     s += line;
   }

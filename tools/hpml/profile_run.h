@@ -27,7 +27,8 @@ ProfileSteps default_profile_steps(int64_t steps_per_epoch, int64_t wait, int64_
 
 // What profile.txt says about one step, from the profile's events (Note [The step breakdown] in
 // src/profiler/averages.cpp): the phases "data wait" (DataLoader.next), "forward", "backward" and
-// "optimizer" (the training loop's RECORD_FUNCTION scopes), and "other".
+// "optimizer" (the training loop's RECORD_FUNCTION scopes), "graph replay" when --cuda-graph
+// replayed steps, and "other".
 profiler::StepBreakdown training_breakdown(const std::vector<record::Event>& events);
 
 class StepProfiler {
